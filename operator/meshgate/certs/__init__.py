@@ -1,0 +1,1 @@
+"""Mesh CA and workload certificates, built with cryptography. Pure: no Kubernetes I/O."""

@@ -1,0 +1,1 @@
+"""kopf handlers: read, call compile, write, report status. Thin by design."""

@@ -1,0 +1,1 @@
+"""Sidecar injection: the pure Pod patch and the admission webhook around it."""

@@ -1,0 +1,1 @@
+"""Kubernetes I/O: the only place (besides handlers) that talks to the API server."""
