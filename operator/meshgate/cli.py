@@ -1,24 +1,102 @@
-"""The `meshgate` command line: the operator, the local control plane, the demo."""
+"""The `meshgate` command line: one entry per subcommand in `COMMANDS`, loaded on demand.
+
+A subcommand is a module (or a `module:attribute` object) with two functions:
+
+    add_arguments(parser: argparse.ArgumentParser) -> None
+    run(args: argparse.Namespace) -> int        # the process exit code
+
+To add one, write that module and add a line to `COMMANDS`. Only the chosen subcommand's module is
+imported, so a heavy or broken module never slows down or breaks the others. This module must
+never hold a subcommand's logic itself beyond a placeholder.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, cast
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="meshgate", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("operator", help="run the operator against $KUBECONFIG")
-    return parser
+class Subcommand(Protocol):
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "operator":
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    # "package.module" or "package.module:attribute"; imported only when this command runs.
+    target: str
+
+    def load(self) -> Subcommand:
+        module_name, _, attr = self.target.partition(":")
+        obj: object = importlib.import_module(module_name)
+        if attr:
+            obj = getattr(obj, attr)
+        return cast(Subcommand, obj)
+
+
+class OperatorPlaceholder:
+    """Stands in for `meshgate operator` until the operator's entry module exists."""
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        del parser
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        del args
         print("meshgate operator: not implemented yet", file=sys.stderr)
         return 2
-    return 0
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("operator", "run the operator against $KUBECONFIG", "meshgate.cli:OperatorPlaceholder"),
+    Command(
+        "cluster",
+        "start, stop or describe the local control plane (etcd, kube-apiserver, kcm)",
+        "meshgate.localcluster.command",
+    ),
+    Command(
+        "demo",
+        "meshgate's CRDs and quickstart on the local control plane (or $KUBECONFIG's)",
+        "meshgate.demo",
+    ),
+)
+
+
+def _chosen(argv: Sequence[str]) -> Command | None:
+    """The command argv names (its first non-option word), if any."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return next((c for c in COMMANDS if c.name == word), None)
+
+
+def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, Command | None]:
+    parser = argparse.ArgumentParser(
+        prog="meshgate",
+        description="meshgate: an API gateway and a service mesh from one Kubernetes operator.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = _chosen(argv)
+    for cmd in COMMANDS:
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        if cmd is chosen:
+            cmd.load().add_arguments(p)
+    return parser, chosen
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser, chosen = build_parser(args_list)
+    args = parser.parse_args(args_list)
+    assert chosen is not None  # argparse has already refused an unknown or missing command
+    run: Callable[[argparse.Namespace], int] = chosen.load().run
+    return run(args)
 
 
 if __name__ == "__main__":
