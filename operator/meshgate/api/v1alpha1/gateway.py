@@ -1,0 +1,264 @@
+"""Gateway: an edge proxy Deployment and Service, with Kubernetes Gateway API style listeners."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import ConfigDict, Field, StringConstraints
+
+from .common import (
+    API_VERSION,
+    ApiModel,
+    Conditions,
+    Duration,
+    Hostname,
+    LabelSelector,
+    LocalObjectReference,
+    PortNumber,
+    Quantity,
+    SecretObjectReference,
+    SectionName,
+    Summary,
+    cel,
+    list_map,
+    validations,
+)
+from .meta import ObjectMeta
+
+
+class GatewayTLSConfig(ApiModel):
+    """How an HTTPS listener terminates TLS.
+
+    ```yaml
+    tls:
+      certificateRefs:
+        - name: shop-example-com-tls
+    ```
+    """
+
+    mode: Literal["Terminate"] = "Terminate"
+    """The gateway terminates TLS and forwards plain HTTP (over mesh mTLS) to backends."""
+    certificate_refs: Annotated[list[SecretObjectReference], Field(min_length=1, max_length=8)]
+    """`kubernetes.io/tls` Secrets holding the certificate and key; the first one matching the
+    client's SNI is served."""
+
+
+class RouteNamespaces(ApiModel):
+    """Which namespaces may attach Routes to a listener."""
+
+    from_: Literal["All", "Same", "Selector"] = Field(default="Same", alias="from")
+    """`Same`: only the Gateway's namespace; `All`: every namespace; `Selector`: namespaces
+    matching `selector`."""
+    selector: LabelSelector | None = None
+    """Namespace labels, used when `from` is `Selector`."""
+
+
+class AllowedRoutes(ApiModel):
+    """Which Routes may attach to a listener."""
+
+    namespaces: RouteNamespaces = Field(default_factory=RouteNamespaces)
+    """Namespaces Routes may come from."""
+
+
+class Listener(ApiModel):
+    """One port the gateway accepts traffic on.
+
+    ```yaml
+    - name: https
+      port: 8443
+      protocol: HTTPS
+      hostname: shop.example.com
+      tls:
+        certificateRefs:
+          - name: shop-example-com-tls
+    ```
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "self.protocol != 'HTTPS' || has(self.tls)",
+                "tls with certificateRefs is required when protocol is HTTPS",
+                field_path=".tls",
+            ),
+            cel(
+                "self.protocol != 'HTTP' || !has(self.tls)",
+                "tls must not be set when protocol is HTTP; use protocol HTTPS to terminate TLS",
+                field_path=".tls",
+            ),
+        )
+    )
+
+    name: SectionName
+    """Name of the listener, unique within the Gateway; Routes may pick it with
+    `parentRefs[].sectionName`."""
+    port: PortNumber
+    """Port the gateway proxy listens on and the Service exposes."""
+    protocol: Literal["HTTP", "HTTPS"]
+    """`HTTP` or `HTTPS` (TLS terminated at the gateway)."""
+    hostname: Hostname | None = None
+    """Only requests for this host (Host header or SNI) are accepted; a leading `*.` matches
+    one or more labels. Unset accepts every host."""
+    tls: GatewayTLSConfig | None = None
+    """TLS settings; required for HTTPS, forbidden for HTTP."""
+    allowed_routes: AllowedRoutes = Field(default_factory=AllowedRoutes)
+    """Which Routes may attach; by default only Routes in the Gateway's namespace."""
+
+
+class GatewayService(ApiModel):
+    """The Service in front of the gateway proxy Pods."""
+
+    type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "LoadBalancer"
+    """Service type."""
+    annotations: Annotated[
+        dict[str, Annotated[str, StringConstraints(max_length=4096)]], Field(max_length=64)
+    ] = Field(default_factory=dict)
+    """Annotations for the Service, e.g. for a cloud load balancer."""
+
+
+class ResourceRequirements(ApiModel):
+    """Compute resources of the gateway proxy container."""
+
+    requests: Annotated[dict[str, Quantity], Field(max_length=8)] | None = None
+    """Minimum resources, e.g. `{cpu: 100m, memory: 64Mi}`."""
+    limits: Annotated[dict[str, Quantity], Field(max_length=8)] | None = None
+    """Maximum resources, e.g. `{memory: 256Mi}`."""
+
+
+class EdgeDefaults(ApiModel):
+    """Edge policies applied to every Route attached to this Gateway unless a policy that
+    targets the Route itself says otherwise.
+
+    ```yaml
+    defaults:
+      requestTimeout: 30s
+      authenticationRef:
+        name: partner-keys
+      rateLimitPolicyRef:
+        name: per-client
+    ```
+    """
+
+    request_timeout: Duration | None = None
+    """Whole-request timeout for routes that set none."""
+    max_request_body_bytes: Annotated[int, Field(ge=0)] = 10485760
+    """Largest request body accepted, in bytes; larger requests get 413."""
+    authentication_ref: LocalObjectReference | None = None
+    """An EdgeAuthentication applied to every route on this gateway."""
+    rate_limit_policy_ref: LocalObjectReference | None = None
+    """A RateLimitPolicy applied to every route on this gateway."""
+
+
+class GatewaySpec(ApiModel):
+    """Desired state of a Gateway."""
+
+    listeners: Annotated[
+        list[Listener],
+        Field(
+            min_length=1,
+            max_length=16,
+            json_schema_extra=list_map("name")
+            | validations(
+                cel(
+                    "self.all(a, self.all(b, a.port != b.port || a.protocol == b.protocol))",
+                    "listeners that share a port must use the same protocol",
+                ),
+                cel(
+                    "self.all(a, self.all(b, a.name == b.name || a.port != b.port"
+                    " || (has(a.hostname) && has(b.hostname) && a.hostname != b.hostname)))",
+                    "listeners that share a port need distinct hostnames",
+                ),
+            ),
+        ),
+    ]
+    """Ports, protocols and hostnames the gateway serves."""
+    replicas: Annotated[int, Field(ge=1, le=100)] = 2
+    """Number of gateway proxy Pods."""
+    service: GatewayService = Field(default_factory=GatewayService)
+    """The Service in front of the proxies."""
+    resources: ResourceRequirements | None = None
+    """Compute resources of each proxy."""
+    defaults: EdgeDefaults | None = None
+    """Edge policies for every Route on this Gateway."""
+
+
+class ListenerStatus(ApiModel):
+    """State of one listener."""
+
+    name: SectionName
+    """Listener name."""
+    attached_routes: Annotated[int, Field(ge=0)]
+    """Number of Routes attached to this listener."""
+    conditions: Conditions = Field(default_factory=list)
+    """Accepted, ResolvedRefs (certificates found), Programmed."""
+
+
+class GatewayAddress(ApiModel):
+    """An address clients can reach the gateway at."""
+
+    type: Literal["IPAddress", "Hostname"] = "IPAddress"
+    """Kind of address."""
+    value: Annotated[str, StringConstraints(min_length=1, max_length=253)]
+    """The address."""
+
+
+class GatewaySummary(Summary):
+    """What `kubectl get gateways.meshgate.io` prints."""
+
+    ready: Annotated[str, StringConstraints(max_length=16)] | None = None
+    """Ready proxy Pods over desired, e.g. `2/2`."""
+    routes: Annotated[int, Field(ge=0)] | None = None
+    """Routes attached across all listeners."""
+
+
+class GatewayStatus(ApiModel):
+    """Observed state of a Gateway, written by the operator.
+
+    Conditions: `Accepted` (the spec is valid), `Programmed` (proxy config, Deployment and
+    Service are written), `Ready` (proxies are serving the latest config).
+    """
+
+    observed_generation: Annotated[int, Field(ge=0)] | None = None
+    """The `.metadata.generation` this status describes."""
+    conditions: Conditions = Field(default_factory=list)
+    """Accepted, Programmed, Ready."""
+    addresses: Annotated[list[GatewayAddress], Field(max_length=16)] = Field(default_factory=list)
+    """Where clients reach the gateway."""
+    listeners: Annotated[
+        list[ListenerStatus], Field(max_length=16, json_schema_extra=list_map("name"))
+    ] = Field(default_factory=list)
+    """Per-listener state."""
+    summary: GatewaySummary | None = None
+    """The verdict `kubectl get` prints."""
+
+
+class Gateway(ApiModel):
+    """An edge gateway: meshgate runs proxy Pods and a Service that serve these listeners and the
+    Routes attached to them."""
+
+    example: ClassVar[str] = """\
+apiVersion: meshgate.io/v1alpha1
+kind: Gateway
+metadata:
+  name: edge
+  namespace: shop
+spec:
+  replicas: 2
+  listeners:
+    - name: http
+      port: 8080
+      protocol: HTTP
+    - name: https
+      port: 8443
+      protocol: HTTPS
+      hostname: shop.example.com
+      tls:
+        certificateRefs:
+          - name: shop-example-com-tls
+"""
+
+    api_version: Literal["meshgate.io/v1alpha1"] = API_VERSION
+    kind: Literal["Gateway"] = "Gateway"
+    metadata: ObjectMeta
+    spec: GatewaySpec
+    status: GatewayStatus | None = None
