@@ -31,6 +31,9 @@ from .meta import ObjectMeta
 PathValue = Annotated[str, StringConstraints(max_length=1024)]
 HeaderValue = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
+HttpMethodOrAny = Literal[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "*"
+]
 
 
 # --- matches ---------------------------------------------------------------------------------
@@ -346,8 +349,7 @@ class CORS(ApiModel):
     ]
     """Origins allowed, e.g. `https://app.example.com`; `*` allows any."""
     allow_methods: (
-        Annotated[list[HttpMethod | Literal["*"]], Field(max_length=9, json_schema_extra=LIST_SET)]
-        | None
+        Annotated[list[HttpMethodOrAny], Field(max_length=10, json_schema_extra=LIST_SET)] | None
     ) = None
     """Methods allowed; `*` allows any."""
     allow_headers: (
