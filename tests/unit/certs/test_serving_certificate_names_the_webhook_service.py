@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.x509.verification import DNSName, PolicyBuilder, Store
+from meshgate.certs.ca import CertificateAuthority
+from meshgate.certs.serving import issue_serving_certificate
+
+
+def test_serving_cert_verifies_for_the_service_name_the_apiserver_dials(
+    ca: CertificateAuthority, now: datetime
+) -> None:
+    served = issue_serving_certificate(ca, service="meshgate-webhook", namespace="mg", now=now)
+    leaf = x509.load_pem_x509_certificate(served.cert_pem.encode())
+    verifier = (
+        PolicyBuilder()
+        .store(Store([ca.cert]))
+        .time(now)
+        .build_server_verifier(DNSName("meshgate-webhook.mg.svc"))
+    )
+    verifier.verify(leaf, [])
+    assert served.ca_pem == ca.cert_pem
+    assert leaf.not_valid_after_utc == now + timedelta(days=365)
+
+
+def test_serving_cert_is_server_auth_only_and_carries_no_mesh_identity(
+    ca: CertificateAuthority, now: datetime
+) -> None:
+    served = issue_serving_certificate(ca, service="wh", namespace="mg", now=now)
+    leaf = x509.load_pem_x509_certificate(served.cert_pem.encode())
+    eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(eku) == [ExtendedKeyUsageOID.SERVER_AUTH]
+    san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.UniformResourceIdentifier) == []
+    assert "wh.mg.svc" in san.get_values_for_type(x509.DNSName)
+    assert "PRIVATE" not in repr(served)
