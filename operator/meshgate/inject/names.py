@@ -1,0 +1,54 @@
+"""The names, ports and keys injection writes into Pods: one place, shared by inject and uninject.
+
+`uninject` recognises what `inject` added only by these names, so a value here changes both at
+once. This module must never hold logic or import anything beyond the standard library.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+GROUP: Final = "meshgate.io"
+
+# Opt-in and opt-out keys. The namespace label turns injection on for every Pod in it; the Pod
+# annotation turns it on or off for one Pod.
+INJECT_KEY: Final = f"{GROUP}/inject"
+NAMESPACE_ENABLED: Final = "enabled"
+CAPTURE_KEY: Final = f"{GROUP}/capture"
+CAPTURE_IPTABLES: Final = "iptables"
+CAPTURE_PORTS_KEY: Final = f"{GROUP}/capture-ports"
+PROXY_CPU_KEY: Final = f"{GROUP}/proxy-cpu"
+PROXY_MEMORY_KEY: Final = f"{GROUP}/proxy-memory"
+
+# What an injected Pod carries, so tools (and the next admission call) can tell.
+INJECTED_LABEL: Final = f"{GROUP}/injected"
+INJECTED_VERSION_ANNOTATION: Final = f"{GROUP}/injected-version"
+
+PROXY_CONTAINER: Final = "meshgate-proxy"
+CAPTURE_CONTAINER: Final = "meshgate-capture"
+OUR_CONTAINERS: Final = frozenset({PROXY_CONTAINER, CAPTURE_CONTAINER})
+VOLUME_PREFIX: Final = "meshgate-"
+CONFIG_VOLUME: Final = "meshgate-config"
+IDENTITY_VOLUME: Final = "meshgate-identity"
+PODINFO_VOLUME: Final = "meshgate-podinfo"
+OUR_VOLUMES: Final = frozenset({CONFIG_VOLUME, IDENTITY_VOLUME, PODINFO_VOLUME})
+
+MESH_CONFIGMAP: Final = "meshgate-mesh"
+IDENTITY_SECRET_PREFIX: Final = "meshgate-identity-"  # noqa: S105 (a name, not a secret)
+CONFIG_DIR: Final = "/etc/meshgate"
+CONFIG_FILE: Final = f"{CONFIG_DIR}/config.json"
+IDENTITY_DIR: Final = f"{CONFIG_DIR}/identity"
+PODINFO_DIR: Final = f"{CONFIG_DIR}/podinfo"
+
+OUTBOUND_PORT: Final = 15001
+INBOUND_PORT: Final = 15006
+ADMIN_PORT: Final = 15090
+PROXY_UID: Final = 1337
+
+# Native sidecars (init containers with restartPolicy: Always) are on by default from 1.29.
+NATIVE_SIDECAR_MINOR: Final = 29
+
+# Namespaces whose Pods are never injected: the control plane's own.
+SYSTEM_NAMESPACES: Final = frozenset({"kube-system", "kube-public", "kube-node-lease"})
+
+PSS_ENFORCE_LABEL: Final = "pod-security.kubernetes.io/enforce"
