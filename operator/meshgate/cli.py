@@ -63,6 +63,16 @@ COMMANDS: tuple[Command, ...] = (
         "meshgate.localcluster.command",
     ),
     Command(
+        "inject",
+        "add the meshgate sidecar to every pod template in a manifest (offline, for GitOps)",
+        "meshgate.inject.cli:InjectCommand",
+    ),
+    Command(
+        "uninject",
+        "remove what `meshgate inject` added",
+        "meshgate.inject.cli:UninjectCommand",
+    ),
+    Command(
         "demo",
         "meshgate's CRDs and quickstart on the local control plane (or $KUBECONFIG's)",
         "meshgate.demo",
