@@ -1,0 +1,226 @@
+"""One Gateway to one edge proxy config: listeners by port, virtual hosts by hostname. Pure.
+
+Listeners that share a port become one proxy listener (the proxy binds each port once) whose
+virtual hosts are the union of theirs. An HTTPS port carries one certificate: the first listener
+on it (by name) provides it, and any other HTTPS listener on that port is reported as
+`Accepted=False, reason=UnsupportedSNI` until the proxy can choose certificates by SNI.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from meshproxy import config as pc
+
+from meshgate.api.v1alpha1.gateway import GatewaySpec, Listener
+
+from .attach import Attachment
+from .clusters import ClusterBook
+from .durations import seconds
+from .index import Index
+from .paths import IDENTITY_DIR, listener_cert_dir
+from .report import Report, q
+from .rules import Entry, RuleCompiler
+from .snapshot import Resource
+from .vhosts import Claims, clusters_used, ordered_routes
+
+KIND = "Gateway"
+
+
+@dataclass(frozen=True)
+class GatewayPlan:
+    """What rendering needs beside the config: Secrets to mount and ports to expose."""
+
+    config: pc.ProxyConfig
+    tls_secrets: tuple[str, ...]
+    ports: tuple[tuple[str, int], ...]  # (listener name, port)
+
+
+def compile_gateway(
+    gw: Resource[GatewaySpec],
+    attachments: list[Attachment],
+    index: Index,
+    rules: RuleCompiler,
+    clusters: ClusterBook,
+    report: Report,
+    claims: Claims,
+) -> GatewayPlan:
+    assert gw.spec is not None
+    spec = gw.spec
+    defaults = spec.defaults
+    timeout = seconds(defaults.request_timeout) if defaults and defaults.request_timeout else None
+    by_listener: dict[str, list[Attachment]] = defaultdict(list)
+    for a in attachments:
+        by_listener[a.listener.name].append(a)
+
+    by_port: dict[int, list[Listener]] = defaultdict(list)
+    for listener in sorted(spec.listeners, key=lambda item: item.name):
+        by_port[listener.port].append(listener)
+
+    statuses: dict[str, dict[str, object]] = {}
+    proxy_listeners: list[pc.Listener] = []
+    secrets: set[str] = set()
+    for port in sorted(by_port):
+        group = by_port[port]
+        tls: pc.ServerTLS | None = None
+        entries: dict[str, list[Entry]] = defaultdict(list)
+        for listener in group:
+            conds = _listener_conditions(gw, listener, index)
+            if listener.protocol == "HTTPS" and conds[1]["status"] == "True":
+                if tls is None:
+                    assert listener.tls is not None
+                    secret = listener.tls.certificate_refs[0].name
+                    secrets.add(secret)
+                    base = listener_cert_dir(secret)
+                    tls = pc.ServerTLS(cert_file=f"{base}/tls.crt", key_file=f"{base}/tls.key")
+                else:
+                    conds[0] = _cond(
+                        "Accepted",
+                        "False",
+                        "UnsupportedSNI",
+                        f"port {port} already serves the certificate of another listener; "
+                        "choosing a certificate by SNI is not supported yet",
+                    )
+            attached = by_listener.get(listener.name, [])
+            if conds[0]["status"] == "True" and conds[1]["status"] == "True":
+                for a in attached:
+                    for host in a.hostnames:
+                        entries[host].extend(rules.entries(a.route, default_timeout=timeout))
+            statuses[listener.name] = {
+                "name": listener.name,
+                "attachedRoutes": len({a.route.meta.key for a in attached}),
+                "conditions": conds,
+            }
+        if any(listener.protocol == "HTTPS" for listener in group) and tls is None:
+            continue  # an HTTPS port without a usable certificate is not served at all
+        vhosts = []
+        for host in sorted(entries):
+            routes = ordered_routes(host, entries[host], report, claims)
+            domains = [host] if host == "*" else [host, f"{host}:{port}"]
+            vhosts.append(pc.VirtualHost(name=host, domains=domains, routes=routes))
+        proxy_listeners.append(
+            pc.Listener(
+                name="+".join(listener.name for listener in group),
+                port=port,
+                role="edge",
+                tls=tls,
+                virtual_hosts=vhosts,
+            )
+        )
+
+    limits = pc.Limits()
+    if defaults is not None:
+        limits = pc.Limits(max_request_body_bytes=defaults.max_request_body_bytes)
+    used = clusters_used(proxy_listeners)
+    config = pc.ProxyConfig(
+        node=pc.Node(role="gateway", name=gw.meta.name, namespace=gw.meta.namespace),
+        identity=_identity(index)
+        if any(c.tls.mode == "MESH" for c in clusters.clusters(used))
+        else None,
+        listeners=proxy_listeners,
+        clusters=clusters.clusters(used),
+        limits=limits,
+    )
+    fields = report.fields(KIND, gw.meta)
+    fields["listeners"] = [statuses[n] for n in sorted(statuses)]
+    runtime = index.snapshot.gateway_runtime.get(gw.meta.key)
+    if runtime is not None:
+        fields["addresses"] = [{"type": t, "value": v} for t, v in runtime.addresses]
+    ready = runtime.ready_replicas if runtime else 0
+    fields["summary"] = {
+        "ready": f"{ready}/{spec.replicas}",
+        "routes": len({a.route.meta.key for a in attachments}),
+    }
+    bad = [s for s in statuses.values() if _any_false(s)]
+    if bad:
+        names = ", ".join(str(s["name"]) for s in bad)
+        report.set(
+            KIND, gw.meta, "Accepted", "True", "ListenersNotValid",
+            f"listeners not served: {names}; see status.listeners",
+        )  # fmt: skip
+    else:
+        report.set(KIND, gw.meta, "Accepted", "True", "Accepted", "all listeners are valid")
+    if ready >= spec.replicas:
+        report.set(
+            KIND, gw.meta, "Ready", "True", "Ready", f"{ready}/{spec.replicas} proxies ready"
+        )
+    else:
+        report.set(
+            KIND, gw.meta, "Ready", "False", "ReplicasNotReady",
+            f"{ready}/{spec.replicas} proxies ready",
+        )  # fmt: skip
+    return GatewayPlan(
+        config=config,
+        tls_secrets=tuple(sorted(secrets | _mutual_secrets(clusters, gw.meta.namespace, used))),
+        # Every port the spec names, served or not: the Service stays stable while a
+        # certificate is missing, and the proxy opens the port once it can.
+        ports=tuple((by_port[p][0].name, p) for p in sorted(by_port)),
+    )
+
+
+def _mutual_secrets(clusters: ClusterBook, namespace: str, used: set[str]) -> set[str]:
+    """Client credentials of SIMPLE/MUTUAL clusters that this gateway's own namespace holds."""
+    out = set()
+    for cluster in used:
+        ns, _, name = clusters.secrets.get(cluster, "/").partition("/")
+        if name and ns == namespace:
+            out.add(name)
+    return out
+
+
+def _identity(index: Index) -> pc.Identity:
+    return pc.Identity(
+        cert_file=f"{IDENTITY_DIR}/tls.crt",
+        key_file=f"{IDENTITY_DIR}/tls.key",
+        ca_file=f"{IDENTITY_DIR}/ca.crt",
+        trust_domain=index.snapshot.settings.trust_domain,
+    )
+
+
+def _cond(type_: str, status: str, reason: str, message: str) -> dict[str, object]:
+    return {"type": type_, "status": status, "reason": reason, "message": message}
+
+
+def _any_false(status: dict[str, object]) -> bool:
+    conds = status["conditions"]
+    assert isinstance(conds, list)
+    return any(c["status"] != "True" for c in conds)
+
+
+def _listener_conditions(
+    gw: Resource[GatewaySpec], listener: Listener, index: Index
+) -> list[dict[str, object]]:
+    accepted = _cond("Accepted", "True", "Accepted", "listener is valid")
+    resolved = _cond("ResolvedRefs", "True", "ResolvedRefs", "references resolved")
+    if listener.tls is not None:
+        for ref in listener.tls.certificate_refs:
+            ns = ref.namespace or gw.meta.namespace
+            if ns != gw.meta.namespace:
+                resolved = _cond(
+                    "ResolvedRefs",
+                    "False",
+                    "RefNotPermitted",
+                    f"secret {q(ref.name)} is in namespace {q(ns)}; a gateway can only mount "
+                    f"Secrets of its own namespace {q(gw.meta.namespace)}",
+                )
+                break
+            secret = index.secrets.get((ns, ref.name))
+            if secret is None:
+                resolved = _cond(
+                    "ResolvedRefs",
+                    "False",
+                    "SecretNotFound",
+                    f"secret {q(ref.name)} not found in namespace {q(ns)}",
+                )
+                break
+            if not {"tls.crt", "tls.key"} <= secret.keys:
+                resolved = _cond(
+                    "ResolvedRefs",
+                    "False",
+                    "InvalidCertificateRef",
+                    f"secret {q(ref.name)} in namespace {q(ns)} has no tls.crt and tls.key "
+                    f"(type {secret.type})",
+                )
+                break
+    return [accepted, resolved]

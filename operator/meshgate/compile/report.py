@@ -1,0 +1,147 @@
+"""Status as compile output: the conditions and explanations each object will show.
+
+The compiler records what it found about each object (`Report`); `ObjectStatus` is the frozen
+result, written as a status body by the I/O layer. Time never enters here: the I/O layer adds
+`lastTransitionTime` by comparing with what is already stored, so status stays a pure function of
+the snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .snapshot import Meta
+
+Status = Literal["True", "False", "Unknown"]
+
+
+def q(value: object) -> str:
+    """Quote a name in a message the way kubectl does: `service "orders"`."""
+    return f'"{value}"'
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: str
+    status: Status
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ObjectStatus:
+    """The status one meshgate object should have. `fields` are status fields besides conditions."""
+
+    kind: str
+    namespace: str
+    name: str
+    generation: int
+    conditions: tuple[Condition, ...]
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.namespace, self.name)
+
+    def condition(self, type_: str) -> Condition | None:
+        return next((c for c in self.conditions if c.type == type_), None)
+
+    def body(self) -> dict[str, Any]:
+        """The status subresource body without timestamps, camelCase as the CRDs define it."""
+        conditions = [
+            {
+                "type": c.type,
+                "status": c.status,
+                "reason": c.reason,
+                "message": c.message,
+                "observedGeneration": self.generation,
+            }
+            for c in self.conditions
+        ]
+        summary = next((c for c in self.conditions if not _good(c)), None)
+        out: dict[str, Any] = {
+            "observedGeneration": self.generation,
+            "conditions": conditions,
+            **self.fields,
+        }
+        verdict = dict(out.get("summary") or {})
+        if summary is not None:
+            verdict.update(reason=summary.reason, message=summary.message[:1024])
+        if verdict:
+            out["summary"] = verdict
+        return out
+
+
+# Conditions whose "good" state is False (Gateway API's PartiallyInvalid is a warning when True).
+_NEGATIVE = frozenset({"PartiallyInvalid", "Conflicted"})
+
+
+def _good(c: Condition) -> bool:
+    return c.status == ("False" if c.type in _NEGATIVE else "True")
+
+
+class Report:
+    """Collects conditions and fields while compiling; the first word on a condition type wins
+    unless a later, worse one replaces it (False beats True: one problem is enough to say so)."""
+
+    def __init__(self) -> None:
+        self._objects: dict[tuple[str, str, str], tuple[int, dict[str, Condition]]] = {}
+        self._fields: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def track(self, kind: str, meta: Meta) -> None:
+        key = (kind, meta.namespace, meta.name)
+        self._objects.setdefault(key, (meta.generation, {}))
+
+    def set(
+        self, kind: str, meta: Meta, type_: str, status: Status, reason: str, message: str
+    ) -> None:
+        self.track(kind, meta)
+        conds = self._objects[(kind, meta.namespace, meta.name)][1]
+        new = Condition(type_, status, reason, message)
+        old = conds.get(type_)
+        if old is None or (_good(old) and not _good(new)):
+            conds[type_] = new
+
+    def has(self, kind: str, meta: Meta, type_: str) -> bool:
+        entry = self._objects.get((kind, meta.namespace, meta.name))
+        return entry is not None and type_ in entry[1]
+
+    def get(self, kind: str, meta: Meta, type_: str) -> Condition | None:
+        entry = self._objects.get((kind, meta.namespace, meta.name))
+        return entry[1].get(type_) if entry else None
+
+    def default(
+        self, kind: str, meta: Meta, type_: str, status: Status, reason: str, message: str
+    ) -> None:
+        """Set a condition only when nothing has been said about it yet."""
+        if not self.has(kind, meta, type_):
+            self.set(kind, meta, type_, status, reason, message)
+
+    def fields(self, kind: str, meta: Meta) -> dict[str, Any]:
+        self.track(kind, meta)
+        return self._fields.setdefault((kind, meta.namespace, meta.name), {})
+
+    def freeze(self) -> tuple[ObjectStatus, ...]:
+        out = []
+        for key in sorted(self._objects):
+            generation, conds = self._objects[key]
+            out.append(
+                ObjectStatus(
+                    kind=key[0],
+                    namespace=key[1],
+                    name=key[2],
+                    generation=generation,
+                    conditions=tuple(conds[t] for t in sorted(conds, key=_condition_order)),
+                    fields=self._fields.get(key, {}),
+                )
+            )
+        return tuple(out)
+
+
+_ORDER = ("Accepted", "ResolvedRefs", "Programmed", "Ready", "Served", "PartiallyInvalid")
+
+
+def _condition_order(type_: str) -> tuple[int, str]:
+    return (_ORDER.index(type_) if type_ in _ORDER else len(_ORDER), type_)

@@ -1,0 +1,161 @@
+"""The compiler's input: one immutable picture of everything meshgate reads from the cluster.
+
+A `Snapshot` is plain frozen data. Building one from API bodies is `meshgate.compile.ingest`'s
+job; listing the bodies is the I/O layer's. Nothing here may perform I/O or import kopf or the
+Kubernetes client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel
+
+from meshgate.api.v1alpha1.authorization_policy import AuthorizationPolicySpec
+from meshgate.api.v1alpha1.destination_rule import DestinationRuleSpec
+from meshgate.api.v1alpha1.edge_authentication import EdgeAuthenticationSpec
+from meshgate.api.v1alpha1.gateway import GatewaySpec
+from meshgate.api.v1alpha1.peer_authentication import PeerAuthenticationSpec
+from meshgate.api.v1alpha1.rate_limit_policy import RateLimitPolicySpec
+from meshgate.api.v1alpha1.retry_policy import RetryPolicySpec
+from meshgate.api.v1alpha1.route import RouteSpec
+
+SpecT = TypeVar("SpecT", bound=BaseModel)
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What the compiler needs from `metadata`: identity, age (for precedence) and labels."""
+
+    namespace: str
+    name: str
+    uid: str = ""
+    generation: int = 0
+    # RFC 3339 in UTC from the API server: sorts chronologically as a string.
+    creation_timestamp: str = ""
+    labels: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def age_key(self) -> tuple[str, str, str]:
+        """Older first, then namespace/name: the Gateway API tie-break."""
+        return (self.creation_timestamp or "9999", self.namespace, self.name)
+
+
+@dataclass(frozen=True)
+class Resource(Generic[SpecT]):
+    """A meshgate custom object. `spec` is None when it failed validation; `error` says why."""
+
+    kind: str
+    meta: Meta
+    spec: SpecT | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    name: str
+    port: int
+    target_port: int | str
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True)
+class Service:
+    meta: Meta
+    ports: tuple[ServicePort, ...]
+    selector: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    address: str
+    ready: bool
+    pod: str | None = None  # targetRef name when it points at a Pod
+
+
+@dataclass(frozen=True)
+class EndpointPort:
+    name: str
+    port: int
+
+
+@dataclass(frozen=True)
+class EndpointSlice:
+    meta: Meta
+    service: str  # label kubernetes.io/service-name
+    ports: tuple[EndpointPort, ...]
+    endpoints: tuple[Endpoint, ...]
+
+
+@dataclass(frozen=True)
+class Pod:
+    meta: Meta
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A Secret's shape, never its values."""
+
+    meta: Meta
+    type: str
+    keys: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Namespace:
+    name: str
+    labels: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+
+    @property
+    def meshed(self) -> bool:
+        return self.labels.get(INJECT_LABEL) == "enabled"
+
+
+@dataclass(frozen=True)
+class GatewayRuntime:
+    """What the generated workload reports back: ready proxies and the Service's addresses."""
+
+    ready_replicas: int = 0
+    addresses: tuple[tuple[str, str], ...] = ()  # (IPAddress|Hostname, value)
+
+
+INJECT_LABEL = "meshgate.io/inject"
+
+
+@dataclass(frozen=True)
+class MeshSettings:
+    """Cluster-wide facts the compiler needs and cannot find in the objects themselves."""
+
+    operator_namespace: str = "meshgate-system"
+    trust_domain: str = "cluster.local"
+    cluster_domain: str = "cluster.local"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one compile reads. Tuples, so a snapshot can be shared and never changes."""
+
+    settings: MeshSettings = field(default_factory=MeshSettings)
+    gateways: tuple[Resource[GatewaySpec], ...] = ()
+    routes: tuple[Resource[RouteSpec], ...] = ()
+    destination_rules: tuple[Resource[DestinationRuleSpec], ...] = ()
+    retry_policies: tuple[Resource[RetryPolicySpec], ...] = ()
+    peer_authentications: tuple[Resource[PeerAuthenticationSpec], ...] = ()
+    authorization_policies: tuple[Resource[AuthorizationPolicySpec], ...] = ()
+    edge_authentications: tuple[Resource[EdgeAuthenticationSpec], ...] = ()
+    rate_limit_policies: tuple[Resource[RateLimitPolicySpec], ...] = ()
+    services: tuple[Service, ...] = ()
+    endpoint_slices: tuple[EndpointSlice, ...] = ()
+    pods: tuple[Pod, ...] = ()
+    secrets: tuple[Secret, ...] = ()
+    namespaces: tuple[Namespace, ...] = ()
+    gateway_runtime: Mapping[str, GatewayRuntime] = field(default_factory=dict)

@@ -1,0 +1,192 @@
+"""A Gateway's workload: ConfigMap, Deployment, Service, and a PodDisruptionBudget when it runs
+more than one proxy. Pure: the compile output and the operator settings in, object dicts out.
+
+The Deployment's pod template carries no config-version annotation on purpose: meshproxy
+watches its mounted config file and hot-reloads it without dropping requests, so a config change
+must not roll the pods (a rollout would drop connections and cost minutes on big gateways).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from meshgate.compile.paths import (
+    ADMIN_PORT,
+    CONFIG_DIR,
+    CONFIG_FILE,
+    CONFIG_KEY,
+    IDENTITY_DIR,
+    gateway_config_map,
+    gateway_identity_secret,
+    listener_cert_dir,
+)
+from meshgate.compile.result import GatewayOutput
+from meshgate.settings import Settings
+
+from .objects import GATEWAY_LABEL, KubeObject, config_map, gateway_owner, labels
+
+PROXY_UID = 65532
+_PORT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def render_gateway(out: GatewayOutput, settings: Settings) -> list[KubeObject]:
+    """ConfigMap, Deployment, Service (+ PDB): the order they are applied in."""
+    gw = out.gateway
+    name = gateway_config_map(gw.name)
+    object_labels = labels(
+        **{"app.kubernetes.io/name": "meshgate-gateway", "app.kubernetes.io/instance": gw.name},
+        **{GATEWAY_LABEL: gw.name},
+    )
+    owners = gateway_owner(gw)
+    objects = [
+        config_map(
+            name, gw.namespace, {CONFIG_KEY: out.config_json}, out.version, object_labels, owners
+        ),
+        _deployment(out, settings, name, object_labels, owners),
+        _service(out, name, object_labels, owners),
+    ]
+    if out.replicas > 1:
+        objects.append(_pdb(out, name, object_labels, owners))
+    return objects
+
+
+def _meta(
+    name: str, namespace: str, object_labels: dict[str, str], owners: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "namespace": namespace,
+        "labels": object_labels,
+        "ownerReferences": owners,
+    }
+
+
+def port_name(listener: str, port: int) -> str:
+    """Service/container port names are IANA service names: at most 15 characters."""
+    if len(listener) <= 15 and _PORT_NAME.match(listener) and re.search("[a-z]", listener):
+        return listener
+    return f"port-{port}"
+
+
+def _resources(out: GatewayOutput, settings: Settings) -> dict[str, dict[str, str]]:
+    given = {kind: dict(pairs) for kind, pairs in out.resources}
+    if given:
+        return given
+    return {
+        "requests": {"cpu": settings.proxy_cpu_request, "memory": settings.proxy_memory_request},
+        "limits": {"memory": settings.proxy_memory_limit},
+    }
+
+
+def _deployment(
+    out: GatewayOutput,
+    settings: Settings,
+    name: str,
+    object_labels: dict[str, str],
+    owners: list[dict[str, Any]],
+) -> KubeObject:
+    gw = out.gateway
+    volumes: list[dict[str, Any]] = [
+        {"name": "config", "configMap": {"name": name}},
+        # Issued by the identity controller; optional so the gateway starts before it exists
+        # (edge listeners work without it; mesh upstreams need it).
+        {
+            "name": "identity",
+            "secret": {"secretName": gateway_identity_secret(gw.name), "optional": True},
+        },
+    ]
+    mounts: list[dict[str, Any]] = [
+        {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+        {"name": "identity", "mountPath": IDENTITY_DIR, "readOnly": True},
+    ]
+    for i, secret in enumerate(out.tls_secrets):
+        volumes.append({"name": f"cert-{i}", "secret": {"secretName": secret}})
+        mounts.append(
+            {"name": f"cert-{i}", "mountPath": listener_cert_dir(secret), "readOnly": True}
+        )
+    ports = [{"name": port_name(n, p), "containerPort": p, "protocol": "TCP"} for n, p in out.ports]
+    ports.append({"name": "admin", "containerPort": ADMIN_PORT, "protocol": "TCP"})
+    container = {
+        "name": "meshproxy",
+        "image": settings.proxy_image,
+        "imagePullPolicy": settings.image_pull_policy,
+        "args": ["--config", CONFIG_FILE],
+        "ports": ports,
+        "readinessProbe": {
+            "httpGet": {"path": "/ready", "port": ADMIN_PORT},
+            "periodSeconds": 5,
+            "failureThreshold": 2,
+        },
+        "livenessProbe": {
+            "tcpSocket": {"port": ADMIN_PORT},
+            "periodSeconds": 10,
+            "failureThreshold": 3,
+        },
+        "resources": _resources(out, settings),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": PROXY_UID,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": mounts,
+    }
+    selector = {GATEWAY_LABEL: gw.name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(name, gw.namespace, object_labels, owners),
+        "spec": {
+            "replicas": out.replicas,
+            "selector": {"matchLabels": selector},
+            "template": {
+                "metadata": {"labels": object_labels},
+                "spec": {
+                    # The proxy never talks to the Kubernetes API.
+                    "automountServiceAccountToken": False,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "terminationGracePeriodSeconds": 30,
+                    "containers": [container],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }
+
+
+def _service(
+    out: GatewayOutput, name: str, object_labels: dict[str, str], owners: list[dict[str, Any]]
+) -> KubeObject:
+    gw = out.gateway
+    metadata = _meta(name, gw.namespace, object_labels, owners)
+    if out.service_annotations:
+        metadata["annotations"] = dict(out.service_annotations)
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata,
+        "spec": {
+            "type": out.service_type,
+            "selector": {GATEWAY_LABEL: gw.name},
+            "ports": [
+                {"name": port_name(n, p), "port": p, "targetPort": p, "protocol": "TCP"}
+                for n, p in out.ports
+            ],
+        },
+    }
+
+
+def _pdb(
+    out: GatewayOutput, name: str, object_labels: dict[str, str], owners: list[dict[str, Any]]
+) -> KubeObject:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": _meta(name, out.gateway.namespace, object_labels, owners),
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": {GATEWAY_LABEL: out.gateway.name}}},
+    }

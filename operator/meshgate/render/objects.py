@@ -1,0 +1,53 @@
+"""Shared shape of generated objects: labels that mark them as meshgate's, owner references.
+
+Never imports kopf or the Kubernetes client: objects are plain dicts the I/O layer applies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from meshgate.compile.snapshot import Meta
+
+KubeObject = dict[str, Any]
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "meshgate"}
+GATEWAY_LABEL = "meshgate.io/gateway"
+VERSION_ANNOTATION = "meshgate.io/config-version"
+
+
+def labels(**extra: str) -> dict[str, str]:
+    return {**MANAGED_BY, **extra}
+
+
+def gateway_owner(gateway: Meta) -> list[dict[str, Any]]:
+    """Owned by the Gateway, so the garbage collector removes these objects with it."""
+    return [
+        {
+            "apiVersion": "meshgate.io/v1alpha1",
+            "kind": "Gateway",
+            "name": gateway.name,
+            "uid": gateway.uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+    ]
+
+
+def config_map(
+    name: str,
+    namespace: str,
+    data: dict[str, str],
+    version: str,
+    object_labels: dict[str, str],
+    owners: list[dict[str, Any]] | None,
+) -> KubeObject:
+    metadata: dict[str, Any] = {
+        "name": name,
+        "namespace": namespace,
+        "labels": object_labels,
+        "annotations": {VERSION_ANNOTATION: version},
+    }
+    if owners:
+        metadata["ownerReferences"] = owners
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": data}
