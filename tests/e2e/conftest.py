@@ -1,0 +1,110 @@
+"""End-to-end fixtures: the local node agent on top of the session's control plane.
+
+``apply_manifest`` (function)
+    ``apply(path, namespace)`` creates every object of a YAML file, as ``kubectl create -f``.
+``node_agent`` (session)
+    The agent (``python -m harness``) running as a subprocess against ``kubeconfig``: one Node,
+    ``meshgate-local-node``, whose Pods run as local processes on addresses of the agent's /24
+    (see ``harness/podnet.py``). Stopped by its PID at the end of the session; it stops every
+    container process it started before it exits.
+
+Every test collected under this directory gets the ``e2e`` marker.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import yaml
+from meshgate.localcluster.waiting import WaitTimeout, wait_for
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+HERE = Path(__file__).resolve().parent
+APPS = HERE / "apps"
+# The harness imports as a top-level package; tests import its helpers the same way.
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.e2e)
+
+
+@dataclass(frozen=True)
+class NodeAgent:
+    pid: int
+    node_ip: str
+    subnet: str
+    state_dir: Path
+    log_path: Path
+
+    def pod_log(self, namespace: str, pod: str, uid: str, container: str) -> Path:
+        return self.state_dir / "pods" / f"{namespace}_{pod}_{uid}" / "logs" / f"{container}.log"
+
+
+def _stop(proc: subprocess.Popen[bytes], grace: float = 30.0) -> None:
+    """SIGTERM the agent by its PID (it stops its Pods' processes), SIGKILL if it hangs."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def node_agent(kubeconfig: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeAgent]:
+    state_dir = tmp_path_factory.mktemp("node-agent")
+    out_path, log_path = state_dir / "agent.out", state_dir / "agent.log"
+    env = dict(os.environ, PYTHONPATH=str(HERE), PYTHONUNBUFFERED="1")
+    with open(out_path, "wb") as out, open(log_path, "wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "harness", "--kubeconfig", kubeconfig, "--state-dir", state_dir],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env=env,
+            cwd=HERE,
+        )
+    try:
+
+        def ready() -> list[str] | None:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"node agent exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}"
+                )
+            words = out_path.read_text().split()
+            return words if words[:1] == ["ready"] else None
+
+        try:
+            words = wait_for(ready, timeout=60, what="the node agent to register its Node")
+        except WaitTimeout as exc:
+            raise RuntimeError(f"{exc}:\n{log_path.read_text()[-3000:]}") from exc
+        yield NodeAgent(proc.pid, words[1], words[2], state_dir, log_path)
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture
+def apply_manifest(api_client: ApiClient) -> Callable[[Path, str], list[Any]]:
+    """Create every object of a YAML file in a namespace, as `kubectl create -f` would."""
+    from kubernetes import utils
+
+    def apply(path: Path, namespace: str) -> list[Any]:
+        docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+        return utils.create_from_yaml(api_client, yaml_objects=docs, namespace=namespace)
+
+    return apply

@@ -1,0 +1,58 @@
+"""`python -m harness --kubeconfig PATH --state-dir DIR`: run the node agent until SIGTERM.
+
+Prints `ready <node-ip> <subnet>` on stdout once the Node is registered, so a caller can wait for
+it. On SIGTERM/SIGINT it stops every container process it started, then gives up its /24.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from .agent import Agent
+from .commands import Images
+from .kubeapi import Kube
+from .podnet import PodNetwork
+
+
+async def _main(args: argparse.Namespace, state_dir: Path) -> int:
+    network = PodNetwork.claim()
+    try:
+        network.make_local()
+        kube = Kube(args.kubeconfig)
+        images = Images(proxy=args.proxy_image, operator=args.operator_image)
+        agent = Agent(kube, network, state_dir, images)
+        await agent.node.register()
+        task = asyncio.create_task(agent.run())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        print(f"ready {network.node_ip} {network.subnet}", flush=True)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        kube.close()
+        return 0
+    finally:
+        network.release()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness")
+    parser.add_argument("--kubeconfig", required=True)
+    parser.add_argument("--state-dir", required=True)
+    parser.add_argument("--proxy-image", default="meshproxy", help="the chart's proxy image")
+    parser.add_argument("--operator-image", default="meshgate.local/operator")
+    args = parser.parse_args()
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    return asyncio.run(_main(args, Path(args.state_dir).resolve()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""The node agent's sync loop: bind, start, refresh volumes, report status, finalize deletes.
+
+Level-based, like kubelet's periodic sync: each pass lists this node's Pods and makes the local
+processes match them, so a missed event is repaired on the next pass. This module must never
+stop a process it did not start, nor touch Pods bound to another Node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from . import atomicdir, binder, commands, volumes
+from .container import Container
+from .kubeapi import ApiException, Kube
+from .node import NODE_NAME, NodeHeartbeat
+from .objects import Objects
+from .pod import Pod
+from .podnet import PodNetwork
+
+Body = dict[str, Any]
+SYNC_EVERY = 0.3
+log = logging.getLogger("harness")
+
+
+class Agent:
+    def __init__(
+        self, kube: Kube, network: PodNetwork, state_dir: Path, images: commands.Images
+    ) -> None:
+        self.kube = kube
+        self.network = network
+        self.state_dir = state_dir
+        self.images = images
+        self.objects = Objects(kube)
+        self.pods: dict[str, Pod] = {}
+        self._published: dict[str, Body] = {}
+        self._finalizing: dict[str, asyncio.Task[None]] = {}
+        self.node = NodeHeartbeat(kube, network.node_ip)
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Sync until cancelled; the Node must be registered first (`node.register()`)."""
+        heartbeat = asyncio.create_task(self.node.run())
+        try:
+            while True:
+                try:
+                    await self.sync()
+                except ApiException as exc:
+                    log.warning("sync pass failed, retrying: %s %s", exc.status, exc.reason)
+                await asyncio.sleep(SYNC_EVERY)
+        finally:
+            heartbeat.cancel()
+            await self.shutdown()
+
+    async def sync(self) -> None:
+        await binder.bind_pending(self.kube, NODE_NAME)
+        mine = {"fieldSelector": f"spec.nodeName={NODE_NAME}"}
+        listed = await self.kube.get("/api/v1/pods", mine)
+        self.objects.new_pass()
+        seen: set[str] = set()
+        for body in listed.get("items") or []:
+            uid = body["metadata"]["uid"]
+            seen.add(uid)
+            pod = self.pods.get(uid)
+            if body["metadata"].get("deletionTimestamp"):
+                if pod is not None:
+                    pod.body = body
+                self._finalize(uid, body)
+                continue
+            if pod is None:
+                pod = self._admit(body)
+            pod.body = body
+            await self._refresh_volumes(pod)
+            await self._publish(pod)
+        for uid in list(self.pods):
+            if uid not in seen and uid not in self._finalizing:
+                # Gone from the API (force-deleted): only the processes are left to stop.
+                self._finalize(uid, None)
+
+    def _admit(self, body: Body) -> Pod:
+        in_use = {p.pod_ip for p in self.pods.values()}
+        ip = self.network.allocate(in_use)
+        meta = body["metadata"]
+        pod_dir = self.state_dir / "pods" / f"{meta['namespace']}_{meta['name']}_{meta['uid']}"
+        pod = Pod(body, ip, self.network.node_ip, pod_dir, self._launcher)
+        self.pods[meta["uid"]] = pod
+        pod.start()
+        log.info("pod %s admitted with IP %s", pod.name, ip)
+        return pod
+
+    # -- volumes and launch -------------------------------------------------------------------
+
+    def _mounts(self, pod: Pod, container: Body) -> dict[str, Path]:
+        root = pod.dir / "root"
+        volumes_by_name = {v["name"]: v for v in pod.body["spec"].get("volumes") or []}
+        mounts: dict[str, Path] = {}
+        for mount in container.get("volumeMounts") or []:
+            volume = volumes_by_name.get(mount["name"], {})
+            if "hostPath" in volume:
+                mounts[mount["mountPath"]] = Path(volume["hostPath"]["path"])
+            else:
+                mounts[mount["mountPath"]] = root / mount["mountPath"].lstrip("/")
+        return mounts
+
+    def _volume_dirs(self, pod: Pod) -> dict[str, list[Path]]:
+        """Where each volume appears: one directory per mount of it, under the Pod's root."""
+        dirs: dict[str, list[Path]] = {}
+        spec = pod.body["spec"]
+        for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+            for mount in c.get("volumeMounts") or []:
+                if mount.get("subPath"):
+                    continue  # subPath mounts are not supported locally; see docs/e2e.md
+                path = pod.dir / "root" / mount["mountPath"].lstrip("/")
+                dirs.setdefault(mount["name"], [])
+                if path not in dirs[mount["name"]]:
+                    dirs[mount["name"]].append(path)
+        return dirs
+
+    async def _refresh_volumes(self, pod: Pod) -> None:
+        ns = pod.body["metadata"]["namespace"]
+        for kind, name in volumes.needed_objects(pod.body):
+            await self.objects.fetch(kind, ns, name)
+        spec = pod.body["spec"]
+        if any(
+            "serviceAccountToken" in s
+            for v in spec.get("volumes") or []
+            for s in (v.get("projected") or {}).get("sources") or []
+        ):
+            await self.objects.fetch("token", ns, spec.get("serviceAccountName", "default"))
+        missing = []
+        dirs = self._volume_dirs(pod)
+        for volume in spec.get("volumes") or []:
+            files = volumes.volume_files(pod.body, volume, self.objects.get)
+            if isinstance(files, volumes.Missing):
+                missing.append(f"volume {volume['name']}: {files.reason}")
+                continue
+            for path in dirs.get(volume["name"], []):
+                if "hostPath" in volume:
+                    continue
+                if files is None:
+                    path.mkdir(parents=True, exist_ok=True)
+                else:
+                    mode = 0o600 if "secret" in volume else 0o644
+                    await asyncio.to_thread(atomicdir.write, path, files, mode)
+        if not missing:
+            pod.volumes_ready.set()
+        else:
+            for c in pod.init + pod.apps:
+                if not c.running and c.waiting_reason in ("ContainerCreating", "PodInitializing"):
+                    c.waiting_message = "; ".join(missing)
+
+    async def _launcher(self, container: Container) -> tuple[list[str], dict[str, str]]:
+        pod = next(p for p in self.pods.values() if container in p.init + p.apps)
+        ns = pod.body["metadata"]["namespace"]
+        base = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "TZ", "PYTHONPATH")}
+        base["PYTHONUNBUFFERED"] = "1"
+        env = commands.environment(
+            pod.body, container.spec, pod.pod_ip, self.objects.as_text(ns), base
+        )
+        mounts = self._mounts(pod, container.spec)
+        argv = commands.program(container.spec, self.images)
+        argv = [commands.rewrite_path(commands.expand(a, env), mounts) for a in argv]
+        for name, value in list(env.items()):
+            if name not in base:
+                env[name] = commands.rewrite_path(value, mounts)
+        env["MESHGATE_FS_ROOT"] = str(pod.dir / "root")
+        env["HOME"] = str(pod.dir)
+        return argv, env
+
+    # -- status and deletion ------------------------------------------------------------------
+
+    async def _publish(self, pod: Pod) -> None:
+        status = pod.status()
+        if self._published.get(pod.uid) == status:
+            return
+        meta = pod.body["metadata"]
+        path = f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}/status"
+        try:
+            await self.kube.merge_patch(path, {"metadata": {"uid": pod.uid}, "status": status})
+        except ApiException as exc:
+            if exc.status in (404, 409):
+                return
+            raise
+        self._published[pod.uid] = status
+
+    def _finalize(self, uid: str, body: Body | None) -> None:
+        if uid in self._finalizing:
+            return
+        self._finalizing[uid] = asyncio.create_task(self._stop_and_remove(uid, body))
+
+    async def _stop_and_remove(self, uid: str, body: Body | None) -> None:
+        pod = self.pods.get(uid)
+        if pod is not None:
+            await pod.terminate()
+            log.info("pod %s stopped (pids %s)", pod.name, pod.pids())
+        if body is not None:
+            meta = body["metadata"]
+            with contextlib.suppress(ApiException):
+                await self.kube.request(
+                    "DELETE",
+                    f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}",
+                    {"gracePeriodSeconds": 0, "preconditions": {"uid": uid}},
+                )
+        self.pods.pop(uid, None)
+        self._published.pop(uid, None)
+        self._finalizing.pop(uid, None)
+        if pod is not None:
+            shutil.rmtree(pod.dir / "root", ignore_errors=True)  # logs stay for the post-mortem
+
+    async def shutdown(self) -> None:
+        """Stop every Pod's processes (the agent is going away; the API objects stay)."""
+        await asyncio.gather(*(p.terminate() for p in self.pods.values()), return_exceptions=True)

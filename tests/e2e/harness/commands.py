@@ -1,0 +1,124 @@
+"""What local program stands in for a container image, with which argv and environment.
+
+Images map to programs from this checkout: the proxy image to `.venv/bin/meshproxy`, the
+operator image to `.venv/bin/meshgate`, `meshgate.local/echo*` to the echo app. Paths under a
+container's volumeMounts are rewritten into the Pod's directory, and `127.0.0.1` in env values
+into the Pod's own address, because every Pod shares this host's filesystem and network.
+
+Pure: this module must never start a process or read the API server.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .volumes import field_value
+
+Body = dict[str, Any]
+REPO = Path(__file__).resolve().parents[3]
+ECHO_APP = REPO / "tests" / "e2e" / "apps" / "echo.py"
+ECHO_IMAGE = "meshgate.local/echo"
+OPERATOR_IMAGE = "meshgate.local/operator"
+_VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+
+
+@dataclass(frozen=True)
+class Images:
+    """Image names the agent recognises besides the built-in `meshgate.local/*` ones."""
+
+    proxy: str = "meshproxy"
+    operator: str = OPERATOR_IMAGE
+    venv_bin: Path = Path(sys.executable).parent
+
+
+class UnknownImage(ValueError):
+    """No local program stands in for this image."""
+
+
+def _repo(image: str) -> str:
+    """The image name without tag or digest: `ghcr.io/x/meshproxy:1.0` -> `ghcr.io/x/meshproxy`."""
+    name = image.split("@", 1)[0]
+    head, _, tail = name.rpartition(":")
+    return head if head and "/" not in tail else name
+
+
+def program(container: Body, images: Images) -> list[str]:
+    """argv for the container: its command/args with the image's program substituted."""
+    image = _repo(container.get("image", ""))
+    command: list[str] = list(container.get("command") or [])
+    args: list[str] = list(container.get("args") or [])
+    if "meshproxy" in image or image == _repo(images.proxy):
+        return [str(images.venv_bin / "meshproxy"), *command[1:], *args]
+    if image == _repo(images.operator) or image.endswith("meshgate-operator"):
+        return [str(images.venv_bin / "meshgate"), *command[1:], *args]
+    if image.startswith(ECHO_IMAGE):
+        return [sys.executable, str(ECHO_APP), *args]
+    raise UnknownImage(f"no local program stands in for image {container.get('image')!r}")
+
+
+def rewrite_path(value: str, mounts: Mapping[str, Path]) -> str:
+    """`/etc/meshgate/config.json` -> `<pod dir>/root/etc/meshgate/config.json` (longest mount)."""
+    for mount in sorted(mounts, key=len, reverse=True):
+        if value == mount or value.startswith(mount.rstrip("/") + "/"):
+            return str(mounts[mount]) + value[len(mount.rstrip("/")) :]
+    for mount in sorted(mounts, key=len, reverse=True):
+        # `--config=/etc/meshgate/config.json`: the path after an `=`.
+        marker = "=" + mount.rstrip("/")
+        if marker + "/" in value or value.endswith(marker):
+            flag, _, path = value.partition("=")
+            return f"{flag}={rewrite_path(path, mounts)}"
+    return value
+
+
+def expand(value: str, env: Mapping[str, str]) -> str:
+    """Kubernetes `$(VAR)` expansion; unknown names stay as written, as on a node."""
+    return _VAR.sub(lambda m: env.get(m.group(1), m.group(0)), value)
+
+
+def environment(
+    pod: Body,
+    container: Body,
+    pod_ip: str,
+    lookup: Mapping[tuple[str, str], Body],
+    base: Mapping[str, str],
+) -> dict[str, str]:
+    """The container's environment: base, envFrom, env (with valueFrom), then the pod address.
+
+    `lookup` maps (kind, name) to the Pod namespace's ConfigMaps/Secrets (`data` already
+    decoded to text).
+    """
+    env: dict[str, str] = dict(base)
+    env["HOSTNAME"] = pod["metadata"]["name"]
+    for source in container.get("envFrom") or []:
+        prefix = source.get("prefix", "")
+        for kind, key in (("configmap", "configMapRef"), ("secret", "secretRef")):
+            if key in source:
+                obj = lookup.get((kind, source[key]["name"])) or {}
+                for k, v in (obj.get("data") or {}).items():
+                    env[prefix + k] = v
+    for var in container.get("env") or []:
+        if "value" in var:
+            env[var["name"]] = expand(var["value"], env)
+            continue
+        ref = var.get("valueFrom") or {}
+        if "fieldRef" in ref:
+            env[var["name"]] = field_value(pod, ref["fieldRef"]["fieldPath"])
+        for kind, key in (("configmap", "configMapKeyRef"), ("secret", "secretKeyRef")):
+            if key in ref:
+                obj = lookup.get((kind, ref[key]["name"])) or {}
+                value = (obj.get("data") or {}).get(ref[key]["key"])
+                if value is not None:
+                    env[var["name"]] = value
+        if "resourceFieldRef" in ref:
+            env[var["name"]] = "0"  # no cgroups here: limits are not enforced locally
+    for name, value in list(env.items()):
+        if name not in base:
+            # The Pod's loopback is its own address here: HTTP_PROXY then reaches its sidecar.
+            env[name] = value.replace("127.0.0.1", pod_ip)
+    env["MESHGATE_POD_IP"] = pod_ip
+    return env
