@@ -74,7 +74,11 @@ def _reusable_cluster() -> LocalCluster | None:
 
 def _say(config: pytest.Config, line: str) -> None:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        return
+    # Output capture is on during fixture setup; the startup time is worth seeing anyway.
+    with capture.global_and_fixture_disabled():
         reporter.write_line(line)
 
 
