@@ -101,9 +101,8 @@ class RetryPolicySpec(ApiModel):
     """Retries after the first attempt."""
     per_try_timeout: Duration | None = None
     """Timeout of each attempt."""
-    retry_on: Annotated[
-        list[RetryOn], Field(min_length=1, max_length=5, json_schema_extra=LIST_SET)
-    ] = Field(
+    # Atomic, not a set: a set would keep the defaulted entries when a user applies their own.
+    retry_on: Annotated[list[RetryOn], Field(min_length=1, max_length=5)] = Field(
         default_factory=lambda: list(DEFAULT_RETRY_ON),
         json_schema_extra={"default": list(DEFAULT_RETRY_ON)},
     )
