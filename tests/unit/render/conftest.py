@@ -1,0 +1,8 @@
+"""Render tests reuse the compile golden cases as inputs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compile"))
