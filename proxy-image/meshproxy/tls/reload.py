@@ -1,0 +1,124 @@
+"""Follow a workload's certificate files and rebuild its TLS contexts when they change.
+
+Kubelet updates a mounted Secret by writing a new directory and swapping the `..data` symlink,
+so a change shows up as a new resolved path, inode or mtime, never as a half-written file. Other
+writers may replace the certificate and key one after the other; loading then fails ("key
+values mismatch") and the previous contexts stay until the pair is consistent again.
+
+Server contexts reach listeners through `ContextSwitch` (existing connections keep theirs, new
+handshakes get the new certificate); the mesh client context is read per new connection from
+`client_context`. This module must never drop a working context for a broken one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from meshproxy.config import Identity
+from meshproxy.tls.contexts import mesh_client_context, server_context
+from meshproxy.tls.errors import TLSFilesError
+from meshproxy.tls.switch import ContextSwitch
+
+FileState = tuple[str, int, int, int, int] | None
+Outcome = Literal["unchanged", "reloaded", "failed"]
+
+
+class CertWatcher:
+    """Tells whether any of a set of files changed since the last `accept()`."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self._paths = tuple(paths)
+        self._seen = self.snapshot()
+
+    def snapshot(self) -> tuple[FileState, ...]:
+        return tuple(_state(p) for p in self._paths)
+
+    def changed(self) -> bool:
+        return self.snapshot() != self._seen
+
+    def accept(self, snapshot: tuple[FileState, ...]) -> None:
+        self._seen = snapshot
+
+
+def _state(path: str) -> FileState:
+    try:
+        # realpath catches the kubelet symlink swap even when the new files copy old mtimes.
+        real = os.path.realpath(path)
+        st = os.stat(real)
+    except OSError:
+        return None
+    return (real, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+@dataclass
+class ReloadStats:
+    reloads: int = 0
+    failures: int = 0
+    last_error: str | None = None
+
+
+class ReloadingIdentity:
+    """The current server and client contexts for one `Identity`, rebuilt on file changes."""
+
+    def __init__(self, identity: Identity) -> None:
+        self._identity = identity
+        self._watcher = CertWatcher([identity.cert_file, identity.key_file, identity.ca_file])
+        self._client = mesh_client_context(identity)
+        self._switches: dict[bool, ContextSwitch] = {}
+        self.stats = ReloadStats()
+
+    @property
+    def identity(self) -> Identity:
+        return self._identity
+
+    def server_switch(self, require_client_cert: bool) -> ContextSwitch:
+        """The switch for inbound listeners of this verify mode; give `.outer` to the server."""
+        switch = self._switches.get(require_client_cert)
+        if switch is None:
+            switch = ContextSwitch(server_context(self._identity, require_client_cert))
+            self._switches[require_client_cert] = switch
+        return switch
+
+    def client_context(self) -> ssl.SSLContext:
+        """The mesh client context to use for the next new connection."""
+        return self._client
+
+    def poll(self) -> Outcome:
+        """Rebuild every context if the files changed. On "failed" the old contexts stay and
+        `stats.last_error` says why; the next change of any file triggers another attempt."""
+        if not self._watcher.changed():
+            return "unchanged"
+        # Snapshot before loading: a write racing the load shows up as another change.
+        snapshot = self._watcher.snapshot()
+        self._watcher.accept(snapshot)
+        try:
+            client = mesh_client_context(self._identity)
+            servers = {
+                required: server_context(self._identity, required) for required in self._switches
+            }
+        except TLSFilesError as exc:
+            self.stats.failures += 1
+            self.stats.last_error = str(exc)
+            return "failed"
+        for required, ctx in servers.items():
+            self._switches[required].swap(ctx)
+        self._client = client
+        self.stats.reloads += 1
+        self.stats.last_error = None
+        return "reloaded"
+
+    async def watch(
+        self, interval: float = 1.0, on_change: Callable[[Outcome], None] | None = None
+    ) -> None:
+        """Poll forever (cancel the task to stop). Reading three stats a second is cheaper and
+        simpler than inotify, and works on every volume type kubelet mounts."""
+        while True:
+            await asyncio.sleep(interval)
+            outcome = self.poll()
+            if outcome != "unchanged" and on_change is not None:
+                on_change(outcome)
