@@ -81,3 +81,9 @@ def apply(doc: Mapping[str, Any], ops: Iterable[Op]) -> dict[str, Any]:
     for op in ops:
         _apply_one(result, op)
     return result
+
+
+def apply_in_place(doc: dict[str, Any], ops: Iterable[Op]) -> None:
+    """Apply to `doc` itself, for callers (kopf's patch functions) that hand over a copy."""
+    for op in ops:
+        _apply_one(doc, op)

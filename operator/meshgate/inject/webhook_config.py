@@ -23,7 +23,10 @@ from typing import Any, Literal
 from . import names
 
 FailurePolicy = Literal["Fail", "Ignore"]
-HANDLER_ID = "inject"  # the kopf handler id, which is also the URL path kopf routes on
+# kopf routes `POST /<handler id>` to that handler, so each webhook gets its own path and the
+# handler knows which selector matched without asking the API server.
+NAMESPACE_HANDLER = "inject-namespace"
+POD_HANDLER = "inject-pod"
 NAME_LABEL = "kubernetes.io/metadata.name"
 
 
@@ -46,16 +49,16 @@ class WebhookSettings:
     listen_port: int = 9443
 
 
-def client_config(settings: WebhookSettings, ca_pem: bytes) -> dict[str, Any]:
+def client_config(settings: WebhookSettings, ca_pem: bytes, handler: str) -> dict[str, Any]:
     bundle = base64.b64encode(ca_pem).decode("ascii")
     if settings.url is not None:
-        return {"url": f"{settings.url.rstrip('/')}/{HANDLER_ID}", "caBundle": bundle}
+        return {"url": f"{settings.url.rstrip('/')}/{handler}", "caBundle": bundle}
     return {
         "service": {
             "name": settings.service_name,
             "namespace": settings.operator_namespace,
             "port": settings.service_port,
-            "path": f"/{HANDLER_ID}",
+            "path": f"/{handler}",
         },
         "caBundle": bundle,
     }
@@ -68,6 +71,7 @@ def _excluded(settings: WebhookSettings) -> dict[str, Any]:
 
 def _webhook(
     name: str,
+    handler: str,
     settings: WebhookSettings,
     ca_pem: bytes,
     *,
@@ -78,7 +82,7 @@ def _webhook(
     return {
         "name": name,
         "admissionReviewVersions": ["v1"],
-        "clientConfig": client_config(settings, ca_pem),
+        "clientConfig": client_config(settings, ca_pem, handler),
         "rules": [
             {
                 "apiGroups": [""],
@@ -119,6 +123,7 @@ def mutating_webhook_configuration(settings: WebhookSettings, ca_pem: bytes) -> 
         "webhooks": [
             _webhook(
                 f"namespace.inject.{names.GROUP}",
+                NAMESPACE_HANDLER,
                 settings,
                 ca_pem,
                 namespace_exprs=[enabled, _excluded(settings)],
@@ -127,6 +132,7 @@ def mutating_webhook_configuration(settings: WebhookSettings, ca_pem: bytes) -> 
             ),
             _webhook(
                 f"pod.inject.{names.GROUP}",
+                POD_HANDLER,
                 settings,
                 ca_pem,
                 namespace_exprs=[not_enabled, _excluded(settings)],

@@ -1,0 +1,59 @@
+"""The injector's few calls to the API server: apply its webhook configuration, read a
+namespace's labels, read the cluster's version.
+
+The only module of `meshgate.inject` that uses the Kubernetes client; every call is blocking and
+is run by callers in a thread. It must never decide anything about injection itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+from kubernetes import client, config
+
+FIELD_MANAGER = "meshgate"
+
+
+def api_client() -> Any:
+    """A client for $KUBECONFIG (or ~/.kube/config), or the in-cluster ServiceAccount."""
+    if os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG"):
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
+        return client.ApiClient()
+    kubeconfig = os.environ.get("KUBECONFIG")
+    return config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+
+
+def apply_webhook_configuration(api: Any, body: dict[str, Any]) -> None:
+    """Server-side apply: creates the object or repairs any drift from `body`."""
+    client.AdmissionregistrationV1Api(api).patch_mutating_webhook_configuration(
+        name=body["metadata"]["name"],
+        body=json.loads(json.dumps(body)),
+        field_manager=FIELD_MANAGER,
+        force=True,
+        _content_type="application/apply-patch+yaml",
+    )
+
+
+def delete_webhook_configuration(api: Any, name: str) -> None:
+    try:
+        client.AdmissionregistrationV1Api(api).delete_mutating_webhook_configuration(name)
+    except client.ApiException as e:
+        if e.status != 404:
+            raise
+
+
+def namespace_labels(api: Any, name: str, timeout: float) -> dict[str, str]:
+    ns = client.CoreV1Api(api).read_namespace(name, _request_timeout=timeout)
+    return dict((ns.metadata.labels if ns.metadata else None) or {})
+
+
+def kube_minor(api: Any) -> int:
+    """The API server's minor version: "34" or "34+" (some distributions) gives 34."""
+    info = client.VersionApi(api).get_code()
+    match = re.match(r"\d+", str(info.minor))
+    if match is None:
+        raise ValueError(f"unreadable Kubernetes minor version {info.minor!r}")
+    return int(match.group())
