@@ -1,0 +1,1 @@
+"""HTTP/1.1 pieces shared by the client side (`server/`) and the upstream side (`upstream/`)."""

@@ -1,0 +1,42 @@
+"""Header rules both directions share: hop-by-hop names, and the final check of an outgoing head.
+
+`safe_head` is the last gate before bytes hit a socket: whatever a config, a client or an upstream
+supplied, a head with a stray CR, LF or NUL is never written.
+"""
+
+from __future__ import annotations
+
+# RFC 9110 §7.6.1, plus the framing headers the proxy always rewrites itself.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+    }
+)
+
+
+def connection_tokens(value: str) -> set[str]:
+    """Header names a `Connection` header marks as hop-by-hop for this message."""
+    return {t.strip(" \t").lower() for t in value.split(",") if t.strip(" \t")}
+
+
+def safe_head(head: str, lines: int) -> bool:
+    """True when `head` has exactly `lines` CRLF-terminated lines and no bare CR, LF or NUL."""
+    return (
+        head.count("\r\n") == lines
+        and head.count("\n") == lines
+        and "\x00" not in head
+        and (head.count("\r") == lines)
+    )
+
+
+def valid_field_value(value: str) -> bool:
+    return "\r" not in value and "\n" not in value and "\x00" not in value

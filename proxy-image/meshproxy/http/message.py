@@ -1,0 +1,130 @@
+"""The request and response objects that travel through the layers.
+
+Plain slotted objects with the fields the layers need, filled once by the parsers. Header names
+of requests are lower-case (routing and policy compare them); response header names keep the
+upstream's spelling. Values are latin-1 text, one character per wire byte.
+
+This module must never parse or validate: the protocols did that before a Request exists.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from meshproxy.http.body import Body
+
+if TYPE_CHECKING:
+    from meshproxy.observability.metrics import RequestStats
+
+
+class Request:
+    __slots__ = (
+        "attempts",
+        "body",
+        "client_ip",
+        "cluster",
+        "endpoint",
+        "header_map",
+        "headers",
+        "host",
+        "identity",
+        "keep_alive",
+        "listener_port",
+        "method",
+        "path",
+        "query",
+        "request_id",
+        "route",
+        "scheme",
+        "sni",
+        "start",
+        "stats",
+        "trace_id",
+        "upgrade",
+        "version",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: list[tuple[str, str]],
+        host: str,
+        body: Body | None,
+        version: str,
+        keep_alive: bool,
+        client_ip: str,
+        scheme: str,
+        start: float,
+    ) -> None:
+        self.method = method
+        self.path = path  # normalised once by the server, before any layer sees it
+        self.query = query
+        self.headers = headers
+        self.host = host  # lower-case, may carry a port
+        self.body = body  # None when the request has no body
+        self.version = version
+        self.keep_alive = keep_alive
+        self.client_ip = client_ip
+        self.scheme = scheme
+        self.start = start
+        self.header_map: dict[str, str] | None = None
+        self.upgrade: str | None = None
+        self.listener_port = 0
+        self.sni: str | None = None
+        self.identity: str | None = None  # the peer's verified SPIFFE id, never from a header
+        self.route = ""
+        self.cluster = ""
+        self.endpoint = ""
+        self.request_id = ""
+        self.trace_id = ""
+        self.attempts = 0
+        self.stats: RequestStats | None = None
+
+    def header(self, name: str) -> str | None:
+        """The value of a lower-case header name; repeated headers joined with ", "."""
+        return self.headers_dict().get(name)
+
+    def headers_dict(self) -> dict[str, str]:
+        mapping = self.header_map
+        if mapping is None:
+            mapping = {}
+            for name, value in self.headers:
+                if name in mapping:
+                    mapping[name] = mapping[name] + ", " + value
+                else:
+                    mapping[name] = value
+            self.header_map = mapping
+        return mapping
+
+    def set_headers(self, headers: list[tuple[str, str]]) -> None:
+        self.headers = headers
+        self.header_map = None
+
+
+class Response:
+    __slots__ = ("body", "extra", "headers", "local", "reason", "status")
+
+    def __init__(
+        self,
+        status: int,
+        headers: list[tuple[str, str]],
+        body: Body | bytes,
+        reason: str = "",
+        local: bool = False,
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # never framing or hop-by-hop headers: the server adds its own
+        self.body = body
+        self.local = local  # answered by the proxy itself, not an upstream
+        self.extra: Any = None  # a tunnel for 101 Switching Protocols
+
+
+class LocalReply(Exception):
+    """Raised deep in a layer to answer at once with a canned status (e.g. 503 no endpoint)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status

@@ -1,0 +1,1 @@
+"""The client side: one asyncio Protocol per accepted connection, and its listener state."""

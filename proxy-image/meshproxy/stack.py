@@ -1,0 +1,301 @@
+"""The request path, assembled in one place.
+
+Order, outermost first (each step one file in `layers/`):
+
+    access log ─▶ metrics ─▶ tracing ─▶ authn ─▶ authz ─▶ rate limit ─▶ route match
+      └─ per route: rate limit ─▶ authn ─▶ fault ─▶ transform ─▶ CORS ─▶ JSON projection
+                    ─▶ cache ─▶ mirror ─▶ timeout ─▶ retry ─▶ balance + outlier + pool
+
+Access log and metrics observe each request when its response has been fully written
+(`ListenerStack.finish`), so they wrap the whole exchange, streaming included, without a
+coroutine frame of their own. Every chain is built here, at config load: a layer that the
+listener or route does not configure is simply not in its chain. A reload builds a new set of
+stacks and swaps one reference per listener; requests in flight finish on the old one.
+
+This module must never do I/O or open sockets; it only builds objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from meshproxy import config
+from meshproxy.http.message import Request, Response
+from meshproxy.layers import Handler
+from meshproxy.layers.authn import AuthnLayer
+from meshproxy.layers.authz import AuthzLayer
+from meshproxy.layers.cache import CacheLayer
+from meshproxy.layers.cors import CorsLayer
+from meshproxy.layers.fault import FaultLayer
+from meshproxy.layers.inbound import InboundLayer
+from meshproxy.layers.local import DirectResponseLayer, RedirectLayer
+from meshproxy.layers.mirror import MirrorLayer
+from meshproxy.layers.projection import ProjectionLayer
+from meshproxy.layers.ratelimit import RateLimitLayer
+from meshproxy.layers.retry import RetryLayer
+from meshproxy.layers.route import RouteEntry, RouteLayer
+from meshproxy.layers.timeout import TimeoutLayer
+from meshproxy.layers.tracing import TracingLayer
+from meshproxy.layers.transform import TransformLayer
+from meshproxy.layers.upstream import UpstreamLayer
+from meshproxy.observability.accesslog import AccessLog
+from meshproxy.observability.metrics import Registry, RequestStats
+from meshproxy.policy.routing import CompiledRoute, RouteTable
+from meshproxy.upstream.cluster import ClusterRuntime
+
+log = logging.getLogger("meshproxy.stack")
+
+DIRECTIONS = {"edge": "ingress", "outbound": "outbound", "inbound": "inbound"}
+
+
+class ListenerStack:
+    """One listener's request path, as the server calls it."""
+
+    __slots__ = (
+        "_access_log",
+        "_default_stats",
+        "_loop",
+        "_name",
+        "_registry",
+        "_rejected",
+        "handle",
+        "limits",
+    )
+
+    def __init__(
+        self,
+        listener: config.Listener,
+        handle: Handler,
+        limits: config.Limits,
+        registry: Registry,
+        access_log: AccessLog | None,
+    ) -> None:
+        self.handle = handle
+        self.limits = limits
+        self._name = listener.name
+        self._registry = registry
+        self._access_log = access_log
+        self._loop = asyncio.get_running_loop()
+        self._default_stats = registry.request_stats(
+            listener=listener.name, direction=DIRECTIONS[listener.role], route="", cluster=""
+        )
+        self._rejected: dict[int, Any] = {}
+
+    def finish(self, request: Request, status: int, sent: int, ok: bool) -> None:
+        duration = time.perf_counter() - request.start
+        (request.stats or self._default_stats).observe(status, duration)
+        access_log = self._access_log
+        if access_log is not None:
+            record: dict[str, Any] = {
+                "listener": self._name,
+                "method": request.method,
+                "path": request.path,
+                "status": status,
+                "duration_ms": round(duration * 1000, 3),
+                "bytes_sent": sent,
+                "route": request.route,
+                "cluster": request.cluster,
+                "upstream": request.endpoint,
+                "request_id": request.request_id,
+                "trace_id": request.trace_id,
+                "client": request.client_ip,
+            }
+            if request.identity:
+                record["peer_identity"] = request.identity
+            if request.attempts:
+                record["retries"] = request.attempts
+            if not ok:
+                record["incomplete"] = True
+            access_log.write(record)
+
+    def rejected(self, status: int) -> None:
+        child = self._rejected.get(status)
+        if child is None:
+            child = self._rejected[status] = self._registry.rejected.child(
+                listener=self._name, code=str(status)
+            )
+        child.inc()
+
+
+class Built:
+    """Everything one config version builds: clusters and the stack of each listener."""
+
+    def __init__(
+        self,
+        cfg: config.ProxyConfig,
+        clusters: dict[str, ClusterRuntime],
+        stacks: dict[str, ListenerStack],
+        access_log: AccessLog | None,
+    ) -> None:
+        self.config = cfg
+        self.clusters = clusters
+        self.stacks = stacks
+        self.access_log = access_log
+
+    def close_unused(self, successor: Built | None) -> None:
+        """Close the clusters the successor does not reuse."""
+        keep = set(map(id, successor.clusters.values())) if successor is not None else set()
+        for cluster in self.clusters.values():
+            if id(cluster) not in keep:
+                cluster.close()
+
+
+def build(cfg: config.ProxyConfig, registry: Registry, previous: Built | None = None) -> Built:
+    """Build every stack of `cfg`. Raises ValueError when something cannot be compiled."""
+    clusters: dict[str, ClusterRuntime] = {}
+    old = previous.clusters if previous is not None else {}
+    for cluster_cfg in cfg.clusters:
+        reuse = old.get(cluster_cfg.name)
+        if reuse is not None and reuse.cfg == cluster_cfg:
+            clusters[cluster_cfg.name] = reuse
+        else:
+            clusters[cluster_cfg.name] = ClusterRuntime(cluster_cfg, registry, cfg.identity)
+    access_cfg = cfg.observability.access_log
+    access_log = None
+    if access_cfg.enabled:
+        if (
+            previous is not None
+            and previous.access_log is not None
+            and (previous.config.observability.access_log == access_cfg)
+        ):
+            access_log = previous.access_log
+        else:
+            access_log = AccessLog(access_cfg.path)
+    builder = _Builder(cfg, registry, clusters)
+    stacks = {
+        listener.name: ListenerStack(
+            listener, builder.listener_chain(listener), cfg.limits, registry, access_log
+        )
+        for listener in cfg.listeners
+    }
+    return Built(cfg, clusters, stacks, access_log)
+
+
+class _Builder:
+    def __init__(
+        self, cfg: config.ProxyConfig, registry: Registry, clusters: dict[str, ClusterRuntime]
+    ) -> None:
+        self.cfg = cfg
+        self.registry = registry
+        self.clusters = clusters
+        self.authn = {a.name: a for a in cfg.authn}
+        self.authz = {a.name: a for a in cfg.authz}
+        self.rate_limits = {r.name: r for r in cfg.rate_limits}
+
+    def listener_chain(self, listener: config.Listener) -> Handler:
+        direction = DIRECTIONS[listener.role]
+        upstream = UpstreamLayer(self.clusters, set_forwarded_proto=listener.role == "edge")
+        handler: Handler
+        if listener.role == "inbound" and not listener.virtual_hosts:
+            assert listener.inbound is not None
+            inbound_clusters = {
+                port: ClusterRuntime(
+                    config.Cluster(
+                        name=f"inbound|{port}",
+                        endpoints=[
+                            config.Endpoint(address=listener.inbound.forward_address, port=port)
+                        ],
+                    ),
+                    self.registry,
+                    None,
+                )
+                for port in listener.inbound.allowed_ports
+            }
+            self.clusters.update({c.name: c for c in inbound_clusters.values()})
+            stats = {
+                c.name: self.registry.request_stats(
+                    listener=listener.name, direction=direction, route="inbound", cluster=c.name
+                )
+                for c in inbound_clusters.values()
+            }
+            handler = InboundLayer(upstream.handle, set(inbound_clusters), stats).handle
+        else:
+            table = RouteTable.compile(listener.virtual_hosts)
+            entries = self._routes(listener, table, upstream, direction)
+            handler = RouteLayer(table, entries).handle
+        if listener.rate_limits:
+            handler = self._rate_limit(handler, listener.rate_limits)
+        if listener.authz:
+            policies = [self.authz[name] for name in listener.authz]
+            handler = AuthzLayer(handler, policies, self.cfg.node).handle
+        if listener.authn:
+            handler = AuthnLayer(handler, [self.authn[name] for name in listener.authn]).handle
+        tracing = self.cfg.observability.tracing
+        return TracingLayer(handler, tracing).handle
+
+    def _routes(
+        self,
+        listener: config.Listener,
+        table: RouteTable,
+        upstream: UpstreamLayer,
+        direction: str,
+    ) -> dict[int, RouteEntry]:
+        entries: dict[int, RouteEntry] = {}
+        for vhost in listener.virtual_hosts:
+            for route_cfg in vhost.routes:
+                route = CompiledRoute(route_cfg, vhost.name)
+                entries[id(route_cfg)] = self._route_entry(listener, route, upstream, direction)
+        return entries
+
+    def _route_entry(
+        self,
+        listener: config.Listener,
+        route: CompiledRoute,
+        upstream: UpstreamLayer,
+        direction: str,
+    ) -> RouteEntry:
+        forward = route.config.forward
+        clusters = [c.cluster for c in forward.clusters] if forward else [""]
+        stats: dict[str, RequestStats] = {
+            name: self.registry.request_stats(
+                listener=listener.name, direction=direction, route=route.name, cluster=name
+            )
+            for name in clusters
+        }
+        return RouteEntry(self._route_chain(route, upstream), stats)
+
+    def _route_chain(self, route: CompiledRoute, upstream: UpstreamLayer) -> Handler:
+        cfg = route.config
+        handler: Handler
+        if cfg.forward is not None:
+            forward = cfg.forward
+            handler = upstream.handle
+            if forward.retry is not None:
+                counter = self.registry.retries.child(route=route.name)
+                handler = RetryLayer(handler, forward.retry, counter).handle
+            if forward.timeout:
+                handler = TimeoutLayer(handler, forward.timeout).handle
+            if forward.mirrors:
+                dropped = self.registry.mirrors_dropped.child(route=route.name)
+                handler = MirrorLayer(handler, forward.mirrors, upstream.handle, dropped).handle
+        elif cfg.redirect is not None:
+            handler = RedirectLayer(route, cfg.redirect).handle
+        else:
+            assert cfg.direct_response is not None
+            handler = DirectResponseLayer(cfg.direct_response).handle
+        if cfg.cache is not None:
+            handler = CacheLayer(handler, cfg.cache).handle
+        if cfg.json_projection is not None:
+            handler = ProjectionLayer(handler, cfg.json_projection).handle
+        if cfg.cors is not None:
+            handler = CorsLayer(handler, cfg.cors).handle
+        if TransformLayer.needed(route):
+            handler = TransformLayer(handler, route).handle
+        if cfg.fault is not None:
+            handler = FaultLayer(handler, cfg.fault).handle
+        if cfg.authn:
+            handler = AuthnLayer(handler, [self.authn[name] for name in cfg.authn]).handle
+        if cfg.rate_limits:
+            handler = self._rate_limit(handler, cfg.rate_limits)
+        return handler
+
+    def _rate_limit(self, handler: Handler, names: list[str]) -> Handler:
+        policies = [self.rate_limits[name] for name in names]
+        counters = [self.registry.rate_limited.child(policy=p.name) for p in policies]
+        return RateLimitLayer(handler, policies, counters).handle
+
+
+__all__ = ["Built", "ListenerStack", "Response", "build"]

@@ -1,0 +1,264 @@
+"""One keep-alive HTTP/1.1 connection to an upstream endpoint, parsed with httptools.
+
+`send` writes a whole request head with one `write` (plus the body: in the same write when it is
+already complete, else streamed through `RequestSink`), and returns a future of the response head.
+The response body streams into a `Body` whose producer is this transport, so a slow client pauses
+reading here. The connection goes back to its pool only when both the request was fully written
+and the response fully read with keep-alive allowed.
+
+This module must never decide policy (retries, ejection): it reports failures as
+`UpstreamFailure` and lets the layers decide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, cast
+
+import httptools
+
+from meshproxy.http.body import Body, BodyError
+from meshproxy.http.flow import FlowControl
+from meshproxy.http.heads import HOP_BY_HOP, connection_tokens
+from meshproxy.http.message import Response
+from meshproxy.upstream.errors import UpstreamFailure
+
+if TYPE_CHECKING:
+    from meshproxy.upstream.pool import EndpointPool
+    from meshproxy.upstream.tunnel import Tunnel
+
+
+class UpstreamConnection(asyncio.Protocol):
+    __slots__ = (
+        "_body",
+        "_close_delimited",
+        "_head_request",
+        "_headers",
+        "_keep_alive",
+        "_request_written",
+        "_response_done",
+        "_waiter",
+        "closed",
+        "flow",
+        "idle_since",
+        "parser",
+        "pool",
+        "received",
+        "requests",
+        "transport",
+        "tunnel",
+        "upgrade_rest",
+    )
+
+    def __init__(self, pool: EndpointPool) -> None:
+        self.pool = pool
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self._waiter: asyncio.Future[Response] | None = None
+        self._body: Body | None = None
+        self._headers: list[tuple[str, str]] = []
+        self._head_request = False
+        self._keep_alive = False
+        self._close_delimited = False
+        self._request_written = True
+        self._response_done = True
+        self.closed = False
+        self.requests = 0
+        self.idle_since = 0.0
+        self.received = False
+        self.tunnel: Tunnel | None = None
+        self.upgrade_rest = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self.transport = transport
+        self.flow = FlowControl(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.flow.connection_lost()
+        if self.tunnel is not None:
+            self.tunnel.upstream_closed()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(
+                UpstreamFailure("reset", reused=not self.received and self.requests > 1)
+            )
+        self._waiter = None
+        body = self._body
+        if body is not None:
+            self._body = None
+            if self._close_delimited:
+                body.finish()  # a body without Content-Length or chunking ends with the close
+            else:
+                body.fail(BodyError("upstream closed mid-body"))
+        self.pool.lost(self)
+
+    def pause_writing(self) -> None:
+        self.flow.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.flow.resume_writing()
+
+    def abort(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.abort()
+
+    # --- sending ---------------------------------------------------------------------------------
+
+    def send(self, head: bytes, body: Body | None, head_request: bool) -> asyncio.Future[Response]:
+        transport = self.transport
+        assert transport is not None
+        self.requests += 1
+        self.received = False
+        self._head_request = head_request
+        self._response_done = False
+        self._keep_alive = False
+        self._headers = []
+        waiter: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        if body is None:
+            self._request_written = True
+            transport.write(head)
+        elif body.complete:
+            self._request_written = True
+            transport.write(head + body.buffered())
+        else:
+            self._request_written = False
+            transport.write(head)
+            body.attach(RequestSink(self, body, body.length is None))
+        return waiter
+
+    def request_written(self, ok: bool) -> None:
+        if not ok:
+            self.abort()
+            return
+        self._request_written = True
+        if self._response_done:
+            self._release()
+
+    # --- httptools callbacks ---------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        if self.tunnel is not None:
+            self.tunnel.from_upstream(data)
+            return
+        self.received = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            self.upgrade_rest = data[exc.args[0] :]
+        except httptools.HttpParserError:
+            self._protocol_error()
+
+    def _protocol_error(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(UpstreamFailure("protocol"))
+        self._waiter = None
+        if self._body is not None:
+            self._body.fail(BodyError("upstream sent a malformed response"))
+            self._body = None
+        self.abort()
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        status = self.parser.get_status_code()
+        if status < 200 and status != 101:
+            self._headers = []  # an interim 1xx: the real response follows
+            return
+        drop = HOP_BY_HOP
+        length: int | None = None
+        chunked = False
+        headers: list[tuple[str, str]] = []
+        for name, value in self._headers:
+            key = name.lower()
+            if key in drop:
+                if key == "content-length":
+                    if not (value.isascii() and value.isdigit()):
+                        self._protocol_error()
+                        return
+                    length = int(value)
+                elif key == "transfer-encoding":
+                    chunked = True
+                elif key == "connection":
+                    drop = drop | connection_tokens(value)
+                    headers = [(n, v) for n, v in headers if n.lower() not in drop]
+                continue
+            headers.append((name, value))
+        body = Body(self.flow, length, self.abort)
+        response = Response(status, headers, body)
+        if status == 101:
+            body.finish()
+        elif self._head_request or status in (204, 304):
+            # No body follows; httptools cannot be told so for HEAD, so this connection is not
+            # reused (its parser would wait for the announced body).
+            body.finish()
+            if self._head_request:
+                self._response_done = True
+                self._keep_alive = False
+        else:
+            self._body = body
+            self._close_delimited = length is None and not chunked
+        waiter = self._waiter
+        self._waiter = None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(response)
+
+    def on_body(self, data: bytes) -> None:
+        body = self._body
+        if body is not None:
+            body.feed(data)
+
+    def on_message_complete(self) -> None:
+        status = self.parser.get_status_code()
+        if status < 200 and status != 101:
+            return
+        self._keep_alive = self.parser.should_keep_alive() and not self._head_request
+        self._response_done = True
+        body = self._body
+        self._body = None
+        if body is not None:
+            body.finish()
+        if status == 101:
+            return  # the tunnel owns this connection now
+        if self._request_written:
+            self._release()
+
+    def _release(self) -> None:
+        if self.closed:
+            return
+        self.pool.release(self, self._keep_alive)
+
+
+class RequestSink:
+    """Streams a request body upstream, chunk-encoding it when its length is unknown."""
+
+    __slots__ = ("_body", "_chunked", "_conn")
+
+    def __init__(self, conn: UpstreamConnection, body: Body, chunked: bool) -> None:
+        self._conn = conn
+        self._body = body
+        self._chunked = chunked
+
+    def write(self, data: bytes) -> None:
+        transport = self._conn.transport
+        if transport is None or self._conn.closed or not data:
+            return
+        transport.write(b"%x\r\n%b\r\n" % (len(data), data) if self._chunked else data)
+        flow = self._conn.flow
+        if flow.write_paused:
+            self._body.pause()
+            flow.when_writable(self._body.resume)
+
+    def end(self) -> None:
+        transport = self._conn.transport
+        if self._chunked and transport is not None and not self._conn.closed:
+            transport.write(b"0\r\n\r\n")
+        self._conn.request_written(True)
+
+    def fail(self, exc: BaseException) -> None:
+        # The client's body broke off: the upstream must not see it as a complete request.
+        self._conn.request_written(False)
