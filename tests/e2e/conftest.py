@@ -14,11 +14,9 @@ Every test collected under this directory gets the ``e2e`` marker.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,39 +28,17 @@ if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
 HERE = Path(__file__).resolve().parent
-APPS = HERE / "apps"
 # The harness imports as a top-level package; tests import its helpers the same way.
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
+
+from harness.session import NodeAgent, stop_agent  # noqa: E402  needs the path above
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(HERE):
             item.add_marker(pytest.mark.e2e)
-
-
-@dataclass(frozen=True)
-class NodeAgent:
-    pid: int
-    node_ip: str
-    subnet: str
-    state_dir: Path
-    log_path: Path
-
-    def pod_log(self, namespace: str, pod: str, uid: str, container: str) -> Path:
-        return self.state_dir / "pods" / f"{namespace}_{pod}_{uid}" / "logs" / f"{container}.log"
-
-
-def _stop(proc: subprocess.Popen[bytes], grace: float = 30.0) -> None:
-    """SIGTERM the agent by its PID (it stops its Pods' processes), SIGKILL if it hangs."""
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -95,7 +71,7 @@ def node_agent(kubeconfig: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             raise RuntimeError(f"{exc}:\n{log_path.read_text()[-3000:]}") from exc
         yield NodeAgent(proc.pid, words[1], words[2], state_dir, log_path)
     finally:
-        _stop(proc)
+        stop_agent(proc)
 
 
 @pytest.fixture
