@@ -1,0 +1,17 @@
+# The meshgate operator image: the package with its `operator` extra, non-root.
+# Build from the repository root: docker build -f operator.Dockerfile -t meshgate-operator .
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY operator operator
+COPY proxy-image/meshproxy proxy-image/meshproxy
+RUN pip install --no-cache-dir --prefix=/install '.[operator]'
+
+FROM python:3.11-slim
+COPY --from=build /install /usr/local
+RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin meshgate
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+USER 10001:10001
+EXPOSE 8080 9443
+ENTRYPOINT ["meshgate"]
+CMD ["operator"]

@@ -1,0 +1,52 @@
+"""The proxy image installs the base dependencies only: no kopf, kubernetes, cryptography, jinja2.
+
+Reads what the Dockerfile's `pip install` lines install and resolves `.` / `.[extras]` through
+pyproject.toml, so adding an extra (or a package) to the proxy image fails here.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _requirement_names(specs: list[str]) -> set[str]:
+    return {re.split(r"[<>=!~\[; ]", s, maxsplit=1)[0].lower() for s in specs}
+
+
+def installed_by(dockerfile: Path) -> set[str]:
+    """Distributions every `pip install` in the Dockerfile brings in (the project expanded)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    text = dockerfile.read_text().replace("\\\n", " ")
+    names: set[str] = set()
+    for line in text.splitlines():
+        if not line.strip().startswith("RUN") or "pip install" not in line:
+            continue
+        words = shlex.split(line.split("pip install", 1)[1].split("&&", 1)[0])
+        for word in words:
+            if word.startswith("-"):
+                continue
+            match = re.fullmatch(r"\.(?:\[(.*)\])?", word)
+            if match:
+                names |= _requirement_names(project["dependencies"])
+                for extra in filter(None, (match.group(1) or "").split(",")):
+                    names |= _requirement_names(project["optional-dependencies"][extra.strip()])
+            else:
+                names |= _requirement_names([word])
+    return names
+
+
+def test_proxy_image_installs_only_the_base_dependencies() -> None:
+    installed = installed_by(REPO / "proxy-image" / "Dockerfile")
+    assert installed == {"uvloop", "httptools", "pydantic"}
+    assert not installed & {"kopf", "kubernetes", "cryptography", "jinja2", "pyyaml"}
+
+
+def test_operator_image_installs_the_operator_extra() -> None:
+    installed = installed_by(REPO / "operator.Dockerfile")
+    assert {"kopf", "kubernetes"} <= installed
+    assert not installed & {"pytest", "mypy", "ruff"}
