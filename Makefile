@@ -51,11 +51,11 @@ fmt: venv ## format and autofix
 
 .PHONY: crds
 crds: venv ## regenerate crds/, the chart's copy and docs/api.md from the pydantic models
-	@$(PY) -m meshgate.api.generate --crds crds --chart-crds charts/meshgate/crds --docs docs/api.md
+	@$(PY) -m meshgate.api.generate --crds crds --chart-crds charts/meshgate/files/crds --docs docs/api.md
 
 .PHONY: check-generated
 check-generated: venv ## fail when committed CRDs or API docs differ from the models
-	@$(PY) -m meshgate.api.generate --crds crds --chart-crds charts/meshgate/crds --docs docs/api.md --check
+	@$(PY) -m meshgate.api.generate --crds crds --chart-crds charts/meshgate/files/crds --docs docs/api.md --check
 
 .PHONY: test
 # One pytest session per tree: a tree's conftest helpers cannot shadow another's, and the

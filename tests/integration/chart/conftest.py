@@ -1,8 +1,7 @@
 """Chart fixtures: `helm` from the pinned binaries and a copy of the chart with its CRD files.
 
-The CRD generator still writes `charts/meshgate/crds/`; the chart templates CRDs from
-`files/crds/`. Until the generator writes there, `chart_dir` is a temporary copy with `crds/*.yaml`
-copied into `files/crds/` and Helm's own `crds/` folder removed.
+The chart templates its CRDs from `files/crds/`, which `make crds` writes beside `crds/`;
+`chart_dir` is a temporary copy so a test can never leave files in the repo's chart.
 """
 
 from __future__ import annotations
@@ -33,10 +32,5 @@ def helm(kube_cluster: object) -> str:
 def chart_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     chart = tmp_path_factory.mktemp("chart") / "meshgate"
     shutil.copytree(REPO / "charts" / "meshgate", chart)
-    shutil.rmtree(chart / "crds", ignore_errors=True)
-    files = chart / "files" / "crds"
-    if not any(files.glob("*.yaml")):
-        files.mkdir(parents=True, exist_ok=True)
-        for crd in (REPO / "crds").glob("*.yaml"):
-            shutil.copy(crd, files / crd.name)
+    assert any((chart / "files" / "crds").glob("*.yaml")), "no CRDs in the chart: run make crds"
     return chart

@@ -23,7 +23,7 @@ def _copy_tree(tmp: Path) -> Path:
     (pkg / "__init__.py").write_text("")
     shutil.copytree(API, pkg / "api", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "crds", tmp / "crds")
-    shutil.copytree(REPO / "charts" / "meshgate" / "crds", tmp / "chart-crds")
+    shutil.copytree(REPO / "charts" / "meshgate" / "files" / "crds", tmp / "chart-crds")
     shutil.copy(REPO / "docs" / "api.md", tmp / "api.md")
     return pkg
 

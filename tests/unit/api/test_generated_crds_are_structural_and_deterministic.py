@@ -88,5 +88,5 @@ def test_generation_is_deterministic() -> None:
 def test_committed_crds_chart_copy_and_docs_match_the_models() -> None:
     for name, text in crd_files().items():
         assert (REPO / "crds" / name).read_text() == text, f"crds/{name} is stale: run make crds"
-        assert (REPO / "charts/meshgate/crds" / name).read_text() == text
+        assert (REPO / "charts/meshgate/files/crds" / name).read_text() == text
     assert (REPO / "docs/api.md").read_text() == docs(), "docs/api.md is stale: run make crds"
