@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
 from meshgate.localcluster.cluster import LocalCluster, cluster_for_kubeconfig
 from meshgate.localcluster.errors import MissingTestBinsError
 from meshgate.localcluster.testbins import ENV as TESTBINS_ENV

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
+
 from meshgate.localcluster.waiting import WaitTimeout, wait_for
 
 if TYPE_CHECKING:

@@ -11,6 +11,7 @@ from harness.session import APPS, NodeAgent
 from kubernetes import client
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
+
 from meshgate.localcluster.waiting import wait_for
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from harness.session import APPS, NodeAgent
 from kubernetes import client
 from kubernetes.client import ApiClient
+
 from meshgate.localcluster.waiting import wait_for
 
 

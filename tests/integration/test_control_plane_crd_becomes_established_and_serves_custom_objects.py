@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 from kubernetes.client import ApiClient
+
 from meshgate.localcluster.waiting import wait_for
 
 pytestmark = pytest.mark.integration

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 from kubernetes.client import ApiClient
+
 from meshgate.localcluster.waiting import wait_for
 
 pytestmark = pytest.mark.integration

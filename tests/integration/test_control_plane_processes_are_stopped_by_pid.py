@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from meshgate.localcluster import processes
 from meshgate.localcluster.cluster import LocalCluster
 from meshgate.localcluster.errors import ClusterStartError

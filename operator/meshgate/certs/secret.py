@@ -18,13 +18,13 @@ from typing import Literal, NotRequired, TypedDict
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from meshproxy.tls.identity import parse_spiffe_id
 
 from meshgate.certs.bundle import TrustBundle
 from meshgate.certs.ca import CertificateAuthority, load_ca
 from meshgate.certs.errors import CertError
 from meshgate.certs.keys import key_from_pem
 from meshgate.certs.workload import IssuedCertificate
+from meshproxy.tls.identity import parse_spiffe_id
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "meshgate"}
 COMPONENT_LABEL = "meshgate.io/component"

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from meshproxy.tls.identity import spiffe_id
 
 from meshgate.certs.bundle import TrustBundle
 from meshgate.certs.ca import (
@@ -25,6 +24,7 @@ from meshgate.certs.ca import (
 from meshgate.certs.errors import CertError
 from meshgate.certs.extensions import LEAF_KEY_USAGE
 from meshgate.certs.keys import key_to_pem, new_mesh_key, signature_hash
+from meshproxy.tls.identity import spiffe_id
 
 WORKLOAD_VALIDITY = timedelta(hours=24)
 

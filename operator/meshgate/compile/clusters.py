@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from meshproxy import config as pc
-
 from meshgate.api.v1alpha1.destination_rule import (
     ClientTLSSettings,
     ConnectionPoolSettings,
@@ -21,6 +19,7 @@ from meshgate.api.v1alpha1.destination_rule import (
     OutlierDetection,
     TrafficPolicy,
 )
+from meshproxy import config as pc
 
 from .durations import seconds
 from .index import Index

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from meshproxy import config as pc
-
 from meshgate.api.v1alpha1.gateway import GatewaySpec, Listener
+from meshproxy import config as pc
 
 from .attach import Attachment
 from .clusters import ClusterBook

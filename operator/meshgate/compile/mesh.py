@@ -10,10 +10,9 @@ AuthorizationPolicies.
 
 from __future__ import annotations
 
-from meshproxy import config as pc
-
 from meshgate.api.v1alpha1.authorization_policy import AuthorizationPolicySpec
 from meshgate.api.v1alpha1.peer_authentication import PeerAuthenticationSpec
+from meshproxy import config as pc
 
 from .clusters import ClusterBook
 from .gateways import _identity

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from meshproxy import config as pc
-
 from meshgate.api.v1alpha1.retry_policy import RetryPolicySpec
 from meshgate.api.v1alpha1.route import RouteRetry
+from meshproxy import config as pc
 
 from .durations import seconds
 from .index import Index

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from meshproxy import config as pc
-
 from meshgate.api.v1alpha1.retry_policy import RetryPolicySpec
 from meshgate.api.v1alpha1.route import (
     BackendObjectReference,
@@ -21,6 +19,7 @@ from meshgate.api.v1alpha1.route import (
     RouteRule,
     RouteSpec,
 )
+from meshproxy import config as pc
 
 from .clusters import ClusterBook
 from .durations import seconds

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 from kubernetes.client import ApiClient, ApiextensionsV1Api
+
 from meshgate.api.generate import crd_files
 from meshgate.api.v1alpha1 import BY_KIND
 from meshgate.localcluster.waiting import wait_for

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from inject_process import Injector, start_injector
 from kubernetes import client
+
 from meshgate.inject import kubeio
 
 

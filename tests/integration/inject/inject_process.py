@@ -18,6 +18,7 @@ from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+
 from meshgate.localcluster.ports import free_ports
 from meshgate.localcluster.waiting import wait_for
 

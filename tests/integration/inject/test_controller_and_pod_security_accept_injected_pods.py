@@ -12,6 +12,7 @@ from inject_helpers import container_names, create_pod, pod_body
 from inject_process import ENABLED, RESTRICTED, Injector
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+
 from meshgate.inject import names
 from meshgate.localcluster.waiting import wait_for
 

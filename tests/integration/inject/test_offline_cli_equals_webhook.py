@@ -18,6 +18,7 @@ import yaml
 from inject_helpers import create_pod
 from inject_process import ENABLED, Injector
 from kubernetes import client
+
 from meshgate.inject import cli
 from meshgate.localcluster.waiting import wait_for
 

@@ -11,6 +11,7 @@ import pytest
 from inject_helpers import container_names, create_pod, pod_body
 from inject_process import ENABLED, Injector, start_injector
 from kubernetes.client.exceptions import ApiException
+
 from meshgate.inject import kubeio
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from inject_helpers import container_names, create_pod, pod_body
 from inject_process import ENABLED, Injector
+
 from meshgate.inject import names
 
 

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 import yaml
 from api_examples import example_documents
-from meshgate.api.v1alpha1 import KINDS, parse
 from pydantic import BaseModel, ValidationError
+
+from meshgate.api.v1alpha1 import KINDS, parse
 
 DOCS = example_documents()
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 from api_examples import REPO
+
 from meshgate.api.generate import crd_files, docs, model_schema
 from meshgate.api.v1alpha1 import KINDS, RouteSpec
 

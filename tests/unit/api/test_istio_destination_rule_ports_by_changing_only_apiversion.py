@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import yaml
 from api_examples import EXAMPLES
+
 from meshgate.api.v1alpha1 import DestinationRule
 
 ISTIO_YAML = """\

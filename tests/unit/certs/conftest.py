@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from meshgate.certs.bundle import TrustBundle
 from meshgate.certs.ca import CertificateAuthority, create_root_ca
 

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
+
 from meshgate.certs.ca import CertificateAuthority, create_root_ca, load_ca
 from meshgate.certs.errors import CertError
 from meshgate.certs.keys import key_to_pem

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from cryptography import x509
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+
 from meshgate.certs.bundle import TrustBundle
 from meshgate.certs.ca import CertificateAuthority, create_root_ca
 from meshgate.certs.errors import CertError

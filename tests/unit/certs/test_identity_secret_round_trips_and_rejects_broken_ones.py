@@ -5,6 +5,7 @@ import copy
 from datetime import datetime, timedelta
 
 import pytest
+
 from meshgate.certs.bundle import TrustBundle
 from meshgate.certs.ca import CertificateAuthority, create_root_ca
 from meshgate.certs.errors import CertError

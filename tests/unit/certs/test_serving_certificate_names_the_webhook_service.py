@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import DNSName, PolicyBuilder, Store
+
 from meshgate.certs.ca import CertificateAuthority
 from meshgate.certs.serving import issue_serving_certificate
 

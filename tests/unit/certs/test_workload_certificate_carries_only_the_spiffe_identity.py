@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+
 from meshgate.certs.bundle import TrustBundle
 from meshgate.certs.ca import CertificateAuthority, create_root_ca
 from meshgate.certs.errors import CertError

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from meshgate.compile import MeshSettings, compile_snapshot, snapshot_from_bodies
 from meshgate.compile.snapshot import Snapshot
 from meshgate.render import render_gateway, render_mesh

@@ -6,6 +6,7 @@ import random
 
 import pytest
 from golden_cases import case_names, documents, snapshot
+
 from meshgate.compile import compile_snapshot
 
 

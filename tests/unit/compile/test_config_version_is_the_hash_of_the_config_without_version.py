@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from golden_cases import documents, snapshot
+
 from meshgate.compile import compile_snapshot
 from meshproxy.config import dump_config
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from golden_cases import case_names, documents, snapshot
+
 from meshgate.compile import compile_snapshot
 from meshproxy.config import parse_config
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from meshgate.compile.durations import seconds
 from meshgate.compile.hostnames import intersect
 

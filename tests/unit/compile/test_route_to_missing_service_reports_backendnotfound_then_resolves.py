@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from golden_cases import documents, snapshot
+
 from meshgate.compile import compile_snapshot
 
 

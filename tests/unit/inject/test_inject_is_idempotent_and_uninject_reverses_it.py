@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from meshgate.inject import jsonpatch_ops, names
 from meshgate.inject.patch import inject
 from meshgate.inject.uninject import uninject

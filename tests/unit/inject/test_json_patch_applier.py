@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from meshgate.inject.jsonpatch_ops import Op, PatchError, apply, pointer
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from meshgate.inject import cli, names
 
 from .golden import GOLDEN_DIR, check

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from meshgate.inject.policy import NamespaceInfo, decide
 from meshgate.inject.settings import InjectSettings
 

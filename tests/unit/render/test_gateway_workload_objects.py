@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from golden_cases import SETTINGS, documents, snapshot
+
 from meshgate.compile import compile_snapshot
 from meshgate.render import render_gateway
 

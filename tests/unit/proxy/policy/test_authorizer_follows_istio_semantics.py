@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from meshproxy import config
 from meshproxy.policy.authz import Authorizer
 from meshproxy.policy.paths import normalize_path

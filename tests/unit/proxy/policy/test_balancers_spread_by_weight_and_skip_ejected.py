@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from meshproxy import config
 from meshproxy.policy.balancer import (
     ConsistentHashBalancer,

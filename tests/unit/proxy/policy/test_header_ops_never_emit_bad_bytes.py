@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from meshproxy import config
 from meshproxy.policy.headers import HeaderOps, is_valid_header_name, is_valid_header_value
 

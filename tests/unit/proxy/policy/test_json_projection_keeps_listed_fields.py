@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from meshproxy.policy.projection import JsonProjector, project_json
 
 DOC = json.dumps(

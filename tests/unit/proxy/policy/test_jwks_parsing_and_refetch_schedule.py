@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
 from meshproxy.policy.jwks import JwksCache, JwksError, JwkSet, parse_jwks
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from meshproxy import config
 from meshproxy.policy.headers import is_valid_header_value
 from meshproxy.policy.jwt import JwtResult, claim_headers, forwarded_header_names

@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
 from meshproxy import config
 from meshproxy.policy.jwks import JwkSet, parse_jwks
 from meshproxy.policy.jwt import (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from meshproxy import config
 from meshproxy.policy.balancer import EndpointState
 from meshproxy.policy.outlier import OutlierDetector

@@ -6,6 +6,7 @@ import uuid
 from itertools import count
 
 import pytest
+
 from meshproxy.policy.tracing import ensure_traceparent, new_request_id
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import random
 
+from meshproxy_fakes import FakeStack, connect, settle
+
 from meshproxy.http.body import HIGH_WATER
 from meshproxy.http.message import Request, Response
-from meshproxy_fakes import FakeStack, connect, settle
 
 
 def _get(path: str) -> bytes:

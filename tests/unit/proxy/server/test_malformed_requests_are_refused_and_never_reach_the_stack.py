@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from meshproxy.http.message import Request, Response
 from meshproxy_fakes import FakeStack, connect, settle
+
+from meshproxy.http.message import Request, Response
 
 H = b"Host: a\r\n"
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tls_harness import TD, Mesh
+
 from meshgate.certs.bundle import TrustBundle
 from meshgate.certs.ca import create_root_ca
-from tls_harness import TD, Mesh
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,12 @@ import ssl
 from pathlib import Path
 
 import pytest
+from tls_harness import Mesh, Refused, ask, inbound
+
 from meshgate.certs.ca import create_root_ca
 from meshgate.certs.workload import IssuedCertificate
 from meshproxy.config import Identity
 from meshproxy.tls.reload import ReloadingIdentity
-from tls_harness import Mesh, Refused, ask, inbound
 
 
 class KubeletVolume:

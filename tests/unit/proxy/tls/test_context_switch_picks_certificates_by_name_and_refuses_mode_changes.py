@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tls_harness import Mesh, identity_from
+
 from meshgate.certs.serving import issue_serving_certificate
 from meshproxy.config import UpstreamTLS
 from meshproxy.tls.contexts import (
@@ -16,7 +18,6 @@ from meshproxy.tls.contexts import (
 )
 from meshproxy.tls.errors import TLSFilesError
 from meshproxy.tls.switch import ContextSwitch
-from tls_harness import Mesh, identity_from
 
 
 def _serving(mesh: Mesh, tmp_path: Path, host: str) -> tuple[str, str]:

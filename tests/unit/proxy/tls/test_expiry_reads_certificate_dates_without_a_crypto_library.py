@@ -10,13 +10,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tls_harness import Mesh, forge
+
 from meshproxy.tls.expiry import (
     CertificateParseError,
     file_validity,
     seconds_until_expiry,
     validity,
 )
-from tls_harness import Mesh, forge
 
 
 def _der(pem: str) -> bytes:

@@ -7,9 +7,10 @@ import ssl
 from pathlib import Path
 
 import pytest
+from tls_harness import Mesh, Refused, ask, identity_from, inbound
+
 from meshproxy.tls.contexts import mesh_client_context, server_context
 from meshproxy.tls.identity import identity_allowed, peer_spiffe_id
-from tls_harness import Mesh, Refused, ask, identity_from, inbound
 
 FRONTEND = "spiffe://cluster.local/ns/shop/sa/frontend"
 BACKEND = "spiffe://cluster.local/ns/shop/sa/backend"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from meshproxy.tls.identity import identity_allowed, parse_spiffe_id, spiffe_id
 from meshproxy.tls.modes import admits, handshake_requires_client_cert
 from meshproxy.tls.sniff import looks_like_tls

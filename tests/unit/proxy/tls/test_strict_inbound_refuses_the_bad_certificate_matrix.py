@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from meshproxy.tls.contexts import mesh_client_context, server_context
 from tls_harness import Mesh, Refused, ask, forge, identity_from, inbound, write_identity
+
+from meshproxy.tls.contexts import mesh_client_context, server_context
 
 NOW = datetime.now(UTC)
 

@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
 from meshgate.certs.bundle import TrustBundle
 from meshgate.certs.ca import CertificateAuthority
 from meshgate.certs.workload import IssuedCertificate, issue_workload_certificate
