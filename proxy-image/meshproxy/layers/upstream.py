@@ -63,16 +63,17 @@ class UpstreamLayer:
         return response
 
     async def _exchange(self, pool: EndpointPool, request: Request) -> Response:
-        head = self.head(request)
         body = request.body
         conn = pool.acquire_idle() or await pool.acquire()
+        # The head is built only now: its framing (length or chunked) must describe the body
+        # as `send` finds it, with no await in between.
         try:
-            response = await self._send(conn, head, request)
+            response = await self._send(conn, self.head(request), request)
         except UpstreamFailure as failure:
             if not failure.reused or (body is not None and not body.complete):
                 raise
             conn = await pool.acquire_fresh()
-            response = await self._send(conn, head, request)
+            response = await self._send(conn, self.head(request), request)
         if response.status == 101 and request.upgrade is not None:
             response.extra = Tunnel(conn)
         return response

@@ -33,6 +33,7 @@ from meshproxy.http.heads import safe_head
 from meshproxy.http.message import LocalReply, Request, Response
 from meshproxy.policy.paths import normalize_path
 from meshproxy.server.state import ListenerState, Stack
+from meshproxy.upstream.errors import UpstreamFailure
 
 log = logging.getLogger("meshproxy.server")
 
@@ -441,7 +442,7 @@ class HttpServerProtocol(asyncio.Protocol):
     async def _run(self, request: Request, stack: Stack) -> None:
         try:
             response = await stack.handle(request)
-        except LocalReply as exc:
+        except (LocalReply, UpstreamFailure) as exc:
             response = local_response(exc.status)
         except Exception:
             log.exception("request handler failed")

@@ -176,7 +176,9 @@ class UpstreamConnection(asyncio.Protocol):
         for name, value in self._headers:
             key = name.lower()
             if key in drop:
-                if key == "content-length":
+                if key == "upgrade" and status == 101:
+                    headers.append((name, value))  # the protocol the tunnel switches to
+                elif key == "content-length":
                     if not (value.isascii() and value.isdigit()):
                         self._protocol_error()
                         return
@@ -185,7 +187,11 @@ class UpstreamConnection(asyncio.Protocol):
                     chunked = True
                 elif key == "connection":
                     drop = drop | connection_tokens(value)
-                    headers = [(n, v) for n, v in headers if n.lower() not in drop]
+                    headers = [
+                        (n, v)
+                        for n, v in headers
+                        if n.lower() not in drop or (status == 101 and n.lower() == "upgrade")
+                    ]
                 continue
             headers.append((name, value))
         body = Body(self.flow, length, self.abort)
