@@ -36,6 +36,10 @@ testbins: ## build/install the pinned kube-apiserver, controller-manager, etcd, 
 	@bash hack/install-test-bins.sh | tail -n 1 > $(TESTBINS_STAMP).tmp
 	@mv $(TESTBINS_STAMP).tmp $(TESTBINS_STAMP)
 
+.PHONY: sysdeps
+sysdeps: ## install the Debian packages tests and benchmarks start (redis, nginx, haproxy, wrk)
+	@bash hack/install-system-packages.sh
+
 .PHONY: lint
 lint: venv ## ruff, mypy --strict, import contracts, generated files in step
 	$(VENV)/bin/ruff check .
@@ -60,12 +64,14 @@ check-generated: venv ## fail when committed CRDs or API docs differ from the mo
 .PHONY: test
 # One pytest session per tree: a tree's conftest helpers cannot shadow another's, and the
 # integration and e2e trees each get their own control plane. Every tree runs even after a
-# failure; exit code 5 (a tree with no tests yet) is not a failure.
-test: venv testbins lint ## everything: lint, types, unit, integration and e2e tests
+# failure; exit code 5 (a tree with no tests yet) is not a failure. The e2e tree runs in a
+# private network namespace (hack/in-netns.sh): its Pods get their own local addresses there.
+test: venv testbins sysdeps lint ## everything: lint, types, unit, integration and e2e tests
 	@bins="$$(cat $(TESTBINS_STAMP))"; start=$$(date +%s); failed=""; \
 	for dir in $(TEST_DIRS); do \
-	  echo "==> [test] pytest $$dir"; rc=0; \
-	  MESHGATE_TESTBINS="$$bins" $(VENV)/bin/pytest -q -ra -p no:cacheprovider $$dir || rc=$$?; \
+	  echo "==> [test] pytest $$dir"; rc=0; wrap=""; \
+	  case $$dir in tests/e2e) wrap="hack/in-netns.sh";; esac; \
+	  MESHGATE_TESTBINS="$$bins" $$wrap $(VENV)/bin/pytest -q -ra -p no:cacheprovider $$dir || rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "==> [test] $$dir: no tests collected"; \
 	  elif [ $$rc -ne 0 ]; then failed="$$failed $$dir"; fi; \
 	done; \

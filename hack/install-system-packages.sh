@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests and benchmarks start as real peers: redis-server (global
+# rate limits), nginx, HAProxy and wrk (bench/), iproute2 and util-linux (hack/in-netns.sh).
+# Installs only what is missing; safe to rerun.
+set -euo pipefail
+declare -A need=(
+  [redis-server]=redis-server [nginx]=nginx-light [haproxy]=haproxy [wrk]=wrk
+  [ip]=iproute2 [unshare]=util-linux
+)
+missing=()
+for cmd in "${!need[@]}"; do
+  command -v "$cmd" >/dev/null || [ -x "/usr/sbin/$cmd" ] || missing+=("${need[$cmd]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "==> [system-packages] installing ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-system-packages: run as root, or install: apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+command -v apt-get >/dev/null || { echo "install-system-packages: needs apt-get (Debian); install ${missing[*]} by hand" >&2; exit 1; }
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
