@@ -81,7 +81,8 @@ class _BackendProtocol(asyncio.Protocol):
         except httptools.HttpParserUpgrade as exc:
             self.tunnel = True
             self.transport.write(
-                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+                b"HTTP/1.1 101 Switching Protocols\r\n"
+                b"Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
             )
             rest = data[exc.args[0] :]
             if rest:

@@ -16,24 +16,24 @@ def test_websocket_upgrade_is_tunnelled_and_echoes(
     tmp_path: Path, backends: Backends, port: int
 ) -> None:
     a = backends.start(Behaviour("ws"))
-    with running(tmp_path, config(port, [forward("r", "a")], [cluster("a", a)])):
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-            sock.sendall(
-                b"GET /chat HTTP/1.1\r\nHost: app.test\r\nConnection: Upgrade\r\n"
-                b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
-                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-            )
-            head = b""
-            while b"\r\n\r\n" not in head:
-                head += sock.recv(4096)
-            assert head.startswith(b"HTTP/1.1 101 ")
-            assert b"upgrade: websocket" in head.lower()
-            for message in (b"\x81\x05hello", b"\x81\x05world" * 100):
-                sock.sendall(message)
-                echoed = b""
-                while len(echoed) < len(message):
-                    echoed += sock.recv(65536)
-                assert echoed == message
+    cfg = config(port, [forward("r", "a")], [cluster("a", a)])
+    with running(tmp_path, cfg), socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(
+            b"GET /chat HTTP/1.1\r\nHost: app.test\r\nConnection: Upgrade\r\n"
+            b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(4096)
+        assert head.startswith(b"HTTP/1.1 101 ")
+        assert b"upgrade: websocket" in head.lower()
+        for message in (b"\x81\x05hello", b"\x81\x05world" * 100):
+            sock.sendall(message)
+            echoed = b""
+            while len(echoed) < len(message):
+                echoed += sock.recv(65536)
+            assert echoed == message
 
 
 def _rss_after_upload(proxy_port: int, size: int, chunk: int = 256 * 1024) -> None:
