@@ -1,0 +1,33 @@
+"""`/healthz` and `/metrics` on the operator's metrics port (aiohttp, which kopf already uses)."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from .metrics import Metrics
+
+
+def app(metrics: Metrics, resync_seconds: float, started: float) -> web.Application:
+    async def healthz(_: web.Request) -> web.Response:
+        # Healthy once a reconcile succeeded recently; a fresh process gets a grace period.
+        fresh = time.time() - started < max(60.0, 3 * resync_seconds)
+        recent = time.time() - metrics.last_success < 3 * resync_seconds
+        ok = recent or (fresh and metrics.last_success == 0.0)
+        return web.Response(status=200 if ok else 503, text="ok\n" if ok else "stale\n")
+
+    async def prometheus(_: web.Request) -> web.Response:
+        return web.Response(text=metrics.render(), content_type="text/plain", charset="utf-8")
+
+    application = web.Application()
+    application.router.add_get("/healthz", healthz)
+    application.router.add_get("/metrics", prometheus)
+    return application
+
+
+async def serve(application: web.Application, port: int) -> web.AppRunner:
+    runner = web.AppRunner(application, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", port).start()  # noqa: S104 - scraped from the pod IP
+    return runner

@@ -1,0 +1,92 @@
+"""One level-based reconcile: read the cluster, compile, render, apply, write status.
+
+The whole desired state is rebuilt every time from what the API server says now; nothing here
+depends on which event caused the run. Synchronous (the Kubernetes client is), so the event loop
+runs it in a worker thread. The only state kept between runs is the cache of applied hashes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshgate.compile import compile_snapshot
+from meshgate.kube.listing import read_cluster
+from meshgate.kube.outputs import sync_outputs
+from meshgate.kube.rest import Rest
+from meshgate.kube.status import sync_statuses
+from meshgate.render import render_gateway, render_mesh
+from meshgate.settings import Settings
+
+from .metrics import Metrics
+
+log = logging.getLogger("meshgate.reconcile")
+
+
+@dataclass
+class Reconciler:
+    rest: Rest
+    settings: Settings
+    metrics: Metrics = field(default_factory=Metrics)
+    applied: dict[tuple[str, str, str], str] = field(default_factory=dict)
+
+    def run(self, *, force: bool = False) -> dict[str, Any]:
+        started = time.monotonic()
+        self.metrics.reconciles += 1
+        try:
+            summary = self._run(force=force)
+        except Exception:
+            self.metrics.errors += 1
+            log.exception("reconcile failed; the last applied state stays in place")
+            raise
+        finally:
+            self.metrics.observe(time.monotonic() - started)
+        if summary["errors"]:
+            self.metrics.errors += 1
+        else:
+            self.metrics.last_success = time.time()
+        summary["seconds"] = round(time.monotonic() - started, 4)
+        return summary
+
+    def _run(self, *, force: bool) -> dict[str, Any]:
+        state = read_cluster(self.rest, self.settings)
+        result = compile_snapshot(state.snapshot)
+        desired: list[dict[str, Any]] = []
+        sizes: dict[str, int] = {}
+        for gw in result.gateways:
+            desired += render_gateway(gw, self.settings)
+            sizes[f"gateway/{gw.gateway.key}"] = len(gw.config_json)
+        for mesh in result.meshes:
+            desired += render_mesh(mesh)
+            sizes[f"mesh/{mesh.namespace}"] = len(mesh.config_json)
+        outputs = sync_outputs(
+            self.rest, desired, state.outputs, result.retained, self.applied, force=force
+        )
+        overrides: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+        for owner, error in outputs.errors.items():
+            if "/" in owner:
+                ns, name = owner.split("/", 1)
+                overrides[("Gateway", ns, name)] = ("Programmed", "WriteFailed", error)
+        statuses = sync_statuses(self.rest, result.statuses, state.statuses, state.uids, overrides)
+        self.metrics.writes += len(outputs.applied)
+        self.metrics.deletes += len(outputs.deleted)
+        self.metrics.status_writes += statuses.written
+        self.metrics.config_bytes = sizes
+        summary = {
+            "applied": [f"{k}/{ns}/{n}" for k, ns, n in outputs.applied],
+            "deleted": [f"{k}/{ns}/{n}" for k, ns, n in outputs.deleted],
+            "unchanged": outputs.unchanged,
+            "status_written": statuses.written,
+            "events": statuses.events,
+            "errors": list(outputs.errors.values()) + statuses.errors,
+            "versions": {
+                **{f"gateway/{g.gateway.key}": g.version for g in result.gateways},
+                **{f"mesh/{m.namespace}": m.version for m in result.meshes},
+            },
+        }
+        if outputs.applied or outputs.deleted or statuses.written or summary["errors"]:
+            log.info("reconciled: %s", json.dumps(summary, sort_keys=True))
+        return summary

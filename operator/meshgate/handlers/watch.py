@@ -1,0 +1,97 @@
+"""kopf registrations: every watched event marks the cluster dirty, and nothing else.
+
+Configured once in `@kopf.on.startup`. No handler here keeps per-object state, adds a finalizer
+or patches the object it saw; all decisions happen in the level-based reconcile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, ClassVar
+
+import kopf
+
+from meshgate.api.v1alpha1.registry import KINDS
+from meshgate.kube.rest import Rest, connect
+from meshgate.settings import Settings
+
+from .health import app, serve
+from .loop import DirtyLoop
+from .reconcile import Reconciler
+
+log = logging.getLogger("meshgate.watch")
+
+OUTPUT_LABELS = {"app.kubernetes.io/managed-by": "meshgate"}
+
+
+class State:
+    """What the handlers share, set up at startup (kopf handlers are module-level functions)."""
+
+    loop: DirtyLoop | None = None
+    tasks: ClassVar[list[asyncio.Task[None]]] = []
+
+
+def _mark(**_: Any) -> None:
+    if State.loop is not None:
+        State.loop.mark()
+
+
+@kopf.on.startup()
+async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    ours = Settings.from_env()
+    settings.posting.enabled = False  # meshgate posts its own events, on outcome changes only
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.watching.connect_timeout = 10
+    settings.peering.standalone = not ours.peering
+    settings.peering.name = ours.peering_name
+    settings.peering.clusterwide = not ours.namespaces
+    reconciler = Reconciler(rest=Rest(connect()), settings=ours)
+    State.loop = DirtyLoop(reconciler, ours.debounce_seconds)
+    State.loop.mark(force=True)
+    State.tasks = [asyncio.create_task(State.loop.run()), asyncio.create_task(_resync(ours))]
+    runner = await serve(
+        app(reconciler.metrics, ours.resync_seconds, time.time()), ours.metrics_port
+    )
+    State.tasks.append(asyncio.create_task(_keep(runner)))
+    log.info(
+        "meshgate operator started (debounce %.3fs, resync %.0fs)",
+        ours.debounce_seconds,
+        ours.resync_seconds,
+    )
+
+
+async def _resync(settings: Settings) -> None:
+    # A standby replica (peering) resyncs too: server-side apply of identical content is a
+    # no-op, so the only writer of changes stays the active replica's event path.
+    while True:
+        await asyncio.sleep(settings.resync_seconds)
+        if State.loop is not None:
+            State.loop.mark(force=True)
+
+
+async def _keep(runner: Any) -> None:
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+@kopf.on.cleanup()
+async def stop(**_: Any) -> None:
+    for task in State.tasks:
+        task.cancel()
+    await asyncio.gather(*State.tasks, return_exceptions=True)
+
+
+for info in KINDS:
+    kopf.on.event(info.group, info.version, info.plural)(_mark)
+kopf.on.event("", "v1", "services")(_mark)
+kopf.on.event("", "v1", "namespaces")(_mark)
+kopf.on.event("discovery.k8s.io", "v1", "endpointslices")(_mark)
+kopf.on.event("", "v1", "secrets", field="type", value="kubernetes.io/tls")(_mark)
+kopf.on.event("", "v1", "configmaps", labels=OUTPUT_LABELS)(_mark)
+kopf.on.event("apps", "v1", "deployments", labels=OUTPUT_LABELS)(_mark)
+kopf.on.event("policy", "v1", "poddisruptionbudgets", labels=OUTPUT_LABELS)(_mark)

@@ -1,0 +1,163 @@
+"""A thin, typed REST layer over the Kubernetes client: get, list, server-side apply, delete.
+
+Raw JSON in and out (no client models), so bodies keep the exact shape the compiler's TypedDicts
+describe. Every write uses server-side apply with field manager `meshgate`. Synchronous: callers
+in the event loop run it in a worker thread. This module must never decide *what* to write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from typing import Any, cast
+
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+
+from meshgate.api.v1alpha1.registry import KINDS
+
+FIELD_MANAGER = "meshgate"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """Where a kind lives in the REST API."""
+
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def path(self, namespace: str | None = None, name: str | None = None) -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            base += f"/namespaces/{namespace}"
+        base += f"/{self.plural}"
+        return f"{base}/{name}" if name else base
+
+
+CONFIG_MAP = Kind("", "v1", "configmaps", "ConfigMap")
+SERVICE = Kind("", "v1", "services", "Service")
+SECRET = Kind("", "v1", "secrets", "Secret")
+POD = Kind("", "v1", "pods", "Pod")
+NAMESPACE = Kind("", "v1", "namespaces", "Namespace", namespaced=False)
+DEPLOYMENT = Kind("apps", "v1", "deployments", "Deployment")
+PDB = Kind("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget")
+ENDPOINT_SLICE = Kind("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice")
+EVENT = Kind("events.k8s.io", "v1", "events", "Event")
+
+BY_KIND = {k.kind: k for k in (CONFIG_MAP, SERVICE, DEPLOYMENT, PDB)}
+
+
+class NotFound(Exception):
+    pass
+
+
+def connect() -> k8s.ApiClient:
+    """In-cluster credentials when running in a Pod, else `$KUBECONFIG` / ~/.kube/config."""
+    try:
+        k8s_config.load_incluster_config()  # type: ignore[no-untyped-call]
+    except k8s_config.ConfigException:
+        k8s_config.load_kube_config()  # type: ignore[no-untyped-call]
+    return k8s.ApiClient()
+
+
+class Rest:
+    def __init__(self, api: k8s.ApiClient) -> None:
+        self.api = api
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, str]] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        accept: str = "application/json",
+    ) -> dict[str, Any]:
+        method, url, headers, _, _ = self.api.param_serialize(
+            method,
+            path,
+            query_params=query or [],
+            header_params={"Content-Type": content_type, "Accept": accept},
+            auth_settings=["BearerToken"],
+        )
+        # The client JSON-encodes bodies of JSON content types itself; other content types
+        # (apply-patch+yaml) are sent as a pre-serialised string, as is.
+        payload = body if body is None or "json" in content_type else json.dumps(body)
+        resp = self.api.call_api(method, url, headers, payload, _request_timeout=30)
+        data = resp.read()  # type: ignore[no-untyped-call]
+        if resp.status == 404:
+            raise NotFound(path)
+        if resp.status >= 400:
+            raise ApiException(status=resp.status, reason=f"{resp.reason}: {data[:500]!r}")
+        return cast(dict[str, Any], json.loads(data)) if data else {}
+
+    def list(
+        self,
+        kind: Kind,
+        namespace: str | None = None,
+        *,
+        labels: str | None = None,
+        fields: str | None = None,
+        metadata_only: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Every item, following `continue` tokens; metadata-only lists skip the bodies."""
+        query: list[tuple[str, str]] = [("limit", "500")]
+        if labels:
+            query.append(("labelSelector", labels))
+        if fields:
+            query.append(("fieldSelector", fields))
+        accept = (
+            "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+            if metadata_only
+            else "application/json"
+        )
+        items: list[dict[str, Any]] = []
+        token = ""
+        while True:
+            page = self._call(
+                "GET",
+                kind.path(namespace),
+                query=query + ([("continue", token)] if token else []),
+                accept=accept,
+            )
+            items += page.get("items") or []
+            token = (page.get("metadata") or {}).get("continue") or ""
+            if not token:
+                return items
+
+    def apply(self, obj: dict[str, Any], *, status: bool = False) -> dict[str, Any]:
+        """Server-side apply as `meshgate`, taking over fields another manager set (force)."""
+        kind = BY_KIND.get(obj["kind"]) or custom_kind(obj)
+        meta = obj["metadata"]
+        path = kind.path(meta.get("namespace"), meta["name"]) + ("/status" if status else "")
+        return self._call(
+            "PATCH",
+            path,
+            query=[("fieldManager", FIELD_MANAGER), ("force", "true")],
+            body=obj,
+            content_type="application/apply-patch+yaml",
+        )
+
+    def delete(self, kind: Kind, namespace: str, name: str) -> None:
+        with contextlib.suppress(NotFound):
+            self._call("DELETE", kind.path(namespace, name))
+
+    def create(self, kind: Kind, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", kind.path(namespace), body=body)
+
+
+MESHGATE_KINDS = {k.kind: Kind(k.group, k.version, k.plural, k.kind) for k in KINDS}
+
+
+def custom_kind(obj: dict[str, Any]) -> Kind:
+    return MESHGATE_KINDS[str(obj["kind"])]
