@@ -284,7 +284,8 @@ class ConnectionPool(Model):
 
 
 class OutlierDetection(Model):
-    consecutive_5xx_errors: Annotated[int, Field(ge=0)] = 5  # 0 disables
+    # The generated camelCase would be `consecutive5XxErrors`; users write Istio's spelling.
+    consecutive_5xx_errors: Annotated[int, Field(ge=0, alias="consecutive5xxErrors")] = 5
     consecutive_gateway_errors: Annotated[int, Field(ge=0)] = 0
     interval: Seconds = 10
     base_ejection_time: Seconds = 30

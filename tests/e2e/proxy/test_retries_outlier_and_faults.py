@@ -47,7 +47,7 @@ def test_outlier_detection_removes_a_dead_endpoint_within_its_interval(
     good = backends.start(Behaviour("good", record=False))
     bad = backends.start(Behaviour("bad", status=503, record=False))
     outlier = {
-        "consecutive5XxErrors": 3,  # the schema's alias of consecutive_5xx_errors
+        "consecutive5xxErrors": 3,  # the schema's alias of consecutive_5xx_errors
         "interval": 0.5,
         "baseEjectionTime": 30,
         "maxEjectionPercent": 50,
