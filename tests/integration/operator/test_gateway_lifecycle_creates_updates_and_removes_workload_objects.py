@@ -108,7 +108,9 @@ def test_gateway_with_route_gets_configmap_deployment_service_pdb_and_status(
     ):
         eventually(
             lambda k=kind, v=version: get(api_client, k, v, ns, "meshgate-gw-edge") is None,
-            timeout=30,
+            # The garbage collector learns new CRDs by rediscovery (every 30 s), so a Gateway kind
+            # installed moments ago can take that long to be followed.
+            timeout=90,
             what=f"{kind} removed with its Gateway",
         )
     listed = call(
