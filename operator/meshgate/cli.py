@@ -56,7 +56,7 @@ class OperatorPlaceholder:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("operator", "run the operator against $KUBECONFIG", "meshgate.cli:OperatorPlaceholder"),
+    Command("operator", "run the operator against $KUBECONFIG", "meshgate.handlers.run"),
     Command(
         "cluster",
         "start, stop or describe the local control plane (etcd, kube-apiserver, kcm)",

@@ -15,10 +15,11 @@ import kopf
 from meshgate.settings import Settings
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="meshgate operator", description=__doc__)
-    parser.add_argument("--verbose", action="store_true", help="debug logging")
-    args = parser.parse_args(argv)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--verbose", action="store_true", help="debug logging, kopf's included")
+
+
+def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.JSON)
     if not args.verbose:
@@ -33,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
         namespaces=settings.namespaces,
     )
     return 0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="meshgate operator", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":
