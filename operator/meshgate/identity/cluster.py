@@ -1,0 +1,90 @@
+"""Read what one identity reconcile needs, by listing (never from a watch cache).
+
+Listing each time means a reconcile right after a restart sees the whole cluster, not a cache
+still filling. Identity Secrets are listed by our labels only, so nothing here reads a Secret
+meshgate did not write (besides the CA, which `ca_store` reads). This module must never decide
+anything or log an object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .kubeapi import (
+    GATEWAYS,
+    NAMESPACES,
+    NETWORK_POLICIES,
+    PEER_AUTHENTICATIONS,
+    PODS,
+    SECRETS,
+    SERVICE_ACCOUNTS,
+    Kube,
+    KubeError,
+    Resource,
+)
+from .meshed import INJECTED_LABEL
+from .network_policy import COMPONENT as POLICY_COMPONENT
+from .network_policy import COMPONENT_LABEL
+
+MANAGED = "app.kubernetes.io/managed-by=meshgate"
+IDENTITY_SELECTOR = f"{MANAGED},{COMPONENT_LABEL}=identity"
+POLICY_SELECTOR = f"{MANAGED},{COMPONENT_LABEL}={POLICY_COMPONENT}"
+
+Key = tuple[str, str]
+Body = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class IdentityState:
+    namespaces: list[Body]
+    service_accounts: list[Body]
+    pods: list[Body]
+    gateways: list[Body]
+    peer_authentications: list[Body]
+    identity_secrets: dict[Key, Body]
+    network_policies: dict[Key, Body]
+
+
+def read_state(
+    kube: Kube, *, namespaces: tuple[str, ...], operator_namespace: str
+) -> IdentityState:
+    """`namespaces` empty means cluster-wide. The operator namespace's PeerAuthentications are
+    always read: the mesh-wide one lives there even when it is not a watched namespace."""
+
+    def each(res: Resource, labels: str = "", *, optional: bool = False) -> list[Body]:
+        scopes: tuple[str | None, ...] = namespaces or (None,)
+        items: list[Body] = []
+        for ns in scopes:
+            try:
+                items += kube.list(res, ns, labels=labels)
+            except KubeError as exc:
+                # A meshgate CRD not installed yet is an empty list, not a failure.
+                if not (optional and exc.status == 404):
+                    raise
+        return items
+
+    peers = each(PEER_AUTHENTICATIONS, optional=True)
+    if namespaces and operator_namespace not in namespaces:
+        try:
+            peers += kube.list(PEER_AUTHENTICATIONS, operator_namespace)
+        except KubeError as exc:
+            if exc.status != 404:
+                raise
+    return IdentityState(
+        namespaces=kube.list(NAMESPACES),
+        service_accounts=each(SERVICE_ACCOUNTS),
+        pods=each(PODS, f"{INJECTED_LABEL}=true"),
+        gateways=each(GATEWAYS, optional=True),
+        peer_authentications=peers,
+        identity_secrets=_keyed(each(SECRETS, IDENTITY_SELECTOR)),
+        network_policies=_keyed(each(NETWORK_POLICIES, POLICY_SELECTOR)),
+    )
+
+
+def _keyed(items: list[Body]) -> dict[Key, Body]:
+    out: dict[Key, Body] = {}
+    for item in items:
+        meta = item.get("metadata") or {}
+        out[(str(meta.get("namespace") or ""), str(meta.get("name") or ""))] = item
+    return out
