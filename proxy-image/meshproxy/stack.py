@@ -2,15 +2,21 @@
 
 Order, outermost first (each step one file in `layers/`):
 
-    access log ─▶ metrics ─▶ tracing ─▶ authn ─▶ authz ─▶ rate limit ─▶ route match
-      └─ per route: rate limit ─▶ authn ─▶ fault ─▶ transform ─▶ CORS ─▶ JSON projection
-                    ─▶ cache ─▶ mirror ─▶ timeout ─▶ retry ─▶ balance + outlier + pool
+    access log ─▶ metrics ─▶ tracing ─▶ rate limit¹ ─▶ authn ─▶ authz ─▶ rate limit²
+      ─▶ route match
+      └─ per route: rate limit¹ ─▶ authn ─▶ rate limit² ─▶ fault ─▶ transform ─▶ CORS
+                    ─▶ JSON projection ─▶ cache ─▶ mirror ─▶ timeout ─▶ retry
+                    ─▶ balance + outlier + pool
 
 Access log and metrics observe each request when its response has been fully written
 (`ListenerStack.finish`), so they wrap the whole exchange, streaming included, without a
 coroutine frame of their own. Every chain is built here, at config load: a layer that the
 listener or route does not configure is simply not in its chain. A reload builds a new set of
 stacks and swaps one reference per listener; requests in flight finish on the old one.
+
+¹ limits keyed by client IP or header run before authentication, so a flood of bad credentials
+is refused before any signature check; ² limits keyed by API key consumer or JWT claim run
+after it, since only authentication can say who the request is.
 
 This module must never do I/O or open sockets; it only builds objects.
 """
@@ -23,6 +29,10 @@ import time
 from typing import Any
 
 from meshproxy import config
+from meshproxy.edge.authenticator import Authenticator
+from meshproxy.edge.limits import compile_limit
+from meshproxy.edge.rate_key import PRINCIPAL_KEYS
+from meshproxy.edge.resources import EdgeResources
 from meshproxy.http.message import Request, Response
 from meshproxy.layers import Handler
 from meshproxy.layers.authn import AuthnLayer
@@ -129,11 +139,13 @@ class Built:
         clusters: dict[str, ClusterRuntime],
         stacks: dict[str, ListenerStack],
         access_log: AccessLog | None,
+        edge: EdgeResources,
     ) -> None:
         self.config = cfg
         self.clusters = clusters
         self.stacks = stacks
         self.access_log = access_log
+        self.edge = edge  # file watches, JWKS fetches, Redis clients of edge policies
 
     def close_unused(self, successor: Built | None) -> None:
         """Close the clusters the successor does not reuse."""
@@ -141,6 +153,7 @@ class Built:
         for cluster in self.clusters.values():
             if id(cluster) not in keep:
                 cluster.close()
+        self.edge.close_unused(successor.edge if successor is not None else None)
 
 
 def build(cfg: config.ProxyConfig, registry: Registry, previous: Built | None = None) -> Built:
@@ -164,23 +177,36 @@ def build(cfg: config.ProxyConfig, registry: Registry, previous: Built | None = 
             access_log = previous.access_log
         else:
             access_log = AccessLog(access_cfg.path)
-    builder = _Builder(cfg, registry, clusters)
-    stacks = {
-        listener.name: ListenerStack(
-            listener, builder.listener_chain(listener), cfg.limits, registry, access_log
-        )
-        for listener in cfg.listeners
-    }
-    return Built(cfg, clusters, stacks, access_log)
+    edge = EdgeResources(previous.edge if previous is not None else None)
+    builder = _Builder(cfg, registry, clusters, edge)
+    try:
+        stacks = {
+            listener.name: ListenerStack(
+                listener, builder.listener_chain(listener), cfg.limits, registry, access_log
+            )
+            for listener in cfg.listeners
+        }
+    except ValueError:
+        edge.close_unused(previous.edge if previous is not None else None)
+        raise
+    return Built(cfg, clusters, stacks, access_log, edge)
 
 
 class _Builder:
     def __init__(
-        self, cfg: config.ProxyConfig, registry: Registry, clusters: dict[str, ClusterRuntime]
+        self,
+        cfg: config.ProxyConfig,
+        registry: Registry,
+        clusters: dict[str, ClusterRuntime],
+        edge: EdgeResources,
     ) -> None:
         self.cfg = cfg
         self.registry = registry
         self.clusters = clusters
+        self.edge = edge
+        self.authn_failures = registry.counter(
+            "meshproxy_authn_failures_total", "Requests refused with 401, by authn policy, reason."
+        )
         self.authn = {a.name: a for a in cfg.authn}
         self.authz = {a.name: a for a in cfg.authz}
         self.rate_limits = {r.name: r for r in cfg.rate_limits}
@@ -216,13 +242,13 @@ class _Builder:
             table = RouteTable.compile(listener.virtual_hosts)
             entries = self._routes(listener, table, upstream, direction)
             handler = RouteLayer(table, entries).handle
-        if listener.rate_limits:
-            handler = self._rate_limit(handler, listener.rate_limits)
+        handler = self._rate_limit(handler, listener.rate_limits, principal_keys=True)
         if listener.authz:
             policies = [self.authz[name] for name in listener.authz]
             handler = AuthzLayer(handler, policies, self.cfg.node).handle
         if listener.authn:
-            handler = AuthnLayer(handler, [self.authn[name] for name in listener.authn]).handle
+            handler = self._authn(handler, listener.authn)
+        handler = self._rate_limit(handler, listener.rate_limits, principal_keys=False)
         tracing = self.cfg.observability.tracing
         return TracingLayer(handler, tracing).handle
 
@@ -286,16 +312,26 @@ class _Builder:
             handler = TransformLayer(handler, route).handle
         if cfg.fault is not None:
             handler = FaultLayer(handler, cfg.fault).handle
+        handler = self._rate_limit(handler, cfg.rate_limits, principal_keys=True)
         if cfg.authn:
-            handler = AuthnLayer(handler, [self.authn[name] for name in cfg.authn]).handle
-        if cfg.rate_limits:
-            handler = self._rate_limit(handler, cfg.rate_limits)
+            handler = self._authn(handler, cfg.authn)
+        handler = self._rate_limit(handler, cfg.rate_limits, principal_keys=False)
         return handler
 
-    def _rate_limit(self, handler: Handler, names: list[str]) -> Handler:
+    def _authn(self, handler: Handler, names: list[str]) -> Handler:
+        authenticator = Authenticator([self.authn[name] for name in names], self.edge)
+        return AuthnLayer(handler, authenticator, self.authn_failures).handle
+
+    def _rate_limit(self, handler: Handler, names: list[str], principal_keys: bool) -> Handler:
         policies = [self.rate_limits[name] for name in names]
-        counters = [self.registry.rate_limited.child(policy=p.name) for p in policies]
-        return RateLimitLayer(handler, policies, counters).handle
+        chosen = [p for p in policies if (p.key.type in PRINCIPAL_KEYS) == principal_keys]
+        if not chosen:
+            return handler
+        limits = [
+            compile_limit(p, self.edge, self.registry.rate_limited.child(policy=p.name))
+            for p in chosen
+        ]
+        return RateLimitLayer(handler, limits).handle
 
 
 __all__ = ["Built", "ListenerStack", "Response", "build"]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from meshproxy.http.body import Body
 
 if TYPE_CHECKING:
+    from meshproxy.edge.principal import Principal
     from meshproxy.observability.metrics import RequestStats
 
 
@@ -24,6 +25,8 @@ class Request:
         "client_ip",
         "cluster",
         "endpoint",
+        "extra_head",
+        "flags",
         "header_map",
         "headers",
         "host",
@@ -32,6 +35,7 @@ class Request:
         "listener_port",
         "method",
         "path",
+        "principal",
         "query",
         "request_id",
         "route",
@@ -39,6 +43,7 @@ class Request:
         "sni",
         "start",
         "stats",
+        "target_port",
         "trace_id",
         "upgrade",
         "version",
@@ -74,12 +79,16 @@ class Request:
         self.listener_port = 0
         self.sni: str | None = None
         self.identity: str | None = None  # the peer's verified SPIFFE id, never from a header
+        self.principal: Principal | None = None  # set by edge authentication, never by a header
         self.route = ""
         self.cluster = ""
         self.endpoint = ""
         self.request_id = ""
         self.trace_id = ""
         self.attempts = 0
+        self.target_port = 0  # inbound: the workload port the caller asked for
+        self.extra_head = ""  # complete header lines the proxy itself adds upstream
+        self.flags = ""  # why the proxy answered itself (e.g. authz_denied), for the access log
         self.stats: RequestStats | None = None
 
     def header(self, name: str) -> str | None:

@@ -1,37 +1,54 @@
-"""Authentication hook: the place where edge authentication (API keys, JWT) runs.
+"""Edge authentication: accept a request whose API key or bearer token a listed policy accepts;
+otherwise 401 with `WWW-Authenticate`.
 
-The verifiers themselves plug in through `AUTHENTICATORS` (policy name -> async check returning
-an identity or None). Until a verifier is registered for a policy that config names, requests
-it guards are refused with 401: an authn policy that is configured but not enforced would be a
-silent hole, so this layer fails closed.
+Headers the proxy forwards on behalf of the principal (consumer, claims) are stripped from every
+request first, whatever the outcome, so a client can never supply them. The accepted principal
+goes on `request.principal` for the rate-limit layer. Refusals are counted in
+`meshproxy_authn_failures_total{policy,reason}`; the answer itself says nothing beyond the
+standard error code. The checks are compiled at config load (`meshproxy.edge.authenticator`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from meshproxy import config
-from meshproxy.http.message import LocalReply, Request, Response
+from meshproxy.edge.authenticator import Authenticator, Refusal
+from meshproxy.http import canned
+from meshproxy.http.message import Request, Response
 from meshproxy.layers import Handler
-
-Authenticator = Callable[[Request], Awaitable[str | None]]
-# Filled by the authentication module at import; keyed by what builds a checker from a policy.
-AUTHENTICATORS: dict[str, Callable[[config.AuthnPolicy], Authenticator]] = {}
+from meshproxy.observability.metrics import Child, Counter
 
 
 class AuthnLayer:
-    __slots__ = ("_checks", "_next")
+    __slots__ = ("_authenticator", "_failures", "_next", "_refused", "_strip")
 
-    def __init__(self, next_handler: Handler, policies: list[config.AuthnPolicy]) -> None:
+    def __init__(
+        self, next_handler: Handler, authenticator: Authenticator, failures: Counter
+    ) -> None:
         self._next = next_handler
-        self._checks: list[Authenticator] = []
-        for policy in policies:
-            factory = AUTHENTICATORS.get("default")
-            if factory is not None:
-                self._checks.append(factory(policy))
+        self._authenticator = authenticator
+        self._strip = authenticator.strip
+        self._failures = failures
+        self._refused: dict[tuple[str, str], Child] = {}  # bound once per (policy, reason)
 
     async def handle(self, request: Request) -> Response:
-        for check in self._checks:
-            if await check(request) is not None:
-                return await self._next(request)
-        raise LocalReply(401)
+        strip = self._strip
+        if strip and any(name in strip for name, _ in request.headers):
+            request.set_headers([(n, v) for n, v in request.headers if n not in strip])
+        outcome = self._authenticator.authenticate(request)
+        if isinstance(outcome, Refusal):
+            return self._refuse(outcome)
+        principal, forwarded = outcome
+        request.principal = principal
+        if forwarded:
+            request.set_headers([*request.headers, *forwarded])
+        return await self._next(request)
+
+    def _refuse(self, refusal: Refusal) -> Response:
+        key = (refusal.policy, refusal.reason)
+        child = self._refused.get(key)
+        if child is None:
+            child = self._refused[key] = self._failures.child(
+                policy=refusal.policy, reason=refusal.reason
+            )
+        child.inc()
+        headers = [("content-type", "text/plain"), *refusal.challenges]
+        return Response(401, headers, canned.body(401), local=True)

@@ -1,57 +1,51 @@
-"""Rate limiting: a token bucket per key value for each named policy; over the limit, 429.
+"""Rate limiting: take a token from each listed policy's bucket for the request's key; when one
+is empty, 429 with `Retry-After` and `RateLimit-*`, counted in `meshproxy_rate_limited_total`.
 
-The answer carries `Retry-After` and the `RateLimit-*` headers. `Global` policies (a shared
-Redis counter) are enforced locally per replica for now, with the configured `divisor` share.
+Allowed responses carry `RateLimit-*` too, from the policy with the fewest tokens left. Local
+buckets are in-process arithmetic; Global ones await Redis for at most the limiter's timeout
+and then follow its failure mode. Limiters are compiled at config load (`meshproxy.edge.limits`).
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from meshproxy import config
+from meshproxy.edge.limits import Limit
 from meshproxy.http import canned
 from meshproxy.http.message import Request, Response
 from meshproxy.layers import Handler
-from meshproxy.observability.metrics import Child
-from meshproxy.policy.ratelimit import TokenBuckets, rate_limit_headers
+from meshproxy.policy.ratelimit import RateDecision, rate_limit_headers
 
 
 class RateLimitLayer:
     __slots__ = ("_limits", "_loop", "_next")
 
-    def __init__(
-        self,
-        next_handler: Handler,
-        policies: list[config.RateLimitPolicy],
-        counters: list[Child],
-    ) -> None:
+    def __init__(self, next_handler: Handler, limits: list[Limit]) -> None:
         self._next = next_handler
         self._loop = asyncio.get_running_loop()
-        self._limits = [
-            (TokenBuckets(policy), policy.key, counter)
-            for policy, counter in zip(policies, counters, strict=True)
-        ]
+        self._limits = limits
 
     async def handle(self, request: Request) -> Response:
-        now = self._loop.time()
-        for buckets, key, counter in self._limits:
-            decision = buckets.take(_key(request, key), now)
+        tightest: RateDecision | None = None
+        for limit in self._limits:
+            key = limit.key(request)
+            if limit.local is not None:
+                decision = limit.local.take(key, self._loop.time())
+            else:
+                assert limit.shared is not None
+                decision = await limit.shared.take(key)
             if not decision.allowed:
-                counter.inc()
+                limit.refused.inc()
                 return Response(
                     429,
                     [("content-type", "text/plain"), *rate_limit_headers(decision)],
                     canned.body(429),
                     local=True,
                 )
-        return await self._next(request)
-
-
-def _key(request: Request, key: config.RateLimitKey) -> str:
-    if key.type == "ClientIP":
-        return request.client_ip
-    if key.type == "Header" and key.name:
-        return request.header(key.name.lower()) or ""
-    if key.type == "ApiKeyConsumer":
-        return request.header("x-meshgate-consumer") or ""
-    return request.identity or request.client_ip
+            if tightest is None or decision.remaining < tightest.remaining:
+                tightest = decision
+        response = await self._next(request)
+        if tightest is not None:
+            # A new list: a cached or canned response may share its headers list.
+            response.headers = [*response.headers, *rate_limit_headers(tightest)]
+        return response
