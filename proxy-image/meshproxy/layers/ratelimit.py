@@ -9,6 +9,7 @@ and then follow its failure mode. Limiters are compiled at config load (`meshpro
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from meshproxy.edge.limits import Limit
 from meshproxy.http import canned
@@ -18,11 +19,16 @@ from meshproxy.policy.ratelimit import RateDecision, rate_limit_headers
 
 
 class RateLimitLayer:
-    __slots__ = ("_limits", "_loop", "_next")
+    __slots__ = ("_clock", "_limits", "_next")
 
-    def __init__(self, next_handler: Handler, limits: list[Limit]) -> None:
+    def __init__(
+        self,
+        next_handler: Handler,
+        limits: list[Limit],
+        clock: Callable[[], float] | None = None,  # monotonic seconds; the loop's by default
+    ) -> None:
         self._next = next_handler
-        self._loop = asyncio.get_running_loop()
+        self._clock = clock or asyncio.get_running_loop().time
         self._limits = limits
 
     async def handle(self, request: Request) -> Response:
@@ -30,7 +36,7 @@ class RateLimitLayer:
         for limit in self._limits:
             key = limit.key(request)
             if limit.local is not None:
-                decision = limit.local.take(key, self._loop.time())
+                decision = limit.local.take(key, self._clock())
             else:
                 assert limit.shared is not None
                 decision = await limit.shared.take(key)
