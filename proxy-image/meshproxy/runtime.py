@@ -17,30 +17,58 @@ import hashlib
 import logging
 import os
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-from meshproxy import config
+from meshproxy import config, podenv, podlabels
 from meshproxy.observability.metrics import Registry
+from meshproxy.peermodes import PeerModes
 from meshproxy.reload import ConfigWatcher
 from meshproxy.server.protocol import HttpServerProtocol
+from meshproxy.server.sniffing import SniffingServer
 from meshproxy.server.state import ListenerState
-from meshproxy.server.tls import peer_identity, server_context
+from meshproxy.server.tls import edge_switch, identity_reader, remember_sni
 from meshproxy.stack import Built, build
+from meshproxy.tls.errors import TLSFilesError
+from meshproxy.tls.modes import handshake_requires_client_cert
+from meshproxy.workload_identity import WorkloadIdentity
 
 log = logging.getLogger("meshproxy")
 
 
+# Failures that may heal without a config change (files not mounted yet): retried on a backoff.
+_RETRY_FIRST, _RETRY_MAX = 1.0, 30.0
+
+
+class _Server(Protocol):
+    def close(self) -> None: ...
+
+
 class _OpenListener:
-    def __init__(self, cfg: config.Listener, server: asyncio.Server, state: ListenerState) -> None:
+    def __init__(
+        self, cfg: config.Listener, server: _Server, state: ListenerState, socket_key: object
+    ) -> None:
         self.cfg = cfg
         self.server = server
         self.state = state
+        self.socket_key = socket_key
 
 
 class Proxy:
-    def __init__(self, config_path: str, registry: Registry | None = None) -> None:
+    def __init__(
+        self,
+        config_path: str,
+        registry: Registry | None = None,
+        env: Mapping[str, str] | None = None,
+        labels_file: str | None = None,
+    ) -> None:
         self.config_path = config_path
         self.registry = registry or Registry()
+        self.env = os.environ if env is None else env
+        self.labels_file = labels_file or self.env.get(podlabels.ENV) or None
+        self.identity: WorkloadIdentity | None = None
+        self._retry: asyncio.TimerHandle | None = None
+        self._retry_delay = _RETRY_FIRST
         self.built: Built | None = None
         self.version = ""
         self.draining = False
@@ -77,6 +105,11 @@ class Proxy:
                 for o in self._listeners.values()
             ],
         )
+        self.registry.gauge(
+            "meshproxy_cert_expiry_seconds",
+            "Seconds until the workload certificate expires (negative once it has).",
+            self._expiry_gauge,
+        )
 
     # --- config ---------------------------------------------------------------------------------
 
@@ -90,15 +123,18 @@ class Proxy:
             raw = _read(self.config_path)
             if raw == self._last_raw:
                 return True
-            cfg = config.parse_config(raw)
-            built = build(cfg, self.registry, self.built)
-        except (config.ConfigError, ValueError, OSError) as exc:
+            cfg = self.fit(config.parse_config(raw))
+            identity = self._identity_for(cfg.identity)
+            built = build(cfg, self.registry, self.built, identity.tls if identity else None)
+        except (config.ConfigError, ValueError, OSError, TLSFilesError) as exc:
             self._reload_failed.inc()
             log.error("config %s refused, keeping the previous one: %s", self.config_path, exc)
+            if isinstance(exc, (TLSFilesError, podlabels.LabelsFileError, OSError)):
+                self._retry_later()  # files may still be on their way: try again
             return False
         try:
-            await self._apply(built)
-        except OSError as exc:
+            await self._apply(built, identity)
+        except (OSError, TLSFilesError) as exc:
             built.close_unused(self.built)
             self._reload_failed.inc()
             log.error(
@@ -107,23 +143,56 @@ class Proxy:
                 exc,
             )
             return False
+        if identity is not self.identity:
+            if self.identity is not None:
+                self.identity.stop()
+            self.identity = identity
+            if identity is not None:
+                identity.start()
+        self._retry_delay = _RETRY_FIRST
         self._last_raw = raw
         self.version = cfg.version or hashlib.sha256(raw).hexdigest()[:16]
         self._reload_ok.inc()
         log.info("config %s applied (version %s)", self.config_path, self.version)
         return True
 
-    async def _apply(self, built: Built) -> None:
+    def fit(self, cfg: config.ProxyConfig) -> config.ProxyConfig:
+        """The config as this pod runs it: its address, its file root, its labels."""
+        cfg = podenv.adjust(cfg, self.env)
+        if self.labels_file:
+            cfg = podlabels.with_labels(cfg, podlabels.read_labels(self.labels_file))
+        return cfg
+
+    def _identity_for(self, identity: config.Identity | None) -> WorkloadIdentity | None:
+        if identity is None:
+            return None
+        if self.identity is not None and self.identity.config == identity:
+            return self.identity
+        return WorkloadIdentity(identity, self.registry)
+
+    def _retry_later(self) -> None:
+        if self._retry is not None or self.draining:
+            return
+        delay, self._retry_delay = self._retry_delay, min(self._retry_delay * 2, _RETRY_MAX)
+
+        def retry() -> None:
+            self._retry = None
+            self._loop.create_task(self.reload())
+
+        self._retry = self._loop.call_later(delay, retry)
+
+    async def _apply(self, built: Built, identity: WorkloadIdentity | None) -> None:
         wanted = {(lst.address, lst.port): lst for lst in built.config.listeners}
+        keys = {key: _socket_key(lst, built.config, identity) for key, lst in wanted.items()}
         opened: list[tuple[tuple[str, int], _OpenListener]] = []
         try:
             for key, lst in wanted.items():
                 current = self._listeners.get(key)
-                if current is None or current.cfg.tls != lst.tls:
-                    if current is not None:
-                        continue  # TLS changed: replaced below, after the old one is closed
-                    opened.append((key, await self._open(lst, built)))
-        except OSError:
+                if current is None:
+                    opened.append((key, await self._open(lst, built, identity, keys[key])))
+                # A changed socket (TLS, mode, identity) is replaced below, once the old one
+                # has freed the port.
+        except (OSError, TLSFilesError):
             for _, listener in opened:
                 listener.server.close()
             raise
@@ -131,10 +200,10 @@ class Proxy:
             self._listeners[key] = listener
         for key, current in list(self._listeners.items()):
             wanted_cfg = wanted.get(key)
-            if wanted_cfg is None or current.cfg.tls != wanted_cfg.tls:
+            if wanted_cfg is None or current.socket_key != keys[key]:
                 self._close_listener(key)
                 if wanted_cfg is not None:
-                    self._listeners[key] = await self._open(wanted_cfg, built)
+                    self._listeners[key] = await self._open(wanted_cfg, built, identity, keys[key])
             else:
                 current.cfg = wanted_cfg
                 current.state.stack = built.stacks[wanted_cfg.name]  # the swap: one reference
@@ -145,19 +214,54 @@ class Proxy:
             if previous.access_log is not None and previous.access_log is not built.access_log:
                 self._loop.call_later(delay, previous.access_log.close)
 
-    async def _open(self, lst: config.Listener, built: Built) -> _OpenListener:
+    async def _open(
+        self,
+        lst: config.Listener,
+        built: Built,
+        identity: WorkloadIdentity | None,
+        socket_key: object,
+    ) -> _OpenListener:
+        cfg = built.config
         state = ListenerState(built.stacks[lst.name], "https" if lst.tls else "http")
-        ssl_context = server_context(lst.tls, state) if lst.tls is not None else None
-        identity = peer_identity if lst.tls is not None and lst.tls.client_ca_file else None
+        identity_of = identity_reader(identity.config.trust_domain) if identity else None
+        server: _Server
+        if lst.role == "inbound" and identity is not None:
+            assert lst.inbound is not None
+            required = handshake_requires_client_cert(
+                PeerModes.compile(lst.inbound, cfg.node.labels).modes()
+            )
+            # The switch's outer context lives as long as the identity: rotations swap what
+            # is inside it, so this listener never needs reopening for a new certificate.
+            outer = identity.tls.server_switch(required).outer
+            if required:
+                server = await self._loop.create_server(
+                    lambda: HttpServerProtocol(state, identity_of),
+                    lst.address,
+                    lst.port,
+                    ssl=outer,
+                    ssl_handshake_timeout=cfg.limits.header_timeout,
+                    reuse_address=True,
+                    backlog=1024,
+                )
+            else:
+                sniffing = SniffingServer(
+                    lambda: HttpServerProtocol(state, identity_of), outer, cfg.limits.header_timeout
+                )
+                await sniffing.start(lst.address, lst.port)
+                server = sniffing
+            return _OpenListener(lst, server, state, socket_key)
+        ssl_context = None
+        if lst.tls is not None:
+            ssl_context = remember_sni(edge_switch(lst.tls).outer, state)
         server = await self._loop.create_server(
-            lambda: HttpServerProtocol(state, identity),
+            lambda: HttpServerProtocol(state, identity_of if ssl_context is not None else None),
             lst.address,
             lst.port,
             ssl=ssl_context,
             reuse_address=True,
             backlog=1024,
         )
-        return _OpenListener(lst, server, state)
+        return _OpenListener(lst, server, state, socket_key)
 
     def _close_listener(self, key: tuple[str, int]) -> None:
         listener = self._listeners.pop(key)
@@ -176,16 +280,13 @@ class Proxy:
             return False, "draining"
         if self.built is None:
             return False, "no valid config loaded"
-        identity = self.built.config.identity
-        if identity is not None:
-            missing = [
-                f
-                for f in (identity.cert_file, identity.key_file, identity.ca_file)
-                if not os.path.exists(f)
-            ]
-            if missing:
-                return False, "identity files missing: " + ", ".join(missing)
+        if self.identity is not None:
+            return self.identity.ready()
         return True, "ready"
+
+    def _expiry_gauge(self) -> list[tuple[tuple[tuple[str, str], ...], float]]:
+        left = self.identity.expiry_seconds() if self.identity is not None else None
+        return [] if left is None else [((), left)]
 
     def active_config(self) -> config.ProxyConfig | None:
         return self.built.config if self.built is not None else None
@@ -213,6 +314,10 @@ class Proxy:
         """Stop accepting; finish in-flight requests within the drain timeout."""
         self.draining = True
         self._watcher.stop()
+        if self._retry is not None:
+            self._retry.cancel()
+        if self.identity is not None:
+            self.identity.stop()
         timeout = self.built.config.limits.drain_timeout if self.built else 0
         states: list[Any] = []
         for listener in self._listeners.values():
@@ -235,3 +340,14 @@ class Proxy:
 def _read(path: str) -> bytes:
     with open(path, "rb") as handle:
         return handle.read()
+
+
+def _socket_key(
+    lst: config.Listener, cfg: config.ProxyConfig, identity: WorkloadIdentity | None
+) -> object:
+    """What fixes a listening socket; when it changes, the listener is reopened. TLS contexts
+    and the handshake's verify mode cannot change under a running server."""
+    if lst.role == "inbound" and lst.inbound is not None:
+        modes = PeerModes.compile(lst.inbound, cfg.node.labels).modes()
+        return ("inbound", identity, handshake_requires_client_cert(modes))
+    return ("tls", lst.tls, cfg.identity.trust_domain if cfg.identity else None)

@@ -2,8 +2,8 @@
 
 Order, outermost first (each step one file in `layers/`):
 
-    access log ─▶ metrics ─▶ tracing ─▶ rate limit¹ ─▶ authn ─▶ authz ─▶ rate limit²
-      ─▶ route match
+    access log ─▶ metrics ─▶ tracing ─▶ [inbound: target port, peer mTLS mode] ─▶ rate limit¹
+      ─▶ authn ─▶ authz ─▶ rate limit² ─▶ route match
       └─ per route: rate limit¹ ─▶ authn ─▶ rate limit² ─▶ fault ─▶ transform ─▶ CORS
                     ─▶ JSON projection ─▶ cache ─▶ mirror ─▶ timeout ─▶ retry
                     ─▶ balance + outlier + pool
@@ -53,7 +53,9 @@ from meshproxy.layers.transform import TransformLayer
 from meshproxy.layers.upstream import UpstreamLayer
 from meshproxy.observability.accesslog import AccessLog
 from meshproxy.observability.metrics import Registry, RequestStats
+from meshproxy.peermodes import PeerModes
 from meshproxy.policy.routing import CompiledRoute, RouteTable
+from meshproxy.tls.reload import ReloadingIdentity
 from meshproxy.upstream.cluster import ClusterRuntime
 
 log = logging.getLogger("meshproxy.stack")
@@ -117,6 +119,8 @@ class ListenerStack:
                 record["peer_identity"] = request.identity
             if request.attempts:
                 record["retries"] = request.attempts
+            if request.flags:
+                record["flags"] = request.flags
             if not ok:
                 record["incomplete"] = True
             access_log.write(record)
@@ -156,16 +160,21 @@ class Built:
         self.edge.close_unused(successor.edge if successor is not None else None)
 
 
-def build(cfg: config.ProxyConfig, registry: Registry, previous: Built | None = None) -> Built:
+def build(
+    cfg: config.ProxyConfig,
+    registry: Registry,
+    previous: Built | None = None,
+    identity: ReloadingIdentity | None = None,
+) -> Built:
     """Build every stack of `cfg`. Raises ValueError when something cannot be compiled."""
     clusters: dict[str, ClusterRuntime] = {}
     old = previous.clusters if previous is not None else {}
     for cluster_cfg in cfg.clusters:
         reuse = old.get(cluster_cfg.name)
-        if reuse is not None and reuse.cfg == cluster_cfg:
+        if reuse is not None and reuse.reusable_for(cluster_cfg, identity):
             clusters[cluster_cfg.name] = reuse
         else:
-            clusters[cluster_cfg.name] = ClusterRuntime(cluster_cfg, registry, cfg.identity)
+            clusters[cluster_cfg.name] = ClusterRuntime(cluster_cfg, registry, identity)
     access_cfg = cfg.observability.access_log
     access_log = None
     if access_cfg.enabled:
@@ -237,18 +246,24 @@ class _Builder:
                 )
                 for c in inbound_clusters.values()
             }
-            handler = InboundLayer(upstream.handle, set(inbound_clusters), stats).handle
+            handler = upstream.handle
         else:
+            stats = None
             table = RouteTable.compile(listener.virtual_hosts)
             entries = self._routes(listener, table, upstream, direction)
             handler = RouteLayer(table, entries).handle
         handler = self._rate_limit(handler, listener.rate_limits, principal_keys=True)
         if listener.authz:
             policies = [self.authz[name] for name in listener.authz]
-            handler = AuthzLayer(handler, policies, self.cfg.node).handle
+            denied = self.registry.authz_denied.child(listener=listener.name)
+            handler = AuthzLayer(handler, policies, self.cfg.node, denied).handle
         if listener.authn:
             handler = self._authn(handler, listener.authn)
         handler = self._rate_limit(handler, listener.rate_limits, principal_keys=False)
+        if listener.inbound is not None:
+            modes = PeerModes.compile(listener.inbound, self.cfg.node.labels)
+            refused = self.registry.peer_authn_refused.child(listener=listener.name)
+            handler = InboundLayer(handler, modes, stats, refused).handle
         tracing = self.cfg.observability.tracing
         return TracingLayer(handler, tracing).handle
 

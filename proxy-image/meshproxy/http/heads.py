@@ -22,6 +22,12 @@ HOP_BY_HOP = frozenset(
     }
 )
 
+# Headers only the proxy may set between sidecars and towards the app: the calling sidecar's
+# target port, and the verified peer identity. Every copy a client sends is dropped.
+TARGET_PORT_HEADER = "x-meshgate-target-port"
+PEER_IDENTITY_HEADER = "x-meshgate-peer-identity"
+PROXY_OWNED = frozenset({TARGET_PORT_HEADER, PEER_IDENTITY_HEADER})
+
 
 def connection_tokens(value: str) -> set[str]:
     """Header names a `Connection` header marks as hop-by-hop for this message."""

@@ -1,35 +1,72 @@
-"""A sidecar's inbound side without routes: forward to the local app on the port the caller
-named in Host, when that port is one the workload exposes; anything else is 404.
+"""A sidecar's inbound side: which local port the caller wants, whether its mTLS mode admits the
+caller, and who the caller is for the app.
 
-The peer has already been verified by TLS (its identity is on the request); authz runs before
-this layer.
+The target port comes from `x-meshgate-target-port`, which the calling sidecar sets on its mTLS
+connection (the app behind Host may name a Service port, not the pod's), and is read only when
+the connection carries a verified mesh identity; a plaintext caller's copy is ignored and the
+port in Host is used instead. A port outside `allowedPorts` is 404. The PeerAuthentication mode
+of that port must admit the connection (STRICT needs a verified identity), else 403.
+
+The app learns the caller from `x-meshgate-peer-identity`, set here from the verified
+certificate only; the upstream layer drops every client-supplied copy of both headers. This
+layer runs before authz, which authorizes the resolved target port.
 """
 
 from __future__ import annotations
 
+from meshproxy.http.heads import PEER_IDENTITY_HEADER, TARGET_PORT_HEADER
 from meshproxy.http.message import LocalReply, Request, Response
 from meshproxy.layers import Handler
-from meshproxy.observability.metrics import RequestStats
+from meshproxy.observability.metrics import Child, RequestStats
+from meshproxy.peermodes import PeerModes
+from meshproxy.tls.modes import admits
 
 
 class InboundLayer:
-    __slots__ = ("_clusters", "_next", "_stats")
+    __slots__ = ("_clusters", "_modes", "_next", "_refused", "_restricted", "_stats")
 
     def __init__(
-        self, next_handler: Handler, clusters: set[int], stats: dict[str, RequestStats]
+        self,
+        next_handler: Handler,
+        modes: PeerModes,
+        stats: dict[str, RequestStats] | None,
+        refused: Child,
     ) -> None:
+        """`stats` (by cluster name) is given when this layer also picks the cluster, i.e. the
+        listener forwards to `inbound|<port>` without routes."""
         self._next = next_handler
-        self._clusters = {port: f"inbound|{port}" for port in clusters}
+        self._modes = modes
+        self._clusters = {port: f"inbound|{port}" for port in modes.allowed_ports}
         self._stats = stats
+        self._refused = refused
+        # Routes on an inbound listener without allowedPorts decide themselves where to go.
+        self._restricted = bool(self._clusters) or stats is not None
 
     async def handle(self, request: Request) -> Response:
-        _, sep, port = request.host.rpartition(":")
-        cluster = (
-            self._clusters.get(int(port)) if sep and port.isdigit() and port.isascii() else None
-        )
-        if cluster is None:
+        identity = request.identity
+        port = _port(request.header(TARGET_PORT_HEADER)) if identity is not None else None
+        if port is None:
+            _, sep, text = request.host.rpartition(":")
+            port = _port(text) if sep else None
+        if port is None or (port not in self._clusters and self._restricted):
             raise LocalReply(404)
-        request.cluster = cluster
-        request.route = "inbound"
-        request.stats = self._stats[cluster]
+        if not admits(self._modes.mode_for(port), identity):
+            self._refused.inc()
+            request.flags = "peer_authn_refused"
+            raise LocalReply(403)
+        request.target_port = port
+        if identity is not None:
+            # A SPIFFE ID that passed `parse_spiffe_id` holds no CR/LF: safe as a header line.
+            request.extra_head = f"{PEER_IDENTITY_HEADER}: {identity}\r\n"
+        stats = self._stats
+        if stats is not None:
+            cluster = request.cluster = self._clusters[port]
+            request.route = "inbound"
+            request.stats = stats[cluster]
         return await self._next(request)
+
+
+def _port(text: str | None) -> int | None:
+    if text is None or not (text.isascii() and text.isdigit()) or len(text) > 5:
+        return None
+    return int(text)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 
-from meshproxy.http.heads import HOP_BY_HOP, connection_tokens, safe_head
+from meshproxy.http.heads import HOP_BY_HOP, PROXY_OWNED, connection_tokens, safe_head
 from meshproxy.http.message import LocalReply, Request, Response
 from meshproxy.policy.balancer import hash_key_for
 from meshproxy.upstream.cluster import ClusterRuntime
@@ -23,8 +23,9 @@ from meshproxy.upstream.errors import UpstreamFailure
 from meshproxy.upstream.pool import EndpointPool
 from meshproxy.upstream.tunnel import Tunnel
 
-# Request headers never copied upstream as they are: hop-by-hop, and the ones set here.
-_SKIP = HOP_BY_HOP | {"host", "x-forwarded-for", "x-forwarded-proto", "expect"}
+# Request headers never copied upstream as they are: hop-by-hop, the ones set here, and the
+# ones only a proxy may set (a client's copy of the peer identity must never reach an app).
+_SKIP = HOP_BY_HOP | PROXY_OWNED | {"host", "x-forwarded-for", "x-forwarded-proto", "expect"}
 
 
 class UpstreamLayer:
@@ -49,9 +50,11 @@ class UpstreamLayer:
         request.endpoint = cluster.labels[endpoint]
         pool = cluster.pools[endpoint]
         detector = cluster.detector
+        mesh_lines = cluster.mesh_lines
+        extra = mesh_lines[endpoint] if mesh_lines is not None else ""
         endpoint.active_requests += 1
         try:
-            response = await self._exchange(pool, request)
+            response = await self._exchange(pool, request, extra)
         except UpstreamFailure:
             if detector is not None:
                 detector.record(endpoint, None, self._loop.time())
@@ -62,18 +65,18 @@ class UpstreamLayer:
             detector.record(endpoint, response.status, self._loop.time())
         return response
 
-    async def _exchange(self, pool: EndpointPool, request: Request) -> Response:
+    async def _exchange(self, pool: EndpointPool, request: Request, extra: str) -> Response:
         body = request.body
         conn = pool.acquire_idle() or await pool.acquire()
         # The head is built only now: its framing (length or chunked) must describe the body
         # as `send` finds it, with no await in between.
         try:
-            response = await self._send(conn, self.head(request), request)
+            response = await self._send(conn, self.head(request, extra), request)
         except UpstreamFailure as failure:
             if not failure.reused or (body is not None and not body.complete):
                 raise
             conn = await pool.acquire_fresh()
-            response = await self._send(conn, self.head(request), request)
+            response = await self._send(conn, self.head(request, extra), request)
         if response.status == 101 and request.upgrade is not None:
             response.extra = Tunnel(conn)
         return response
@@ -86,8 +89,9 @@ class UpstreamLayer:
             conn.abort()  # a timeout cut the exchange short: the connection is in an unknown state
             raise
 
-    def head(self, request: Request) -> bytes:
-        """The upstream request head, built with one join."""
+    def head(self, request: Request, extra: str = "") -> bytes:
+        """The upstream request head, built with one join. `extra`: whole header lines the
+        cluster adds (a mesh peer's target port); `request.extra_head` those a layer added."""
         query = request.query
         target = f"{request.path}?{query}" if query else request.path
         parts = [f"{request.method} {target} HTTP/1.1\r\nhost: {request.host}\r\n"]
@@ -127,6 +131,10 @@ class UpstreamLayer:
             parts.append("content-length: 0\r\n")
         if request.upgrade is not None:
             parts.append(f"connection: upgrade\r\nupgrade: {request.upgrade}\r\n")
+        if extra:
+            parts.append(extra)
+        if request.extra_head:
+            parts.append(request.extra_head)
         parts.append("\r\n")
         text = "".join(parts)
         if not safe_head(text, len(parts) + 1 + (1 if request.upgrade is not None else 0)):

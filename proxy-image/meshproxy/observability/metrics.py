@@ -100,6 +100,21 @@ class Registry:
         self.mirrors_dropped = self.counter(
             "meshproxy_mirror_dropped_total", "Mirror copies not sent: too many in flight."
         )
+        self.authz_denied = self.counter(
+            "meshproxy_authz_denied_total", "Requests denied by AuthorizationPolicy, by listener."
+        )
+        self.peer_authn_refused = self.counter(
+            "meshproxy_peer_authn_refused_total",
+            "Inbound requests whose PeerAuthentication mode refused the connection, by listener.",
+        )
+        self.upstream_identity_rejected = self.counter(
+            "meshproxy_upstream_identity_rejected_total",
+            "Mesh upstream connections closed: the peer's identity was not an expected one.",
+        )
+        self.cert_reloads = self.counter(
+            "meshproxy_cert_reloads_total",
+            "Workload certificate reloads after a file change, by result (success, failure).",
+        )
 
     def counter(self, name: str, help_text: str) -> Counter:
         found = self.counters.get(name)

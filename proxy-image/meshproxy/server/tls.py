@@ -1,48 +1,51 @@
-"""TLS for listeners: the server context, the SNI the client asked for, the peer's SPIFFE id.
+"""TLS for listeners: the edge context (through a `ContextSwitch`), and the SNI each client sent.
 
-The peer identity comes only from a verified client certificate's URI SAN, never from a header.
+The SNI is remembered per handshake so the server can answer 421 when `Host` names another host
+than the one the client's TLS session was set up for. Python exposes the server-side SNI only to
+the context's SNI callback, so the switch's callback is wrapped, not replaced: it still moves
+each handshake onto the current certificate.
+
+Peer identities come only from `tls.identity.peer_spiffe_id` (a verified certificate's URI SAN
+in our trust domain), never from a header.
 """
 
 from __future__ import annotations
 
 import ssl
-from typing import Any
+from collections.abc import Callable
+from functools import partial
 
 from meshproxy import config
 from meshproxy.server.state import ListenerState
+from meshproxy.tls.contexts import edge_context_from
+from meshproxy.tls.identity import peer_spiffe_id
+from meshproxy.tls.switch import ContextSwitch
 
 _MAX_PENDING_SNI = 10_000  # handshakes that named a host but never completed
 
+IdentityOf = Callable[[ssl.SSLObject], str | None]
 
-def server_context(tls: config.ServerTLS, state: ListenerState) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(tls.cert_file, tls.key_file)
-    if tls.client_ca_file:
-        context.load_verify_locations(tls.client_ca_file)
-        context.verify_mode = ssl.CERT_REQUIRED if tls.require_client_cert else ssl.CERT_OPTIONAL
-    if tls.alpn:
-        context.set_alpn_protocols(tls.alpn)
 
-    def remember_sni(ssl_object: Any, name: str | None, _context: ssl.SSLContext) -> None:
+def edge_switch(tls: config.ServerTLS) -> ContextSwitch:
+    """The listener's certificates. TLSFilesError when the files cannot be loaded."""
+    return ContextSwitch(edge_context_from(tls))
+
+
+def remember_sni(context: ssl.SSLContext, state: ListenerState) -> ssl.SSLContext:
+    """Make `context` record each handshake's server name in `state.sni_names`."""
+    inner = context.sni_callback
+
+    # typeshed says `name: str`; OpenSSL passes None when the client sent no SNI.
+    def on_client_hello(ssl_object: ssl.SSLObject, name: str, ctx: ssl.SSLContext) -> int | None:
         if name:
             if len(state.sni_names) > _MAX_PENDING_SNI:
                 state.sni_names.clear()
-            state.sni_names[id(ssl_object)] = name.lower()
+            state.sni_names[id(ssl_object)] = name.lower().rstrip(".")
+        return inner(ssl_object, name, ctx) if inner is not None else None
 
-    context.sni_callback = remember_sni
+    context.sni_callback = on_client_hello
     return context
 
 
-def peer_identity(ssl_object: Any) -> str | None:
-    """The SPIFFE id in the verified peer certificate's URI SAN, or None."""
-    try:
-        cert = ssl_object.getpeercert()
-    except (ValueError, AttributeError):
-        return None
-    if not cert:
-        return None
-    for kind, value in cert.get("subjectAltName", ()):
-        if kind == "URI" and value.startswith("spiffe://"):
-            return str(value)
-    return None
+def identity_reader(trust_domain: str) -> IdentityOf:
+    return partial(peer_spiffe_id, trust_domain=trust_domain)

@@ -9,12 +9,14 @@ This module must never parse HTTP; it wires policy decisions to pools.
 from __future__ import annotations
 
 import asyncio
-import ssl
 
 from meshproxy import config
+from meshproxy.http.heads import TARGET_PORT_HEADER
 from meshproxy.observability.metrics import Registry
 from meshproxy.policy.balancer import Balancer, EndpointState, make_balancer
 from meshproxy.policy.outlier import OutlierDetector
+from meshproxy.tls.reload import ReloadingIdentity
+from meshproxy.upstream.clienttls import client_tls
 from meshproxy.upstream.pool import EndpointPool
 
 
@@ -23,10 +25,12 @@ class ClusterRuntime:
         self,
         cfg: config.Cluster,
         registry: Registry,
-        identity: config.Identity | None,
+        identity: ReloadingIdentity | None,
     ) -> None:
         self.cfg = cfg
         self.name = cfg.name
+        # MESH clusters follow the workload identity; other clusters do not depend on it.
+        self.identity = identity if cfg.tls.mode == "MESH" else None
         self.endpoints = [EndpointState.from_config(e) for e in cfg.endpoints]
         self.balancer: Balancer = make_balancer(cfg, self.endpoints)
         self.hash_cfg = (
@@ -39,21 +43,30 @@ class ClusterRuntime:
             if cfg.outlier_detection is not None
             else None
         )
-        context, sni = _tls_context(cfg, identity)
+        tls = client_tls(cfg, identity, registry.upstream_identity_rejected.child(cluster=cfg.name))
         stats = registry.pool_stats(cfg.name)
-        port_of = (
-            (lambda e: cfg.mesh_inbound_port) if cfg.tls.mode == "MESH" else (lambda e: e.port)
-        )
+        mesh = cfg.tls.mode == "MESH"
+        pool_cfg = cfg.connection_pool
         self.pools: dict[EndpointState, EndpointPool] = {
-            e: EndpointPool(
-                e.address, port_of(e), cfg.connection_pool, context, sni or e.address, stats
-            )
+            e: EndpointPool(e.address, self._dial_port(e, mesh), pool_cfg, tls, stats)
             for e in self.endpoints
         }
+        # The peer sidecar listens on its inbound port for every workload port: tell it which
+        # one this request is for (read there only on verified mTLS connections).
+        self.mesh_lines: dict[EndpointState, str] | None = (
+            {e: f"{TARGET_PORT_HEADER}: {e.port}\r\n" for e in self.endpoints} if mesh else None
+        )
         self.labels: dict[EndpointState, str] = {e: f"{e.address}:{e.port}" for e in self.endpoints}
         self._timer: asyncio.TimerHandle | None = None
         self._loop = asyncio.get_running_loop()
         self._schedule()
+
+    def _dial_port(self, endpoint: EndpointState, mesh: bool) -> int:
+        return self.cfg.mesh_inbound_port if mesh else endpoint.port
+
+    def reusable_for(self, cfg: config.Cluster, identity: ReloadingIdentity | None) -> bool:
+        """Whether a reload may keep this runtime (warm connections, ejections) for `cfg`."""
+        return self.cfg == cfg and (cfg.tls.mode != "MESH" or self.identity is identity)
 
     def _schedule(self) -> None:
         interval = 1.0
@@ -78,24 +91,3 @@ class ClusterRuntime:
             self._timer = None
         for pool in self.pools.values():
             pool.close()
-
-
-def _tls_context(
-    cfg: config.Cluster, identity: config.Identity | None
-) -> tuple[ssl.SSLContext | None, str | None]:
-    tls = cfg.tls
-    if tls.mode == "DISABLE":
-        return None, None
-    context = ssl.create_default_context(
-        cafile=tls.ca_file or (identity.ca_file if identity and tls.mode == "MESH" else None)
-    )
-    if tls.mode == "MUTUAL" and tls.cert_file and tls.key_file:
-        context.load_cert_chain(tls.cert_file, tls.key_file)
-    if tls.mode == "MESH":
-        if identity is None:
-            raise ValueError(f"cluster {cfg.name!r}: tls mode MESH needs the proxy's identity")
-        context.load_cert_chain(identity.cert_file, identity.key_file)
-        # Mesh peers are named by SPIFFE URI SANs, not DNS names: the identity check is by URI.
-        context.check_hostname = False
-    context.set_alpn_protocols(["http/1.1"])
-    return context, tls.sni

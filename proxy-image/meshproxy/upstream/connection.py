@@ -13,6 +13,7 @@ This module must never decide policy (retries, ejection): it reports failures as
 from __future__ import annotations
 
 import asyncio
+import ssl
 from typing import TYPE_CHECKING, cast
 
 import httptools
@@ -81,9 +82,14 @@ class UpstreamConnection(asyncio.Protocol):
             self.tunnel.upstream_closed()
         waiter = self._waiter
         if waiter is not None and not waiter.done():
-            waiter.set_exception(
-                UpstreamFailure("reset", reused=not self.received and self.requests > 1)
-            )
+            if self.requests == 1 and not self.received and isinstance(exc, ssl.SSLError):
+                # TLS 1.3 tells a client its certificate was refused only at the first read:
+                # the server never saw the request, so this is a failed connect, not a reset.
+                waiter.set_exception(UpstreamFailure("connect-failure"))
+            else:
+                waiter.set_exception(
+                    UpstreamFailure("reset", reused=not self.received and self.requests > 1)
+                )
         self._waiter = None
         body = self._body
         if body is not None:

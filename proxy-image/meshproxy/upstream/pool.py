@@ -22,6 +22,7 @@ from meshproxy.upstream.errors import UpstreamFailure
 
 if TYPE_CHECKING:
     from meshproxy.observability.metrics import PoolStats
+    from meshproxy.upstream.clienttls import ClientTLS
 
 
 class EndpointPool:
@@ -35,8 +36,8 @@ class EndpointPool:
         "cfg",
         "port",
         "server_hostname",
-        "ssl",
         "stats",
+        "tls",
     )
 
     def __init__(
@@ -44,15 +45,14 @@ class EndpointPool:
         address: str,
         port: int,
         cfg: config.ConnectionPool,
-        ssl_context: ssl.SSLContext | None = None,
-        server_hostname: str | None = None,
+        tls: ClientTLS | None = None,
         stats: PoolStats | None = None,
     ) -> None:
         self.address = address
         self.port = port
         self.cfg = cfg
-        self.ssl = ssl_context
-        self.server_hostname = server_hostname
+        self.tls = tls
+        self.server_hostname = tls.server_hostname(address) if tls is not None else None
         self.stats = stats
         self._loop = asyncio.get_running_loop()
         self._idle: list[UpstreamConnection] = []
@@ -110,14 +110,15 @@ class EndpointPool:
         self._total += 1
         if self.stats is not None:
             self.stats.opened += 1
+        tls = self.tls
         try:
-            _, conn = await asyncio.wait_for(
+            transport, conn = await asyncio.wait_for(
                 self._loop.create_connection(
                     lambda: UpstreamConnection(self),
                     self.address,
                     self.port,
-                    ssl=self.ssl,
-                    server_hostname=self.server_hostname if self.ssl else None,
+                    ssl=tls.context() if tls is not None else None,
+                    server_hostname=self.server_hostname,
                 ),
                 self.cfg.connect_timeout,
             )
@@ -129,6 +130,10 @@ class EndpointPool:
             self._total -= 1
             self._wake_pending()
             raise
+        if tls is not None and not tls.peer_ok(transport.get_extra_info("ssl_object")):
+            # Verified by the CA but not who this cluster expects: `lost` does the accounting.
+            transport.abort()
+            raise UpstreamFailure("connect-failure")
         return conn
 
     def release(self, conn: UpstreamConnection, reusable: bool) -> None:
