@@ -20,6 +20,7 @@ from meshgate.settings import Settings
 from .health import app, serve
 from .loop import DirtyLoop
 from .reconcile import Reconciler
+from .relevance import Relevance
 
 log = logging.getLogger("meshgate.watch")
 
@@ -30,12 +31,28 @@ class State:
     """What the handlers share, set up at startup (kopf handlers are module-level functions)."""
 
     loop: DirtyLoop | None = None
+    relevance = Relevance()
     tasks: ClassVar[list[asyncio.Task[None]]] = []
 
 
 def _mark(**_: Any) -> None:
     if State.loop is not None:
         State.loop.mark()
+
+
+def _mark_custom(type: str, body: kopf.Body, **_: Any) -> None:
+    if State.loop is not None and State.relevance.custom(
+        str(body.get("kind", "")), type, dict(body)
+    ):
+        State.loop.mark()
+
+
+def _mark_generated(type: str, body: kopf.Body, **_: Any) -> None:
+    loop = State.loop
+    if loop is not None and State.relevance.generated(
+        str(body.get("kind", "")), type, dict(body), loop.reconciler.applied
+    ):
+        loop.mark()
 
 
 @kopf.on.startup()
@@ -87,11 +104,11 @@ async def stop(**_: Any) -> None:
 
 
 for info in KINDS:
-    kopf.on.event(info.group, info.version, info.plural)(_mark)
+    kopf.on.event(info.group, info.version, info.plural)(_mark_custom)
 kopf.on.event("", "v1", "services")(_mark)
 kopf.on.event("", "v1", "namespaces")(_mark)
 kopf.on.event("discovery.k8s.io", "v1", "endpointslices")(_mark)
 kopf.on.event("", "v1", "secrets", field="type", value="kubernetes.io/tls")(_mark)
-kopf.on.event("", "v1", "configmaps", labels=OUTPUT_LABELS)(_mark)
-kopf.on.event("apps", "v1", "deployments", labels=OUTPUT_LABELS)(_mark)
-kopf.on.event("policy", "v1", "poddisruptionbudgets", labels=OUTPUT_LABELS)(_mark)
+kopf.on.event("", "v1", "configmaps", labels=OUTPUT_LABELS)(_mark_generated)
+kopf.on.event("apps", "v1", "deployments", labels=OUTPUT_LABELS)(_mark_generated)
+kopf.on.event("policy", "v1", "poddisruptionbudgets", labels=OUTPUT_LABELS)(_mark_generated)

@@ -1,0 +1,277 @@
+"""Operator benchmark: cold compile + apply at scale, and change-to-ConfigMap latency.
+
+    .venv/bin/python bench/operator/bench.py [--routes 1000 --services 200 --endpoints 10
+                                              --changes 200] [--kubeconfig PATH]
+
+Without --kubeconfig it starts the local control plane (etcd, kube-apiserver, controller-manager
+from $MESHGATE_TESTBINS or .local/testbins.path) in a temporary directory and stops it at the end.
+Prints one JSON document with every figure; REPORT.md quotes a run of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+
+from meshgate.compile import compile_snapshot
+from meshgate.kube.listing import read_cluster
+from meshgate.kube.rest import Rest
+from meshgate.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+NS = "bench"
+API = "meshgate.io/v1alpha1"
+
+
+def call(api: k8s.ApiClient, method: str, path: str, body: Any = None, ctype: str = "") -> Any:
+    ctype = ctype or ("application/apply-patch+yaml" if method == "PATCH" else "application/json")
+    query = [("fieldManager", "bench"), ("force", "true")] if method == "PATCH" else []
+    method, url, headers, _, _ = api.param_serialize(
+        method=method,
+        resource_path=path,
+        query_params=query,
+        header_params={"Content-Type": ctype, "Accept": "application/json"},
+        auth_settings=["BearerToken"],
+    )
+    payload = body if body is None or "json" in ctype else json.dumps(body)
+    resp = api.call_api(method, url, header_params=headers, body=payload)
+    resp.read()
+    if resp.status >= 400 and resp.status != 404:
+        raise RuntimeError(f"{method} {path}: {resp.status} {resp.data[:300]!r}")
+    return json.loads(resp.data or b"{}") if resp.status != 404 else None
+
+
+def apply(api: k8s.ApiClient, path: str, obj: dict[str, Any]) -> None:
+    call(api, "PATCH", f"{path}/{obj['metadata']['name']}", obj)
+
+
+def setup(api: k8s.ApiClient, services: int, endpoints: int, routes: int) -> None:
+    for p in sorted((REPO / "crds").glob("*.yaml")):
+        crd = yaml.safe_load(p.read_text())
+        apply(api, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if call(api, "GET", f"/apis/{API}/gateways") is not None:
+            break
+        time.sleep(0.1)
+    ns = {"apiVersion": "v1", "kind": "Namespace",
+          "metadata": {"name": NS, "labels": {"meshgate.io/inject": "enabled"}}}  # fmt: skip
+    apply(api, "/api/v1/namespaces", ns)
+    base = f"/api/v1/namespaces/{NS}"
+    for s in range(services):
+        name = f"svc-{s:03d}"
+        svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+               "spec": {"ports": [{"name": "http", "port": 8080, "targetPort": 8080}]}}  # fmt: skip
+        apply(api, f"{base}/services", svc)
+        eps = [
+            {"addresses": [f"10.{s // 250}.{s % 250}.{e + 1}"], "conditions": {"ready": True}}
+            for e in range(endpoints)
+        ]
+        sl = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+              "metadata": {"name": f"{name}-x", "labels": {"kubernetes.io/service-name": name}},
+              "addressType": "IPv4", "ports": [{"name": "http", "port": 8080}],
+              "endpoints": eps}  # fmt: skip
+        apply(api, f"/apis/discovery.k8s.io/v1/namespaces/{NS}/endpointslices", sl)
+    gw = {"apiVersion": API, "kind": "Gateway", "metadata": {"name": "edge"},
+          "spec": {"replicas": 2, "service": {"type": "ClusterIP"},
+                   "listeners": [{"name": "http", "port": 8080, "protocol": "HTTP"}]}}  # fmt: skip
+    apply(api, f"/apis/{API}/namespaces/{NS}/gateways", gw)
+    for r in range(routes):
+        apply(api, f"/apis/{API}/namespaces/{NS}/routes", route(r, services, f"/r{r}"))
+
+
+def route(r: int, services: int, path: str) -> dict[str, Any]:
+    return {
+        "apiVersion": API,
+        "kind": "Route",
+        "metadata": {"name": f"route-{r:04d}"},
+        "spec": {
+            "parentRefs": [{"name": "edge"}],
+            "hostnames": [f"app{r % 50}.example.com"],
+            "rules": [
+                {
+                    "matches": [{"path": {"type": "PathPrefix", "value": path}}],
+                    "timeouts": {"request": "10s"},
+                    "backendRefs": [{"name": f"svc-{r % services:03d}", "port": 8080}],
+                }
+            ],
+        },
+    }
+
+
+def gateway_config(api: k8s.ApiClient) -> str | None:
+    cm = call(api, "GET", f"/api/v1/namespaces/{NS}/configmaps/meshgate-gw-edge")
+    return cm["data"]["config.json"] if cm else None
+
+
+def config_map_version(api: k8s.ApiClient) -> str:
+    method, url, headers, _, _ = api.param_serialize(
+        method="GET",
+        resource_path=f"/api/v1/namespaces/{NS}/configmaps/meshgate-gw-edge",
+        header_params={"Accept": "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"},
+        auth_settings=["BearerToken"],
+    )
+    resp = api.call_api(method, url, header_params=headers)
+    resp.read()
+    return str(json.loads(resp.data)["metadata"]["resourceVersion"]) if resp.status == 200 else ""
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--routes", type=int, default=1000)
+    ap.add_argument("--services", type=int, default=200)
+    ap.add_argument("--endpoints", type=int, default=10)
+    ap.add_argument("--changes", type=int, default=200)
+    ap.add_argument("--kubeconfig")
+    ap.add_argument("--operator-namespace", default="meshgate-system")
+    args = ap.parse_args()
+
+    cluster = None
+    kubeconfig = args.kubeconfig
+    if kubeconfig is None:
+        from meshgate.localcluster.cluster import LocalCluster
+        from meshgate.localcluster.testbins import bin_dir_from_env
+
+        if not os.environ.get("MESHGATE_TESTBINS"):
+            recorded = REPO / ".local" / "testbins.path"
+            os.environ["MESHGATE_TESTBINS"] = recorded.read_text().strip()
+        cluster = LocalCluster(Path(tempfile.mkdtemp(prefix="bench-")), bin_dir_from_env(),
+                               tie_to_parent=True)  # fmt: skip
+        cluster.start()
+        kubeconfig = str(cluster.kubeconfig_path)
+    k8s_config.load_kube_config(config_file=kubeconfig)
+    api = k8s.ApiClient()
+    out: dict[str, Any] = {"routes": args.routes, "services": args.services,
+                           "endpoints": args.services * args.endpoints}  # fmt: skip
+    op: subprocess.Popen[bytes] | None = None
+    try:
+        t = time.monotonic()
+        setup(api, args.services, args.endpoints, args.routes)
+        out["setup_seconds"] = round(time.monotonic() - t, 2)
+
+        settings = Settings(namespaces=(NS,), operator_namespace=args.operator_namespace)
+        rest = Rest(api)
+        t = time.monotonic()
+        state = read_cluster(rest, settings)
+        t_list = time.monotonic() - t
+        t = time.monotonic()
+        result = compile_snapshot(state.snapshot)
+        t_compile = time.monotonic() - t
+        sizes = {f"gateway/{g.gateway.key}": len(g.config_json) for g in result.gateways}
+        sizes |= {f"mesh/{m.namespace}": len(m.config_json) for m in result.meshes}
+        out["in_process"] = {"list_seconds": round(t_list, 3),
+                             "compile_seconds": round(t_compile, 3)}  # fmt: skip
+        out["config_bytes"] = sizes
+        out["largest_config_bytes"] = max(sizes.values())
+        out["largest_vs_1MiB_limit"] = round(max(sizes.values()) / (1 << 20), 3)
+        want = result.gateways[0].version
+
+        # Cold: a fresh operator process against the full cluster, until the config is there.
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**os.environ, "KUBECONFIG": kubeconfig, "MESHGATE_WATCH_NAMESPACES": NS,
+               "MESHGATE_OPERATOR_NAMESPACE": args.operator_namespace,
+               "MESHGATE_METRICS_PORT": str(port)}  # fmt: skip
+        log = open(Path(tempfile.gettempdir()) / "bench-operator.log", "wb")  # noqa: SIM115
+        t = time.monotonic()
+        op = subprocess.Popen([sys.executable, "-m", "meshgate.handlers.run"], env=env,
+                              stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        while True:
+            text = gateway_config(api)
+            if text and json.loads(text)["version"] == want:
+                break
+            if time.monotonic() - t > 120:
+                raise RuntimeError("cold start did not converge in 120 s")
+            time.sleep(0.02)
+        out["cold_operator_start_to_config_seconds"] = round(time.monotonic() - t, 3)
+
+        # ... and until every Route carries a status for its current generation.
+        def statuses_written() -> int:
+            items = call(api, "GET", f"/apis/{API}/namespaces/{NS}/routes")["items"]
+            return sum(
+                1
+                for r in items
+                if (r.get("status") or {}).get("observedGeneration") == r["metadata"]["generation"]
+            )
+
+        while statuses_written() < args.routes:
+            if time.monotonic() - t > 300:
+                raise RuntimeError("route statuses not all written in 300 s")
+            time.sleep(0.1)
+        out["cold_operator_start_to_all_route_status_seconds"] = round(time.monotonic() - t, 3)
+
+        # Change-to-ConfigMap latency: edit one Route, wait for the ConfigMap to show it.
+        latencies = []
+        for i in range(args.changes):
+            r = i % args.routes
+            marker = f"/changed-{i}"
+            apply(api, f"/apis/{API}/namespaces/{NS}/routes", route(r, args.services, marker))
+            t = time.monotonic()
+            seen = ""
+            while True:
+                # Poll the metadata only (cheap), and read the 600 kB body once it moved.
+                version = config_map_version(api)
+                if version != seen:
+                    seen = version
+                    text = gateway_config(api)
+                    if text and f'"value":"{marker}"' in text:
+                        break
+                if time.monotonic() - t > 30:
+                    raise RuntimeError(f"change {i} not visible in 30 s")
+                time.sleep(0.005)
+            latencies.append(time.monotonic() - t)
+        out["change_to_configmap"] = {
+            "changes": len(latencies),
+            "p50_seconds": round(statistics.median(latencies), 3),
+            "p99_seconds": round(percentile(latencies, 0.99), 3),
+            "max_seconds": round(max(latencies), 3),
+        }
+        out["operator_peak_rss_mib"] = round(peak_rss_mib(op.pid), 1)
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+            metrics = resp.read().decode()
+        out["operator_reconciles"] = next(
+            float(line.split()[1])
+            for line in metrics.splitlines()
+            if line.startswith("meshgate_reconciles_total ")
+        )
+    finally:
+        if op is not None:
+            os.kill(op.pid, signal.SIGTERM)
+            op.wait(timeout=20)
+        if cluster is not None:
+            cluster.stop()
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
