@@ -44,8 +44,10 @@ class InboundLayer:
 
     async def handle(self, request: Request) -> Response:
         identity = request.identity
-        port = _port(request.header(TARGET_PORT_HEADER)) if identity is not None else None
-        if port is None:
+        named = request.header(TARGET_PORT_HEADER) if identity is not None else None
+        if named is not None:
+            port = _port(named)  # a peer that names a port gets that one or none: no fallback
+        else:
             _, sep, text = request.host.rpartition(":")
             port = _port(text) if sep else None
         if port is None or (port not in self._clusters and self._restricted):
