@@ -205,7 +205,8 @@ def render(raw: dict[str, Any], analysis: Path) -> str:
     )
     w("")
     _strace_section(w, raw["strace"])
-    _profile_section(w, raw["profile"], analysis)
+    cpu_b = (med("b", lambda s: s["cpu_user_us"]), med("b", lambda s: s["cpu_kernel_us"]))
+    _profile_section(w, raw["profile"], analysis, cpu_b)
     w("## Every run")
     w("")
     w(
@@ -265,7 +266,10 @@ def _strace_section(w: Callable[[str], None], traces: list[dict[str, Any]]) -> N
 
 
 def _profile_section(
-    w: Callable[[str], None], profile: dict[str, Any] | None, analysis: Path
+    w: Callable[[str], None],
+    profile: dict[str, Any] | None,
+    analysis: Path,
+    cpu: tuple[float, float],
 ) -> None:
     w("## Where meshproxy's time goes (py-spy, at saturation)")
     w("")
@@ -282,10 +286,21 @@ def _profile_section(
         "encoding under the access log counts as access log)."
     )
     w("")
-    w("| part | share of samples |")
-    w("|---|---|")
+    kernel = sum(c for n, c in profile["buckets"] if n.startswith("kernel:")) or 1
+    user = sum(c for n, c in profile["buckets"] if not n.startswith("kernel:")) or 1
+    w(
+        "The last column spreads meshproxy's median CPU per request from the table above "
+        f"({cpu[0]:.1f} µs user, {cpu[1]:.1f} µs kernel) over the parts by their share of the "
+        "user-space or of the kernel samples: an estimate of what each part costs per request. "
+        "py-spy pauses the process to read its stacks, which can skew how many samples land in "
+        "system calls; /proc's utime/stime split is the one to trust for user vs kernel."
+    )
+    w("")
+    w("| part | share of samples | ≈ µs per request |")
+    w("|---|---|---|")
     for name, count in profile["buckets"]:
-        w(f"| {name} | {100 * count / total:.1f}% |")
+        est = cpu[1] * count / kernel if name.startswith("kernel:") else cpu[0] * count / user
+        w(f"| {name} | {100 * count / total:.1f}% | {est:.1f} |")
     w("")
     w("Innermost Python frame (self time, top):")
     w("")

@@ -45,6 +45,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 PYTHON = str(Path(sys.executable).absolute())
 PY_SPY = str(Path(sys.executable).absolute().parent / "py-spy")
+# The hand-written reading of the profile, embedded in the report (it names the run it read).
+ANALYSIS = HERE / "ANALYSIS.md"
 
 
 @dataclass
@@ -338,7 +340,14 @@ def main(argv: list[str] | None = None) -> int:
         default="HEAD",
         help="git revision of proxy-image/meshproxy to measure, or `worktree` for the checkout",
     )
+    parser.add_argument(
+        "--render", type=Path, metavar="RESULTS_JSON", help="only rewrite the report from a run"
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        args.report.write_text(report.render(json.loads(args.render.read_text()), ANALYSIS))
+        print(f"wrote {args.report} from {args.render}")
+        return 0
     for tool in ("wrk", targets.NGINX, targets.HAPROXY, "strace"):
         if shutil.which(tool) is None:
             print(f"bench/proxy: {tool} is missing; run `make sysdeps`", file=sys.stderr)
@@ -381,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         "profile": asdict(profile) if profile else None,
     }
     (out / "results.json").write_text(json.dumps(raw, indent=2))
-    text = report.render(raw, HERE / "ANALYSIS.md")
+    text = report.render(raw, ANALYSIS)
     args.report.write_text(text)
     print(f"\nwrote {args.report} and {out / 'results.json'} in {machine['seconds']} s")
     return 0
