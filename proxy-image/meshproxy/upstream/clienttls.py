@@ -41,6 +41,11 @@ class ClientTLS:
         self._expected = tuple(expected or ())
         self._rejected = rejected
 
+    @property
+    def mesh(self) -> bool:
+        """A mesh peer: another meshproxy's inbound side, checked by SPIFFE ID."""
+        return self._check
+
     def server_hostname(self, address: str) -> str | None:
         """SNI and checked name; a mesh peer is dialled by pod IP and named by SPIFFE ID."""
         if self._check:

@@ -13,7 +13,6 @@ This module must never decide policy (retries, ejection): it reports failures as
 from __future__ import annotations
 
 import asyncio
-import ssl
 from typing import TYPE_CHECKING, cast
 
 import httptools
@@ -82,9 +81,11 @@ class UpstreamConnection(asyncio.Protocol):
             self.tunnel.upstream_closed()
         waiter = self._waiter
         if waiter is not None and not waiter.done():
-            if self.requests == 1 and not self.received and isinstance(exc, ssl.SSLError):
-                # TLS 1.3 tells a client its certificate was refused only at the first read:
-                # the server never saw the request, so this is a failed connect, not a reset.
+            tls = self.pool.tls
+            if self.requests == 1 and not self.received and tls is not None and tls.mesh:
+                # TLS 1.3 tells a client its certificate was refused only at the first read,
+                # and uvloop reports that alert as a plain close. A peer sidecar answers every
+                # request it reads, so silence on a fresh mesh connection is a failed connect.
                 waiter.set_exception(UpstreamFailure("connect-failure"))
             else:
                 waiter.set_exception(
