@@ -177,7 +177,7 @@ class OperatorProcess:
             "KUBECONFIG": kubeconfig,
             "PYTHONUNBUFFERED": "1",
             "MESHGATE_WATCH_NAMESPACES": namespace,
-            "MESHGATE_OPERATOR_NAMESPACE": namespace,
+            "MESHGATE_OPERATOR_NAMESPACE": "meshgate-system",
             "MESHGATE_METRICS_PORT": str(free_port()),
             "MESHGATE_RESYNC_SECONDS": str(resync),
             "MESHGATE_PROXY_IMAGE": "meshproxy:test",

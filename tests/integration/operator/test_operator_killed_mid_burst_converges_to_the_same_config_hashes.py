@@ -34,7 +34,7 @@ def test_kill_during_burst_then_restart_converges(
             running_operator.kill()
     running_operator.start()
 
-    settings = Settings(namespaces=(ns,), operator_namespace=ns)
+    settings = Settings(namespaces=(ns,), operator_namespace="meshgate-system")
     want = compile_snapshot(read_cluster(Rest(api_client), settings).snapshot).gateways[0]
 
     def converged() -> bool:
