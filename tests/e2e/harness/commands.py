@@ -107,7 +107,10 @@ def environment(
             continue
         ref = var.get("valueFrom") or {}
         if "fieldRef" in ref:
-            env[var["name"]] = field_value(pod, ref["fieldRef"]["fieldPath"])
+            field = ref["fieldRef"]["fieldPath"]
+            # The Pod's address is known here before the API server's copy of the status says so.
+            value = pod_ip if field in ("status.podIP", "status.podIPs") else None
+            env[var["name"]] = value or field_value(pod, field)
         for kind, key in (("configmap", "configMapKeyRef"), ("secret", "secretKeyRef")):
             if key in ref:
                 obj = lookup.get((kind, ref[key]["name"])) or {}
