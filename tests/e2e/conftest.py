@@ -7,6 +7,11 @@
     ``meshgate-local-node``, whose Pods run as local processes on addresses of the agent's /24
     (see ``harness/podnet.py``). Stopped by its PID at the end of the session; it stops every
     container process it started before it exits.
+``meshgate_release`` (session)
+    meshgate installed by ``helm install meshgate charts/meshgate -n meshgate-system
+    --create-namespace -f charts/meshgate/ci/local-runner-values.yaml`` (plus the kubeconfig the
+    local operator reads), once the operator's Pods are Running and Ready on the agent's Node.
+    ``helm uninstall`` at the end of the session.
 
 Every test collected under this directory gets the ``e2e`` marker.
 """
@@ -34,6 +39,23 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from harness.session import NodeAgent, stop_agent  # noqa: E402  needs the path above
+from helm_release import Release  # noqa: E402  needs the path above
+
+REPO = HERE.parents[1]
+# Installing the chart: CRDs Established, the operator Pod started and Ready.
+RELEASE_READY_TIMEOUT = 120.0
+
+
+def _tool(name: str) -> Path:
+    """A binary beside the control plane's ($MESHGATE_TESTBINS, or what make testbins wrote)."""
+    value = os.environ.get("MESHGATE_TESTBINS", "").strip()
+    recorded = REPO / ".local" / "testbins.path"
+    if not value and recorded.is_file():
+        value = recorded.read_text().strip()
+    path = Path(value) / name
+    if not value or not os.access(path, os.X_OK):
+        pytest.fail(f"{name} not found beside the test binaries ({value!r}): run `make testbins`")
+    return path
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -82,6 +104,36 @@ def apply_manifest(api_client: ApiClient) -> Callable[[Path, str], list[Any]]:
 
     def apply(path: Path, namespace: str) -> list[Any]:
         docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
-        return utils.create_from_yaml(api_client, yaml_objects=docs, namespace=namespace)
+        created: list[Any] = utils.create_from_yaml(  # type: ignore[no-untyped-call]
+            api_client, yaml_objects=docs, namespace=namespace
+        )
+        return created
 
     return apply
+
+
+@pytest.fixture(scope="session")
+def meshgate_release(node_agent: NodeAgent, kubeconfig: str) -> Iterator[Release]:
+    """The chart installed with helm, its operator running as a local process and Ready."""
+    release = Release(helm=_tool("helm"), kubectl=_tool("kubectl"), kubeconfig=kubeconfig)
+    release.install()
+    try:
+        try:
+            wait_for(
+                release.ready_operator_pods,
+                timeout=RELEASE_READY_TIMEOUT,
+                what="the meshgate operator Pods installed by helm to be Running and Ready",
+            )
+        except WaitTimeout as exc:
+            raise RuntimeError(f"{exc}\n{_operator_logs(node_agent, release)}") from exc
+        yield release
+    finally:
+        release.uninstall()
+
+
+def _operator_logs(agent: NodeAgent, release: Release) -> str:
+    """The tail of every operator container's log, for a failed install's message."""
+    tails = []
+    for log in sorted(agent.state_dir.glob(f"pods/{release.namespace}_*/logs/*.log")):
+        tails.append(f"--- {log.parent.parent.name}/{log.name}\n{log.read_text()[-2000:]}")
+    return "\n".join(tails) or "(no operator container ever started)"

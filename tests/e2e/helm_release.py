@@ -1,0 +1,96 @@
+"""meshgate installed the way users install it: `helm install` of `charts/meshgate`.
+
+The e2e session installs the chart once with `charts/meshgate/ci/local-runner-values.yaml`, so
+the operator Deployment's Pods run through the node agent as local `meshgate operator`
+processes. This module must never apply meshgate's CRDs or run the operator by itself: the chart
+does both, and the chart is what is tested.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "charts" / "meshgate"
+LOCAL_VALUES = CHART / "ci" / "local-runner-values.yaml"
+RELEASE = "meshgate"
+NAMESPACE = "meshgate-system"
+OPERATOR_SELECTOR = "app.kubernetes.io/name=meshgate,app.kubernetes.io/component=operator"
+
+
+class HelmError(RuntimeError):
+    """A helm command failed; the message carries its output."""
+
+
+@dataclass(frozen=True)
+class Release:
+    helm: Path
+    kubectl: Path
+    kubeconfig: str
+    name: str = RELEASE
+    namespace: str = NAMESPACE
+
+    def _run(self, tool: Path, *args: str, timeout: float = 180.0) -> str:
+        argv = [str(tool), f"--kubeconfig={self.kubeconfig}", *args]
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, check=False, cwd=REPO
+        )
+        if proc.returncode != 0:
+            raise HelmError(f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stderr}")
+        return proc.stdout
+
+    def install(self) -> str:
+        """`helm install` with the local runner values; returns what helm printed (NOTES)."""
+        return self._run(
+            self.helm,
+            "install", self.name, str(CHART),
+            "--namespace", self.namespace, "--create-namespace",
+            "--values", str(LOCAL_VALUES),
+            "--set", f"localRunner.kubeconfig={self.kubeconfig}",
+        )  # fmt: skip
+
+    def uninstall(self) -> str:
+        return self._run(self.helm, "uninstall", self.name, "--namespace", self.namespace, "--wait")
+
+    def status(self) -> dict[str, Any]:
+        out = self._run(self.helm, "status", self.name, "--namespace", self.namespace, "-o", "json")
+        result: dict[str, Any] = json.loads(out)
+        return result
+
+    def kubectl_run(self, *args: str, timeout: float = 60.0) -> str:
+        return self._run(self.kubectl, *args, timeout=timeout)
+
+    def scale_operator(self, replicas: int) -> None:
+        self.kubectl_run(
+            "scale", "deployment", self.name, "-n", self.namespace, f"--replicas={replicas}"
+        )
+
+    def operator_pods(self) -> list[dict[str, Any]]:
+        out = self.kubectl_run(
+            "get", "pods", "-n", self.namespace, "-l", OPERATOR_SELECTOR, "-o", "json"
+        )
+        items: list[dict[str, Any]] = json.loads(out)["items"]
+        return items
+
+    def wanted_replicas(self) -> int:
+        out = self.kubectl_run("get", "deployment", self.name, "-n", self.namespace, "-o", "json")
+        return int(json.loads(out)["spec"]["replicas"])
+
+    def ready_operator_pods(self) -> list[dict[str, Any]] | None:
+        """Every wanted operator Pod, Running and Ready and not terminating; else None."""
+        wanted = self.wanted_replicas()
+        pods = [p for p in self.operator_pods() if not p["metadata"].get("deletionTimestamp")]
+        ready = [p for p in pods if pod_is_ready(p)]
+        return ready if len(ready) == wanted == len(pods) else None
+
+
+def pod_is_ready(pod: dict[str, Any]) -> bool:
+    status = pod.get("status") or {}
+    return status.get("phase") == "Running" and any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
