@@ -1,9 +1,10 @@
 """What local program stands in for a container image, with which argv and environment.
 
 Images map to programs from this checkout: the proxy image to `.venv/bin/meshproxy`, the
-operator image to `.venv/bin/meshgate`, `meshgate.local/echo*` to the echo app. Paths under a
-container's volumeMounts are rewritten into the Pod's directory, and `127.0.0.1` in env values
-into the Pod's own address, because every Pod shares this host's filesystem and network.
+operator image to `.venv/bin/meshgate`, `meshgate.local/echo*` and `hashicorp/http-echo` (the
+quickstart's) to the echo app. Paths under a container's volumeMounts are rewritten into the
+Pod's directory, and `127.0.0.1` in env values into the Pod's own address, because every Pod
+shares this host's filesystem and network.
 
 Pure: this module must never start a process or read the API server.
 """
@@ -23,6 +24,8 @@ Body = dict[str, Any]
 REPO = Path(__file__).resolve().parents[3]
 ECHO_APP = REPO / "tests" / "e2e" / "apps" / "echo.py"
 ECHO_IMAGE = "meshgate.local/echo"
+# The quickstart's backend image; the echo app understands its -listen and -text flags.
+HTTP_ECHO_IMAGE = "hashicorp/http-echo"
 OPERATOR_IMAGE = "meshgate.local/operator"
 _VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
@@ -56,7 +59,7 @@ def program(container: Body, images: Images) -> list[str]:
         return [str(images.venv_bin / "meshproxy"), *command[1:], *args]
     if image == _repo(images.operator) or image.endswith("meshgate-operator"):
         return [str(images.venv_bin / "meshgate"), *command[1:], *args]
-    if image.startswith(ECHO_IMAGE):
+    if image.startswith(ECHO_IMAGE) or image.removeprefix("docker.io/") == HTTP_ECHO_IMAGE:
         return [sys.executable, str(ECHO_APP), *args]
     raise UnknownImage(f"no local program stands in for image {container.get('image')!r}")
 
