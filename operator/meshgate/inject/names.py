@@ -20,6 +20,10 @@ CAPTURE_PORTS_KEY: Final = f"{GROUP}/capture-ports"
 PROXY_CPU_KEY: Final = f"{GROUP}/proxy-cpu"
 PROXY_MEMORY_KEY: Final = f"{GROUP}/proxy-memory"
 
+# A meshgate gateway's proxy Pod (the operator labels its Deployment's Pods): already a proxy and
+# a mesh client of its own, so never given a sidecar, whatever its namespace says.
+GATEWAY_LABEL: Final = f"{GROUP}/gateway"
+
 # What an injected Pod carries, so tools (and the next admission call) can tell.
 INJECTED_LABEL: Final = f"{GROUP}/injected"
 INJECTED_VERSION_ANNOTATION: Final = f"{GROUP}/injected-version"

@@ -71,6 +71,9 @@ def decide(pod: Body, namespace: NamespaceInfo, settings: InjectSettings) -> Dec
         return Decision(False, f"namespace {namespace.name} is never injected")
     if is_injected(pod):
         return Decision(False, "already injected")
+    if names.GATEWAY_LABEL in podview.labels(pod):
+        # Its own proxy already holds the sidecar's ports; a second proxy could not start.
+        return Decision(False, "a meshgate gateway Pod is its own mesh proxy")
     choice, warnings = _pod_choice(pod)
     if choice is False:
         return Decision(False, "opted out by the Pod", tuple(warnings))

@@ -51,6 +51,16 @@ def test_decision(ns: NamespaceInfo, the_pod: dict[str, Any], want: bool) -> Non
     assert decide(the_pod, ns, SETTINGS).inject is want
 
 
+def test_gateway_pod_in_a_labelled_namespace_gets_no_sidecar() -> None:
+    gateway = {
+        "metadata": {"name": "gw", "labels": {"meshgate.io/gateway": "shop-edge"}},
+        "spec": {"containers": [{"name": "meshproxy", "image": "meshproxy"}]},
+    }
+    decision = decide(gateway, NamespaceInfo("shop", ENABLED), SETTINGS)
+    assert not decision.inject
+    assert "gateway" in decision.reason
+
+
 def test_pod_label_opts_in_like_the_annotation() -> None:
     labelled = {"metadata": {"labels": {"meshgate.io/inject": "true"}}, "spec": {}}
     assert decide(labelled, NamespaceInfo("shop"), SETTINGS).inject
