@@ -14,6 +14,7 @@ from meshgate.api.v1alpha1.gateway import GatewaySpec
 
 from .attach import Attachments, attach
 from .clusters import ClusterBook
+from .edge import EdgeBook
 from .gateways import compile_gateway
 from .index import SYSTEM_NAMESPACES, Index
 from .mesh import authorization, compile_namespace, peer_authn
@@ -34,6 +35,7 @@ def compile_snapshot(snap: Snapshot) -> CompileResult:
     retries = RetryBook.build(index, report)
     rules = RuleCompiler(index=index, clusters=clusters, retries=retries, report=report)
     claims = Claims()
+    edge = EdgeBook.build(index, report)
 
     gateways: dict[str, Resource[GatewaySpec]] = {}
     retained: set[str] = set()
@@ -55,7 +57,7 @@ def compile_snapshot(snap: Snapshot) -> CompileResult:
         if gw.spec is None:
             continue
         plan = compile_gateway(
-            gw, attachments.by_gateway.get(key, []), index, rules, clusters, report, claims
+            gw, attachments.by_gateway.get(key, []), index, rules, clusters, report, claims, edge
         )
         config, text = versioned(plan.config)
         report.set(
@@ -82,6 +84,7 @@ def compile_snapshot(snap: Snapshot) -> CompileResult:
                 tls_secrets=plan.tls_secrets,
                 config=config,
                 config_json=text,
+                edge_files=plan.edge_files,
             )
         )
 
@@ -118,6 +121,7 @@ def compile_snapshot(snap: Snapshot) -> CompileResult:
         mesh_outputs.append(MeshOutput(namespace=ns.name, config=config, config_json=text))
 
     _conclude_policies(snap, index, report)
+    edge.finish()
     retries.finish()
     _conclude_routes(snap, index, report, rules, attachments, routes_in_mesh, claims)
     return CompileResult(
@@ -143,18 +147,6 @@ def _conclude_policies(snap: Snapshot, index: Index, report: Report) -> None:
             )
             scope = _scope(ap.meta.namespace, snap.settings.operator_namespace, index)
             report.fields("AuthorizationPolicy", ap.meta)["attachedTo"] = scope
-    for kind, items in (
-        ("EdgeAuthentication", snap.edge_authentications),
-        ("RateLimitPolicy", snap.rate_limit_policies),
-    ):
-        for item in items:
-            if item.spec is None:
-                report.set(kind, item.meta, "Accepted", "False", "Invalid", item.error or "")
-            else:
-                report.set(
-                    kind, item.meta, "Accepted", "False", "Unsupported",
-                    f"{kind} is not compiled into proxy config by this operator version yet",
-                )  # fmt: skip
 
 
 def _scope(namespace: str, operator_ns: str, index: Index) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ on it (by name) provides it, and any other HTTPS listener on that port is report
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from meshgate.api.v1alpha1.gateway import GatewaySpec, Listener
 from meshproxy import config as pc
@@ -17,6 +17,7 @@ from meshproxy import config as pc
 from .attach import Attachment
 from .clusters import ClusterBook
 from .durations import seconds
+from .edge import EdgeBook, GatewayEdge
 from .index import Index
 from .paths import IDENTITY_DIR, listener_cert_dir
 from .report import Report, q
@@ -34,6 +35,7 @@ class GatewayPlan:
     config: pc.ProxyConfig
     tls_secrets: tuple[str, ...]
     ports: tuple[tuple[str, int], ...]  # (listener name, port)
+    edge_files: tuple[tuple[str, str], ...] = ()
 
 
 def compile_gateway(
@@ -44,6 +46,7 @@ def compile_gateway(
     clusters: ClusterBook,
     report: Report,
     claims: Claims,
+    edge: EdgeBook,
 ) -> GatewayPlan:
     assert gw.spec is not None
     spec = gw.spec
@@ -60,6 +63,7 @@ def compile_gateway(
     statuses: dict[str, dict[str, object]] = {}
     proxy_listeners: list[pc.Listener] = []
     secrets: set[str] = set()
+    gw_edge = GatewayEdge()
     for port in sorted(by_port):
         group = by_port[port]
         tls: pc.ServerTLS | None = None
@@ -85,7 +89,10 @@ def compile_gateway(
             if conds[0]["status"] == "True" and conds[1]["status"] == "True":
                 for a in attached:
                     for host in a.hostnames:
-                        entries[host].extend(rules.entries(a.route, default_timeout=timeout))
+                        for entry in rules.entries(a.route, default_timeout=timeout):
+                            entries[host].append(
+                                _with_edge(entry, gw, listener.name, edge, gw_edge, rules)
+                            )
             statuses[listener.name] = {
                 "name": listener.name,
                 "attachedRoutes": len({a.route.meta.key for a in attached}),
@@ -98,6 +105,7 @@ def compile_gateway(
             routes = ordered_routes(host, entries[host], report, claims)
             domains = [host] if host == "*" else [host, f"{host}:{port}"]
             vhosts.append(pc.VirtualHost(name=host, domains=domains, routes=routes))
+        authn, rate_limits = edge.listener_level(gw, [ln.name for ln in group], gw_edge)
         proxy_listeners.append(
             pc.Listener(
                 name="+".join(listener.name for listener in group),
@@ -105,6 +113,8 @@ def compile_gateway(
                 role="edge",
                 tls=tls,
                 virtual_hosts=vhosts,
+                authn=authn,
+                rate_limits=rate_limits,
             )
         )
 
@@ -119,6 +129,8 @@ def compile_gateway(
         else None,
         listeners=proxy_listeners,
         clusters=clusters.clusters(used),
+        authn=[gw_edge.authn[n] for n in sorted(gw_edge.authn)],
+        rate_limits=[gw_edge.rate_limits[n] for n in sorted(gw_edge.rate_limits)],
         limits=limits,
     )
     fields = report.fields(KIND, gw.meta)
@@ -155,6 +167,27 @@ def compile_gateway(
         # Every port the spec names, served or not: the Service stays stable while a
         # certificate is missing, and the proxy opens the port once it can.
         ports=tuple((by_port[p][0].name, p) for p in sorted(by_port)),
+        edge_files=tuple(sorted(gw_edge.files.items())),
+    )
+
+
+def _with_edge(
+    entry: Entry,
+    gw: Resource[GatewaySpec],
+    listener: str,
+    edge: EdgeBook,
+    gw_edge: GatewayEdge,
+    rules: RuleCompiler,
+) -> Entry:
+    """The entry with the route-level edge policies of its Route (and rule) attached."""
+    authn, limits, applied = edge.route_level(gw, listener, entry.owner, entry.rule, gw_edge)
+    key = (entry.owner.meta.namespace, entry.owner.meta.name)
+    for item in applied:
+        rules.applied.setdefault(key, set()).add(item)
+    if not authn and not limits:
+        return entry
+    return replace(
+        entry, route=entry.route.model_copy(update={"authn": authn, "rate_limits": limits})
     )
 
 

@@ -29,6 +29,9 @@ class GatewayOutput:
     tls_secrets: tuple[str, ...]
     config: ProxyConfig
     config_json: str
+    # Files of the generated edge Secret (name -> content): key digests, Redis URLs. Never in
+    # the config, a status or a log.
+    edge_files: tuple[tuple[str, str], ...] = ()
 
     @property
     def version(self) -> str:

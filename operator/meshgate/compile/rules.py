@@ -41,6 +41,7 @@ class Entry:
     owner: Resource[RouteSpec]
     label: str  # `rule 0 match 1`, for messages
     route: pc.Route
+    rule: str = ""  # the rule's name, for policies that target one rule
 
 
 @dataclass
@@ -87,6 +88,7 @@ class RuleCompiler:
                         owner=route,
                         label=f"rule {rule.name or i} match {j}",
                         route=base.model_copy(update={"name": name, "match": match}),
+                        rule=rule.name or "",
                     )
                 )
         return out

@@ -111,6 +111,17 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class EdgeSecret:
+    """A Secret an edge policy reads, reduced by the I/O layer before the compiler sees it:
+    API keys as sha256 digests only, and the keys a policy reads as text (JWKS, Redis URL)."""
+
+    namespace: str
+    name: str
+    digests: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # consumer -> sha256
+    texts: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # data key -> text
+
+
+@dataclass(frozen=True)
 class Namespace:
     name: str
     labels: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
@@ -159,3 +170,5 @@ class Snapshot:
     secrets: tuple[Secret, ...] = ()
     namespaces: tuple[Namespace, ...] = ()
     gateway_runtime: Mapping[str, GatewayRuntime] = field(default_factory=dict)
+    # (namespace, name) -> the Secrets edge policies reference (`meshgate.compile.edge`).
+    edge_secrets: Mapping[tuple[str, str], EdgeSecret] = field(default_factory=dict)

@@ -8,6 +8,7 @@ must not roll the pods (a rollout would drop connections and cost minutes on big
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
@@ -16,8 +17,10 @@ from meshgate.compile.paths import (
     CONFIG_DIR,
     CONFIG_FILE,
     CONFIG_KEY,
+    EDGE_SECRET_DIR,
     IDENTITY_DIR,
     gateway_config_map,
+    gateway_edge_secret,
     gateway_identity_secret,
     listener_cert_dir,
 )
@@ -49,6 +52,35 @@ def render_gateway(out: GatewayOutput, settings: Settings) -> list[KubeObject]:
     if out.replicas > 1:
         objects.append(_pdb(out, name, object_labels, owners))
     return objects
+
+
+def render_gateway_secrets(out: GatewayOutput) -> list[KubeObject]:
+    """The generated edge Secret (API key digests, Redis URLs), when the gateway's edge policies
+    need one. Kept apart from `render_gateway`: its content must never be logged or diffed."""
+    if not out.edge_files:
+        return []
+    gw = out.gateway
+    object_labels = labels(
+        **{
+            "app.kubernetes.io/name": "meshgate-gateway-edge",
+            "app.kubernetes.io/instance": gw.name,
+        },
+        **{GATEWAY_LABEL: gw.name},
+    )
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": _meta(
+                gateway_edge_secret(gw.name), gw.namespace, object_labels, gateway_owner(gw)
+            ),
+            "data": {
+                name: base64.b64encode(text.encode()).decode("ascii")
+                for name, text in out.edge_files
+            },
+        }
+    ]
 
 
 def _meta(
@@ -95,10 +127,17 @@ def _deployment(
             "name": "identity",
             "secret": {"secretName": gateway_identity_secret(gw.name), "optional": True},
         },
+        # Generated from the edge policies; optional and always mounted, so adding the first
+        # API key policy does not roll the proxies (kubelet fills the volume when it appears).
+        {
+            "name": "edge",
+            "secret": {"secretName": gateway_edge_secret(gw.name), "optional": True},
+        },
     ]
     mounts: list[dict[str, Any]] = [
         {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
         {"name": "identity", "mountPath": IDENTITY_DIR, "readOnly": True},
+        {"name": "edge", "mountPath": EDGE_SECRET_DIR, "readOnly": True},
     ]
     for i, secret in enumerate(out.tls_secrets):
         volumes.append({"name": f"cert-{i}", "secret": {"secretName": secret}})

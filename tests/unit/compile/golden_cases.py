@@ -8,6 +8,8 @@ completed by `tests/golden/compile/examples-cluster.yaml` (the Services and Pods
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import difflib
 import json
 import os
@@ -17,8 +19,9 @@ from typing import Any
 import yaml
 
 from meshgate.compile import MeshSettings, compile_snapshot, snapshot_from_bodies
+from meshgate.compile.edge import edge_secret_refs, edge_secrets_from_bodies
 from meshgate.compile.snapshot import Snapshot
-from meshgate.render import render_gateway, render_mesh
+from meshgate.render import render_gateway, render_gateway_secrets, render_mesh
 from meshgate.settings import Settings
 
 REPO = Path(__file__).resolve().parents[3]
@@ -63,7 +66,7 @@ def snapshot(docs: list[dict[str, Any]], default_namespace: str = "shop") -> Sna
             custom.setdefault(kind, []).append(doc)
         elif kind in CORE:
             core[kind].append(doc)
-    return snapshot_from_bodies(
+    snap = snapshot_from_bodies(
         settings=MeshSettings(operator_namespace="meshgate-system"),
         custom=custom,
         services=core["Service"],
@@ -72,6 +75,9 @@ def snapshot(docs: list[dict[str, Any]], default_namespace: str = "shop") -> Sna
         secrets=core["Secret"],
         namespaces=core["Namespace"],
     )
+    # As the I/O layer does: the Secrets edge policies name, reduced to digests and texts.
+    uses = edge_secret_refs(snap.edge_authentications, snap.rate_limit_policies)
+    return dataclasses.replace(snap, edge_secrets=edge_secrets_from_bodies(core["Secret"], uses))
 
 
 def render_case(name: str) -> str:
@@ -82,6 +88,10 @@ def render_case(name: str) -> str:
     for gw in result.gateways:
         configs[f"gateway {gw.gateway.key}"] = json.loads(gw.config_json)
         objects += render_gateway(gw, SETTINGS)
+        for secret in render_gateway_secrets(gw):
+            # Decoded, so the golden file shows what the proxy reads.
+            secret["data"] = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+            objects.append(secret)
     for mesh in result.meshes:
         configs[f"mesh {mesh.namespace}"] = json.loads(mesh.config_json)
         objects += render_mesh(mesh)
