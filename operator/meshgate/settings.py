@@ -1,14 +1,19 @@
 """Operator configuration, read once from the environment (the Helm chart sets these variables).
 
 Pure parsing: `Settings.from_env(environ)` takes the mapping, so tests pass a dict and nothing here
-reads the process environment on import.
+reads the process environment on import. Every variable the chart's operator Deployment sets has
+a field here; older names stay accepted as aliases (the first name listed wins).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+TRUE = ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True)
@@ -16,10 +21,18 @@ class Settings:
     # Namespaces to watch; empty means the whole cluster.
     namespaces: tuple[str, ...] = ()
     operator_namespace: str = "meshgate-system"
+    # The operator Pod's own address and name (downward API; the local e2e runner sets the IP).
+    pod_ip: str = ""
+    pod_name: str = ""
+    log_level: str = "info"
     trust_domain: str = "cluster.local"
     cluster_domain: str = "cluster.local"
+    # Mesh CA: "generate" (the operator keeps one in `ca_secret`) or "existing" (the user's).
+    ca_source: str = "generate"
+    ca_secret: str = "meshgate-ca"  # noqa: S105 - a Secret name, not a secret
     proxy_image: str = "ghcr.io/meshgate/meshproxy:0.1.0"
     image_pull_policy: str = "IfNotPresent"
+    proxy_log_level: str = "info"
     proxy_cpu_request: str = "100m"
     proxy_memory_request: str = "64Mi"
     proxy_memory_limit: str = "256Mi"
@@ -27,35 +40,125 @@ class Settings:
     debounce_seconds: float = 0.15
     # A full reconcile at least this often, whatever the events, to repair drift.
     resync_seconds: float = 45.0
+    # `/healthz` and `/metrics`.
     metrics_port: int = 9090
     # Active/standby between replicas through kopf peering (needs kopf's peering CRDs).
     peering: bool = False
     peering_name: str = "meshgate"
+    # Sidecar injection: the admission webhook the operator serves.
+    injection_enabled: bool = True
+    injection_namespace_label: str = "meshgate.io/inject"
+    injection_failure_policy: str = "Fail"
+    injection_native_sidecar: bool = True
+    webhook_config_name: str = "meshgate-sidecar-injector"
+    webhook_service: str = "meshgate-webhook"
+    webhook_service_port: int = 443
+    # Where the admission server listens; the Pod IP when known.
+    webhook_listen_addr: str = "0.0.0.0"  # noqa: S104 - reached through the webhook Service
+    webhook_port: int = 9443
+    # Set: the API server calls this URL instead of the Service (no cluster DNS, e.g. locally).
+    webhook_url: str = ""
+    # Redis for RateLimitPolicies in mode Global that name none themselves.
+    ratelimit_redis_url: str = ""
+    gateway_api: bool = False
+
+    @property
+    def listen_address(self) -> str:
+        """Where the operator's own servers bind: the Pod's address when known (several local
+        Pods share one host there), every interface otherwise."""
+        return self.pod_ip or "0.0.0.0"  # noqa: S104 - scraped and probed on the Pod IP
+
+    @property
+    def admission_url(self) -> str | None:
+        """The webhook's client URL, or None for a Service reference. With a Pod IP and no
+        explicit URL the API server calls the Pod directly (the local runner has no Services
+        routing)."""
+        if self.webhook_url:
+            return self.webhook_url
+        if self.pod_ip:
+            return f"https://{self.pod_ip}:{self.webhook_port}"
+        return None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         d = cls()
 
-        def get(name: str, default: str) -> str:
-            return env.get(f"MESHGATE_{name}", default) or default
+        def get(default: str, *names: str) -> str:
+            for name in names:
+                value = env.get(f"MESHGATE_{name}", "").strip()
+                if value:
+                    return value
+            return default
+
+        def flag(default: bool, *names: str) -> bool:
+            return get("true" if default else "false", *names).lower() in TRUE
 
         namespaces = tuple(
-            sorted(n.strip() for n in get("WATCH_NAMESPACES", "").split(",") if n.strip())
+            sorted(n.strip() for n in get("", "WATCH_NAMESPACES").split(",") if n.strip())
         )
+        resources = _resources(get("", "PROXY_RESOURCES"))
+        pod_ip = get("", "POD_IP")
+        failure_policy = get(
+            d.injection_failure_policy, "INJECTION_FAILURE_POLICY", "WEBHOOK_FAILURE_POLICY"
+        )
+        if failure_policy not in ("Fail", "Ignore"):
+            raise ValueError(
+                f"MESHGATE_INJECTION_FAILURE_POLICY must be Fail or Ignore, not {failure_policy!r}"
+            )
         return cls(
             namespaces=namespaces,
-            operator_namespace=get("OPERATOR_NAMESPACE", d.operator_namespace),
-            trust_domain=get("TRUST_DOMAIN", d.trust_domain),
-            cluster_domain=get("CLUSTER_DOMAIN", d.cluster_domain),
-            proxy_image=get("PROXY_IMAGE", d.proxy_image),
-            image_pull_policy=get("IMAGE_PULL_POLICY", d.image_pull_policy),
-            proxy_cpu_request=get("PROXY_CPU_REQUEST", d.proxy_cpu_request),
-            proxy_memory_request=get("PROXY_MEMORY_REQUEST", d.proxy_memory_request),
-            proxy_memory_limit=get("PROXY_MEMORY_LIMIT", d.proxy_memory_limit),
-            debounce_seconds=float(get("DEBOUNCE_SECONDS", str(d.debounce_seconds))),
-            resync_seconds=float(get("RESYNC_SECONDS", str(d.resync_seconds))),
-            metrics_port=int(get("METRICS_PORT", str(d.metrics_port))),
-            peering=get("PEERING", "false").lower() in ("1", "true", "yes"),
-            peering_name=get("PEERING_NAME", d.peering_name),
+            operator_namespace=get(d.operator_namespace, "OPERATOR_NAMESPACE", "NAMESPACE"),
+            pod_ip=pod_ip,
+            pod_name=get("", "POD_NAME"),
+            log_level=get(d.log_level, "LOG_LEVEL").lower(),
+            trust_domain=get(d.trust_domain, "TRUST_DOMAIN"),
+            cluster_domain=get(d.cluster_domain, "CLUSTER_DOMAIN"),
+            ca_source=get(d.ca_source, "CA_SOURCE"),
+            ca_secret=get(d.ca_secret, "CA_SECRET"),
+            proxy_image=get(d.proxy_image, "PROXY_IMAGE"),
+            image_pull_policy=get(d.image_pull_policy, "IMAGE_PULL_POLICY"),
+            proxy_log_level=get(d.proxy_log_level, "PROXY_LOG_LEVEL").lower(),
+            proxy_cpu_request=get(
+                resources.get(("requests", "cpu"), d.proxy_cpu_request), "PROXY_CPU_REQUEST"
+            ),
+            proxy_memory_request=get(
+                resources.get(("requests", "memory"), d.proxy_memory_request),
+                "PROXY_MEMORY_REQUEST",
+            ),
+            proxy_memory_limit=get(
+                resources.get(("limits", "memory"), d.proxy_memory_limit), "PROXY_MEMORY_LIMIT"
+            ),
+            debounce_seconds=float(get(str(d.debounce_seconds), "DEBOUNCE_SECONDS")),
+            resync_seconds=float(get(str(d.resync_seconds), "RESYNC_SECONDS")),
+            metrics_port=int(get(str(d.metrics_port), "METRICS_PORT", "HEALTH_PORT")),
+            peering=flag(False, "PEERING"),
+            peering_name=get(d.peering_name, "PEERING_NAME"),
+            injection_enabled=flag(True, "INJECTION_ENABLED"),
+            injection_namespace_label=get(d.injection_namespace_label, "INJECTION_NAMESPACE_LABEL"),
+            injection_failure_policy=failure_policy,
+            injection_native_sidecar=flag(True, "INJECTION_NATIVE_SIDECAR"),
+            webhook_config_name=get(d.webhook_config_name, "WEBHOOK_CONFIG_NAME"),
+            webhook_service=get(d.webhook_service, "WEBHOOK_SERVICE"),
+            webhook_service_port=int(get(str(d.webhook_service_port), "WEBHOOK_SERVICE_PORT")),
+            webhook_listen_addr=pod_ip or get(d.webhook_listen_addr, "WEBHOOK_LISTEN_ADDR"),
+            webhook_port=int(get(str(d.webhook_port), "WEBHOOK_PORT")),
+            webhook_url=get("", "WEBHOOK_URL"),
+            ratelimit_redis_url=get("", "RATELIMIT_REDIS_URL"),
+            gateway_api=flag(False, "GATEWAY_API"),
         )
+
+
+def _resources(raw: str) -> dict[tuple[str, str], str]:
+    """`{"requests": {"cpu": ..}, "limits": {"memory": ..}}` (the chart's proxy.resources)."""
+    if not raw:
+        return {}
+    try:
+        data: Any = json.loads(raw)
+    except ValueError:
+        raise ValueError("MESHGATE_PROXY_RESOURCES is not JSON") from None
+    out: dict[tuple[str, str], str] = {}
+    for kind in ("requests", "limits"):
+        for resource, value in ((data or {}).get(kind) or {}).items():
+            out[(kind, str(resource))] = str(value)
+    return out

@@ -6,6 +6,8 @@ import time
 
 from aiohttp import web
 
+from meshgate.settings import Settings
+
 from .metrics import Metrics
 
 
@@ -26,8 +28,10 @@ def app(metrics: Metrics, resync_seconds: float, started: float) -> web.Applicat
     return application
 
 
-async def serve(application: web.Application, port: int) -> web.AppRunner:
+async def serve(application: web.Application, port: int, host: str | None = None) -> web.AppRunner:
+    """Listen on `host`; by default the Pod's address when `MESHGATE_POD_IP` says it (local Pods
+    share one host and each must keep its own port), else every interface."""
     runner = web.AppRunner(application, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "0.0.0.0", port).start()  # noqa: S104 - scraped from the pod IP
+    await web.TCPSite(runner, host or Settings.from_env().listen_address, port).start()
     return runner

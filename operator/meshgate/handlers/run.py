@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import secrets
 import sys
 
 import kopf
@@ -22,18 +23,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.JSON)
+    logging.getLogger("meshgate").setLevel(_level(settings.log_level, args.verbose))
     if not args.verbose:
         # Every watch event runs the one-line marking handler; its success is not news.
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
-    from . import watch  # noqa: F401 - importing registers the handlers
+    # Importing registers the handlers: the reconcile loop's watches, the identity controller,
+    # the peering object, and (when enabled) the sidecar injector's admission webhook.
+    from meshgate.identity import handlers as _identity_handlers  # noqa: F401
+
+    from . import startup, watch  # noqa: F401
+
+    if settings.injection_enabled:
+        startup.register_admission()
 
     kopf.run(
         standalone=not settings.peering,
         peering_name=settings.peering_name if settings.peering else None,
+        # kopf pauses every peer of the highest priority when there are several; a random
+        # priority per replica makes exactly one of them active and the others standby.
+        priority=secrets.randbelow(1 << 30) if settings.peering else None,
         clusterwide=not settings.namespaces,
         namespaces=settings.namespaces,
     )
     return 0
+
+
+def _level(name: str, verbose: bool) -> int:
+    if verbose:
+        return logging.DEBUG
+    level = logging.getLevelName(name.upper())
+    return level if isinstance(level, int) else logging.INFO
 
 
 def main(argv: list[str]) -> int:

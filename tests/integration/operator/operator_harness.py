@@ -171,7 +171,14 @@ def free_port() -> int:
 class OperatorProcess:
     """`python -m meshgate.handlers.run` watching one namespace, stopped by its own PID."""
 
-    def __init__(self, kubeconfig: str, namespace: str, log_path: Path, resync: float = 3.0):
+    def __init__(
+        self,
+        kubeconfig: str,
+        namespace: str,
+        log_path: Path,
+        resync: float = 3.0,
+        **env: str,
+    ) -> None:
         self.env = {
             **os.environ,
             "KUBECONFIG": kubeconfig,
@@ -181,6 +188,9 @@ class OperatorProcess:
             "MESHGATE_METRICS_PORT": str(free_port()),
             "MESHGATE_RESYNC_SECONDS": str(resync),
             "MESHGATE_PROXY_IMAGE": "meshproxy:test",
+            # The injector's webhook is cluster-wide: only tests that exercise it turn it on.
+            "MESHGATE_INJECTION_ENABLED": "false",
+            **env,
         }
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None

@@ -1,0 +1,132 @@
+"""Start-up of what runs beside the reconcile loop: the sidecar injector and kopf peering.
+
+`run.py` imports this module (and, when injection is on, `meshgate.inject.webhook`, whose import
+registers the admission handlers). The startup handlers here configure kopf once: the admission
+server and the MutatingWebhookConfiguration, and the peering object kopf coordinates replicas
+through. The settings mapping is pure (`inject_settings`, `webhook_settings`); the handlers do
+the I/O. Nothing here decides what the injector patches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import kopf
+
+from meshgate import __version__
+from meshgate.inject.settings import InjectSettings, ProxyResources
+from meshgate.inject.webhook_config import FailurePolicy, WebhookSettings
+from meshgate.kube.rest import Kind, Rest, connect
+from meshgate.settings import Settings
+
+log = logging.getLogger("meshgate.startup")
+
+CLUSTER_PEERING = Kind("kopf.dev", "v1", "clusterkopfpeerings", "ClusterKopfPeering", False)
+NAMESPACED_PEERING = Kind("kopf.dev", "v1", "kopfpeerings", "KopfPeering")
+SUPPORTED_NAMESPACE_LABEL = "meshgate.io/inject"
+
+
+def inject_settings(settings: Settings) -> InjectSettings:
+    return InjectSettings(
+        proxy_image=settings.proxy_image,
+        injected_version=__version__,
+        operator_namespace=settings.operator_namespace,
+        trust_domain=settings.trust_domain,
+        resources=ProxyResources(
+            cpu_request=settings.proxy_cpu_request,
+            memory_request=settings.proxy_memory_request,
+            memory_limit=settings.proxy_memory_limit,
+        ),
+        image_pull_policy=settings.image_pull_policy,
+    )
+
+
+def webhook_settings(settings: Settings) -> WebhookSettings:
+    policy: FailurePolicy = "Ignore" if settings.injection_failure_policy == "Ignore" else "Fail"
+    return WebhookSettings(
+        config_name=settings.webhook_config_name,
+        operator_namespace=settings.operator_namespace,
+        url=settings.admission_url,
+        service_name=settings.webhook_service,
+        service_port=settings.webhook_service_port,
+        failure_policy=policy,
+        listen_addr=settings.webhook_listen_addr,
+        listen_port=settings.webhook_port,
+    )
+
+
+def peering_objects(settings: Settings) -> list[tuple[Kind, str, dict[str, Any]]]:
+    """The peering objects kopf looks for: one cluster-wide, or one per watched namespace."""
+    if not settings.peering:
+        return []
+    if not settings.namespaces:
+        body = {"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering"}
+        return [(CLUSTER_PEERING, "", {**body, "metadata": {"name": settings.peering_name}})]
+    return [
+        (
+            NAMESPACED_PEERING,
+            ns,
+            {
+                "apiVersion": "kopf.dev/v1",
+                "kind": "KopfPeering",
+                "metadata": {"name": settings.peering_name, "namespace": ns},
+            },
+        )
+        for ns in settings.namespaces
+    ]
+
+
+def ensure_peering(rest: Rest, settings: Settings) -> list[str]:
+    """Create the peering objects that do not exist yet; returns the ones created."""
+    created = []
+    for kind, ns, body in peering_objects(settings):
+        try:
+            rest.create(kind, ns, body)
+        except Exception as exc:
+            if getattr(exc, "status", None) == 409:  # already there: another replica made it
+                continue
+            raise
+        created.append(f"{kind.kind}/{ns + '/' if ns else ''}{settings.peering_name}")
+    return created
+
+
+@kopf.on.startup(id="meshgate-peering")
+async def start_peering(**_: Any) -> None:
+    settings = Settings.from_env()
+    if not settings.peering:
+        return
+    created = await asyncio.to_thread(ensure_peering, Rest(connect()), settings)
+    log.info("kopf peering %r (created: %s)", settings.peering_name, created or "none")
+
+
+async def start_admission(kopf_settings: kopf.OperatorSettings, memo: kopf.Memo) -> None:
+    """Serve the injector and apply its webhook configuration. Registered by `run.py` only when
+    injection is enabled, together with the webhook's handlers."""
+    from meshgate.inject.webhook import configure_admission
+
+    settings = Settings.from_env()
+    if settings.injection_namespace_label != SUPPORTED_NAMESPACE_LABEL:
+        log.warning(
+            "injection namespace label %r is not supported; namespaces opt in with %s=enabled",
+            settings.injection_namespace_label,
+            SUPPORTED_NAMESPACE_LABEL,
+        )
+    hook = webhook_settings(settings)
+    await configure_admission(kopf_settings, memo, inject_settings(settings), hook)
+    log.info(
+        "sidecar injector served on %s:%d, called at %s",
+        hook.listen_addr,
+        hook.listen_port,
+        hook.url or f"service {hook.operator_namespace}/{hook.service_name}:{hook.service_port}",
+    )
+
+
+def register_admission() -> None:
+    """Import the webhook's admission handlers and the startup that serves them."""
+    from meshgate.inject import webhook  # noqa: F401 - importing registers the handlers
+
+    @kopf.on.startup(id="meshgate-admission")
+    async def _start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+        await start_admission(settings, memo)
