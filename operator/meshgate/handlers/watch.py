@@ -1,7 +1,9 @@
-"""kopf registrations: every watched event marks the cluster dirty, and nothing else.
+"""kopf registrations: every watched event updates the store and, when it changed something a
+reconcile reads, marks the cluster dirty; nothing else.
 
-Configured once in `@kopf.on.startup`. No handler here keeps per-object state, adds a finalizer
-or patches the object it saw; all decisions happen in the level-based reconcile.
+Configured once in `@kopf.on.startup`. No handler adds a finalizer or patches the object it saw,
+and none decides what to write: all decisions happen in the level-based reconcile, which reads
+the store these handlers keep (and relists it from the API server on every resync).
 """
 
 from __future__ import annotations
@@ -35,24 +37,51 @@ class State:
     tasks: ClassVar[list[asyncio.Task[None]]] = []
 
 
-def _mark(**_: Any) -> None:
-    if State.loop is not None:
-        State.loop.mark()
-
-
-def _mark_custom(type: str, body: kopf.Body, **_: Any) -> None:
-    if State.loop is not None and State.relevance.custom(
-        str(body.get("kind", "")), type, dict(body)
-    ):
-        State.loop.mark()
-
-
-def _mark_generated(type: str, body: kopf.Body, **_: Any) -> None:
+def _observed(type: str | None, body: kopf.Body) -> tuple[DirtyLoop, str, dict[str, Any]] | None:
+    """Record the event in the store; the loop, kind and body when the store changed."""
     loop = State.loop
-    if loop is not None and State.relevance.generated(
-        str(body.get("kind", "")), type, dict(body), loop.reconciler.applied
-    ):
+    if loop is None:
+        return None
+    kind, raw = str(body.get("kind", "")), dict(body)
+    return (loop, kind, raw) if loop.reconciler.store.observe(kind, type, raw) else None
+
+
+def _mark(type: str | None, body: kopf.Body, **_: Any) -> None:
+    if (seen := _observed(type, body)) is not None:
+        seen[0].mark()
+
+
+def _mark_custom(type: str | None, body: kopf.Body, **_: Any) -> None:
+    if (seen := _observed(type, body)) is not None:
+        loop, kind, raw = seen
+        if State.relevance.custom(kind, type, raw):
+            loop.mark()
+
+
+def _mark_generated(type: str | None, body: kopf.Body, **_: Any) -> None:
+    if (seen := _observed(type, body)) is not None:
+        loop, kind, raw = seen
+        if State.relevance.generated(kind, type, raw, loop.reconciler.applied):
+            loop.mark()
+
+
+def _mark_pod(type: str | None, body: kopf.Body, **_: Any) -> None:
+    """Pods matter for their labels only (DestinationRule subsets): their status churns."""
+    loop = State.loop
+    if loop is None:
+        return
+    meta = body.get("metadata") or {}
+    store = loop.reconciler.store
+    before = store.get("Pod", meta.get("namespace", ""), meta.get("name", ""))
+    if not store.observe("Pod", type, dict(body)):
+        return
+    after = store.get("Pod", meta.get("namespace", ""), meta.get("name", ""))
+    if before is None or after is None or _labels(before) != _labels(after):
         loop.mark()
+
+
+def _labels(body: dict[str, Any]) -> dict[str, str]:
+    return dict((body.get("metadata") or {}).get("labels") or {})
 
 
 @kopf.on.startup()
@@ -108,6 +137,7 @@ for info in KINDS:
 kopf.on.event("", "v1", "services")(_mark)
 kopf.on.event("", "v1", "namespaces")(_mark)
 kopf.on.event("discovery.k8s.io", "v1", "endpointslices")(_mark)
+kopf.on.event("", "v1", "pods")(_mark_pod)
 kopf.on.event("", "v1", "secrets", field="type", value="kubernetes.io/tls")(_mark)
 kopf.on.event("", "v1", "configmaps", labels=OUTPUT_LABELS)(_mark_generated)
 kopf.on.event("apps", "v1", "deployments", labels=OUTPUT_LABELS)(_mark_generated)

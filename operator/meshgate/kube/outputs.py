@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,7 +60,10 @@ def sync_outputs(
     cache: dict[Key, str],
     *,
     force: bool,
+    on_written: Callable[[dict[str, Any]], None] | None = None,
+    on_deleted: Callable[[Key], None] | None = None,
 ) -> OutputsResult:
+    """`on_written` sees the server's answer to every apply, `on_deleted` every deletion."""
     result = OutputsResult()
     wanted: set[Key] = set()
     for obj in desired:
@@ -84,6 +88,8 @@ def sync_outputs(
             cache.pop(key, None)
             continue
         cache[key] = digest
+        if on_written is not None and written:
+            on_written(written)
         # A resync re-applies everything; the server turns an unchanged apply into a no-op
         # that keeps the resourceVersion, and only real writes are reported.
         if current is not None and _version(written) == _version(current):
@@ -99,5 +105,7 @@ def sync_outputs(
             result.errors[owner_of(obj)] = f"deleting {key[0]} {key[2]}: {exc.status} {exc.reason}"
             continue
         cache.pop(key, None)
+        if on_deleted is not None:
+            on_deleted(key)
         result.deleted.append(key)
     return result

@@ -101,7 +101,7 @@ class Rest:
             raise ApiException(status=resp.status, reason=f"{resp.reason}: {data[:500]!r}")
         return cast(dict[str, Any], json.loads(data)) if data else {}
 
-    def list(
+    def list_versioned(
         self,
         kind: Kind,
         namespace: str | None = None,
@@ -109,8 +109,8 @@ class Rest:
         labels: str | None = None,
         fields: str | None = None,
         metadata_only: bool = False,
-    ) -> list[dict[str, Any]]:
-        """Every item, following `continue` tokens; metadata-only lists skip the bodies."""
+    ) -> tuple[list[dict[str, Any]], str]:
+        """`list`, and the resourceVersion the listing is consistent at (of its first page)."""
         query: list[tuple[str, str]] = [("limit", "500")]
         if labels:
             query.append(("labelSelector", labels))
@@ -123,6 +123,7 @@ class Rest:
         )
         items: list[dict[str, Any]] = []
         token = ""
+        version = ""
         while True:
             page = self._call(
                 "GET",
@@ -131,9 +132,25 @@ class Rest:
                 accept=accept,
             )
             items += page.get("items") or []
-            token = (page.get("metadata") or {}).get("continue") or ""
+            meta = page.get("metadata") or {}
+            version = version or str(meta.get("resourceVersion") or "")
+            token = meta.get("continue") or ""
             if not token:
-                return items
+                return items, version
+
+    def list(
+        self,
+        kind: Kind,
+        namespace: str | None = None,
+        *,
+        labels: str | None = None,
+        fields: str | None = None,
+        metadata_only: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Every item, following `continue` tokens; metadata-only lists skip the bodies."""
+        return self.list_versioned(
+            kind, namespace, labels=labels, fields=fields, metadata_only=metadata_only
+        )[0]
 
     def apply(self, obj: dict[str, Any], *, status: bool = False) -> dict[str, Any]:
         """Server-side apply as `meshgate`, taking over fields another manager set (force)."""

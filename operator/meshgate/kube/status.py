@@ -1,6 +1,9 @@
 """Write status only when it changed, with `lastTransitionTime` kept for unchanged conditions,
 and post a Kubernetes Event when an outcome changes (a condition's status or reason), never for
 a resync that changed nothing.
+
+Writes go out from a small pool of threads: a cold start writes one status per object, and one
+at a time that is a round trip each. Which statuses to write is decided before any is written.
 """
 
 from __future__ import annotations
@@ -8,6 +11,8 @@ from __future__ import annotations
 import copy
 import logging
 import socket
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +26,8 @@ from .rest import EVENT, MESHGATE_KINDS, Rest
 log = logging.getLogger("meshgate.status")
 
 EVENT_CONDITIONS = ("Accepted", "ResolvedRefs", "Programmed", "Served")
+# Concurrent status writes; small, so a cold start does not crowd the API server.
+WRITERS = 8
 
 Key = tuple[str, str, str]
 
@@ -71,10 +78,14 @@ def sync_statuses(
     stored: dict[Key, dict[str, Any]],
     uids: dict[Key, str],
     overrides: dict[Key, tuple[str, str, str]],
+    *,
+    on_written: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> StatusResult:
-    """`overrides` replaces a condition (e.g. Programmed=False after a failed write)."""
+    """`overrides` replaces a condition (e.g. Programmed=False after a failed write);
+    `on_written(kind, object)` sees the server's answer to every status written."""
     result = StatusResult()
     now = now_rfc3339()
+    writes: list[tuple[ObjectStatus, dict[str, Any], dict[str, Any]]] = []
     for st in desired:
         if st.key not in stored:
             continue  # deleted since the listing
@@ -89,9 +100,13 @@ def sync_statuses(
             result.unchanged += 1
             continue
         _stamp(body, old, now)
+        writes.append((st, body, old))
+
+    def write(item: tuple[ObjectStatus, dict[str, Any], dict[str, Any]]) -> tuple[str, int]:
+        st, body, old = item
         kind = MESHGATE_KINDS[st.kind]
         try:
-            rest.apply(
+            answer = rest.apply(
                 {
                     "apiVersion": kind.api_version,
                     "kind": st.kind,
@@ -101,10 +116,22 @@ def sync_statuses(
                 status=True,
             )
         except ApiException as exc:
-            result.errors.append(f"status of {st.kind} {st.namespace}/{st.name}: {exc.status}")
-            continue
-        result.written += 1
-        result.events += _post_events(rest, st, body, old, uids.get(st.key, ""))
+            return f"status of {st.kind} {st.namespace}/{st.name}: {exc.status}", 0
+        if on_written is not None and answer:
+            on_written(st.kind, answer)
+        return "", _post_events(rest, st, body, old, uids.get(st.key, ""))
+
+    if len(writes) <= 1:
+        outcomes = [write(w) for w in writes]
+    else:
+        with ThreadPoolExecutor(min(WRITERS, len(writes)), "meshgate-status") as pool:
+            outcomes = list(pool.map(write, writes))
+    for error, events in outcomes:  # in `desired` order, so errors read the same every run
+        if error:
+            result.errors.append(error)
+        else:
+            result.written += 1
+            result.events += events
     return result
 
 

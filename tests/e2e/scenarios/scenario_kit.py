@@ -141,6 +141,27 @@ class User:
         except TimeoutError as exc:
             raise AssertionError(f"{exc}; last status: {json.dumps(last[:1])}") from exc
 
+    def answer_within(
+        self, send: Callable[[], Answer], status: int, timeout: float, what: str
+    ) -> Answer:
+        """Send until the answer has `status` (the data plane converging); the last answer is
+        reported when it never does."""
+        last: list[Answer | str] = []
+
+        def answered() -> Answer | None:
+            try:
+                answer = send()
+            except OSError as exc:
+                last[:] = [repr(exc)]
+                return None
+            last[:] = [answer]
+            return answer if answer.status == status else None
+
+        try:
+            return wait_for(answered, timeout=timeout, what=f"{what} answered {status}")
+        except TimeoutError as exc:
+            raise AssertionError(f"{exc}; last answer: {last[:1]}") from exc
+
     def gateway_pods(self, gateway: str, count: int = 1, timeout: float = 90.0) -> list[Body]:
         return self.ready_pods(f"{GATEWAY_LABEL}={gateway}", count, timeout)
 

@@ -1,0 +1,130 @@
+"""After the first full listing, a reconcile for a change lists nothing: it reads the store that
+watch events (and the answers to its own writes) keep. A forced reconcile lists everything again,
+and that listing repairs whatever the events missed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fake_kube_api import FakeKubeApi
+
+from meshgate.handlers.reconcile import Reconciler
+from meshgate.kube.listing import LISTED
+from meshgate.settings import Settings
+
+NS = "shop"
+API = "meshgate.io/v1alpha1"
+
+
+def _gateway() -> dict[str, Any]:
+    return {
+        "apiVersion": API,
+        "kind": "Gateway",
+        "metadata": {"name": "edge", "namespace": NS},
+        "spec": {
+            "replicas": 1,
+            "service": {"type": "ClusterIP"},
+            "listeners": [{"name": "http", "port": 8080, "protocol": "HTTP"}],
+        },
+    }
+
+
+def _route(name: str, path: str) -> dict[str, Any]:
+    return {
+        "apiVersion": API,
+        "kind": "Route",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {
+            "parentRefs": [{"name": "edge"}],
+            "hostnames": ["shop.example.com"],
+            "rules": [
+                {
+                    "matches": [{"path": {"type": "PathPrefix", "value": path}}],
+                    "backendRefs": [{"name": "orders", "port": 8080}],
+                }
+            ],
+        },
+    }
+
+
+def _cluster() -> FakeKubeApi:
+    api = FakeKubeApi()
+    api.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    api.put(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "orders", "namespace": NS},
+            "spec": {"ports": [{"name": "http", "port": 8080, "targetPort": 8080}]},
+        }
+    )
+    api.put(_gateway())
+    api.put(_route("orders", "/orders"))
+    return api
+
+
+def _served_paths(api: FakeKubeApi) -> set[str]:
+    cm = api.get("ConfigMap", NS, "meshgate-gw-edge")
+    assert cm is not None
+    text = cm["data"]["config.json"]
+    return {p for p in ("/orders", "/v2/orders", "/carts") if f'"value":"{p}"' in text}
+
+
+def _reconciler(api: FakeKubeApi) -> Reconciler:
+    return Reconciler(rest=api, settings=Settings(namespaces=(NS,)))
+
+
+def test_changes_after_the_first_listing_are_reconciled_without_list_calls() -> None:
+    api = _cluster()
+    rec = _reconciler(api)
+    rec.run(force=True)
+    assert api.calls["list"] == len(LISTED)
+    assert _served_paths(api) == {"/orders"}
+
+    for path in ("/v2/orders", "/carts"):
+        # What the watch handler does with the event a user's edit causes.
+        rec.store.observe("Route", "MODIFIED", api.put(_route("orders", path)))
+        rec.run()
+        assert _served_paths(api) == {path}
+    assert api.calls["list"] == len(LISTED)  # still only the first listing
+
+
+def test_a_forced_reconcile_lists_again_and_repairs_a_missed_event() -> None:
+    api = _cluster()
+    rec = _reconciler(api)
+    rec.run(force=True)
+    api.put(_route("orders", "/carts"))  # the watch event for this edit never arrives
+    rec.run()
+    assert _served_paths(api) == {"/orders"}  # the store does not know yet
+    rec.run(force=True)
+    assert api.calls["list"] == 2 * len(LISTED)
+    assert _served_paths(api) == {"/carts"}
+
+
+def test_own_writes_update_the_store_so_an_unchanged_cluster_writes_nothing() -> None:
+    api = _cluster()
+    rec = _reconciler(api)
+    first = rec.run(force=True)
+    assert first["status_written"] == 2  # the Gateway and the Route
+    rec.run()  # the Gateway now reports what its generated Service and Deployment say
+    writes = api.calls["apply"] + api.calls["status"] + api.calls["event"]
+    # No watch events delivered at all: the answers to the writes alone keep the store current.
+    again = rec.run()
+    assert again["status_written"] == 0 and again["applied"] == [] and again["events"] == 0
+    assert api.calls["apply"] + api.calls["status"] + api.calls["event"] == writes
+
+
+def test_a_deleted_route_leaves_the_config_without_a_listing() -> None:
+    api = _cluster()
+    rec = _reconciler(api)
+    rec.run(force=True)
+    api.put(_route("carts", "/carts"))
+    rec.store.observe("Route", "ADDED", api.get("Route", NS, "carts") or {})
+    rec.run()
+    assert _served_paths(api) == {"/orders", "/carts"}
+    rec.store.observe("Route", "DELETED", api.remove("Route", NS, "carts"))
+    summary = rec.run()
+    assert _served_paths(api) == {"/orders"}
+    assert api.calls["list"] == len(LISTED)
+    assert json.dumps(summary["errors"]) == "[]"
