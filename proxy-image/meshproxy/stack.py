@@ -8,6 +8,10 @@ Order, outermost first (each step one file in `layers/`):
                     ─▶ JSON projection ─▶ cache ─▶ mirror ─▶ timeout ─▶ retry
                     ─▶ balance + outlier + pool
 
+A listener whose chain is only tracing ─▶ route match also gets a direct path
+(`layers/direct.py`): the same layers' synchronous parts and, for routes whose chain is the
+upstream layer alone, a forward driven by protocol callbacks with no Task per request.
+
 Access log and metrics observe each request when its response has been fully written
 (`ListenerStack.finish`), so they wrap the whole exchange, streaming included, without a
 coroutine frame of their own. Every chain is built here, at config load: a layer that the
@@ -39,6 +43,7 @@ from meshproxy.layers.authn import AuthnLayer
 from meshproxy.layers.authz import AuthzLayer
 from meshproxy.layers.cache import CacheLayer
 from meshproxy.layers.cors import CorsLayer
+from meshproxy.layers.direct import DirectPath
 from meshproxy.layers.fault import FaultLayer
 from meshproxy.layers.inbound import InboundLayer
 from meshproxy.layers.local import DirectResponseLayer, RedirectLayer
@@ -73,6 +78,7 @@ class ListenerStack:
         "_name",
         "_registry",
         "_rejected",
+        "direct",
         "handle",
         "limits",
     )
@@ -84,8 +90,10 @@ class ListenerStack:
         limits: config.Limits,
         registry: Registry,
         access_log: AccessLog | None,
+        direct: DirectPath | None = None,
     ) -> None:
         self.handle = handle
+        self.direct = direct
         self.limits = limits
         self._name = listener.name
         self._registry = registry
@@ -190,7 +198,7 @@ def build(
     builder = _Builder(cfg, registry, clusters, edge)
     try:
         stacks = {
-            listener.name: ListenerStack(
+            listener.name: _listener_stack(
                 listener, builder.listener_chain(listener), cfg.limits, registry, access_log
             )
             for listener in cfg.listeners
@@ -199,6 +207,17 @@ def build(
         edge.close_unused(previous.edge if previous is not None else None)
         raise
     return Built(cfg, clusters, stacks, access_log, edge)
+
+
+def _listener_stack(
+    listener: config.Listener,
+    chain: tuple[Handler, DirectPath | None],
+    limits: config.Limits,
+    registry: Registry,
+    access_log: AccessLog | None,
+) -> ListenerStack:
+    handle, direct = chain
+    return ListenerStack(listener, handle, limits, registry, access_log, direct)
 
 
 class _Builder:
@@ -220,8 +239,10 @@ class _Builder:
         self.authz = {a.name: a for a in cfg.authz}
         self.rate_limits = {r.name: r for r in cfg.rate_limits}
 
-    def listener_chain(self, listener: config.Listener) -> Handler:
+    def listener_chain(self, listener: config.Listener) -> tuple[Handler, DirectPath | None]:
+        """The listener's chain, and its direct path when the chain is only route match."""
         direction = DIRECTIONS[listener.role]
+        route_layer: RouteLayer | None = None
         upstream = UpstreamLayer(self.clusters, set_forwarded_proto=listener.role == "edge")
         handler: Handler
         if listener.role == "inbound" and not listener.virtual_hosts:
@@ -251,7 +272,8 @@ class _Builder:
             stats = None
             table = RouteTable.compile(listener.virtual_hosts)
             entries = self._routes(listener, table, upstream, direction)
-            handler = RouteLayer(table, entries).handle
+            route_layer = RouteLayer(table, entries)
+            handler = route_layer.handle
         handler = self._rate_limit(handler, listener.rate_limits, principal_keys=True)
         if listener.authz:
             policies = [self.authz[name] for name in listener.authz]
@@ -264,8 +286,11 @@ class _Builder:
             modes = PeerModes.compile(listener.inbound, self.cfg.node.labels)
             refused = self.registry.peer_authn_refused.child(listener=listener.name)
             handler = InboundLayer(handler, modes, stats, refused).handle
-        tracing = self.cfg.observability.tracing
-        return TracingLayer(handler, tracing).handle
+        tracing = TracingLayer(handler, self.cfg.observability.tracing)
+        direct = None
+        if route_layer is not None and handler == route_layer.handle:
+            direct = DirectPath(tracing, route_layer, upstream)
+        return tracing.handle, direct
 
     def _routes(
         self,
@@ -296,7 +321,8 @@ class _Builder:
             )
             for name in clusters
         }
-        return RouteEntry(self._route_chain(route, upstream), stats)
+        chain = self._route_chain(route, upstream)
+        return RouteEntry(chain, stats, direct=chain == upstream.handle)
 
     def _route_chain(self, route: CompiledRoute, upstream: UpstreamLayer) -> Handler:
         cfg = route.config

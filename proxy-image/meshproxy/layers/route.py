@@ -19,13 +19,19 @@ from meshproxy.policy.routing import RouteTable
 
 
 class RouteEntry:
-    """A route's own chain, and its metrics children by cluster (pre-bound at load)."""
+    """A route's own chain, and its metrics children by cluster (pre-bound at load).
 
-    __slots__ = ("handle", "stats")
+    `direct`: the chain is the upstream layer alone, so the direct path may forward it.
+    """
 
-    def __init__(self, handle: Handler, stats: dict[str, RequestStats]) -> None:
+    __slots__ = ("direct", "handle", "stats")
+
+    def __init__(
+        self, handle: Handler, stats: dict[str, RequestStats], direct: bool = False
+    ) -> None:
         self.handle = handle
         self.stats = stats
+        self.direct = direct
 
 
 class RouteLayer:
@@ -37,6 +43,10 @@ class RouteLayer:
         self._random = random.Random().random  # noqa: S311 - traffic splitting, not secrets
 
     async def handle(self, request: Request) -> Response:
+        return await self.resolve(request).handle(request)
+
+    def resolve(self, request: Request) -> RouteEntry:
+        """Match and record the route and cluster on `request`; the entry to continue with."""
         route = self._table.match(
             request.host, request.method, request.path, request.query, _LazyHeaders(request)
         )
@@ -49,7 +59,7 @@ class RouteLayer:
             request.stats = entry.stats[cluster]
         else:
             request.stats = entry.stats[""]
-        return await entry.handle(request)
+        return entry
 
 
 class _LazyHeaders(Mapping[str, str]):

@@ -23,6 +23,11 @@ class TracingLayer:
         self._rand_bytes = random.Random().randbytes  # noqa: S311
 
     async def handle(self, request: Request) -> Response:
+        self.prepare(request)
+        return await self._next(request)
+
+    def prepare(self, request: Request) -> None:
+        """Everything this layer does, before the next layer runs (the direct path calls it)."""
         incoming_parent: str | None = None
         request_id: str | None = None
         id_header = self._id_header
@@ -46,4 +51,3 @@ class TracingLayer:
                 added = []
         if added:
             request.set_headers(request.headers + added)
-        return await self._next(request)

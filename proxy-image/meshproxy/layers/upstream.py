@@ -17,7 +17,7 @@ import asyncio
 from meshproxy.http.heads import HOP_BY_HOP, PROXY_OWNED, connection_tokens, safe_head
 from meshproxy.http.message import LocalReply, Request, Response
 from meshproxy.policy.balancer import hash_key_for
-from meshproxy.upstream.cluster import ClusterRuntime
+from meshproxy.upstream.cluster import ClusterRuntime, EndpointTarget
 from meshproxy.upstream.connection import UpstreamConnection
 from meshproxy.upstream.errors import UpstreamFailure
 from meshproxy.upstream.pool import EndpointPool
@@ -37,24 +37,34 @@ class UpstreamLayer:
         self._set_proto = set_forwarded_proto
 
     async def handle(self, request: Request) -> Response:
+        target = self.pick(request)
+        target.endpoint.active_requests += 1
+        return await self.exchange(target, request)
+
+    def pick(self, request: Request) -> EndpointTarget:
+        """The endpoint for `request` (balancer, outlier state); 503 when none is left."""
         cluster = self._clusters[request.cluster]
-        now = self._loop.time()
         hash_key = (
             hash_key_for(cluster.hash_cfg, request.headers_dict(), request.client_ip)
             if cluster.hash_cfg is not None
             else None
         )
-        endpoint = cluster.balancer.pick(hash_key, now)
+        endpoint = cluster.balancer.pick(hash_key, self._loop.time())
         if endpoint is None:
             raise LocalReply(503)
-        request.endpoint = cluster.labels[endpoint]
-        pool = cluster.pools[endpoint]
-        detector = cluster.detector
-        mesh_lines = cluster.mesh_lines
-        extra = mesh_lines[endpoint] if mesh_lines is not None else ""
-        endpoint.active_requests += 1
+        target = cluster.targets[endpoint]
+        request.endpoint = target.label
+        return target
+
+    async def exchange(
+        self, target: EndpointTarget, request: Request, failure: UpstreamFailure | None = None
+    ) -> Response:
+        """The exchange with a picked endpoint whose `active_requests` the caller counted; it is
+        uncounted here. `failure`: a first try that already failed (the direct path's)."""
+        endpoint = target.endpoint
+        detector = target.detector
         try:
-            response = await self._exchange(pool, request, extra)
+            response = await self._exchange(target.pool, request, target.extra, failure)
         except UpstreamFailure:
             if detector is not None:
                 detector.record(endpoint, None, self._loop.time())
@@ -65,16 +75,33 @@ class UpstreamLayer:
             detector.record(endpoint, response.status, self._loop.time())
         return response
 
-    async def _exchange(self, pool: EndpointPool, request: Request, extra: str) -> Response:
+    def now(self) -> float:
+        return self._loop.time()
+
+    async def _exchange(
+        self,
+        pool: EndpointPool,
+        request: Request,
+        extra: str,
+        failure: UpstreamFailure | None,
+    ) -> Response:
         body = request.body
-        conn = pool.acquire_idle() or await pool.acquire()
-        # The head is built only now: its framing (length or chunked) must describe the body
-        # as `send` finds it, with no await in between.
-        try:
-            response = await self._send(conn, self.head(request, extra), request)
-        except UpstreamFailure as failure:
-            if not failure.reused or (body is not None and not body.complete):
+        if failure is None:
+            conn = pool.acquire_idle() or await pool.acquire()
+            # The head is built only now: its framing (length or chunked) must describe the
+            # body as `send` finds it, with no await in between.
+            try:
+                head = self.head(request, extra)
+            except LocalReply:
+                pool.release(conn, True)  # nothing was written on it
                 raise
+            try:
+                response = await self._send(conn, head, request)
+            except UpstreamFailure as first:
+                failure = first
+        if failure is not None:
+            if not failure.reused or (body is not None and not body.complete):
+                raise failure
             conn = await pool.acquire_fresh()
             response = await self._send(conn, self.head(request, extra), request)
         if response.status == 101 and request.upgrade is not None:

@@ -22,6 +22,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Awaitable
 from typing import Any, cast
 
 import httptools
@@ -424,7 +425,12 @@ class HttpServerProtocol(asyncio.Protocol):
         if body is not None and not body.complete and item.header("expect") == "100-continue":
             # Answered here, so the client sends its body now; `expect` is not forwarded.
             self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # type: ignore[union-attr]
-        self._loop.create_task(self._run(item, self._listener.stack))
+        stack = self._listener.stack
+        direct = stack.direct
+        if direct is not None:
+            direct.start(item, self, stack)
+        else:
+            self._loop.create_task(self._run(item, stack, stack.handle(item)))
 
     def _resume_backlog(self) -> None:
         if self._backlog and self._phase != _CLOSED and not self._flow.read_paused:
@@ -439,15 +445,27 @@ class HttpServerProtocol(asyncio.Protocol):
             transport.close()
         self._phase = _CLOSED
 
-    async def _run(self, request: Request, stack: Stack) -> None:
+    async def _run(self, request: Request, stack: Stack, pending: Awaitable[Response]) -> None:
         try:
-            response = await stack.handle(request)
+            response = await pending
         except (LocalReply, UpstreamFailure) as exc:
             response = local_response(exc.status)
         except Exception:
             log.exception("request handler failed")
             response = local_response(500)
-        if self._phase == _CLOSED or self._transport is None or self._transport.is_closing():
+        self.respond(request, response, stack)
+
+    # The direct path's side of the connection (`state.Client`).
+
+    def spawn(self, request: Request, stack: Stack, pending: Awaitable[Response]) -> None:
+        self._loop.create_task(self._run(request, stack, pending))
+
+    def reply_soon(self, request: Request, status: int, stack: Stack) -> None:
+        self._loop.call_soon(self.respond, request, local_response(status), stack)
+
+    def respond(self, request: Request, response: Response, stack: Stack) -> None:
+        transport = self._transport
+        if self._phase == _CLOSED or transport is None or transport.is_closing():
             if isinstance(response.body, Body):
                 response.body.discard()
             stack.finish(request, response.status, 0, False)

@@ -21,10 +21,31 @@ class Stack(Protocol):
     limits: config.Limits
     handle: Callable[[Request], Awaitable[Response]]
 
+    @property
+    def direct(self) -> Direct | None:
+        """Drives route match + forward by callbacks when the chain allows (`layers/direct.py`)."""
+
     def finish(self, request: Request, status: int, sent: int, ok: bool) -> None: ...
 
     def rejected(self, status: int) -> None:
         """Account for a request the server refused before it became a Request (400, 431...)."""
+
+
+class Client(Protocol):
+    """What the direct path needs of the client connection whose request it drives."""
+
+    def respond(self, request: Request, response: Response, stack: Stack) -> None:
+        """Write `response` now (or account for it when the client has gone)."""
+
+    def reply_soon(self, request: Request, status: int, stack: Stack) -> None:
+        """Answer a canned `status` on a later loop turn."""
+
+    def spawn(self, request: Request, stack: Stack, pending: Awaitable[Response]) -> None:
+        """Finish `request` on the general path: a Task awaits `pending`, then responds."""
+
+
+class Direct(Protocol):
+    def start(self, request: Request, client: Client, stack: Stack) -> None: ...
 
 
 class Closable(Protocol):

@@ -20,6 +20,26 @@ from meshproxy.upstream.clienttls import client_tls
 from meshproxy.upstream.pool import EndpointPool
 
 
+class EndpointTarget:
+    """What a request sent to one endpoint needs, bound once per config: no lookups per request."""
+
+    __slots__ = ("detector", "endpoint", "extra", "label", "pool")
+
+    def __init__(
+        self,
+        endpoint: EndpointState,
+        pool: EndpointPool,
+        label: str,
+        extra: str,
+        detector: OutlierDetector | None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.pool = pool
+        self.label = label  # `address:port`, for the access log
+        self.extra = extra  # whole header lines this cluster adds (a mesh peer's target port)
+        self.detector = detector
+
+
 class ClusterRuntime:
     def __init__(
         self,
@@ -57,6 +77,16 @@ class ClusterRuntime:
             {e: f"{TARGET_PORT_HEADER}: {e.port}\r\n" for e in self.endpoints} if mesh else None
         )
         self.labels: dict[EndpointState, str] = {e: f"{e.address}:{e.port}" for e in self.endpoints}
+        self.targets: dict[EndpointState, EndpointTarget] = {
+            e: EndpointTarget(
+                e,
+                self.pools[e],
+                self.labels[e],
+                self.mesh_lines[e] if self.mesh_lines is not None else "",
+                self.detector,
+            )
+            for e in self.endpoints
+        }
         self._timer: asyncio.TimerHandle | None = None
         self._loop = asyncio.get_running_loop()
         self._schedule()

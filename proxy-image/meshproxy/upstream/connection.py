@@ -1,7 +1,9 @@
 """One keep-alive HTTP/1.1 connection to an upstream endpoint, parsed with httptools.
 
 `send` writes a whole request head with one `write` (plus the body: in the same write when it is
-already complete, else streamed through `RequestSink`), and returns a future of the response head.
+already complete, else streamed through `RequestSink`), and returns a future of the response head;
+`send_to` does the same but hands the response head to a `Receiver` by callback, once the read
+that carried it is parsed whole, so a response that arrived in one read leaves in one write.
 The response body streams into a `Body` whose producer is this transport, so a slow client pauses
 reading here. The connection goes back to its pool only when both the request was fully written
 and the response fully read with keep-alive allowed.
@@ -13,7 +15,7 @@ This module must never decide policy (retries, ejection): it reports failures as
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 import httptools
 
@@ -28,6 +30,14 @@ if TYPE_CHECKING:
     from meshproxy.upstream.tunnel import Tunnel
 
 
+class Receiver(Protocol):
+    """Who `send_to` reports to: exactly one of the two is called, once."""
+
+    def response(self, response: Response) -> None: ...
+
+    def failed(self, failure: UpstreamFailure) -> None: ...
+
+
 class UpstreamConnection(asyncio.Protocol):
     __slots__ = (
         "_body",
@@ -36,6 +46,8 @@ class UpstreamConnection(asyncio.Protocol):
         "_headers",
         "_keep_alive",
         "_loop",
+        "_ready",
+        "_receiver",
         "_request_written",
         "_response_done",
         "_waiter",
@@ -58,6 +70,8 @@ class UpstreamConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[Response] | None = None
+        self._receiver: Receiver | None = None
+        self._ready: Response | None = None  # parsed, handed to the receiver after this read
         self._body: Body | None = None
         self._headers: list[tuple[str, str]] = []
         self._head_request = False
@@ -83,17 +97,17 @@ class UpstreamConnection(asyncio.Protocol):
         if self.tunnel is not None:
             self.tunnel.upstream_closed()
         waiter = self._waiter
-        if waiter is not None and not waiter.done():
+        receiver = self._receiver
+        if (waiter is not None and not waiter.done()) or receiver is not None:
             tls = self.pool.tls
             if self.requests == 1 and not self.received and tls is not None and tls.mesh:
                 # TLS 1.3 tells a client its certificate was refused only at the first read,
                 # and uvloop reports that alert as a plain close. A peer sidecar answers every
                 # request it reads, so silence on a fresh mesh connection is a failed connect.
-                waiter.set_exception(UpstreamFailure("connect-failure"))
+                failure = UpstreamFailure("connect-failure")
             else:
-                waiter.set_exception(
-                    UpstreamFailure("reset", reused=not self.received and self.requests > 1)
-                )
+                failure = UpstreamFailure("reset", reused=not self.received and self.requests > 1)
+            self._fail(failure)
         self._waiter = None
         body = self._body
         if body is not None:
@@ -117,6 +131,19 @@ class UpstreamConnection(asyncio.Protocol):
     # --- sending ---------------------------------------------------------------------------------
 
     def send(self, head: bytes, body: Body | None, head_request: bool) -> asyncio.Future[Response]:
+        waiter: asyncio.Future[Response] = self._loop.create_future()
+        self._waiter = waiter
+        self._write_request(head, body, head_request)
+        return waiter
+
+    def send_to(
+        self, head: bytes, body: Body | None, head_request: bool, receiver: Receiver
+    ) -> None:
+        """As `send`, reporting to `receiver` instead of a future (no Task needs to await)."""
+        self._receiver = receiver
+        self._write_request(head, body, head_request)
+
+    def _write_request(self, head: bytes, body: Body | None, head_request: bool) -> None:
         transport = self.transport
         assert transport is not None
         self.requests += 1
@@ -125,8 +152,6 @@ class UpstreamConnection(asyncio.Protocol):
         self._response_done = False
         self._keep_alive = False
         self._headers = []
-        waiter: asyncio.Future[Response] = self._loop.create_future()
-        self._waiter = waiter
         if body is None:
             self._request_written = True
             transport.write(head)
@@ -137,7 +162,6 @@ class UpstreamConnection(asyncio.Protocol):
             self._request_written = False
             transport.write(head)
             body.attach(RequestSink(self, body, body.length is None))
-        return waiter
 
     def request_written(self, ok: bool) -> None:
         if not ok:
@@ -160,12 +184,25 @@ class UpstreamConnection(asyncio.Protocol):
             self.upgrade_rest = data[exc.args[0] :]
         except httptools.HttpParserError:
             self._protocol_error()
+        ready = self._ready
+        if ready is not None:
+            # After the whole read: the body that came with the head is in it already.
+            receiver, self._receiver, self._ready = self._receiver, None, None
+            assert receiver is not None
+            receiver.response(ready)
+
+    def _fail(self, failure: UpstreamFailure) -> None:
+        """The exchange ends before a response head: tell whoever waits for one."""
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(failure)
+        receiver = self._receiver
+        if receiver is not None and self._ready is None:
+            self._receiver = None
+            receiver.failed(failure)
 
     def _protocol_error(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(UpstreamFailure("protocol"))
-        self._waiter = None
+        self._fail(UpstreamFailure("protocol"))
         if self._body is not None:
             self._body.fail(BodyError("upstream sent a malformed response"))
             self._body = None
@@ -222,6 +259,8 @@ class UpstreamConnection(asyncio.Protocol):
         self._waiter = None
         if waiter is not None and not waiter.done():
             waiter.set_result(response)
+        elif self._receiver is not None:
+            self._ready = response
 
     def on_body(self, data: bytes) -> None:
         body = self._body
@@ -236,12 +275,12 @@ class UpstreamConnection(asyncio.Protocol):
         self._response_done = True
         body = self._body
         self._body = None
+        if status != 101 and self._request_written:
+            # Back in the pool before the body's end is reported: the client's next request,
+            # which that report may start at once, can then reuse this connection.
+            self._release()
         if body is not None:
             body.finish()
-        if status == 101:
-            return  # the tunnel owns this connection now
-        if self._request_written:
-            self._release()
 
     def _release(self) -> None:
         if self.closed:

@@ -51,6 +51,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 class FakeStack:
+    direct = None  # the general path: every request through `handle`
+
     def __init__(self, handler: Handler | None = None, **limits: Any) -> None:
         self.limits = config.Limits(**limits)
         self.seen: list[Request] = []
