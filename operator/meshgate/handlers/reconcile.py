@@ -19,12 +19,13 @@ from typing import Any
 
 from meshgate.compile import compile_snapshot
 from meshgate.kube.cluster_state import ParseCache, read_state
+from meshgate.kube.edge_secrets import EdgeSecretWriter, with_edge_secrets
 from meshgate.kube.listing import relist
 from meshgate.kube.outputs import sync_outputs
 from meshgate.kube.rest import Rest
 from meshgate.kube.status import sync_statuses
 from meshgate.kube.store import Store
-from meshgate.render import render_gateway, render_mesh
+from meshgate.render import render_gateway, render_gateway_secrets, render_mesh
 from meshgate.settings import Settings
 
 from .metrics import Metrics
@@ -38,6 +39,7 @@ class Reconciler:
     settings: Settings
     metrics: Metrics = field(default_factory=Metrics)
     applied: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    edge: EdgeSecretWriter | None = None  # the generated edge Secrets (meshgate.kube.edge_secrets)
     store: Store = field(default_factory=Store)
     parsed: ParseCache = field(default_factory=ParseCache)
     listed: bool = False  # the store has been filled by a full listing at least once
@@ -73,7 +75,7 @@ class Reconciler:
             gc.freeze()
         else:
             state = read_state(self.store, self.settings, self.parsed)
-        result = compile_snapshot(state.snapshot)
+        result = compile_snapshot(with_edge_secrets(self.rest, state.snapshot))
         desired: list[dict[str, Any]] = []
         sizes: dict[str, int] = {}
         for gw in result.gateways:
@@ -83,6 +85,11 @@ class Reconciler:
             desired += render_mesh(mesh)
             sizes[f"mesh/{mesh.namespace}"] = len(mesh.config_json)
         store = self.store
+        # Before the configs that name their files.
+        self.edge = self.edge or EdgeSecretWriter(self.rest)
+        edge_errors = self.edge.sync(
+            [s for gw in result.gateways for s in render_gateway_secrets(gw)], force=force
+        )
         outputs = sync_outputs(
             self.rest,
             desired,
@@ -116,7 +123,7 @@ class Reconciler:
             "unchanged": outputs.unchanged,
             "status_written": statuses.written,
             "events": statuses.events,
-            "errors": list(outputs.errors.values()) + statuses.errors,
+            "errors": list(outputs.errors.values()) + statuses.errors + edge_errors,
             "versions": {
                 **{f"gateway/{g.gateway.key}": g.version for g in result.gateways},
                 **{f"mesh/{m.namespace}": m.version for m in result.meshes},
