@@ -88,8 +88,10 @@ class FakeKubeApi(Rest):
             self.objects[key] = current
             return copy.deepcopy(current)
         old = self.objects.get(key)
-        if old is not None and {**old, "metadata": {}} == {**obj, "metadata": {}} and (
-            old["metadata"].get("annotations") == meta.get("annotations")
+        if (
+            old is not None
+            and {**old, "metadata": {}} == {**obj, "metadata": {}}
+            and (old["metadata"].get("annotations") == meta.get("annotations"))
         ):
             return copy.deepcopy(old)  # server-side apply of the same content: a no-op
         return self.put(obj)

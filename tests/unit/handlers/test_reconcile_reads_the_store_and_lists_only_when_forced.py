@@ -111,7 +111,9 @@ def test_own_writes_update_the_store_so_an_unchanged_cluster_writes_nothing() ->
     writes = api.calls["apply"] + api.calls["status"] + api.calls["event"]
     # No watch events delivered at all: the answers to the writes alone keep the store current.
     again = rec.run()
-    assert again["status_written"] == 0 and again["applied"] == [] and again["events"] == 0
+    assert again["status_written"] == 0
+    assert again["applied"] == []
+    assert again["events"] == 0
     assert api.calls["apply"] + api.calls["status"] + api.calls["event"] == writes
 
 
