@@ -1,33 +1,53 @@
-"""`meshgate demo`: meshgate's main job on an embedded default, as a list of steps.
+"""`meshgate demo`: meshgate's whole story on an embedded default, as a list of steps.
 
-With no `$KUBECONFIG` it starts (or reuses) the local control plane in `<dir>/cluster` and leaves it
-running for the user to explore; with `$KUBECONFIG` set it works against that cluster and starts
-nothing. Each step returns one line for the closing summary; a step that cannot run yet (no CRDs
-generated, no quickstart written) says so and the demo goes on. Later issues add steps (run the
-operator, send a request through the gateway) to `STEPS`.
+With no `$KUBECONFIG` the demo re-runs itself inside a private network namespace
+(`hack/in-netns.sh`), because the local node agent gives each Pod its own address there. Inside,
+it starts a fresh local control plane in `<dir>/demo`, the node agent (which plays kubelet: Pods
+run as local processes), `helm install`s the chart, applies `examples/quickstart/` into a meshed
+namespace, sends a request through the gateway and prints the path it took and the
+`kubectl get meshgate -A` table. Nothing can outlive the namespace, so the demo then stops
+everything it started and says so.
 
-The demo must always finish: every wait has a deadline, and nothing here blocks on a foreground
-process. It must never stop a cluster it did not start.
+With `$KUBECONFIG` set it works against that cluster (real kubelets: no agent, no namespace),
+reaches the gateway through `kubectl port-forward`, and leaves the release installed, printing
+how to remove it. It must never stop a cluster it did not start.
+
+Each step returns one line for the closing summary. Every wait has a deadline; every process the
+demo starts is stopped by its own PID.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import http.client
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .localcluster import command as cluster_command
 from .localcluster.cluster import LocalCluster
 from .localcluster.errors import LocalClusterError
 from .localcluster.testbins import ENV as TESTBINS_ENV
+from .localcluster.testbins import bin_dir_from_env
+from .localcluster.waiting import WaitTimeout, wait_for
 
 FIELD_MANAGER = "meshgate"
+RELEASE = "meshgate"
+RELEASE_NAMESPACE = "meshgate-system"
+DEMO_NAMESPACE = "meshgate-demo"
+QUICKSTART_GATEWAY = "quickstart"
+LISTENER_PORT = 8080
+PEER_HEADER = "x-meshgate-peer-identity"
+# Set on the re-run inside the network namespace, so it does not re-run itself again.
+IN_NETNS_ENV = "MESHGATE_DEMO_IN_NETNS"
 
 
 class DemoError(Exception):
@@ -41,34 +61,78 @@ class DemoContext:
     kubeconfig: Path | None = None
     started_cluster: bool = False
     kubectl: str = "kubectl"
+    helm: str = "helm"
     crds_applied: bool = False
     notes: list[str] = field(default_factory=list)
+    # The local mode's own control plane and node agent, stopped at the end.
+    cluster: LocalCluster | None = None
+    agent: subprocess.Popen[bytes] | None = None
+    gateway_answer: dict[str, Any] | None = None
 
-    def kubectl_run(
-        self, *args: str, check: bool = True, timeout: float = 120.0
+    @property
+    def local(self) -> bool:
+        return not os.environ.get("KUBECONFIG")
+
+    def run_tool(
+        self, tool: str, *args: str, check: bool = True, timeout: float = 120.0, show: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        """Run kubectl against the demo's cluster; with `check`, a failure raises DemoError."""
-        argv = [self.kubectl, f"--kubeconfig={self.kubeconfig}", *args]
-        print(f"$ kubectl {' '.join(args)}", flush=True)
+        """Run kubectl or helm against the demo's cluster; with `check`, a failure raises."""
+        argv = [tool, f"--kubeconfig={self.kubeconfig}", *args]
+        if show:
+            print(f"$ {Path(tool).name} {' '.join(args)}", flush=True)
         proc = subprocess.run(
             argv, cwd=self.root, capture_output=True, text=True, timeout=timeout, check=False
         )
         if check and proc.returncode != 0:
-            raise DemoError(f"kubectl {' '.join(args)} failed:\n{proc.stderr.strip()}")
+            raise DemoError(f"{Path(tool).name} {' '.join(args)} failed:\n{proc.stderr.strip()}")
         return proc
+
+    def kubectl_run(
+        self, *args: str, check: bool = True, timeout: float = 120.0, show: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        return self.run_tool(self.kubectl, *args, check=check, timeout=timeout, show=show)
+
+    def get_json(self, *args: str) -> dict[str, Any]:
+        out = self.kubectl_run("get", *args, "-o", "json", show=False).stdout
+        result: dict[str, Any] = json.loads(out)
+        return result
 
 
 Step = Callable[[DemoContext], str]
 
 
-def _find_kubectl() -> str:
+def _find_tool(name: str) -> str:
     bins = os.environ.get(TESTBINS_ENV)
-    if bins and os.access(Path(bins) / "kubectl", os.X_OK):
-        return str(Path(bins) / "kubectl")
-    found = shutil.which("kubectl")
+    if bins and os.access(Path(bins) / name, os.X_OK):
+        return str(Path(bins) / name)
+    found = shutil.which(name)
     if found is None:
-        raise DemoError("kubectl not found: run `make testbins` or put kubectl on PATH")
+        raise DemoError(f"{name} not found: run `make testbins` or put {name} on PATH")
     return found
+
+
+def _wait(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    try:
+        return wait_for(condition, timeout=timeout, what=what)
+    except WaitTimeout as exc:
+        raise DemoError(str(exc)) from exc
+
+
+def _pod_ready(pod: dict[str, Any]) -> bool:
+    status = pod.get("status") or {}
+    return status.get("phase") == "Running" and any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+
+
+def _ready_pods(ctx: DemoContext, namespace: str, selector: str) -> list[dict[str, Any]] | None:
+    items = ctx.get_json("pods", "-n", namespace, "-l", selector)["items"]
+    live = [p for p in items if not p["metadata"].get("deletionTimestamp")]
+    return live if live and all(_pod_ready(p) for p in live) else None
+
+
+# -- the steps ----------------------------------------------------------------------------------
 
 
 def step_cluster(ctx: DemoContext) -> str:
@@ -76,31 +140,64 @@ def step_cluster(ctx: DemoContext) -> str:
     if env_kubeconfig:
         ctx.kubeconfig = Path(env_kubeconfig).resolve()
         return f"used the cluster of $KUBECONFIG ({ctx.kubeconfig}); started nothing"
-    was_running = LocalCluster(ctx.state_dir / "cluster").is_running()
-    cluster = cluster_command.up(ctx.state_dir / "cluster")
+    # A fresh control plane inside this network namespace: one from `make up` lives outside it
+    # and cannot be reached from here.
+    state = ctx.state_dir / "demo"
+    shutil.rmtree(state, ignore_errors=True)
+    cluster = LocalCluster(state, bin_dir_from_env(), tie_to_parent=True, log=print)
+    ctx.cluster = cluster
+    timings = cluster.start()
     ctx.kubeconfig = cluster.kubeconfig_path
-    ctx.started_cluster = not was_running
-    verb = "reused" if was_running else "started"
-    return f"{verb} the local control plane at {cluster.server}"
+    ctx.started_cluster = True
+    return f"started a local control plane in {timings} at {cluster.server}"
 
 
-def step_crds(ctx: DemoContext) -> str:
-    crds = sorted((ctx.root / "crds").glob("*.yaml"))
-    if not crds:
-        return "no CRDs in crds/ yet (`make crds` generates them): skipped"
-    # Server-side apply: CRDs are too large for client-side apply's last-applied annotation.
-    applied = ctx.kubectl_run(
-        "apply",
-        "--server-side",
-        "--force-conflicts",
-        f"--field-manager={FIELD_MANAGER}",
-        "-f",
-        "crds/",
-    )
-    print(applied.stdout.rstrip(), flush=True)
-    ctx.kubectl_run("wait", "--for=condition=Established", "--timeout=60s", "-f", "crds/")
+def step_node_agent(ctx: DemoContext) -> str:
+    if not ctx.local:
+        return "the cluster's own kubelets run the Pods: no node agent"
+    e2e = ctx.root / "tests" / "e2e"
+    state = ctx.state_dir / "demo" / "node-agent"
+    state.mkdir(parents=True, exist_ok=True)
+    out_path, log_path = state / "agent.out", state / "agent.log"
+    env = dict(os.environ, PYTHONPATH=str(e2e), PYTHONUNBUFFERED="1")
+    argv = [sys.executable, "-m", "harness", "--kubeconfig", str(ctx.kubeconfig)]
+    print(f"$ python -m harness --kubeconfig {ctx.kubeconfig} --state-dir {state}", flush=True)
+    with open(out_path, "wb") as out, open(log_path, "wb") as err:
+        ctx.agent = subprocess.Popen(
+            [*argv, "--state-dir", str(state)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env=env,
+            cwd=e2e,
+        )
+
+    def ready() -> list[str] | None:
+        assert ctx.agent is not None
+        if ctx.agent.poll() is not None:
+            raise DemoError(f"the node agent exited:\n{log_path.read_text()[-2000:]}")
+        words = out_path.read_text().split()
+        return words if words[:1] == ["ready"] else None
+
+    words = _wait(ready, 60, "the node agent to register its Node")
+    return f"node agent runs Pods as local processes on {words[2]} (logs in {state})"
+
+
+def step_helm_install(ctx: DemoContext) -> str:
+    chart = ctx.root / "charts" / "meshgate"
+    args = ["install", RELEASE, str(chart.relative_to(ctx.root))]
+    args += ["--namespace", RELEASE_NAMESPACE, "--create-namespace"]
+    if ctx.local:
+        values = chart / "ci" / "local-runner-values.yaml"
+        args += ["--values", str(values.relative_to(ctx.root))]
+        args += ["--set", f"localRunner.kubeconfig={ctx.kubeconfig}"]
+    ctx.run_tool(ctx.helm, *args, timeout=180)
     ctx.crds_applied = True
-    return f"applied {len(crds)} CRDs from crds/ (server-side) and saw them Established"
+    selector = "app.kubernetes.io/name=meshgate,app.kubernetes.io/component=operator"
+    pods = _wait(
+        lambda: _ready_pods(ctx, RELEASE_NAMESPACE, selector), 180, "the operator Pods Ready"
+    )
+    return f"helm install {RELEASE} charts/meshgate: {len(pods)} operator Pod(s) Ready"
 
 
 def step_quickstart(ctx: DemoContext) -> str:
@@ -109,17 +206,103 @@ def step_quickstart(ctx: DemoContext) -> str:
     if not manifests:
         return "no examples/quickstart/ manifests yet: skipped"
     if not ctx.crds_applied:
-        return "examples/quickstart/ needs meshgate's CRDs, which are not generated yet: skipped"
+        return "examples/quickstart/ needs meshgate's CRDs, which are not installed: skipped"
+    exists = ctx.kubectl_run("get", "namespace", DEMO_NAMESPACE, check=False, show=False)
+    if exists.returncode != 0:
+        ctx.kubectl_run("create", "namespace", DEMO_NAMESPACE)
+    # Meshed: the quickstart's echo Pod gets a sidecar, so the gateway reaches it over mTLS.
+    ctx.kubectl_run(
+        "label", "namespace", DEMO_NAMESPACE, "meshgate.io/inject=enabled", "--overwrite"
+    )
     applied = ctx.kubectl_run(
         "apply",
         "--server-side",
         f"--field-manager={FIELD_MANAGER}",
+        "--namespace",
+        DEMO_NAMESPACE,
         "--recursive",
         "-f",
         str(qs.relative_to(ctx.root)),
     )
     print(applied.stdout.rstrip(), flush=True)
-    return f"applied examples/quickstart/ ({len(manifests)} files)"
+    _wait(lambda: _ready_pods(ctx, DEMO_NAMESPACE, "app=echo"), 120, "the echo Pod Ready")
+    gateway = f"meshgate.io/gateway={QUICKSTART_GATEWAY}"
+    _wait(lambda: _ready_pods(ctx, DEMO_NAMESPACE, gateway), 120, "the gateway Pod Ready")
+    return f"applied examples/quickstart/ ({len(manifests)} files) into namespace {DEMO_NAMESPACE}"
+
+
+@contextlib.contextmanager
+def _gateway_address(ctx: DemoContext) -> Iterator[tuple[str, int]]:
+    """Where the quickstart gateway answers: its Pod's own address locally, a port-forward
+    on a real cluster (stopped by its PID afterwards)."""
+    selector = f"meshgate.io/gateway={QUICKSTART_GATEWAY}"
+    if ctx.local:
+        pods = _ready_pods(ctx, DEMO_NAMESPACE, selector) or []
+        yield pods[0]["status"]["podIP"], LISTENER_PORT
+        return
+    local_port = 18080
+    argv = [ctx.kubectl, f"--kubeconfig={ctx.kubeconfig}", "port-forward", "-n", DEMO_NAMESPACE]
+    argv += [f"deployment/meshgate-gw-{QUICKSTART_GATEWAY}", f"{local_port}:{LISTENER_PORT}"]
+    print(f"$ kubectl {' '.join(argv[2:])}", flush=True)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode()  # "Forwarding from 127.0.0.1:18080 -> 8080"
+        if "Forwarding" not in line:
+            raise DemoError(f"kubectl port-forward did not start: {line.strip()}")
+        yield "127.0.0.1", local_port
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+
+
+def _get(address: str, port: int, path: str) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection(address, port, timeout=5)
+    try:
+        conn.request("GET", path, headers={"x-demo": "meshgate"})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def step_request(ctx: DemoContext) -> str:
+    with _gateway_address(ctx) as (address, port):
+        print(f"$ curl http://{address}:{port}/hello", flush=True)
+        last: list[str] = []
+
+        def answered() -> tuple[int, bytes] | None:
+            try:
+                status, body = _get(address, port, "/hello")
+            except OSError as exc:
+                last[:] = [repr(exc)]
+                return None
+            last[:] = [f"HTTP {status}"]
+            return (status, body) if status == 200 else None
+
+        try:
+            status, body = wait_for(answered, timeout=60, what="the gateway to answer 200")
+        except WaitTimeout as exc:
+            raise DemoError(f"{exc}; last: {last[:1]}") from exc
+    answer: dict[str, Any] = json.loads(body)
+    ctx.gateway_answer = answer
+    print(json.dumps(_shown(answer), indent=2), flush=True)
+    peer = (answer.get("headers") or {}).get(PEER_HEADER)
+    hop = f"─mTLS ({peer})─▶" if peer else "─▶"
+    gateway = f"gateway {QUICKSTART_GATEWAY} ({address}:{port})"
+    echo = f"service echo (pod {answer.get('pod')}, {answer.get('address')})"
+    path = f"client ─▶ {gateway} {hop} {echo}"
+    print(f"path: {path}", flush=True)
+    return f"HTTP {status} through {path}"
+
+
+def _shown(answer: dict[str, Any]) -> dict[str, Any]:
+    """The echo's answer with only the headers worth reading."""
+    headers = answer.get("headers") or {}
+    keep = {k: v for k, v in headers.items() if k in ("host", "x-demo", PEER_HEADER)}
+    keep |= {k: v for k, v in headers.items() if k in ("traceparent", "x-request-id")}
+    return {**{k: v for k, v in answer.items() if k != "headers"}, "headers": keep}
 
 
 def step_show(ctx: DemoContext) -> str:
@@ -131,12 +314,13 @@ def step_show(ctx: DemoContext) -> str:
     return "listed the meshgate resources (kubectl get meshgate -A)"
 
 
-# The demo, in order. Later issues insert their steps here (the operator after the CRDs, a request
-# through the gateway after the quickstart).
+# The demo, in order.
 STEPS: tuple[tuple[str, Step], ...] = (
     ("control plane", step_cluster),
-    ("CRDs", step_crds),
+    ("node agent", step_node_agent),
+    ("helm install", step_helm_install),
     ("quickstart", step_quickstart),
+    ("request", step_request),
     ("resources", step_show),
 )
 
@@ -152,7 +336,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dir",
         type=Path,
         default=Path(os.environ.get("MESHGATE_LOCAL_DIR", ".local")),
-        help="local state directory; the control plane lives in <dir>/cluster (default .local)",
+        help="local state directory; the demo's control plane lives in <dir>/demo (default .local)",
     )
     parser.add_argument(
         "--root", type=Path, default=None, help="the meshgate checkout (default: this one)"
@@ -162,38 +346,74 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_steps(ctx: DemoContext, steps: Sequence[tuple[str, Step]] = STEPS) -> int:
     began = time.monotonic()
     done: list[tuple[str, str]] = []
-    for title, step in steps:
-        print(f"==> [demo] {title}", flush=True)
+    code = 0
+    try:
+        for title, step in steps:
+            print(f"==> [demo] {title}", flush=True)
+            try:
+                done.append((title, step(ctx)))
+            except (DemoError, LocalClusterError, subprocess.TimeoutExpired) as exc:
+                print(f"meshgate demo: step '{title}' failed: {exc}", file=sys.stderr)
+                code = 1
+                break
+    finally:
+        stopped = _stop_local(ctx)
+    _summary(ctx, done, began, stopped)
+    return code
+
+
+def _stop_local(ctx: DemoContext) -> list[str]:
+    """Stop what the local mode started, by PID: the agent (it stops its Pods), the cluster."""
+    stopped = []
+    if ctx.agent is not None and ctx.agent.poll() is None:
+        os.kill(ctx.agent.pid, signal.SIGTERM)
         try:
-            done.append((title, step(ctx)))
-        except (DemoError, LocalClusterError, subprocess.TimeoutExpired) as exc:
-            print(f"meshgate demo: step '{title}' failed: {exc}", file=sys.stderr)
-            _summary(ctx, done, began)
-            return 1
-    _summary(ctx, done, began)
-    return 0
+            ctx.agent.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.kill(ctx.agent.pid, signal.SIGKILL)
+            ctx.agent.wait(timeout=10)
+        stopped.append("the node agent and every Pod process")
+    if ctx.cluster is not None and ctx.started_cluster:
+        ctx.cluster.stop()
+        stopped.append("the local control plane")
+    return stopped
 
 
-def _summary(ctx: DemoContext, done: list[tuple[str, str]], began: float) -> None:
+def _summary(
+    ctx: DemoContext, done: list[tuple[str, str]], began: float, stopped: list[str]
+) -> None:
     print(f"==> [demo] finished in {time.monotonic() - began:.1f}s; what it did:")
     for title, outcome in done:
         print(f"    {title}: {outcome}")
-    if ctx.kubeconfig is None:
-        return
-    if os.environ.get("KUBECONFIG"):
-        print("    nothing to stop: the demo used your $KUBECONFIG cluster")
-    else:
-        print("    the local control plane keeps running; stop it with `make down`")
-    # Last line: paste it to talk to the demo's cluster.
-    print(f"export KUBECONFIG={ctx.kubeconfig}", flush=True)
+    if stopped:
+        print(f"    stopped {' and '.join(stopped)}: nothing is left running")
+        print("    (its Pods lived in a private network namespace that ends with the demo)")
+    elif ctx.kubeconfig is not None and not ctx.local:
+        print(
+            "    nothing to stop: the demo used your $KUBECONFIG cluster; to remove what it added:"
+        )
+        print(f"      helm uninstall {RELEASE} -n {RELEASE_NAMESPACE}")
+        print(f"      kubectl delete namespace {DEMO_NAMESPACE}")
+
+
+def _reexec_in_netns(root: Path) -> int:
+    """Run this same command inside a private network namespace (hack/in-netns.sh)."""
+    script = root / "hack" / "in-netns.sh"
+    env = dict(os.environ, **{IN_NETNS_ENV: "1"})
+    # sys.argv[0] is the `meshgate` entry point that started this demo.
+    argv = [str(script), sys.argv[0], *sys.argv[1:]]
+    print("==> [demo] entering a private network namespace (hack/in-netns.sh)", flush=True)
+    return subprocess.run(argv, env=env, check=False).returncode
 
 
 def run(args: argparse.Namespace) -> int:
     root = (args.root or _default_root()).resolve()
+    if not os.environ.get("KUBECONFIG") and not os.environ.get(IN_NETNS_ENV):
+        return _reexec_in_netns(root)
     try:
-        kubectl = _find_kubectl()
+        kubectl, helm = _find_tool("kubectl"), _find_tool("helm")
     except DemoError as exc:
         print(f"meshgate demo: {exc}", file=sys.stderr)
         return 1
-    ctx = DemoContext(root=root, state_dir=Path(args.dir).resolve(), kubectl=kubectl)
+    ctx = DemoContext(root=root, state_dir=Path(args.dir).resolve(), kubectl=kubectl, helm=helm)
     return run_steps(ctx)
