@@ -30,9 +30,11 @@ CONVERGE_SECONDS = 15.0
 pytestmark = pytest.mark.xfail(
     strict=True,
     reason=(
-        "the operator neither imports meshgate.identity.handlers (no identity Secrets, no "
-        "NetworkPolicy) nor calls meshgate.inject.webhook.configure_admission at startup (no "
-        "sidecar is injected): operator/meshgate/handlers/{run,watch}.py"
+        "payments' inbound sidecar admits spiffe://cluster.local/ns/shop/sa/intruder with 200: "
+        "the ALLOW AuthorizationPolicy (selector app=payments, principal "
+        "cluster.local/ns/shop/sa/orders) is in meshgate-mesh's inbound listener but the "
+        "proxy does not enforce it (meshproxy/layers/authz.py: selector against the Pod's "
+        "MESHGATE_POD_LABELS, or the principal's form without spiffe://)"
     ),
 )
 
