@@ -1,4 +1,5 @@
-"""Start-up of what runs beside the reconcile loop: the sidecar injector and kopf peering.
+"""Start-up of what runs beside the reconcile loop: the sidecar injector and kopf peering, and
+the watch on the Secrets edge policies name (a rotated API key is a reconcile, not a resync).
 
 `run.py` imports this module (and, when injection is on, `meshgate.inject.webhook`, whose import
 registers the admission handlers). The startup handlers here configure kopf once: the admission
@@ -18,6 +19,7 @@ import kopf
 from meshgate import __version__
 from meshgate.inject.settings import InjectSettings, ProxyResources
 from meshgate.inject.webhook_config import FailurePolicy, WebhookSettings
+from meshgate.kube import edge_secrets
 from meshgate.kube.rest import Kind, Rest, connect
 from meshgate.settings import Settings
 
@@ -130,3 +132,16 @@ def register_admission() -> None:
     @kopf.on.startup(id="meshgate-admission")
     async def _start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
         await start_admission(settings, memo)
+
+
+def _edge_secret(name: str | None, namespace: str | None, **_: Any) -> bool:
+    # The set the last reconcile read; a Secret named later is read by that later reconcile.
+    return (namespace or "", name or "") in edge_secrets.referenced
+
+
+@kopf.on.event("", "v1", "secrets", when=_edge_secret, id="meshgate-edge-secrets")
+def edge_secret_changed(**_: Any) -> None:
+    from .watch import State
+
+    if State.loop is not None:
+        State.loop.mark()
