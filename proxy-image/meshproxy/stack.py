@@ -56,6 +56,7 @@ from meshproxy.layers.timeout import TimeoutLayer
 from meshproxy.layers.tracing import TracingLayer
 from meshproxy.layers.transform import TransformLayer
 from meshproxy.layers.upstream import UpstreamLayer
+from meshproxy.observability.accessline import AccessLine
 from meshproxy.observability.accesslog import AccessLog
 from meshproxy.observability.metrics import Registry, RequestStats
 from meshproxy.peermodes import PeerModes
@@ -72,6 +73,7 @@ class ListenerStack:
     """One listener's request path, as the server calls it."""
 
     __slots__ = (
+        "_access_line",
         "_access_log",
         "_default_stats",
         "_loop",
@@ -98,6 +100,7 @@ class ListenerStack:
         self._name = listener.name
         self._registry = registry
         self._access_log = access_log
+        self._access_line = AccessLine(listener.name)
         self._loop = asyncio.get_running_loop()
         self._default_stats = registry.request_stats(
             listener=listener.name, direction=DIRECTIONS[listener.role], route="", cluster=""
@@ -109,29 +112,7 @@ class ListenerStack:
         (request.stats or self._default_stats).observe(status, duration)
         access_log = self._access_log
         if access_log is not None:
-            record: dict[str, Any] = {
-                "listener": self._name,
-                "method": request.method,
-                "path": request.path,
-                "status": status,
-                "duration_ms": round(duration * 1000, 3),
-                "bytes_sent": sent,
-                "route": request.route,
-                "cluster": request.cluster,
-                "upstream": request.endpoint,
-                "request_id": request.request_id,
-                "trace_id": request.trace_id,
-                "client": request.client_ip,
-            }
-            if request.identity:
-                record["peer_identity"] = request.identity
-            if request.attempts:
-                record["retries"] = request.attempts
-            if request.flags:
-                record["flags"] = request.flags
-            if not ok:
-                record["incomplete"] = True
-            access_log.write(record)
+            access_log.write_line(self._access_line(request, status, duration, sent, ok))
 
     def rejected(self, status: int) -> None:
         child = self._rejected.get(status)

@@ -1,8 +1,8 @@
 """The JSON access log: one line per request, buffered and flushed off the hot path.
 
 Lines are appended to a list and written by a periodic flush (and at shutdown), so a request
-costs one `json.dumps` and a list append, never a syscall. The buffer is bounded: above
-`MAX_BUFFERED` lines a flush happens at once.
+costs one line's formatting (`accessline`) and a list append, never a syscall. The buffer is
+bounded: above `MAX_BUFFERED` lines a flush happens at once.
 
 This module must never log anything but access lines, and never raise into a request.
 """
@@ -28,7 +28,11 @@ class AccessLog:
         self._dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
 
     def write(self, record: dict[str, Any]) -> None:
-        self._lines.append(self._dumps(record))
+        self.write_line(self._dumps(record))
+
+    def write_line(self, line: str) -> None:
+        """One JSON line, already encoded (`accessline.AccessLine`)."""
+        self._lines.append(line)
         if len(self._lines) >= MAX_BUFFERED:
             self.flush()
         elif self._handle is None:
@@ -44,9 +48,10 @@ class AccessLog:
         if not self._lines:
             return
         lines, self._lines = self._lines, []
+        lines.append("")  # the last line's newline, without copying the joined text again
         try:
             stream = self._open()
-            stream.write("\n".join(lines) + "\n")
+            stream.write("\n".join(lines))
             stream.flush()
         except OSError:
             pass  # a full disk or closed stdout must not take requests down

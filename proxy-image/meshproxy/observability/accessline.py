@@ -1,0 +1,48 @@
+"""One access log line per request, built with one f-string instead of a dict and `json.dumps`.
+
+What is constant for a listener (its name) is encoded once, when its stack is built; per request
+only the strings that vary are escaped, with the json module's own C escaper, so a line is
+byte for byte what `json.dumps(record, separators=(",", ":"), ensure_ascii=True)` writes for the
+same record, keys in the same order.
+
+This module must never write anything: it returns the line.
+"""
+
+from __future__ import annotations
+
+from json.encoder import encode_basestring_ascii as _quote
+
+from meshproxy.http.message import Request
+
+
+class AccessLine:
+    __slots__ = ("_prefix",)
+
+    def __init__(self, listener: str) -> None:
+        self._prefix = '{"listener":' + _quote(listener) + ',"method":'
+
+    def __call__(self, request: Request, status: int, duration: float, sent: int, ok: bool) -> str:
+        q = _quote
+        line = (
+            f"{self._prefix}{q(request.method)},"
+            f'"path":{q(request.path)},'
+            f'"status":{status},'
+            f'"duration_ms":{round(duration * 1000, 3)!r},'
+            f'"bytes_sent":{sent},'
+            f'"route":{q(request.route)},'
+            f'"cluster":{q(request.cluster)},'
+            f'"upstream":{q(request.endpoint)},'
+            f'"request_id":{q(request.request_id)},'
+            f'"trace_id":{q(request.trace_id)},'
+            f'"client":{q(request.client_ip)}'
+        )
+        if request.identity or request.attempts or request.flags or not ok:
+            if request.identity:
+                line += f',"peer_identity":{q(request.identity)}'
+            if request.attempts:
+                line += f',"retries":{request.attempts}'
+            if request.flags:
+                line += f',"flags":{q(request.flags)}'
+            if not ok:
+                line += ',"incomplete":true'
+        return line + "}"

@@ -1,0 +1,89 @@
+"""The access log line built with one f-string is byte for byte what `json.dumps` wrote for the
+same record, whatever bytes a client put in the path or the request id."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from meshproxy.http.message import Request
+from meshproxy.observability.accessline import AccessLine
+
+_text = st.text(st.characters(min_codepoint=0, max_codepoint=0x2FF), max_size=40)
+
+
+def _record(
+    listener: str, request: Request, status: int, duration: float, sent: int, ok: bool
+) -> str:
+    # The record as ListenerStack.finish built it before the line was pre-encoded.
+    record: dict[str, object] = {
+        "listener": listener,
+        "method": request.method,
+        "path": request.path,
+        "status": status,
+        "duration_ms": round(duration * 1000, 3),
+        "bytes_sent": sent,
+        "route": request.route,
+        "cluster": request.cluster,
+        "upstream": request.endpoint,
+        "request_id": request.request_id,
+        "trace_id": request.trace_id,
+        "client": request.client_ip,
+    }
+    if request.identity:
+        record["peer_identity"] = request.identity
+    if request.attempts:
+        record["retries"] = request.attempts
+    if request.flags:
+        record["flags"] = request.flags
+    if not ok:
+        record["incomplete"] = True
+    return json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode(record)
+
+
+@given(
+    listener=_text,
+    method=_text,
+    path=_text,
+    request_id=_text,
+    client=_text,
+    route=_text,
+    identity=st.one_of(st.none(), _text),
+    flags=_text,
+    attempts=st.integers(0, 5),
+    status=st.integers(100, 599),
+    duration=st.floats(0, 100, allow_nan=False),
+    sent=st.integers(0, 2**40),
+    ok=st.booleans(),
+)
+def test_line_equals_json_dumps_of_the_record(
+    listener: str,
+    method: str,
+    path: str,
+    request_id: str,
+    client: str,
+    route: str,
+    identity: str | None,
+    flags: str,
+    attempts: int,
+    status: int,
+    duration: float,
+    sent: int,
+    ok: bool,
+) -> None:
+    request = Request(method, path, "", [], "h", None, "1.1", True, client, "http", 0.0)
+    request.route = route
+    request.cluster = route[::-1]
+    request.endpoint = "127.0.0.1:80"
+    request.request_id = request_id
+    request.trace_id = "ab" * 16
+    request.identity = identity
+    request.flags = flags
+    request.attempts = attempts
+
+    line = AccessLine(listener)(request, status, duration, sent, ok)
+
+    assert line == _record(listener, request, status, duration, sent, ok)
+    assert "\n" not in line
