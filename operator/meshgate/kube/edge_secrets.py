@@ -81,12 +81,10 @@ class EdgeSecretWriter:
                 self.applied.pop(key, None)
                 continue
             self.applied[key] = digest
+        # Only what this process applied: a Secret left by an earlier process whose policies
+        # went away while it was down names no file any config reads, and the garbage
+        # collector removes it with its Gateway. (No listing: a reconcile lists nothing extra.)
         stale = set(self.applied) - wanted
-        if force:  # also what an earlier process left behind
-            for item in self.rest.list(SECRET, labels=EDGE_SELECTOR, metadata_only=True):
-                meta = item.get("metadata") or {}
-                stale.add((meta.get("namespace", ""), meta.get("name", "")))
-            stale -= wanted
         for ns, name in sorted(stale):
             try:
                 self.rest.delete(SECRET, ns, name)
