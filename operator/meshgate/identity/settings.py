@@ -23,6 +23,8 @@ CA_WARNING = timedelta(days=30)
 @dataclass(frozen=True)
 class IdentitySettings:
     ca_secret: str = DEFAULT_CA_SECRET
+    # The chart's `ca.source`: "generate" or "existing"; empty means "decide by the name".
+    ca_source: str = ""
     workload_validity: timedelta = WORKLOAD_VALIDITY
     ca_warning: timedelta = CA_WARNING
     # The shortest wait between renewal checks; tests with 30 s certificates lower it.
@@ -30,8 +32,12 @@ class IdentitySettings:
 
     @property
     def ca_supplied(self) -> bool:
-        """A CA Secret under another name is the user's (e.g. cert-manager's): the operator
-        waits for it to exist and never writes it."""
+        """The user's CA (e.g. cert-manager's): the operator waits for it and never writes it.
+        Said by `MESHGATE_CA_SOURCE=existing`; without a source, a CA Secret under another name
+        than the default is the user's. (The chart names the Secret `<release>-ca` even when
+        the operator generates it.)"""
+        if self.ca_source:
+            return self.ca_source == "existing"
         return self.ca_secret != DEFAULT_CA_SECRET
 
     @property
@@ -43,8 +49,12 @@ class IdentitySettings:
         env = os.environ if env is None else env
         d = cls()
         supplied = env.get("MESHGATE_CA_SECRET", "").strip()
+        source = env.get("MESHGATE_CA_SOURCE", "").strip()
+        if source not in ("", "generate", "existing"):
+            raise ValueError(f"MESHGATE_CA_SOURCE must be generate or existing, not {source!r}")
         return cls(
             ca_secret=supplied or d.ca_secret,
+            ca_source=source,
             workload_validity=_seconds(
                 env, "MESHGATE_IDENTITY_VALIDITY_SECONDS", d.workload_validity
             ),

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from meshgate.handlers.startup import inject_settings, peering_objects, webhook_settings
+from meshgate.identity.settings import IdentitySettings
 from meshgate.settings import Settings
 
 CHART = Path(__file__).resolve().parents[3] / "charts" / "meshgate" / "templates"
@@ -133,3 +134,15 @@ def test_peering_object_is_cluster_wide_or_one_per_watched_namespace() -> None:
         Settings.from_env({"MESHGATE_PEERING": "true", "MESHGATE_WATCH_NAMESPACES": "a,b"})
     )
     assert [(k.kind, ns) for k, ns, _ in per_ns] == [("KopfPeering", "a"), ("KopfPeering", "b")]
+
+
+def test_chart_ca_source_decides_who_owns_the_ca_whatever_its_secret_name() -> None:
+    # The chart names the CA Secret `<release>-ca` in both modes.
+    generated = IdentitySettings.from_env(
+        {"MESHGATE_CA_SOURCE": "generate", "MESHGATE_CA_SECRET": "mesh-meshgate-ca"}
+    )
+    assert (generated.ca_secret, generated.ca_supplied) == ("mesh-meshgate-ca", False)
+    existing = IdentitySettings.from_env(
+        {"MESHGATE_CA_SOURCE": "existing", "MESHGATE_CA_SECRET": "meshgate-ca"}
+    )
+    assert existing.ca_supplied is True
