@@ -11,12 +11,14 @@ the I/O. Nothing here decides what the injector patches.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import Any
 
 import kopf
 
 from meshgate import __version__
+from meshgate.inject.names import NATIVE_SIDECAR_MINOR
 from meshgate.inject.settings import InjectSettings, ProxyResources
 from meshgate.inject.webhook_config import FailurePolicy, WebhookSettings
 from meshgate.kube import edge_secrets
@@ -43,6 +45,14 @@ def inject_settings(settings: Settings) -> InjectSettings:
         ),
         image_pull_policy=settings.image_pull_policy,
     )
+
+
+def sidecar_kind(inject: InjectSettings, native: bool) -> InjectSettings:
+    """`injection.nativeSidecar: false` asks for a plain container even where the cluster
+    supports native sidecars; true leaves the choice to the cluster's version."""
+    if native:
+        return inject
+    return dataclasses.replace(inject, kube_minor=min(inject.kube_minor, NATIVE_SIDECAR_MINOR - 1))
 
 
 def webhook_settings(settings: Settings) -> WebhookSettings:
@@ -106,7 +116,7 @@ async def start_peering(**_: Any) -> None:
 async def start_admission(kopf_settings: kopf.OperatorSettings, memo: kopf.Memo) -> None:
     """Serve the injector and apply its webhook configuration. Registered by `run.py` only when
     injection is enabled, together with the webhook's handlers."""
-    from meshgate.inject.webhook import configure_admission
+    from meshgate.inject.webhook import MEMO_KEY, configure_admission
 
     settings = Settings.from_env()
     if settings.injection_namespace_label != SUPPORTED_NAMESPACE_LABEL:
@@ -117,6 +127,12 @@ async def start_admission(kopf_settings: kopf.OperatorSettings, memo: kopf.Memo)
         )
     hook = webhook_settings(settings)
     await configure_admission(kopf_settings, memo, inject_settings(settings), hook)
+    if not settings.injection_native_sidecar:
+        # configure_admission picks by the cluster's version; the chart's value can only lower it.
+        injector = memo[MEMO_KEY]
+        memo[MEMO_KEY] = dataclasses.replace(
+            injector, settings=sidecar_kind(injector.settings, False)
+        )
     log.info(
         "sidecar injector served on %s:%d, called at %s",
         hook.listen_addr,

@@ -6,14 +6,24 @@ test, and each variable must move its own field away from the default.
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from meshgate.handlers.startup import inject_settings, peering_objects, webhook_settings
+from meshgate.handlers.startup import (
+    inject_settings,
+    peering_objects,
+    sidecar_kind,
+    webhook_settings,
+)
 from meshgate.identity.settings import IdentitySettings
+from meshgate.inject import jsonpatch_ops
+from meshgate.inject.patch import inject
+from meshgate.inject.policy import NamespaceInfo
+from meshgate.inject.settings import InjectSettings
 from meshgate.settings import Settings
 
 CHART = Path(__file__).resolve().parents[3] / "charts" / "meshgate" / "templates"
@@ -146,3 +156,26 @@ def test_chart_ca_source_decides_who_owns_the_ca_whatever_its_secret_name() -> N
         {"MESHGATE_CA_SOURCE": "existing", "MESHGATE_CA_SECRET": "meshgate-ca"}
     )
     assert existing.ca_supplied is True
+
+
+def test_native_sidecar_false_injects_a_plain_container_on_a_new_cluster() -> None:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "app", "namespace": "shop"},
+        "spec": {"containers": [{"name": "app", "image": "app"}]},
+    }
+    shop = NamespaceInfo("shop", {"meshgate.io/inject": "enabled"})
+    new_cluster = InjectSettings(kube_minor=33)
+
+    def proxy_place(settings: InjectSettings) -> str:
+        patched = copy.deepcopy(pod)
+        jsonpatch_ops.apply_in_place(patched, inject(patched, shop, settings).ops)
+        spec = patched["spec"]
+        if any(c["name"] == "meshgate-proxy" for c in spec.get("initContainers", [])):
+            return "initContainers"
+        assert any(c["name"] == "meshgate-proxy" for c in spec["containers"])
+        return "containers"
+
+    assert proxy_place(sidecar_kind(new_cluster, True)) == "initContainers"
+    assert proxy_place(sidecar_kind(new_cluster, False)) == "containers"
