@@ -8,11 +8,11 @@ import random
 from meshproxy import config
 from meshproxy.http.message import Request, Response
 from meshproxy.layers import Handler
-from meshproxy.policy.tracing import ensure_traceparent, new_request_id
+from meshproxy.policy.tracing import request_id_from_hex, traceparent_from_hex
 
 
 class TracingLayer:
-    __slots__ = ("_id_header", "_next", "_propagate", "_rand_bytes")
+    __slots__ = ("_getrandbits", "_id_header", "_next", "_propagate")
 
     def __init__(self, next_handler: Handler, cfg: config.Tracing) -> None:
         self._next = next_handler
@@ -20,7 +20,7 @@ class TracingLayer:
         self._id_header = cfg.request_id_header.lower()
         # Trace and request ids must be unpredictable enough not to collide, not secret:
         # a seeded PRNG avoids a getrandom syscall per request.
-        self._rand_bytes = random.Random().randbytes  # noqa: S311
+        self._getrandbits = random.Random().getrandbits  # noqa: S311
 
     async def handle(self, request: Request) -> Response:
         self.prepare(request)
@@ -31,23 +31,28 @@ class TracingLayer:
         incoming_parent: str | None = None
         request_id: str | None = None
         id_header = self._id_header
-        for name, value in request.headers:
+        headers = request.headers
+        for name, value in headers:
             if name == "traceparent":
                 incoming_parent = value
             elif name == id_header:
                 request_id = value
-        added: list[tuple[str, str]] = []
-        if request_id is None:
-            request_id = new_request_id(self._rand_bytes)
-            added.append((id_header, request_id))
-        request.request_id = request_id
+        # One draw for every id: 32 hex digits of request id, 16 of span, 32 of trace id.
+        digits = f"{self._getrandbits(320):080x}"
+        changed = False
         if self._propagate:
-            parent, trace_id = ensure_traceparent(incoming_parent, self._rand_bytes)
-            request.trace_id = trace_id
+            parent, request.trace_id = traceparent_from_hex(
+                incoming_parent, digits[32:48], digits[48:]
+            )
             if parent != incoming_parent:
-                headers = [(n, v) for n, v in request.headers if n != "traceparent"]
+                if incoming_parent is not None:
+                    headers = [(n, v) for n, v in headers if n != "traceparent"]
                 headers.append(("traceparent", parent))
-                request.set_headers(headers + added)
-                added = []
-        if added:
-            request.set_headers(request.headers + added)
+                changed = True
+        if request_id is None:
+            request_id = request_id_from_hex(digits)
+            headers.append((id_header, request_id))
+            changed = True
+        request.request_id = request_id
+        if changed:
+            request.set_headers(headers)  # appended in place when nothing had to be taken out

@@ -7,7 +7,12 @@ from itertools import count
 
 import pytest
 
-from meshproxy.policy.tracing import ensure_traceparent, new_request_id
+from meshproxy.policy.tracing import (
+    ensure_traceparent,
+    new_request_id,
+    request_id_from_hex,
+    traceparent_from_hex,
+)
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"
@@ -73,3 +78,21 @@ def test_request_id_is_a_version_4_uuid_from_the_given_bytes() -> None:
     assert parsed.version == 4
     assert str(parsed) == value
     assert new_request_id(fixed) != new_request_id(lambda n: b"\x00" * n)
+
+
+def test_request_id_from_hex_is_the_version_4_uuid_of_those_bits() -> None:
+    for raw in (bytes(16), b"\xff" * 16, bytes(range(16)), bytes(range(200, 216))):
+        assert request_id_from_hex(raw.hex()) == str(uuid.UUID(bytes=raw, version=4))
+        assert request_id_from_hex(raw.hex()) == new_request_id(lambda n, raw=raw: raw[:n])
+
+
+def test_traceparent_from_hex_keeps_a_valid_trace_and_starts_one_otherwise() -> None:
+    span, trace = "0102030405060708", "ab" * 16
+    assert traceparent_from_hex(f"00-{TRACE}-{PARENT}-01", span, trace) == (
+        f"00-{TRACE}-{span}-01",
+        TRACE,
+    )
+    assert traceparent_from_hex("garbage", span, trace) == (f"00-{trace}-{span}-00", trace)
+    forwarded, trace_id = traceparent_from_hex(None, "0" * 16, "0" * 32)
+    assert trace_id != "0" * 32
+    assert forwarded.split("-")[2] != "0" * 16

@@ -91,7 +91,7 @@ class Rig:
             self.stack.direct = None
         tracing = self.stack.handle.__self__  # type: ignore[attr-defined]
         assert isinstance(tracing, TracingLayer)
-        tracing._rand_bytes = random.Random(7).randbytes
+        tracing._getrandbits = random.Random(7).getrandbits
         route = tracing._next.__self__  # type: ignore[attr-defined]
         if isinstance(route, RouteLayer):
             route._random = random.Random(3).random
