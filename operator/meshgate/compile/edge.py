@@ -366,6 +366,17 @@ class EdgeBook:
                 applied.append((kind, ns, name, "Gateway", ""))
         return names[0], names[1], applied
 
+    def stripped_headers(self, authn: list[str]) -> list[str]:
+        """Key headers the upstream must not see: `apiKeys.stripKey` (the default) with a
+        header. A key in the query string stays (the proxy cannot edit the query)."""
+        out = set()
+        for key in authn:
+            spec = self.authns[key].spec
+            api_keys = spec.api_keys if spec is not None else None
+            if api_keys is not None and api_keys.strip_key and api_keys.header:
+                out.add(api_keys.header.lower())
+        return sorted(out)
+
     def _one_authn(self, keys: list[str], where: tuple[str, str, str], gw: Meta) -> str | None:
         if not keys:
             return None

@@ -66,6 +66,7 @@ def compile_gateway(
     gw_edge = GatewayEdge()
     for port in sorted(by_port):
         group = by_port[port]
+        authn, rate_limits = edge.listener_level(gw, [ln.name for ln in group], gw_edge)
         tls: pc.ServerTLS | None = None
         entries: dict[str, list[Entry]] = defaultdict(list)
         for listener in group:
@@ -91,7 +92,7 @@ def compile_gateway(
                     for host in a.hostnames:
                         for entry in rules.entries(a.route, default_timeout=timeout):
                             entries[host].append(
-                                _with_edge(entry, gw, listener.name, edge, gw_edge, rules)
+                                _with_edge(entry, gw, listener.name, authn, edge, gw_edge, rules)
                             )
             statuses[listener.name] = {
                 "name": listener.name,
@@ -105,7 +106,6 @@ def compile_gateway(
             routes = ordered_routes(host, entries[host], report, claims)
             domains = [host] if host == "*" else [host, f"{host}:{port}"]
             vhosts.append(pc.VirtualHost(name=host, domains=domains, routes=routes))
-        authn, rate_limits = edge.listener_level(gw, [ln.name for ln in group], gw_edge)
         proxy_listeners.append(
             pc.Listener(
                 name="+".join(listener.name for listener in group),
@@ -175,20 +175,27 @@ def _with_edge(
     entry: Entry,
     gw: Resource[GatewaySpec],
     listener: str,
+    listener_authn: list[str],
     edge: EdgeBook,
     gw_edge: GatewayEdge,
     rules: RuleCompiler,
 ) -> Entry:
-    """The entry with the route-level edge policies of its Route (and rule) attached."""
+    """The entry with the route-level edge policies of its Route (and rule) attached, and the
+    API key headers of every policy in effect on it removed before the request goes upstream."""
     authn, limits, applied = edge.route_level(gw, listener, entry.owner, entry.rule, gw_edge)
     key = (entry.owner.meta.namespace, entry.owner.meta.name)
     for item in applied:
         rules.applied.setdefault(key, set()).add(item)
-    if not authn and not limits:
+    strip = edge.stripped_headers([*listener_authn, *authn])
+    if not authn and not limits and not strip:
         return entry
-    return replace(
-        entry, route=entry.route.model_copy(update={"authn": authn, "rate_limits": limits})
-    )
+    update: dict[str, object] = {"authn": authn, "rate_limits": limits}
+    if strip:
+        # The proxy applies a route's request header changes after its authentication.
+        headers = entry.route.request_headers or pc.HeaderModifier()
+        remove = sorted({*headers.remove, *strip})
+        update["request_headers"] = headers.model_copy(update={"remove": remove})
+    return replace(entry, route=entry.route.model_copy(update=update))
 
 
 def _mutual_secrets(clusters: ClusterBook, namespace: str, used: set[str]) -> set[str]:
