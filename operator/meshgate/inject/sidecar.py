@@ -123,7 +123,7 @@ def proxy_container(
             _field_env("POD_IP", "status.podIP"),
             _field_env("SERVICE_ACCOUNT", "spec.serviceAccountName"),
             {"name": "MESHGATE_TRUST_DOMAIN", "value": settings.trust_domain},
-            {"name": "MESHGATE_POD_LABELS", "value": f"{names.PODINFO_DIR}/labels"},
+            {"name": "MESHGATE_POD_LABELS_FILE", "value": f"{names.PODINFO_DIR}/labels"},
         ],
         "resources": resources,
         "securityContext": _restricted_security_context(),
