@@ -7,12 +7,17 @@ digest belongs must not end up in a log.
 from __future__ import annotations
 
 import json
+from functools import cache
 
 from pydantic import TypeAdapter, ValidationError
 
 from meshproxy import config
 
-_ENTRIES = TypeAdapter(list[config.ApiKeyConsumer])
+
+@cache
+def _entries() -> TypeAdapter[list[config.ApiKeyConsumer]]:
+    # Built on first use: a proxy without API keys never pays for this validator's memory.
+    return TypeAdapter(list[config.ApiKeyConsumer])
 
 
 def parse_keys_file(raw: bytes) -> tuple[config.ApiKeyConsumer, ...]:
@@ -22,7 +27,7 @@ def parse_keys_file(raw: bytes) -> tuple[config.ApiKeyConsumer, ...]:
     except (ValueError, UnicodeDecodeError):
         raise ValueError("not valid JSON") from None
     try:
-        return tuple(_ENTRIES.validate_python(data))
+        return tuple(_entries().validate_python(data))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
