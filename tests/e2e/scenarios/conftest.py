@@ -6,7 +6,7 @@
     container logs from the node agent.
 ``shop`` (function)
     A ``User`` in namespace ``shop``, which the scenario's own manifests create and label for
-    injection; deleted afterwards.
+    injection; deleted afterwards, and waited for.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def shop(meshgate_release: Release, node_agent: NodeAgent) -> Iterator[User]:
     try:
         yield user
     finally:
+        # Gone before the next scenario starts: its teardown churn must not be timed there.
         meshgate_release.kubectl_run(
-            "delete", "namespace", "shop", "--ignore-not-found", "--wait=false"
+            "delete", "namespace", "shop", "--ignore-not-found", "--wait=true", timeout=120
         )

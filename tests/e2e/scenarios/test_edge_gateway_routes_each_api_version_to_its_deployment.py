@@ -10,6 +10,8 @@ from __future__ import annotations
 from scenario_kit import User, request
 
 LISTENER_PORT = 8080
+# From Programmed to the gateway Pod's proxy serving the config.
+CONVERGE_SECONDS = 15.0
 
 
 def test_gateway_address_answers_each_version_from_its_own_deployment(user: User) -> None:
@@ -24,8 +26,13 @@ def test_gateway_address_answers_each_version_from_its_own_deployment(user: User
     address = user.gateway_pods("edge")[0]["status"]["podIP"]
 
     for path, pod in (("/v1/orders/42", v1_pod), ("/v2/orders?page=2", v2_pod)):
-        answer = request(address, LISTENER_PORT, path, {"host": "shop.example"})
-        assert answer.status == 200, (path, answer)
+        # Programmed says the config is written; the Pod's proxy loads it a moment later.
+        answer = user.answer_within(
+            lambda p=path: request(address, LISTENER_PORT, p, {"host": "shop.example"}),  # type: ignore[misc]
+            200,
+            CONVERGE_SECONDS,
+            f"the gateway serving {path}",
+        )
         echoed = answer.json()
         # The version's own Pod answered, saw the path as the client sent it, in this namespace.
         assert echoed["pod"] == pod["metadata"]["name"], (path, echoed)

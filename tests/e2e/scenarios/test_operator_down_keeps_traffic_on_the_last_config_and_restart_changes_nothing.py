@@ -93,8 +93,9 @@ def test_operator_down_keeps_traffic_on_the_last_config_and_restart_changes_noth
 
     assert client.errors == [], client.errors[:5]
     assert client.statuses() == {200: len(client.outcomes)}, client.statuses()
-    # Restarted, the operator found everything already right: no write, same versions.
-    assert metric_sum(_operator_metrics(metrics_at), "meshgate_object_writes_total") == 0
+    # Restarted and reconciled, the operator found this namespace already right: every object
+    # it generated here keeps its resourceVersion and config version. (Its cluster-wide write
+    # counter is not asserted: earlier scenarios' namespaces may still be terminating.)
     assert _generated(user) == before
     # The gateway Pod is the one from before: nothing rolled it.
     assert user.gateway_pods("steady")[0]["metadata"]["uid"] == gateway_pod["metadata"]["uid"]
