@@ -1,12 +1,14 @@
 """Serving certificates for the operator's own HTTPS endpoints (the admission webhook).
 
 The kube-apiserver calls a webhook Service at `<service>.<namespace>.svc` and checks the name;
-that is what these certificates carry. They are not mesh identities: no URI SAN, serverAuth
+that is what these certificates carry, plus IP SANs for a webhook it calls by URL at an address
+(a control plane without cluster DNS). They are not mesh identities: no URI SAN, serverAuth
 only. This module must never read the clock or expose the key outside the returned PEM.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -30,6 +32,7 @@ SERVING_VALIDITY = timedelta(days=365)
 @dataclass(frozen=True)
 class ServingCertificate:
     dns_names: tuple[str, ...]
+    ip_addresses: tuple[str, ...]
     cert_pem: str
     ca_pem: str  # for the webhook configuration's caBundle
     not_before: datetime
@@ -51,10 +54,15 @@ def issue_serving_certificate(
     now: datetime,
     validity: timedelta = SERVING_VALIDITY,
     extra_dns_names: tuple[str, ...] = (),
+    ip_addresses: tuple[str, ...] = (),
 ) -> ServingCertificate:
     if not service or not namespace:
         raise CertError("a serving certificate needs a service name and a namespace")
     names = (*service_dns_names(service, namespace), *extra_dns_names)
+    try:
+        ips = tuple(ipaddress.ip_address(a) for a in ip_addresses)
+    except ValueError as e:
+        raise CertError(f"serving certificate: {e}") from None
     key = new_mesh_key()
     not_after = min(now + validity, ca.not_after)
     cert = (
@@ -66,7 +74,10 @@ def issue_serving_certificate(
         .not_valid_before(now - CLOCK_SKEW)
         .not_valid_after(not_after)
         .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False
+            x509.SubjectAlternativeName(
+                [*(x509.DNSName(n) for n in names), *(x509.IPAddress(ip) for ip in ips)]
+            ),
+            critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(LEAF_KEY_USAGE, critical=True)
@@ -82,6 +93,7 @@ def issue_serving_certificate(
     )
     return ServingCertificate(
         dns_names=names,
+        ip_addresses=tuple(str(ip) for ip in ips),
         cert_pem=cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
         ca_pem=ca.cert_pem,
         not_before=cert.not_valid_before_utc,

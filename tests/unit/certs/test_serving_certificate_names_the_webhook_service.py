@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from ipaddress import ip_address as ip
 
+import pytest
 from cryptography import x509
+from cryptography.x509 import DNSName, IPAddress
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from cryptography.x509.verification import DNSName, PolicyBuilder, Store
+from cryptography.x509.verification import PolicyBuilder, Store
 
 from meshgate.certs.ca import CertificateAuthority
+from meshgate.certs.errors import CertError
 from meshgate.certs.serving import issue_serving_certificate
 
 
@@ -37,3 +41,27 @@ def test_serving_cert_is_server_auth_only_and_carries_no_mesh_identity(
     assert san.get_values_for_type(x509.UniformResourceIdentifier) == []
     assert "wh.mg.svc" in san.get_values_for_type(x509.DNSName)
     assert "PRIVATE" not in repr(served)
+
+
+def test_serving_cert_verifies_for_an_ip_address_the_apiserver_dials_by_url(
+    ca: CertificateAuthority, now: datetime
+) -> None:
+    served = issue_serving_certificate(
+        ca, service="wh", namespace="mg", now=now, ip_addresses=("127.0.0.1", "::1")
+    )
+    leaf = x509.load_pem_x509_certificate(served.cert_pem.encode())
+    verifier = (
+        PolicyBuilder()
+        .store(Store([ca.cert]))
+        .time(now)
+        .build_server_verifier(IPAddress(ip("127.0.0.1")))
+    )
+    verifier.verify(leaf, [])
+    assert served.ip_addresses == ("127.0.0.1", "::1")
+
+
+def test_serving_cert_refuses_an_address_that_is_not_an_ip(
+    ca: CertificateAuthority, now: datetime
+) -> None:
+    with pytest.raises(CertError, match="does not appear to be an IPv4 or IPv6 address"):
+        issue_serving_certificate(ca, service="wh", namespace="mg", now=now, ip_addresses=("wh",))
