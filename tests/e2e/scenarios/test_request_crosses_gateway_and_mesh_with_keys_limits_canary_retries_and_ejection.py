@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-import pytest
 from scenario_kit import Answer, User, metric_sum, metrics, request
 
 PORT = 8080
@@ -26,17 +25,6 @@ MEASURED = 200
 PACE_PER_SECOND = 15.0
 # From the last status condition to the data plane serving it: files synced, proxies reloaded.
 CONVERGE_SECONDS = 15.0
-
-pytestmark = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "payments' inbound sidecar admits spiffe://cluster.local/ns/shop/sa/intruder with 200: "
-        "the ALLOW AuthorizationPolicy (selector app=payments, principal "
-        "cluster.local/ns/shop/sa/orders) is in meshgate-mesh's inbound listener but the "
-        "proxy does not enforce it (meshproxy/layers/authz.py: selector against the Pod's "
-        "MESHGATE_POD_LABELS, or the principal's form without spiffe://)"
-    ),
-)
 
 
 def _refuses_plaintext(address: str, port: int) -> bool:
