@@ -1,0 +1,98 @@
+"""The snapshot a reconcile builds from the store is the one `snapshot_from_bodies` builds from
+the same bodies, and each object is parsed again only when its resourceVersion moves."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from meshgate.compile import MeshSettings, snapshot_from_bodies
+from meshgate.kube.cluster_state import ParseCache, read_state
+from meshgate.kube.store import Store
+from meshgate.settings import Settings
+
+REPO = Path(__file__).resolve().parents[3]
+CASES = sorted((REPO / "tests" / "golden" / "compile" / "cases").glob("*.yaml"))
+CORE = ("Service", "EndpointSlice", "Pod", "Secret", "Namespace")
+
+
+def _documents(path: Path) -> list[dict[str, Any]]:
+    docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    for i, doc in enumerate(docs):
+        meta = doc.setdefault("metadata", {})
+        if doc["kind"] != "Namespace":
+            meta.setdefault("namespace", "shop")
+        meta.setdefault("generation", 1)
+        meta["resourceVersion"] = str(100 + i)
+    return docs
+
+
+def _store(docs: list[dict[str, Any]]) -> Store:
+    store = Store()
+    for doc in docs:
+        store.observe(doc["kind"], "ADDED", copy.deepcopy(doc))
+    return store
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
+def test_store_snapshot_equals_the_ingested_one(case: Path) -> None:
+    docs = _documents(case)
+    custom: dict[str, list[Any]] = {}
+    core: dict[str, list[Any]] = {k: [] for k in CORE}
+    for doc in docs:
+        if str(doc.get("apiVersion", "")).startswith("meshgate.io/"):
+            custom.setdefault(doc["kind"], []).append(doc)
+        elif doc["kind"] in core:
+            secret = doc["kind"] == "Secret"
+            core[doc["kind"]].append(
+                {**doc, "data": dict.fromkeys(doc.get("data") or {}, "")} if secret else doc
+            )
+    want = snapshot_from_bodies(
+        settings=MeshSettings(),
+        custom=custom,
+        services=core["Service"],
+        endpoint_slices=core["EndpointSlice"],
+        pods=[{"metadata": p["metadata"]} for p in core["Pod"]],
+        secrets=core["Secret"],
+        namespaces=core["Namespace"],
+    )
+    got = read_state(_store(docs), Settings()).snapshot
+    assert got == want
+
+
+def test_objects_are_parsed_again_only_when_their_version_moves() -> None:
+    docs = _documents(CASES[0])
+    store = _store(docs)
+    cache = ParseCache()
+    first = read_state(store, Settings(), cache).snapshot
+    assert cache.parsed == len([d for d in docs if d["kind"] != "ConfigMap"])
+    again = read_state(store, Settings(), cache).snapshot
+    assert cache.parsed == 0
+    assert again == first
+
+    route = next(d for d in docs if d["kind"] == "Route")
+    changed = copy.deepcopy(route)
+    changed["metadata"]["resourceVersion"] = "999"
+    changed["spec"]["hostnames"] = ["changed.example.com"]
+    store.observe("Route", "MODIFIED", changed)
+    after = read_state(store, Settings(), cache).snapshot
+    assert cache.parsed == 1
+    assert after.routes != first.routes
+
+
+def test_a_deleted_object_leaves_the_parse_cache() -> None:
+    docs = _documents(CASES[0])
+    store = _store(docs)
+    cache = ParseCache()
+    read_state(store, Settings(), cache)
+    route = next(d for d in docs if d["kind"] == "Route")
+    gone = copy.deepcopy(route)
+    gone["metadata"]["resourceVersion"] = "999"
+    store.observe("Route", "DELETED", gone)
+    snapshot = read_state(store, Settings(), cache).snapshot
+    assert route["metadata"]["name"] not in {r.meta.name for r in snapshot.routes}
+    assert ("Route", "shop", route["metadata"]["name"]) not in cache._entries
