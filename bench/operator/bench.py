@@ -5,7 +5,9 @@
 
 Without --kubeconfig it starts the local control plane (etcd, kube-apiserver, controller-manager
 from $MESHGATE_TESTBINS or .local/testbins.path) in a temporary directory and stops it at the end.
-Prints one JSON document with every figure; REPORT.md quotes a run of it.
+Prints one JSON document with every figure (also written to --out when given), with the load
+averages at start and end: the machine is shared, and the figures move with its load. Progress
+goes to stderr. REPORT.md quotes runs of it.
 """
 
 from __future__ import annotations
@@ -150,7 +152,12 @@ def main() -> int:
     ap.add_argument("--changes", type=int, default=200)
     ap.add_argument("--kubeconfig")
     ap.add_argument("--operator-namespace", default="meshgate-system")
+    ap.add_argument("--out", help="also write the JSON document here")
     args = ap.parse_args()
+
+    def progress(what: str) -> None:
+        print(f"[bench {time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.1f}] {what}",
+              file=sys.stderr, flush=True)  # fmt: skip
 
     cluster = None
     kubeconfig = args.kubeconfig
@@ -169,14 +176,17 @@ def main() -> int:
     api = k8s.ApiClient()
     out: dict[str, Any] = {"routes": args.routes, "services": args.services,
                            "endpoints": args.services * args.endpoints}  # fmt: skip
+    out["load_average_start"] = [round(x, 2) for x in os.getloadavg()]
     op: subprocess.Popen[bytes] | None = None
     try:
+        progress("creating objects")
         t = time.monotonic()
         setup(api, args.services, args.endpoints, args.routes)
         out["setup_seconds"] = round(time.monotonic() - t, 2)
 
         settings = Settings(namespaces=(NS,), operator_namespace=args.operator_namespace)
         rest = Rest(api)
+        progress("listing and compiling in process")
         t = time.monotonic()
         state = read_cluster(rest, settings)
         t_list = time.monotonic() - t
@@ -200,6 +210,7 @@ def main() -> int:
                "MESHGATE_OPERATOR_NAMESPACE": args.operator_namespace,
                "MESHGATE_METRICS_PORT": str(port)}  # fmt: skip
         log = open(Path(tempfile.gettempdir()) / "bench-operator.log", "wb")  # noqa: SIM115
+        progress("cold operator start")
         t = time.monotonic()
         op = subprocess.Popen([sys.executable, "-m", "meshgate.handlers.run"], env=env,
                               stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
@@ -228,8 +239,11 @@ def main() -> int:
         out["cold_operator_start_to_all_route_status_seconds"] = round(time.monotonic() - t, 3)
 
         # Change-to-ConfigMap latency: edit one Route, wait for the ConfigMap to show it.
-        latencies = []
+        progress("changes")
+        latencies: list[float] = []
         for i in range(args.changes):
+            if i % 50 == 0 and i:
+                progress(f"change {i}: median so far {statistics.median(latencies):.3f} s")
             r = i % args.routes
             marker = f"/changed-{i}"
             apply(api, f"/apis/{API}/namespaces/{NS}/routes", route(r, args.services, marker))
@@ -250,6 +264,7 @@ def main() -> int:
         out["change_to_configmap"] = {
             "changes": len(latencies),
             "p50_seconds": round(statistics.median(latencies), 3),
+            "p90_seconds": round(percentile(latencies, 0.90), 3),
             "p99_seconds": round(percentile(latencies, 0.99), 3),
             "max_seconds": round(max(latencies), 3),
         }
@@ -258,10 +273,19 @@ def main() -> int:
 
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
             metrics = resp.read().decode()
-        out["operator_reconciles"] = next(
-            float(line.split()[1])
-            for line in metrics.splitlines()
-            if line.startswith("meshgate_reconciles_total ")
+
+        def metric(name: str) -> float:
+            return next(
+                float(line.split()[1])
+                for line in metrics.splitlines()
+                if line.startswith(f"{name} ")
+            )
+
+        out["operator_reconciles"] = metric("meshgate_reconciles_total")
+        out["operator_reconcile_mean_seconds"] = round(
+            metric("meshgate_reconcile_duration_seconds_sum")
+            / metric("meshgate_reconcile_duration_seconds_count"),
+            3,
         )
     finally:
         if op is not None:
@@ -269,7 +293,11 @@ def main() -> int:
             op.wait(timeout=20)
         if cluster is not None:
             cluster.stop()
-    print(json.dumps(out, indent=2))
+    out["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    text = json.dumps(out, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
     return 0
 
 
