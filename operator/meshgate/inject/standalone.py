@@ -9,6 +9,8 @@ come from the environment (names below). This module must hold no injection logi
     MESHGATE_WEBHOOK_PORT           9443
     MESHGATE_WEBHOOK_CONFIG_NAME    meshgate-sidecar-injector
     MESHGATE_WEBHOOK_FAILURE_POLICY Fail | Ignore
+    MESHGATE_WEBHOOK_TLS_SECRET     meshgate-webhook-tls (in the operator namespace)
+    MESHGATE_WEBHOOK_IDENTITY_CHECK_SECONDS  60
     MESHGATE_OPERATOR_NAMESPACE     meshgate-system
     MESHGATE_PROXY_IMAGE            the proxy image
     MESHGATE_INJECTED_VERSION       recorded in meshgate.io/injected-version
@@ -46,6 +48,11 @@ def settings_from_env(env: dict[str, str]) -> tuple[InjectSettings, WebhookSetti
         failure_policy=cast(FailurePolicy, policy),
         listen_addr=env.get("MESHGATE_WEBHOOK_LISTEN_ADDR", WebhookSettings.listen_addr),
         listen_port=int(env.get("MESHGATE_WEBHOOK_PORT", str(WebhookSettings.listen_port))),
+        tls_secret=env.get("MESHGATE_WEBHOOK_TLS_SECRET", WebhookSettings.tls_secret),
+        identity_check_seconds=float(
+            env.get("MESHGATE_WEBHOOK_IDENTITY_CHECK_SECONDS", "")
+            or WebhookSettings.identity_check_seconds
+        ),
     )
     return inject, hook
 

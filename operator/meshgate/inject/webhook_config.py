@@ -47,6 +47,10 @@ class WebhookSettings:
     # Where the injector itself listens (kopf's WebhookServer).
     listen_addr: str = "127.0.0.1"
     listen_port: int = 9443
+    # The Secret in `operator_namespace` holding the serving identity all replicas share, and
+    # how often each replica re-reads it (a leaf another replica renewed, a deleted Secret).
+    tls_secret: str = "meshgate-webhook-tls"  # noqa: S105 - a Secret name, not a secret
+    identity_check_seconds: float = 60.0
 
 
 def client_config(settings: WebhookSettings, ca_pem: bytes, handler: str) -> dict[str, Any]:
@@ -62,6 +66,12 @@ def client_config(settings: WebhookSettings, ca_pem: bytes, handler: str) -> dic
         },
         "caBundle": bundle,
     }
+
+
+def ca_bundles(body: dict[str, Any] | None) -> set[str]:
+    """The caBundles a configuration's webhooks carry (empty for none or no configuration)."""
+    hooks = (body or {}).get("webhooks") or []
+    return {str((h.get("clientConfig") or {}).get("caBundle", "")) for h in hooks}
 
 
 def _excluded(settings: WebhookSettings) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from inject_process import Injector, start_injector
+from inject_process import Injector, operator_namespace, start_injector
 from kubernetes import client
 
 from meshgate.inject import kubeio
@@ -19,12 +19,22 @@ from meshgate.inject import kubeio
 def injector(
     api_client: Any, kubeconfig: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Injector]:
-    running = start_injector(api_client, kubeconfig, tmp_path_factory.mktemp("injector"))
-    try:
-        yield running
-    finally:
-        running.stop()
-        kubeio.delete_webhook_configuration(api_client, running.config_name)
+    with operator_namespace(api_client) as ops:
+        running = start_injector(
+            api_client, kubeconfig, tmp_path_factory.mktemp("injector"), operator_namespace=ops
+        )
+        try:
+            yield running
+        finally:
+            running.stop()
+            kubeio.delete_webhook_configuration(api_client, running.config_name)
+
+
+@pytest.fixture
+def injector_namespace(api_client: Any) -> Iterator[str]:
+    """The operator namespace of a test's own injectors (their Secret lives there)."""
+    with operator_namespace(api_client) as ops:
+        yield ops
 
 
 @pytest.fixture

@@ -1,17 +1,21 @@
 """The injector as a kopf subprocess for integration tests: started, awaited, stopped by PID.
 
 Each start registers a webhook configuration under a fresh name, which the caller deletes, so an
-injector never outlives its tests in the shared cluster.
+injector never outlives its tests in the shared cluster; its serving identity's Secret lives in
+the operator namespace the caller gives (and deletes). Two injectors given the same port both
+listen on it (the admission server sets SO_REUSEPORT) and the kernel hands each connection to
+one of them, as a Service would: that is how the tests run two replicas behind one URL.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +36,7 @@ class Injector:
     port: int
     config_name: str
     log: Path
+    operator_namespace: str
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -43,17 +48,46 @@ class Injector:
                 self.proc.wait(timeout=10)
 
 
-def _listening(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
+def _listening_inodes(port: int) -> set[str]:
+    """Socket inodes listening on `port` (any address), from the kernel's tables."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError), open(table) as f:
+            for line in list(f)[1:]:
+                fields = line.split()
+                local, state, inode = fields[1], fields[3], fields[9]
+                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                    inodes.add(inode)
+    return inodes
+
+
+def listens(pid: int, port: int) -> bool:
+    """Whether process `pid` itself holds a socket listening on `port`: with SO_REUSEPORT,
+    another injector answering on the port says nothing about this one."""
+    inodes = _listening_inodes(port)
+    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    return True
+    return False
 
 
 def start_injector(
-    api_client: Any, kubeconfig: str, log_dir: Path, failure_policy: str = "Fail"
+    api_client: Any,
+    kubeconfig: str,
+    log_dir: Path,
+    failure_policy: str = "Fail",
+    *,
+    operator_namespace: str,
+    port: int | None = None,
+    config_name: str | None = None,
 ) -> Injector:
-    (port,) = free_ports(1)
-    name = f"meshgate-injector-test-{secrets.token_hex(3)}"
+    """Start an injector; with `port` and `config_name` of a running one, a second replica."""
+    if port is None:
+        (port,) = free_ports(1)
+    name = config_name or f"meshgate-injector-test-{secrets.token_hex(3)}"
     env = {
         **os.environ,
         "KUBECONFIG": kubeconfig,
@@ -61,8 +95,9 @@ def start_injector(
         "MESHGATE_WEBHOOK_PORT": str(port),
         "MESHGATE_WEBHOOK_CONFIG_NAME": name,
         "MESHGATE_WEBHOOK_FAILURE_POLICY": failure_policy,
+        "MESHGATE_OPERATOR_NAMESPACE": operator_namespace,
     }
-    log = log_dir / f"{name}.log"
+    log = log_dir / f"{name}-{secrets.token_hex(2)}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [str(KOPF), "run", "--standalone", "-A", "-m", "meshgate.inject.standalone"],
@@ -71,7 +106,7 @@ def start_injector(
             stderr=subprocess.STDOUT,
             cwd=REPO,
         )
-    injector = Injector(proc, port, name, log)
+    injector = Injector(proc, port, name, log, operator_namespace)
     admission = client.AdmissionregistrationV1Api(api_client)
 
     def ready() -> bool:
@@ -83,7 +118,7 @@ def start_injector(
             if e.status == 404:
                 return False
             raise
-        return _listening(port)
+        return listens(proc.pid, port)
 
     try:
         wait_for(ready, timeout=60, what="the injector to serve and register its webhooks")
@@ -91,6 +126,19 @@ def start_injector(
         injector.stop()
         raise
     return injector
+
+
+@contextlib.contextmanager
+def operator_namespace(api_client: Any) -> Iterator[str]:
+    """A namespace of its own for the injector's Secret, deleted afterwards."""
+    core = client.CoreV1Api(api_client)
+    name = f"meshgate-injector-{secrets.token_hex(3)}"
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    try:
+        yield name
+    finally:
+        with contextlib.suppress(ApiException):
+            core.delete_namespace(name)
 
 
 ENABLED = {"meshgate.io/inject": "enabled"}

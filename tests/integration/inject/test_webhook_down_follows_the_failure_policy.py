@@ -16,9 +16,13 @@ from meshgate.inject import kubeio
 
 
 @pytest.fixture
-def stopped_injector(api_client: Any, kubeconfig: str, tmp_path: Path) -> Iterator[Injector]:
+def stopped_injector(
+    api_client: Any, kubeconfig: str, tmp_path: Path, injector_namespace: str
+) -> Iterator[Injector]:
     """An injector that registered its webhooks and then died: the configuration stays."""
-    stopped = start_injector(api_client, kubeconfig, tmp_path)
+    stopped = start_injector(
+        api_client, kubeconfig, tmp_path, operator_namespace=injector_namespace
+    )
     stopped.stop()
     try:
         yield stopped
