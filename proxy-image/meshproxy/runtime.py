@@ -6,6 +6,9 @@ their in-flight requests had time to finish (`limits.drainTimeout`). An invalid 
 refused: logged with its `ConfigError` message, counted in `meshproxy_config_reloads_total
 {result="failure"}`, and the previous config keeps serving.
 
+An HTTPS gateway listener follows its certificate files: a rotation swaps the certificate new
+handshakes get, without reopening the listener (`tls.reload.ReloadingEdgeCertificate`).
+
 Shutdown: stop accepting, let every connection finish the request it is serving (idle ones
 close at once), and return when all are closed or the drain timeout has passed.
 """
@@ -27,11 +30,12 @@ from meshproxy.reload import ConfigWatcher
 from meshproxy.server.protocol import HttpServerProtocol
 from meshproxy.server.sniffing import SniffingServer
 from meshproxy.server.state import ListenerState
-from meshproxy.server.tls import edge_switch, identity_reader, remember_sni
+from meshproxy.server.tls import identity_reader, remember_sni
 from meshproxy.stack import Built, build
 from meshproxy.tls.errors import TLSFilesError
 from meshproxy.tls.modes import handshake_requires_client_cert
-from meshproxy.workload_identity import WorkloadIdentity
+from meshproxy.tls.reload import Outcome, ReloadingEdgeCertificate
+from meshproxy.workload_identity import POLL_SECONDS, WorkloadIdentity
 
 log = logging.getLogger("meshproxy")
 
@@ -52,6 +56,13 @@ class _OpenListener:
         self.server = server
         self.state = state
         self.socket_key = socket_key
+        self.cert_watch: asyncio.Task[None] | None = None  # an HTTPS gateway's certificate files
+
+    def close(self) -> None:
+        self.server.close()
+        if self.cert_watch is not None:
+            self.cert_watch.cancel()
+            self.cert_watch = None
 
 
 class Proxy:
@@ -194,7 +205,7 @@ class Proxy:
                 # has freed the port.
         except (OSError, TLSFilesError):
             for _, listener in opened:
-                listener.server.close()
+                listener.close()
             raise
         for key, listener in opened:
             self._listeners[key] = listener
@@ -251,8 +262,10 @@ class Proxy:
                 server = sniffing
             return _OpenListener(lst, server, state, socket_key)
         ssl_context = None
+        edge = None
         if lst.tls is not None:
-            ssl_context = remember_sni(edge_switch(lst.tls).outer, state)
+            edge = ReloadingEdgeCertificate(lst.tls)
+            ssl_context = remember_sni(edge.switch.outer, state)
         server = await self._loop.create_server(
             lambda: HttpServerProtocol(state, identity_of if ssl_context is not None else None),
             lst.address,
@@ -261,11 +274,28 @@ class Proxy:
             reuse_address=True,
             backlog=1024,
         )
-        return _OpenListener(lst, server, state, socket_key)
+        listener = _OpenListener(lst, server, state, socket_key)
+        if edge is not None:
+            listener.cert_watch = self._loop.create_task(
+                edge.watch(POLL_SECONDS, lambda outcome: self._on_edge_cert(edge, outcome))
+            )
+        return listener
+
+    def _on_edge_cert(self, edge: ReloadingEdgeCertificate, outcome: Outcome) -> None:
+        if outcome == "reloaded":
+            self.registry.cert_reloads.child(result="success").inc()
+            log.info("edge certificate %s reloaded", edge.cert_file)
+        else:
+            self.registry.cert_reloads.child(result="failure").inc()
+            log.error(
+                "edge certificate %s: keeping the previous one: %s",
+                edge.cert_file,
+                edge.stats.last_error,
+            )
 
     def _close_listener(self, key: tuple[str, int]) -> None:
         listener = self._listeners.pop(key)
-        listener.server.close()
+        listener.close()
         listener.state.draining = True
         for conn in list(listener.state.connections):
             conn.shutdown()
@@ -321,7 +351,7 @@ class Proxy:
         timeout = self.built.config.limits.drain_timeout if self.built else 0
         states: list[Any] = []
         for listener in self._listeners.values():
-            listener.server.close()
+            listener.close()
             listener.state.draining = True
             states.append(listener.state)
         for state in states:

@@ -1,4 +1,4 @@
-"""TLS for listeners: the edge context (through a `ContextSwitch`), and the SNI each client sent.
+"""TLS for listeners: the SNI each client sent, and the peer identity of a verified certificate.
 
 The SNI is remembered per handshake so the server can answer 421 when `Host` names another host
 than the one the client's TLS session was set up for. Python exposes the server-side SNI only to
@@ -15,20 +15,12 @@ import ssl
 from collections.abc import Callable
 from functools import partial
 
-from meshproxy import config
 from meshproxy.server.state import ListenerState
-from meshproxy.tls.contexts import edge_context_from
 from meshproxy.tls.identity import peer_spiffe_id
-from meshproxy.tls.switch import ContextSwitch
 
 _MAX_PENDING_SNI = 10_000  # handshakes that named a host but never completed
 
 IdentityOf = Callable[[ssl.SSLObject], str | None]
-
-
-def edge_switch(tls: config.ServerTLS) -> ContextSwitch:
-    """The listener's certificates. TLSFilesError when the files cannot be loaded."""
-    return ContextSwitch(edge_context_from(tls))
 
 
 def remember_sni(context: ssl.SSLContext, state: ListenerState) -> ssl.SSLContext:

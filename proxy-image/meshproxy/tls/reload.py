@@ -7,7 +7,8 @@ values mismatch") and the previous contexts stay until the pair is consistent ag
 
 Server contexts reach listeners through `ContextSwitch` (existing connections keep theirs, new
 handshakes get the new certificate); the mesh client context is read per new connection from
-`client_context`. This module must never drop a working context for a broken one.
+`client_context`. A gateway's HTTPS listener follows its own certificate files the same way
+(`ReloadingEdgeCertificate`). This module must never drop a working context for a broken one.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from meshproxy.config import Identity
-from meshproxy.tls.contexts import mesh_client_context, server_context
+from meshproxy.config import Identity, ServerTLS
+from meshproxy.tls.contexts import edge_context_from, mesh_client_context, server_context
 from meshproxy.tls.errors import TLSFilesError
 from meshproxy.tls.switch import ContextSwitch
 
@@ -117,8 +118,56 @@ class ReloadingIdentity:
     ) -> None:
         """Poll forever (cancel the task to stop). Reading three stats a second is cheaper and
         simpler than inotify, and works on every volume type kubelet mounts."""
-        while True:
-            await asyncio.sleep(interval)
-            outcome = self.poll()
-            if outcome != "unchanged" and on_change is not None:
-                on_change(outcome)
+        await _watch(self.poll, interval, on_change)
+
+
+class ReloadingEdgeCertificate:
+    """An HTTPS gateway listener's certificate, swapped into its `switch` when the files change.
+
+    Give `switch.outer` to the listener once; a rotation never reopens it."""
+
+    def __init__(self, tls: ServerTLS) -> None:
+        """Loads the files now; TLSFilesError when they are missing or do not match."""
+        self._tls = tls
+        files = [tls.cert_file, tls.key_file]
+        if tls.client_ca_file:
+            files.append(tls.client_ca_file)
+        self._watcher = CertWatcher(files)
+        self.switch = ContextSwitch(edge_context_from(tls))
+        self.stats = ReloadStats()
+
+    @property
+    def cert_file(self) -> str:
+        return self._tls.cert_file
+
+    def poll(self) -> Outcome:
+        """Swap in a context built from the changed files; on "failed" the old one stays."""
+        if not self._watcher.changed():
+            return "unchanged"
+        snapshot = self._watcher.snapshot()
+        self._watcher.accept(snapshot)
+        try:
+            ctx = edge_context_from(self._tls)
+        except TLSFilesError as exc:
+            self.stats.failures += 1
+            self.stats.last_error = str(exc)
+            return "failed"
+        self.switch.swap(ctx)
+        self.stats.reloads += 1
+        self.stats.last_error = None
+        return "reloaded"
+
+    async def watch(
+        self, interval: float = 1.0, on_change: Callable[[Outcome], None] | None = None
+    ) -> None:
+        await _watch(self.poll, interval, on_change)
+
+
+async def _watch(
+    poll: Callable[[], Outcome], interval: float, on_change: Callable[[Outcome], None] | None
+) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        outcome = poll()
+        if outcome != "unchanged" and on_change is not None:
+            on_change(outcome)
