@@ -100,9 +100,10 @@ bench: venv ## run the benchmarks in bench/ and write their reports
 	@bash bench/run.sh
 
 .PHONY: images
-images: ## build the operator and proxy images (needs Docker)
+images: ## build the operator, proxy and echo app images (needs Docker)
 	docker build -f operator.Dockerfile -t meshgate.local/operator:dev .
 	docker build -f proxy-image/Dockerfile -t meshgate.local/meshproxy:dev .
+	docker build -f examples/apps/echo/Dockerfile -t meshgate.local/echo:latest .
 
 .PHONY: e2e-kind
 e2e-kind: venv testbins ## the e2e scenarios on a kind cluster (needs Docker; never runs without it)

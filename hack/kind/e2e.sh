@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make e2e-kind: the e2e scenarios on a kind cluster, for machines with a Docker engine.
-# Creates (or reuses) kind cluster $MESHGATE_KIND_CLUSTER, builds both images, loads them into
-# the nodes, helm-installs the chart and runs the e2e suite with KUBECONFIG of that cluster.
+# Creates (or reuses) kind cluster $MESHGATE_KIND_CLUSTER, builds the operator and proxy images
+# and the echo app's (meshgate.local/echo:latest, what the scenarios and the quickstart run),
+# loads them into the nodes, helm-installs the chart and runs the e2e suite with KUBECONFIG of
+# that cluster.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -31,8 +33,10 @@ export KUBECONFIG="$KUBECONFIG_PATH"
 say "building images (tag $TAG)"
 docker build -f "$REPO/operator.Dockerfile" -t "meshgate.local/operator:$TAG" "$REPO"
 docker build -f "$REPO/proxy-image/Dockerfile" -t "meshgate.local/meshproxy:$TAG" "$REPO"
+docker build -f "$REPO/examples/apps/echo/Dockerfile" -t "meshgate.local/echo:latest" "$REPO"
 say "loading images into $CLUSTER"
-"$KIND" load docker-image --name "$CLUSTER" "meshgate.local/operator:$TAG" "meshgate.local/meshproxy:$TAG"
+"$KIND" load docker-image --name "$CLUSTER" "meshgate.local/operator:$TAG" "meshgate.local/meshproxy:$TAG" \
+  "meshgate.local/echo:latest"
 
 # The chart templates CRDs from files/crds; until the generator writes there, install from a copy.
 CHART="$(mktemp -d)/meshgate"

@@ -1,10 +1,11 @@
 """What local program stands in for a container image, with which argv and environment.
 
 Images map to programs from this checkout: the proxy image to `.venv/bin/meshproxy`, the
-operator image to `.venv/bin/meshgate`, `meshgate.local/echo*` and `hashicorp/http-echo` (the
-quickstart's) to the echo app. Paths under a container's volumeMounts are rewritten into the
-Pod's directory, and `127.0.0.1` in env values into the Pod's own address, because every Pod
-shares this host's filesystem and network.
+operator image to `.venv/bin/meshgate`, `meshgate.local/echo*` (the quickstart's and the
+scenarios', built by `examples/apps/echo/Dockerfile`) and `hashicorp/http-echo` to the echo app.
+Paths under a container's volumeMounts are rewritten into the Pod's directory, and `127.0.0.1` in
+env values into the Pod's own address, because every Pod shares this host's filesystem and
+network.
 
 Pure: this module must never start a process or read the API server.
 """
@@ -23,8 +24,9 @@ from .volumes import field_value
 Body = dict[str, Any]
 REPO = Path(__file__).resolve().parents[3]
 ECHO_APP = REPO / "tests" / "e2e" / "apps" / "echo.py"
+# The echo app's image, `examples/apps/echo/Dockerfile`: the same file runs here and in it.
 ECHO_IMAGE = "meshgate.local/echo"
-# The quickstart's backend image; the echo app understands its -listen and -text flags.
+# A common stand-in backend; the echo app understands its -listen and -text flags.
 HTTP_ECHO_IMAGE = "hashicorp/http-echo"
 OPERATOR_IMAGE = "meshgate.local/operator"
 _VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
