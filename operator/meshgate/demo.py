@@ -3,10 +3,11 @@
 With no `$KUBECONFIG` the demo re-runs itself inside a private network namespace
 (`hack/in-netns.sh`), because the local node agent gives each Pod its own address there. Inside,
 it starts a fresh local control plane in `<dir>/demo`, the node agent (which plays kubelet: Pods
-run as local processes), `helm install`s the chart, applies `examples/quickstart/` into a meshed
-namespace, sends a request through the gateway and prints the path it took and the
-`kubectl get meshgate -A` table. Nothing can outlive the namespace, so the demo then stops
-everything it started and says so.
+run as local processes), `helm install`s the chart, applies `examples/quickstart/` (its meshed
+namespace, `web` calling `api`, a gateway routing to `web`), sends a request through the gateway
+and prints the path it took, as the apps themselves report it (each hop's Pod, address and the
+SPIFFE ID its caller presented), and the `kubectl get meshgate -A` table. Nothing can outlive
+the namespace, so the demo then stops everything it started and says so.
 
 With `$KUBECONFIG` set it works against that cluster (real kubelets: no agent, no namespace),
 reaches the gateway through `kubectl port-forward`, and leaves the release installed, printing
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .inject.names import INJECTED_LABEL
 from .localcluster.cluster import LocalCluster
 from .localcluster.errors import LocalClusterError
 from .localcluster.testbins import ENV as TESTBINS_ENV
@@ -42,7 +44,11 @@ from .localcluster.waiting import WaitTimeout, wait_for
 FIELD_MANAGER = "meshgate"
 RELEASE = "meshgate"
 RELEASE_NAMESPACE = "meshgate-system"
-DEMO_NAMESPACE = "meshgate-demo"
+# Declared by examples/quickstart/00-namespace.yaml, labelled for injection.
+DEMO_NAMESPACE = "quickstart"
+QUICKSTART_NAMESPACE_FILE = "00-namespace.yaml"
+# The quickstart's services, in the order a request crosses them.
+QUICKSTART_SERVICES = ("web", "api")
 QUICKSTART_GATEWAY = "quickstart"
 LISTENER_PORT = 8080
 PEER_HEADER = "x-meshgate-peer-identity"
@@ -74,23 +80,42 @@ class DemoContext:
         return not os.environ.get("KUBECONFIG")
 
     def run_tool(
-        self, tool: str, *args: str, check: bool = True, timeout: float = 120.0, show: bool = True
+        self,
+        tool: str,
+        *args: str,
+        check: bool = True,
+        timeout: float = 120.0,
+        show: bool = True,
+        stdin: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run kubectl or helm against the demo's cluster; with `check`, a failure raises."""
         argv = [tool, f"--kubeconfig={self.kubeconfig}", *args]
         if show:
             print(f"$ {Path(tool).name} {' '.join(args)}", flush=True)
         proc = subprocess.run(
-            argv, cwd=self.root, capture_output=True, text=True, timeout=timeout, check=False
+            argv,
+            cwd=self.root,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
         if check and proc.returncode != 0:
             raise DemoError(f"{Path(tool).name} {' '.join(args)} failed:\n{proc.stderr.strip()}")
         return proc
 
     def kubectl_run(
-        self, *args: str, check: bool = True, timeout: float = 120.0, show: bool = True
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: float = 120.0,
+        show: bool = True,
+        stdin: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        return self.run_tool(self.kubectl, *args, check=check, timeout=timeout, show=show)
+        return self.run_tool(
+            self.kubectl, *args, check=check, timeout=timeout, show=show, stdin=stdin
+        )
 
     def get_json(self, *args: str) -> dict[str, Any]:
         out = self.kubectl_run("get", *args, "-o", "json", show=False).stdout
@@ -130,6 +155,27 @@ def _ready_pods(ctx: DemoContext, namespace: str, selector: str) -> list[dict[st
     items = ctx.get_json("pods", "-n", namespace, "-l", selector)["items"]
     live = [p for p in items if not p["metadata"].get("deletionTimestamp")]
     return live if live and all(_pod_ready(p) for p in live) else None
+
+
+def _injects(ctx: DemoContext) -> bool:
+    """Whether a Pod created in the demo namespace now gets a sidecar (a server-side dry run:
+    the injector is called, nothing is stored)."""
+    probe = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"generateName": "injection-probe-"},
+        "spec": {"containers": [{"name": "probe", "image": "meshgate.local/echo:latest"}]},
+    }
+    args = ("create", "--dry-run=server", "-n", DEMO_NAMESPACE, "-o", "json", "-f", "-")
+    proc = ctx.kubectl_run(*args, check=False, show=False, stdin=json.dumps(probe))
+    if proc.returncode != 0:
+        return False
+    labels = json.loads(proc.stdout).get("metadata", {}).get("labels") or {}
+    return INJECTED_LABEL in labels
+
+
+def _wait_ready(ctx: DemoContext, selector: str, what: str) -> None:
+    _wait(lambda: _ready_pods(ctx, DEMO_NAMESPACE, selector), 120, what)
 
 
 # -- the steps ----------------------------------------------------------------------------------
@@ -207,13 +253,14 @@ def step_quickstart(ctx: DemoContext) -> str:
         return "no examples/quickstart/ manifests yet: skipped"
     if not ctx.crds_applied:
         return "examples/quickstart/ needs meshgate's CRDs, which are not installed: skipped"
-    exists = ctx.kubectl_run("get", "namespace", DEMO_NAMESPACE, check=False, show=False)
-    if exists.returncode != 0:
-        ctx.kubectl_run("create", "namespace", DEMO_NAMESPACE)
-    # Meshed: the quickstart's echo Pod gets a sidecar, so the gateway reaches it over mTLS.
-    ctx.kubectl_run(
-        "label", "namespace", DEMO_NAMESPACE, "meshgate.io/inject=enabled", "--overwrite"
-    )
+    # The meshed namespace first, then proof that the API server calls the injector for it: an
+    # operator Ready a moment ago may not be registered with the API server yet, and a Pod
+    # created before then keeps running without a sidecar.
+    namespace_file = str((qs / QUICKSTART_NAMESPACE_FILE).relative_to(ctx.root))
+    args = ("apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-f", namespace_file)
+    print(ctx.kubectl_run(*args).stdout.rstrip(), flush=True)
+    _wait(lambda: _injects(ctx), 60, f"the API server to call the injector for {DEMO_NAMESPACE}")
+    print(f"sidecar injector: Pods created in namespace {DEMO_NAMESPACE} get a sidecar", flush=True)
     applied = ctx.kubectl_run(
         "apply",
         "--server-side",
@@ -225,10 +272,14 @@ def step_quickstart(ctx: DemoContext) -> str:
         str(qs.relative_to(ctx.root)),
     )
     print(applied.stdout.rstrip(), flush=True)
-    _wait(lambda: _ready_pods(ctx, DEMO_NAMESPACE, "app=echo"), 120, "the echo Pod Ready")
-    gateway = f"meshgate.io/gateway={QUICKSTART_GATEWAY}"
-    _wait(lambda: _ready_pods(ctx, DEMO_NAMESPACE, gateway), 120, "the gateway Pod Ready")
-    return f"applied examples/quickstart/ ({len(manifests)} files) into namespace {DEMO_NAMESPACE}"
+    for app in QUICKSTART_SERVICES:
+        _wait_ready(ctx, f"app={app}", f"the {app} Pod Ready")
+    _wait_ready(ctx, f"meshgate.io/gateway={QUICKSTART_GATEWAY}", "the gateway Pod Ready")
+    services = " and ".join(QUICKSTART_SERVICES)
+    return (
+        f"applied examples/quickstart/ ({len(manifests)} files): {services}, meshed,"
+        f" in namespace {DEMO_NAMESPACE}"
+    )
 
 
 @contextlib.contextmanager
@@ -278,7 +329,7 @@ def step_request(ctx: DemoContext) -> str:
             except OSError as exc:
                 last[:] = [repr(exc)]
                 return None
-            last[:] = [f"HTTP {status}"]
+            last[:] = [f"HTTP {status} {body[:300]!r}"]
             return (status, body) if status == 200 else None
 
         try:
@@ -288,21 +339,51 @@ def step_request(ctx: DemoContext) -> str:
     answer: dict[str, Any] = json.loads(body)
     ctx.gateway_answer = answer
     print(json.dumps(_shown(answer), indent=2), flush=True)
-    peer = (answer.get("headers") or {}).get(PEER_HEADER)
-    hop = f"─mTLS ({peer})─▶" if peer else "─▶"
+    hops = _hops(answer)
+    if len(hops) != len(QUICKSTART_SERVICES):
+        raise DemoError(f"the answer crossed {len(hops)} of {len(QUICKSTART_SERVICES)} services")
+    named = list(zip(QUICKSTART_SERVICES, hops, strict=True))
     gateway = f"gateway {QUICKSTART_GATEWAY} ({address}:{port})"
-    echo = f"service echo (pod {answer.get('pod')}, {answer.get('address')})"
-    path = f"client ─▶ {gateway} {hop} {echo}"
-    print(f"path: {path}", flush=True)
-    return f"HTTP {status} through {path}"
+    path = [f"client ─▶ {gateway}"]
+    path += [
+        f"─mTLS ({who})─▶ {name} (pod {hop.get('pod')}, {hop.get('address')})"
+        for name, (who, hop) in named
+    ]
+    print("path: " + "\n        ".join(path), flush=True)
+    crossed = " ─mTLS─▶ ".join(f"{name} ({hop.get('address')})" for name, (_, hop) in named)
+    return f"HTTP {status} through client ─▶ {gateway} ─mTLS─▶ {crossed}"
+
+
+def _hops(answer: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(the caller's SPIFFE ID, the app's answer) for each service the request crossed, read from
+    the answers themselves: web's, then api's under `downstream`. A hop whose sidecar vouched for
+    no caller is not mTLS, and the demo says so."""
+    hops = []
+    hop: Any = answer
+    while isinstance(hop, dict):
+        caller = (hop.get("headers") or {}).get(PEER_HEADER)
+        if not caller:
+            raise DemoError(f"pod {hop.get('pod')} saw no {PEER_HEADER}: that hop was not mTLS")
+        hops.append((str(caller), hop))
+        hop = (hop.get("downstream") or {}).get("answer")
+    return hops
 
 
 def _shown(answer: dict[str, Any]) -> dict[str, Any]:
-    """The echo's answer with only the headers worth reading."""
+    """An app's answer, and its downstream's, with only the fields and headers worth reading."""
     headers = answer.get("headers") or {}
-    keep = {k: v for k, v in headers.items() if k in ("host", "x-demo", PEER_HEADER)}
-    keep |= {k: v for k, v in headers.items() if k in ("traceparent", "x-request-id")}
-    return {**{k: v for k, v in answer.items() if k != "headers"}, "headers": keep}
+    wanted = ("host", "x-demo", PEER_HEADER, "x-request-id", "traceparent")
+    shown: dict[str, Any] = {k: answer.get(k) for k in ("pod", "namespace", "address", "path")}
+    shown["headers"] = {k: headers[k] for k in wanted if k in headers}
+    downstream = answer.get("downstream")
+    if isinstance(downstream, dict):
+        inner = downstream.get("answer")
+        shown["downstream"] = {
+            "status": downstream.get("status"),
+            **({"answer": _shown(inner)} if isinstance(inner, dict) else {}),
+            **({"error": downstream["error"]} if "error" in downstream else {}),
+        }
+    return shown
 
 
 def step_show(ctx: DemoContext) -> str:
