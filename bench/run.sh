@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: runs every benchmark under bench/ (each bench/<name>/run.py) and keeps what each
-# prints in bench/out/<name>.txt. bench/proxy/run.py also rewrites bench/proxy/REPORT.md.
+# prints in bench/out/<name>.txt. bench/proxy/run.py and bench/mtls/run.py also rewrite their
+# REPORT.md.
 # Installs what the benchmarks start and is missing: the Debian peers (hack/install-system-
-# packages.sh), strace, and the `bench` extra (Envoy, py-spy) into .venv. About 5 minutes.
+# packages.sh), strace, and the `bench` extra (Envoy, py-spy) into .venv. About 10 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
