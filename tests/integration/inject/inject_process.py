@@ -83,6 +83,7 @@ def start_injector(
     operator_namespace: str,
     port: int | None = None,
     config_name: str | None = None,
+    check_seconds: float | None = None,
 ) -> Injector:
     """Start an injector; with `port` and `config_name` of a running one, a second replica."""
     if port is None:
@@ -97,6 +98,8 @@ def start_injector(
         "MESHGATE_WEBHOOK_FAILURE_POLICY": failure_policy,
         "MESHGATE_OPERATOR_NAMESPACE": operator_namespace,
     }
+    if check_seconds is not None:
+        env["MESHGATE_WEBHOOK_IDENTITY_CHECK_SECONDS"] = str(check_seconds)
     log = log_dir / f"{name}-{secrets.token_hex(2)}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
