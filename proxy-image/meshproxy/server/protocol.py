@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Awaitable
@@ -50,6 +51,9 @@ _STRICT_ASCII = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "expect"}
 )
 _NO_BODY_STATUS = frozenset({204, 304})
+# RFC 9112 §3.2: Host is `uri-host [":" port]`; anything else ("a/b", "u@a", "a b") is a 400, so
+# routing, redirects and the upstream never see a Host that parses differently elsewhere.
+_VALID_HOST = re.compile(r"(?:\[[0-9a-f:.]+\]|[a-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?")
 
 
 class _Reject(Exception):
@@ -282,10 +286,12 @@ class HttpServerProtocol(asyncio.Protocol):
                 self._reject_status = 400
                 raise _Reject
             if key == "host":
-                if self._host is not None:  # two Host headers: which one would a backend use?
+                host = text.lower()
+                # Two Host headers: which one would a backend use?
+                if self._host is not None or _VALID_HOST.fullmatch(host) is None:
                     self._reject_status = 400
                     raise _Reject
-                self._host = text.lower()
+                self._host = host
         self._headers.append((key, text))
 
     def on_headers_complete(self) -> None:
