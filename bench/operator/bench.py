@@ -208,7 +208,10 @@ def main() -> int:
             port = s.getsockname()[1]
         env = {**os.environ, "KUBECONFIG": kubeconfig, "MESHGATE_WATCH_NAMESPACES": NS,
                "MESHGATE_OPERATOR_NAMESPACE": args.operator_namespace,
-               "MESHGATE_METRICS_PORT": str(port)}  # fmt: skip
+               "MESHGATE_METRICS_PORT": str(port),
+               # As the integration harness: no admission webhook (the bench cluster has no
+               # operator namespace, and kopf holds every watch until start-up succeeds).
+               "MESHGATE_INJECTION_ENABLED": "false"}  # fmt: skip
         log = open(Path(tempfile.gettempdir()) / "bench-operator.log", "wb")  # noqa: SIM115
         progress("cold operator start")
         t = time.monotonic()
