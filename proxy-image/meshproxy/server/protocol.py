@@ -573,13 +573,22 @@ class HttpServerProtocol(asyncio.Protocol):
             transport.close()
             return
         if self._queue:
-            self._next()
+            if self._flow.write_paused:
+                # The client is not reading its answers: start the next request once it does,
+                # so the queue fills, reading pauses, and unread answers never pile up here.
+                self._flow.when_writable(self._next_when_writable)
+            else:
+                self._next()
         elif self._closing:
             self._phase = _CLOSED
             transport.close()
         else:
             self._phase = _IDLE
             self._set_deadline(self._loop.time() + self._limits.idle_timeout)
+
+    def _next_when_writable(self) -> None:
+        if self._phase != _CLOSED and self._active is None and self._queue:
+            self._next()
 
     # --- upgrade tunnels -------------------------------------------------------------------------
 
