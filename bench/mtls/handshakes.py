@@ -1,4 +1,5 @@
-"""New connections to an inbound sidecar, one at a time: full TLS, resumed TLS, or plaintext.
+"""New connections to an inbound sidecar, one at a time: full TLS, resumed TLS, or plaintext;
+and the same handshakes between two in-memory TLS objects, OpenSSL's own cost without sockets.
 
 Each connection is: TCP connect, the TLS handshake (none for plaintext), one GET through the
 sidecar to the app, then close. TLS 1.3 sends its session tickets after the handshake, so the
@@ -108,3 +109,81 @@ def connect_loop(
         handshake_us=handshakes,
         total_us=totals,
     )
+
+
+@dataclass(frozen=True)
+class InMemory:
+    """TLS handshakes between two `SSLObject`s over memory BIOs: OpenSSL's own cost, no sockets."""
+
+    handshakes: int
+    reused: int
+    client_us: list[float]  # CPU per handshake, the client's steps
+    server_us: list[float]  # CPU per handshake, the server's steps
+
+
+def _step(obj: ssl.SSLObject) -> tuple[bool, float]:
+    t0 = time.thread_time()
+    try:
+        obj.do_handshake()
+        done = True
+    except ssl.SSLWantReadError:
+        done = False
+    return done, time.thread_time() - t0
+
+
+def _one_in_memory(
+    client: ssl.SSLContext, server: ssl.SSLContext, session: ssl.SSLSession | None
+) -> tuple[float, float, ssl.SSLObject]:
+    c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
+    c = client.wrap_bio(c_in, c_out, server_hostname=None, session=session)
+    s = server.wrap_bio(s_in, s_out, server_side=True)
+    c_cpu = s_cpu = 0.0
+    c_done = s_done = False
+    for _ in range(10):  # TLS 1.3 with client certificates needs three flights
+        if not c_done:
+            c_done, spent = _step(c)
+            c_cpu += spent
+        s_in.write(c_out.read())
+        if not s_done:
+            s_done, spent = _step(s)
+            s_cpu += spent
+        c_in.write(s_out.read())
+        if c_done and s_done:
+            break
+    else:
+        raise ssl.SSLError("in-memory handshake did not finish")
+    # One byte each way, so the client reads the server's session tickets, as on a socket.
+    t0 = time.thread_time()
+    s.write(b"x")
+    s_cpu += time.thread_time() - t0
+    c_in.write(s_out.read())
+    t0 = time.thread_time()
+    c.read(16)
+    c_cpu += time.thread_time() - t0
+    return c_cpu * 1e6, s_cpu * 1e6, c
+
+
+def in_memory(
+    client: ssl.SSLContext,
+    server: ssl.SSLContext,
+    *,
+    resume: bool,
+    count: int,
+    seconds: float,
+) -> InMemory:
+    """`count` handshakes between `client` and `server` in this thread, or fewer in `seconds`."""
+    session: ssl.SSLSession | None = None
+    client_us: list[float] = []
+    server_us: list[float] = []
+    reused = 0
+    deadline = time.perf_counter() + seconds
+    for _ in range(count):
+        if time.perf_counter() > deadline:
+            break
+        c_cpu, s_cpu, obj = _one_in_memory(client, server, session)
+        client_us.append(c_cpu)
+        server_us.append(s_cpu)
+        reused += 1 if obj.session_reused else 0
+        if resume:
+            session = obj.session
+    return InMemory(len(client_us), reused, client_us, server_us)

@@ -25,6 +25,11 @@ KIND_NAMES = {
     "H2": "H2: TLS 1.3, resumed (ticket)",
 }
 
+MEMORY_NAMES = {
+    "O1": "O1: full handshake (client certificate verified)",
+    "O2": "O2: resumed (ticket)",
+}
+
 
 def _num(x: float | None, digits: int = 0) -> str:
     if x is None:
@@ -162,6 +167,25 @@ def _conn_table(conns: list[Row]) -> list[str]:
     return lines
 
 
+def _memory_table(mem: list[Row]) -> list[str]:
+    lines = [
+        "| in-memory handshakes, the sidecars' contexts, no sockets | client CPU µs "
+        "| server CPU µs | resumed |",
+        "|---|---|---|---|",
+    ]
+    for key, name in MEMORY_NAMES.items():
+        rows = _of(mem, "kind", key)
+        if not rows:
+            continue
+        resumed = sum(r["reused"] for r in rows)
+        total = sum(r["handshakes"] for r in rows)
+        lines.append(
+            f"| {name} | {_spread([r['client_cpu_us'] for r in rows])} "
+            f"| {_spread([r['server_cpu_us'] for r in rows])} | {resumed}/{total} |"
+        )
+    return lines
+
+
 def _runs_table(hops: list[Row], conns: list[Row]) -> list[str]:
     lines = [
         "| round | measurement | load average (1 min) | steal % | requests / connections "
@@ -186,7 +210,7 @@ def _runs_table(hops: list[Row], conns: list[Row]) -> list[str]:
     return lines
 
 
-def _findings(hops: list[Row], conns: list[Row]) -> list[str]:
+def _findings(hops: list[Row], conns: list[Row], mem: list[Row]) -> list[str]:
     out: list[str] = []
 
     def ratio(a: str, b: str) -> float | None:
@@ -243,6 +267,19 @@ def _findings(hops: list[Row], conns: list[Row]) -> list[str]:
         if full and res:
             text += f" Resumption saves {1 - res / full:.0%} of the server's CPU per connection."
         out.append(text)
+    o1, o2 = _of(mem, "kind", "O1"), _of(mem, "kind", "O2")
+    if o1 and o2:
+        h0_cpu = _median([r["in_cpu_us"] for r in h0]) if h0 else None
+        out.append(
+            "- **Where a handshake's CPU goes (O1, O2).** OpenSSL alone, with the same "
+            f"contexts and no sockets, spends {_num(_median([r['client_cpu_us'] for r in o1]))} "
+            f"µs (client) + {_num(_median([r['server_cpu_us'] for r in o1]))} µs (server) on a "
+            f"full handshake and {_num(_median([r['client_cpu_us'] for r in o2]))} + "
+            f"{_num(_median([r['server_cpu_us'] for r in o2]))} µs on a resumed one. The rest "
+            "of a sidecar's CPU per new connection is the connection itself (accept or "
+            "connect, the event loop's TLS transport, the request): "
+            f"{_num(h0_cpu)} µs on the inbound side for a plaintext one (H0)."
+        )
     return out
 
 
@@ -251,6 +288,7 @@ def render(raw: dict[str, Any]) -> str:
     a = raw["args"]
     hops: list[Row] = raw["hops"]
     conns: list[Row] = raw["connections"]
+    mem: list[Row] = raw.get("in_memory", [])
     command = (
         f".venv/bin/python bench/mtls/run.py --runs {a['runs']} --seconds {a['seconds']} "
         f"--rate {a['rate']} --fresh-rate {a['fresh_rate']} --handshakes {a['handshakes']}"
@@ -285,7 +323,7 @@ def render(raw: dict[str, Any]) -> str:
         "request opens a new upstream connection (M1: a full mTLS handshake per request). "
         "They share P's and M's inbound sidecars.",
         "",
-        "Rounds interleave P, M, P1, M1, then H0, H1, H2, "
+        "Rounds interleave P, M, P1, M1, then H0, H1, H2, O1, O2, "
         f"{a['runs']} rounds in one run. Per hop and round: requests/s at saturation "
         f"(`wrk -t1 -c32 -d{float(a['seconds']):g}s`, keep-alive, after a 1 s warm-up); p50/p99 "
         f"from `bench/proxy/paced.py` (through `paced_host.py`, which only sets `Host`) at a "
@@ -300,7 +338,10 @@ def render(raw: dict[str, Any]) -> str:
         "(`wrap_socket(session=...)`, `session_reused` counted). The handshake column is the "
         "client's view (until it sent Finished); the server verifies the client certificate "
         "after that, so that cost shows in the connection + request column and in the inbound "
-        "sidecar's CPU per connection.",
+        "sidecar's CPU per connection. O1/O2 repeat H1/H2 between two in-memory TLS objects "
+        "(`SSLContext.wrap_bio`) with the outbound sidecar's client context and a STRICT inbound "
+        "sidecar's server context, timing each side's CPU (`time.thread_time`): OpenSSL's share "
+        "of a handshake, without sockets or event loop.",
         "",
         "## Machine and load",
         "",
@@ -323,9 +364,11 @@ def render(raw: dict[str, Any]) -> str:
         "",
         *_conn_table(conns),
         "",
+        *_memory_table(mem),
+        "",
         "## Reading",
         "",
-        *_findings(hops, conns),
+        *_findings(hops, conns, mem),
         "",
         "## Every measurement",
         "",

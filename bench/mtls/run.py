@@ -13,11 +13,13 @@ drift on this shared machine hits all of them alike. Per hop and round: requests
 saturation (wrk -t1 -c32, keep-alive), p50/p99 at a fixed paced rate, CPU per request of each
 sidecar (user/kernel from /proc), load average and steal. Then, per round, new connections
 straight to the inbound sidecars (`handshakes.py`): H0 plaintext, H1 full TLS handshake, H2
-resumed with a TLS 1.3 ticket. Writes bench/mtls/REPORT.md and bench/out/mtls/<stamp>/.
+resumed with a TLS 1.3 ticket; and O1/O2, the same handshakes between two in-memory TLS
+objects with the sidecars' own contexts, OpenSSL's cost without sockets or event loop.
+Writes bench/mtls/REPORT.md and bench/out/mtls/<stamp>/.
 
 Every process is started here and stopped by its own PID in a `finally`; every load is bounded.
 
-    .venv/bin/python bench/mtls/run.py [--runs 3] [--seconds 5]
+    .venv/bin/python bench/mtls/run.py [--runs 5] [--seconds 5]
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import platform
 import re
 import shutil
 import ssl
+import statistics
 import subprocess
 import sys
 import time
@@ -57,7 +60,7 @@ from meshgate.certs.bundle import TrustBundle  # noqa: E402
 from meshgate.certs.ca import CertificateAuthority, create_root_ca  # noqa: E402
 from meshgate.certs.workload import issue_workload_certificate  # noqa: E402
 from meshproxy.config import Identity  # noqa: E402
-from meshproxy.tls.contexts import mesh_client_context  # noqa: E402
+from meshproxy.tls.contexts import mesh_client_context, server_context  # noqa: E402
 
 PYTHON = str(Path(sys.executable).absolute())
 PACED = str(HERE / "paced_host.py")
@@ -125,6 +128,18 @@ class ConnSample:
     total_p90_us: float | None
     in_cpu_us: float  # per connection, the inbound sidecar's user + kernel CPU
     client_cpu_us: float  # per connection, the client thread's CPU
+
+
+@dataclass
+class MemSample:
+    """In-memory handshakes with the sidecars' own contexts: what OpenSSL alone costs."""
+
+    kind: str  # O1 full, O2 resumed
+    round: int
+    handshakes: int
+    reused: int
+    client_cpu_us: float  # median per handshake
+    server_cpu_us: float
 
 
 @dataclass
@@ -337,6 +352,31 @@ def _measure_conns(
     return sample
 
 
+def _measure_memory(
+    rnd: int, client: ssl.SSLContext, server: ssl.SSLContext, args: argparse.Namespace
+) -> list[MemSample]:
+    samples = []
+    for key, resume in (("O1", False), ("O2", True)):
+        got = handshakes.in_memory(
+            client, server, resume=resume, count=args.handshakes, seconds=args.handshake_seconds
+        )
+        sample = MemSample(
+            kind=key,
+            round=rnd,
+            handshakes=got.handshakes,
+            reused=got.reused,
+            client_cpu_us=round(statistics.median(got.client_us), 1),
+            server_cpu_us=round(statistics.median(got.server_us), 1),
+        )
+        print(
+            f"  -> {key}: {got.handshakes} in-memory handshakes ({got.reused} resumed), "
+            f"CPU client {sample.client_cpu_us} µs, server {sample.server_cpu_us} µs",
+            flush=True,
+        )
+        samples.append(sample)
+    return samples
+
+
 # --- the run -------------------------------------------------------------------------------------
 
 
@@ -388,10 +428,12 @@ def _measure_all(out: Path, source: Path | None, args: argparse.Namespace) -> di
     front = _identity(out / "identity" / "frontend", "frontend", ca, bundle)
     back = _identity(out / "identity" / "backend", "backend", ca, bundle)
     client = mesh_client_context(front)  # what the outbound sidecar dials with
+    server = server_context(back, True)  # what a STRICT inbound sidecar serves with
     app_port = free_port()
     host = f"{sidecars.HOST}:{app_port}"
     hop_samples: list[HopSample] = []
     conn_samples: list[ConnSample] = []
+    mem_samples: list[MemSample] = []
     with ExitStack() as stack:
         app = stack.enter_context(_app(out / "app", app_port))
         inbound: dict[bool, tuple[Started, int]] = {}
@@ -435,9 +477,12 @@ def _measure_all(out: Path, source: Path | None, args: argparse.Namespace) -> di
                 print(f"== round {rnd}: ({kind.key}) {kind.name}", flush=True)
                 proc, port = inbound[kind.tls]
                 conn_samples.append(_measure_conns(kind, rnd, proc, port, host, client, args))
+            print(f"== round {rnd}: (O1, O2) in-memory handshakes, no sockets", flush=True)
+            mem_samples += _measure_memory(rnd, client, server, args)
     return {
         "hops": [asdict(s) for s in hop_samples],
         "connections": [asdict(s) for s in conn_samples],
+        "in_memory": [asdict(s) for s in mem_samples],
     }
 
 
@@ -453,10 +498,10 @@ def _app(workdir: Path, port: int) -> Iterator[Started]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=3, help="rounds over every hop (>= 3)")
+    parser.add_argument("--runs", type=int, default=5, help="rounds over every hop (>= 3)")
     parser.add_argument("--seconds", type=float, default=5, help="each saturation run")
     parser.add_argument("--rate", type=float, default=500, help="paced req/s, P and M")
-    parser.add_argument("--fresh-rate", type=float, default=50, help="paced req/s, P1 and M1")
+    parser.add_argument("--fresh-rate", type=float, default=25, help="paced req/s, P1 and M1")
     parser.add_argument("--paced-seconds", type=float, default=4)
     parser.add_argument("--handshakes", type=int, default=500, help="connections per H loop")
     parser.add_argument("--handshake-seconds", type=float, default=4, help="bound per H loop")
