@@ -283,6 +283,17 @@ def _findings(hops: list[Row], conns: list[Row], mem: list[Row]) -> list[str]:
     return out
 
 
+def _peers(peers: dict[str, str | None] | None) -> list[str]:
+    if not peers:
+        return []
+    shown = {k: f"`{v}`" if v else "none (plaintext)" for k, v in peers.items()}
+    return [
+        f"Checked in the first round, right after each hop's load: the last request P's "
+        f"inbound sidecar logged carried peer identity {shown.get('P')}, M's {shown.get('M')}.",
+        "",
+    ]
+
+
 def render(raw: dict[str, Any]) -> str:
     m = raw["machine"]
     a = raw["args"]
@@ -343,6 +354,7 @@ def render(raw: dict[str, Any]) -> str:
         "sidecar's server context, timing each side's CPU (`time.thread_time`): OpenSSL's share "
         "of a handshake, without sockets or event loop.",
         "",
+        *_peers(raw.get("peer_identity")),
         "## Machine and load",
         "",
         f"{m['nproc']} cores ({m['cpu']}), kernel {m['kernel']}, Python {m['python']}, "

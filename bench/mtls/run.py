@@ -377,6 +377,15 @@ def _measure_memory(
     return samples
 
 
+def _last_peer(access_log: Path) -> str | None:
+    """The `peer_identity` of the last request an inbound sidecar logged (None: plaintext)."""
+    with access_log.open("rb") as f:
+        f.seek(max(0, access_log.stat().st_size - 8192))
+        last = f.read().decode(errors="replace").strip().splitlines()[-1]
+    got = json.loads(last).get("peer_identity")
+    return str(got) if got is not None else None
+
+
 # --- the run -------------------------------------------------------------------------------------
 
 
@@ -434,6 +443,7 @@ def _measure_all(out: Path, source: Path | None, args: argparse.Namespace) -> di
     hop_samples: list[HopSample] = []
     conn_samples: list[ConnSample] = []
     mem_samples: list[MemSample] = []
+    peers: dict[str, str | None] = {}
     with ExitStack() as stack:
         app = stack.enter_context(_app(out / "app", app_port))
         inbound: dict[bool, tuple[Started, int]] = {}
@@ -473,6 +483,10 @@ def _measure_all(out: Path, source: Path | None, args: argparse.Namespace) -> di
             for run in running:
                 print(f"== round {rnd}: ({run.hop.key}) {run.hop.name}", flush=True)
                 hop_samples.append(_measure_hop(run, rnd, host, args))
+                if run.hop.key in ("P", "M") and run.hop.key not in peers:
+                    # The hop is what it says: the inbound side saw the caller's SPIFFE ID, or none.
+                    peers[run.hop.key] = _last_peer(out / f"in-{run.hop.key}" / "access.log")
+                    print(f"  -> {run.hop.key}: inbound logged peer {peers[run.hop.key]}")
             for kind in KINDS:
                 print(f"== round {rnd}: ({kind.key}) {kind.name}", flush=True)
                 proc, port = inbound[kind.tls]
@@ -480,6 +494,7 @@ def _measure_all(out: Path, source: Path | None, args: argparse.Namespace) -> di
             print(f"== round {rnd}: (O1, O2) in-memory handshakes, no sockets", flush=True)
             mem_samples += _measure_memory(rnd, client, server, args)
     return {
+        "peer_identity": peers,
         "hops": [asdict(s) for s in hop_samples],
         "connections": [asdict(s) for s in conn_samples],
         "in_memory": [asdict(s) for s in mem_samples],
