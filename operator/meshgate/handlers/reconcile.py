@@ -43,6 +43,10 @@ class Reconciler:
     store: Store = field(default_factory=Store)
     parsed: ParseCache = field(default_factory=ParseCache)
     listed: bool = False  # the store has been filled by a full listing at least once
+    # stored status -> the same without times, for the "did it change" test of every status
+    statuses_seen: dict[tuple[str, str, str], tuple[dict[str, Any], Any]] = field(
+        default_factory=dict
+    )
 
     def run(self, *, force: bool = False) -> dict[str, Any]:
         started = time.monotonic()
@@ -112,6 +116,7 @@ class Reconciler:
             state.uids,
             overrides,
             on_written=store.record,
+            seen=self.statuses_seen,
         )
         self.metrics.writes += len(outputs.applied)
         self.metrics.deletes += len(outputs.deleted)

@@ -80,10 +80,14 @@ def sync_statuses(
     overrides: dict[Key, tuple[str, str, str]],
     *,
     on_written: Callable[[str, dict[str, Any]], None] | None = None,
+    seen: dict[Key, tuple[dict[str, Any], Any]] | None = None,
 ) -> StatusResult:
     """`overrides` replaces a condition (e.g. Programmed=False after a failed write);
-    `on_written(kind, object)` sees the server's answer to every status written."""
+    `on_written(kind, object)` sees the server's answer to every status written; `seen` keeps
+    each stored status without its times between calls, reused while the stored dict is the
+    same object (the store replaces a status, never edits it)."""
     result = StatusResult()
+    seen = {} if seen is None else seen
     now = now_rfc3339()
     writes: list[tuple[ObjectStatus, dict[str, Any], dict[str, Any]]] = []
     for st in desired:
@@ -96,11 +100,16 @@ def sync_statuses(
                 if c["type"] == type_:
                     c.update(status="False", reason=reason, message=message[:32768])
         old = stored[st.key]
-        if _without_times(old) == body:
+        cached = seen.get(st.key)
+        if cached is None or cached[0] is not old:
+            cached = seen[st.key] = (old, _without_times(old))
+        if cached[1] == body:
             result.unchanged += 1
             continue
         _stamp(body, old, now)
         writes.append((st, body, old))
+    for key in [k for k in seen if k not in stored]:
+        del seen[key]  # deleted objects
 
     def write(item: tuple[ObjectStatus, dict[str, Any], dict[str, Any]]) -> tuple[str, int]:
         st, body, old = item

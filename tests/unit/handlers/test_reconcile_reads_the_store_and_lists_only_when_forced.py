@@ -130,3 +130,23 @@ def test_a_deleted_route_leaves_the_config_without_a_listing() -> None:
     assert _served_paths(api) == {"/orders"}
     assert api.calls["list"] == len(LISTED)
     assert json.dumps(summary["errors"]) == "[]"
+
+
+def test_a_status_edited_by_someone_else_is_written_back_from_the_store() -> None:
+    api = _cluster()
+    rec = _reconciler(api)
+    rec.run(force=True)
+    rec.run()
+    route = api.get("Route", NS, "orders")
+    assert route is not None
+    edited = api.apply({**route, "status": {"conditions": []}}, status=True)
+    rec.store.observe("Route", "MODIFIED", edited)  # the watch event of that edit
+    again = rec.run()
+    assert again["status_written"] == 1
+    restored = api.get("Route", NS, "orders")
+    assert restored is not None
+
+    def outcome(status: dict[str, Any]) -> list[tuple[str, str, str]]:
+        return [(c["type"], c["status"], c["reason"]) for c in status["conditions"]]
+
+    assert outcome(restored["status"]) == outcome(route["status"])
