@@ -164,8 +164,7 @@ class Agent:
             pod.body, container.spec, pod.pod_ip, self.objects.as_text(ns), base
         )
         mounts = self._mounts(pod, container.spec)
-        argv = commands.program(container.spec, self.images)
-        argv = [commands.rewrite_path(commands.expand(a, env), mounts) for a in argv]
+        argv = commands.launch_argv(container.spec, self.images, env, mounts)
         for name, value in list(env.items()):
             if name not in base:
                 env[name] = commands.rewrite_path(value, mounts)

@@ -52,18 +52,34 @@ def _repo(image: str) -> str:
     return head if head and "/" not in tail else name
 
 
-def program(container: Body, images: Images) -> list[str]:
-    """argv for the container: its command/args with the image's program substituted."""
+def stand_in(container: Body, images: Images) -> tuple[list[str], list[str]]:
+    """(the host program standing in for the image, the container's own arguments)."""
     image = _repo(container.get("image", ""))
     command: list[str] = list(container.get("command") or [])
     args: list[str] = list(container.get("args") or [])
     if "meshproxy" in image or image == _repo(images.proxy):
-        return [str(images.venv_bin / "meshproxy"), *command[1:], *args]
+        return [str(images.venv_bin / "meshproxy")], [*command[1:], *args]
     if image == _repo(images.operator) or image.endswith("meshgate-operator"):
-        return [str(images.venv_bin / "meshgate"), *command[1:], *args]
+        return [str(images.venv_bin / "meshgate")], [*command[1:], *args]
     if image.startswith(ECHO_IMAGE) or image.removeprefix("docker.io/") == HTTP_ECHO_IMAGE:
-        return [sys.executable, str(ECHO_APP), *args]
+        return [sys.executable, str(ECHO_APP)], args
     raise UnknownImage(f"no local program stands in for image {container.get('image')!r}")
+
+
+def program(container: Body, images: Images) -> list[str]:
+    """argv for the container: its command/args with the image's program substituted."""
+    host, own = stand_in(container, images)
+    return host + own
+
+
+def launch_argv(
+    container: Body, images: Images, env: Mapping[str, str], mounts: Mapping[str, Path]
+) -> list[str]:
+    """argv as started: only the container's own arguments name paths inside the container, so
+    only they are expanded and moved into the Pod's directory. The program is a host path, even
+    when the checkout lives under a path a container mounts (a clone in /tmp, a /tmp emptyDir)."""
+    host, own = stand_in(container, images)
+    return host + [rewrite_path(expand(a, env), mounts) for a in own]
 
 
 def rewrite_path(value: str, mounts: Mapping[str, Path]) -> str:
