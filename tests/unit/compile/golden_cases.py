@@ -37,7 +37,11 @@ CORE = {"Service", "EndpointSlice", "Pod", "Secret", "Namespace"}
 
 def case_names() -> list[str]:
     hand = [p.stem for p in sorted(CASES.glob("*.yaml"))]
-    examples = [f"example-{d.name}" for d in sorted(EXAMPLES.iterdir()) if d.is_dir()]
+    examples = [
+        f"example-{d.name}"
+        for d in sorted(EXAMPLES.iterdir())
+        if d.is_dir() and any(d.glob("*.yaml"))  # examples/apps holds images, not manifests
+    ]
     return hand + examples
 
 
