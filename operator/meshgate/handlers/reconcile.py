@@ -43,10 +43,6 @@ class Reconciler:
     store: Store = field(default_factory=Store)
     parsed: ParseCache = field(default_factory=ParseCache)
     listed: bool = False  # the store has been filled by a full listing at least once
-    # stored status -> the same without times, for the "did it change" test of every status
-    statuses_seen: dict[tuple[str, str, str], tuple[dict[str, Any], Any]] = field(
-        default_factory=dict
-    )
 
     def run(self, *, force: bool = False) -> dict[str, Any]:
         started = time.monotonic()
@@ -74,7 +70,9 @@ class Reconciler:
             # The store and the parsed objects live until the next listing. Left to the cyclic
             # GC, every full collection during a compile walks all of them again (py-spy: 40% of
             # a 1,000-Route reconcile); frozen, they are still freed by reference counting when
-            # replaced, and the collector scans only what each reconcile allocates.
+            # replaced, and the collector scans only what each reconcile allocates. Unfrozen
+            # and collected at every listing, so a cycle that died frozen lives one resync only.
+            gc.unfreeze()
             gc.collect()
             gc.freeze()
         else:
@@ -116,7 +114,6 @@ class Reconciler:
             state.uids,
             overrides,
             on_written=store.record,
-            seen=self.statuses_seen,
         )
         self.metrics.writes += len(outputs.applied)
         self.metrics.deletes += len(outputs.deleted)

@@ -26,8 +26,9 @@ from .rest import EVENT, MESHGATE_KINDS, Rest
 log = logging.getLogger("meshgate.status")
 
 EVENT_CONDITIONS = ("Accepted", "ResolvedRefs", "Programmed", "Served")
-# Concurrent status writes; small, so a cold start does not crowd the API server.
-WRITERS = 8
+# Concurrent status writes; few, as the API server is the limit (a cold start's writes and
+# Events wait on it 90% of the time) and every thread costs the operator memory.
+WRITERS = 4
 
 Key = tuple[str, str, str]
 
@@ -80,14 +81,10 @@ def sync_statuses(
     overrides: dict[Key, tuple[str, str, str]],
     *,
     on_written: Callable[[str, dict[str, Any]], None] | None = None,
-    seen: dict[Key, tuple[dict[str, Any], Any]] | None = None,
 ) -> StatusResult:
     """`overrides` replaces a condition (e.g. Programmed=False after a failed write);
-    `on_written(kind, object)` sees the server's answer to every status written; `seen` keeps
-    each stored status without its times between calls, reused while the stored dict is the
-    same object (the store replaces a status, never edits it)."""
+    `on_written(kind, object)` sees the server's answer to every status written."""
     result = StatusResult()
-    seen = {} if seen is None else seen
     now = now_rfc3339()
     writes: list[tuple[ObjectStatus, dict[str, Any], dict[str, Any]]] = []
     for st in desired:
@@ -100,16 +97,11 @@ def sync_statuses(
                 if c["type"] == type_:
                     c.update(status="False", reason=reason, message=message[:32768])
         old = stored[st.key]
-        cached = seen.get(st.key)
-        if cached is None or cached[0] is not old:
-            cached = seen[st.key] = (old, _without_times(old))
-        if cached[1] == body:
+        if _without_times(old) == body:
             result.unchanged += 1
             continue
         _stamp(body, old, now)
         writes.append((st, body, old))
-    for key in [k for k in seen if k not in stored]:
-        del seen[key]  # deleted objects
 
     def write(item: tuple[ObjectStatus, dict[str, Any], dict[str, Any]]) -> tuple[str, int]:
         st, body, old = item
