@@ -2,7 +2,7 @@
 NetworkPolicies that back STRICT mTLS.
 
 `meshed`, `plan`, `issue`, `network_policy` and `settings` are pure (no kopf, no Kubernetes
-client); `kubeapi`, `ca_store`, `cluster` and `reconcile` do the I/O; `handlers` registers the
-kopf handlers. Nothing in this package may put key material into a log line, an Event, a status
-or an exception message.
+client); `ca_store`, `cluster` and `reconcile` do the I/O through `meshgate.kube.rest`;
+`handlers` registers the kopf handlers. Nothing in this package may put key material into a log
+line, an Event, a status or an exception message.
 """

@@ -16,8 +16,8 @@ from meshgate.certs.bundle import TrustBundle
 from meshgate.certs.ca import create_root_ca
 from meshgate.certs.errors import CertError
 from meshgate.certs.secret import ca_secret, read_ca_secret
+from meshgate.kube.rest import SECRET, KubeError, Rest
 
-from .kubeapi import SECRETS, Kube, KubeError
 from .plan import CaRef
 
 
@@ -26,7 +26,7 @@ class CaUnavailable(Exception):
 
 
 def load_or_create_ca(
-    kube: Kube,
+    kube: Rest,
     *,
     namespace: str,
     name: str,
@@ -34,7 +34,7 @@ def load_or_create_ca(
     trust_domain: str,
     now: datetime,
 ) -> CaRef:
-    body = kube.get(SECRETS, namespace, name)
+    body = kube.read(SECRET, namespace, name)
     if body is None:
         if supplied:
             raise CaUnavailable(
@@ -50,17 +50,17 @@ def load_or_create_ca(
 
 
 def _create(
-    kube: Kube, namespace: str, name: str, trust_domain: str, now: datetime
+    kube: Rest, namespace: str, name: str, trust_domain: str, now: datetime
 ) -> dict[str, object]:
     ca = create_root_ca(trust_domain, now)
     body = ca_secret(ca, TrustBundle.of([ca.cert]), name=name, namespace=namespace)
     try:
-        return kube.create(SECRETS, namespace, dict(body))
+        return kube.create(SECRET, namespace, dict(body))
     except KubeError as exc:
         if exc.status != 409:
             raise
     # Another process created it between our read and our create: use theirs.
-    existing = kube.get(SECRETS, namespace, name)
+    existing = kube.read(SECRET, namespace, name)
     if existing is None:
         raise CaUnavailable(f"CA Secret {namespace}/{name} was created and deleted at once")
     return existing

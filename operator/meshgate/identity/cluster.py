@@ -8,21 +8,22 @@ anything or log an object.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from .kubeapi import (
-    GATEWAYS,
-    NAMESPACES,
-    NETWORK_POLICIES,
-    PEER_AUTHENTICATIONS,
-    PODS,
-    SECRETS,
-    SERVICE_ACCOUNTS,
-    Kube,
-    KubeError,
-    Resource,
+from meshgate.kube.rest import (
+    MESHGATE_KINDS,
+    NAMESPACE,
+    NETWORK_POLICY,
+    POD,
+    SECRET,
+    SERVICE_ACCOUNT,
+    Kind,
+    NotFound,
+    Rest,
 )
+
 from .meshed import INJECTED_LABEL
 from .network_policy import COMPONENT as POLICY_COMPONENT
 from .network_policy import COMPONENT_LABEL
@@ -30,6 +31,9 @@ from .network_policy import COMPONENT_LABEL
 MANAGED = "app.kubernetes.io/managed-by=meshgate"
 IDENTITY_SELECTOR = f"{MANAGED},{COMPONENT_LABEL}=identity"
 POLICY_SELECTOR = f"{MANAGED},{COMPONENT_LABEL}={POLICY_COMPONENT}"
+
+GATEWAY = MESHGATE_KINDS["Gateway"]
+PEER_AUTHENTICATION = MESHGATE_KINDS["PeerAuthentication"]
 
 Key = tuple[str, str]
 Body = dict[str, Any]
@@ -47,38 +51,35 @@ class IdentityState:
 
 
 def read_state(
-    kube: Kube, *, namespaces: tuple[str, ...], operator_namespace: str
+    kube: Rest, *, namespaces: tuple[str, ...], operator_namespace: str
 ) -> IdentityState:
     """`namespaces` empty means cluster-wide. The operator namespace's PeerAuthentications are
     always read: the mesh-wide one lives there even when it is not a watched namespace."""
 
-    def each(res: Resource, labels: str = "", *, optional: bool = False) -> list[Body]:
+    def each(kind: Kind, labels: str = "", *, optional: bool = False) -> list[Body]:
         scopes: tuple[str | None, ...] = namespaces or (None,)
         items: list[Body] = []
         for ns in scopes:
             try:
-                items += kube.list(res, ns, labels=labels)
-            except KubeError as exc:
+                items += kube.list(kind, ns, labels=labels)
+            except NotFound:
                 # A meshgate CRD not installed yet is an empty list, not a failure.
-                if not (optional and exc.status == 404):
+                if not optional:
                     raise
         return items
 
-    peers = each(PEER_AUTHENTICATIONS, optional=True)
+    peers = each(PEER_AUTHENTICATION, optional=True)
     if namespaces and operator_namespace not in namespaces:
-        try:
-            peers += kube.list(PEER_AUTHENTICATIONS, operator_namespace)
-        except KubeError as exc:
-            if exc.status != 404:
-                raise
+        with contextlib.suppress(NotFound):
+            peers += kube.list(PEER_AUTHENTICATION, operator_namespace)
     return IdentityState(
-        namespaces=kube.list(NAMESPACES),
-        service_accounts=each(SERVICE_ACCOUNTS),
-        pods=each(PODS, f"{INJECTED_LABEL}=true"),
-        gateways=each(GATEWAYS, optional=True),
+        namespaces=kube.list(NAMESPACE),
+        service_accounts=each(SERVICE_ACCOUNT),
+        pods=each(POD, f"{INJECTED_LABEL}=true"),
+        gateways=each(GATEWAY, optional=True),
         peer_authentications=peers,
-        identity_secrets=_keyed(each(SECRETS, IDENTITY_SELECTOR)),
-        network_policies=_keyed(each(NETWORK_POLICIES, POLICY_SELECTOR)),
+        identity_secrets=_keyed(each(SECRET, IDENTITY_SELECTOR)),
+        network_policies=_keyed(each(NETWORK_POLICY, POLICY_SELECTOR)),
     )
 
 

@@ -26,9 +26,9 @@ from typing import Any, ClassVar
 
 import kopf
 
+from meshgate.kube.rest import Rest, connect
 from meshgate.settings import Settings
 
-from .kubeapi import Kube, connect
 from .meshed import INJECTED_LABEL
 from .network_policy import COMPONENT as POLICY_COMPONENT
 from .network_policy import COMPONENT_LABEL
@@ -91,7 +91,7 @@ def _mark(**_: Any) -> None:
 async def start_identity(**_: Any) -> None:
     settings = Settings.from_env()
     identity = IdentitySettings.from_env()
-    reconciler = IdentityReconciler(kube=Kube(connect()), settings=settings, identity=identity)
+    reconciler = IdentityReconciler(kube=Rest(connect()), settings=settings, identity=identity)
     State.loop = IdentityLoop(
         reconciler, debounce=settings.debounce_seconds, resync=settings.resync_seconds
     )

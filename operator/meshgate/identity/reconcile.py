@@ -19,13 +19,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from meshgate.certs.errors import CertError
+from meshgate.kube.rest import CORE_EVENT, NETWORK_POLICY, SECRET, KubeError, NotFound, Rest
 from meshgate.settings import Settings
 
 from .ca_store import load_or_create_ca
 from .cluster import IdentityState, read_state
 from .events import expiry_event
 from .issue import identity_secret_body
-from .kubeapi import EVENTS, NETWORK_POLICIES, SECRETS, Kube, KubeError
 from .meshed import meshed_namespaces, wanted_identities
 from .network_policy import NetworkPolicyBody, strict_network_policies
 from .plan import CaRef, IdentityPlan, PlanPolicy, plan_identities
@@ -51,7 +51,7 @@ class Outcome:
 
 @dataclass
 class IdentityReconciler:
-    kube: Kube
+    kube: Rest
     settings: Settings
     identity: IdentitySettings
     clock: Callable[[], datetime] = _utcnow
@@ -124,16 +124,16 @@ class IdentityReconciler:
                     now=now,
                     validity=self.identity.workload_validity,
                 )
-                self.kube.apply(body)
-            except (CertError, KubeError) as exc:
-                # Both messages are key-free: CertError by contract, KubeError by construction.
+                self.kube.apply(dict(body))
+            except (CertError, KubeError, NotFound) as exc:
+                # All are key-free: CertError by contract, the Kubernetes errors by construction.
                 outcome.errors.append(f"issuing {where}: {exc}")
                 outcome.next_check = min(outcome.next_check, self.identity.min_check_interval)
                 continue
             outcome.issued.append(f"{where} ({want.spiffe_id}: {decision.reason})")
         for gone in plan.delete:
             try:
-                self.kube.delete(SECRETS, gone.namespace, gone.name)
+                self.kube.delete(SECRET, gone.namespace, gone.name)
             except KubeError as exc:
                 outcome.errors.append(f"deleting {gone.namespace}/{gone.name}: {exc}")
                 continue
@@ -148,12 +148,12 @@ class IdentityReconciler:
                 continue
             live = state.identity_secrets.get((warning.namespace, warning.secret))
             if (warning.namespace, warning.secret) == (ca.namespace, ca.secret):
-                live = self.kube.get(SECRETS, ca.namespace, ca.secret)
+                live = self.kube.read(SECRET, ca.namespace, ca.secret)
             uid = ((live or {}).get("metadata") or {}).get("uid")
             event = expiry_event(warning, now=now, uid=uid, instance=socket.gethostname())
             try:
-                self.kube.create(EVENTS, warning.namespace, event)
-            except KubeError as exc:
+                self.kube.create(CORE_EVENT, warning.namespace, event)
+            except (KubeError, NotFound) as exc:
                 outcome.errors.append(f"posting expiry warning: {exc}")
                 continue
             self.warned.add(key)
@@ -174,8 +174,8 @@ class IdentityReconciler:
             if _up_to_date(body, state.network_policies.get(key)):
                 continue
             try:
-                self.kube.apply(body)
-            except KubeError as exc:
+                self.kube.apply(dict(body))
+            except (KubeError, NotFound) as exc:
                 outcome.errors.append(f"applying NetworkPolicy {key[0]}/{key[1]}: {exc}")
                 continue
             outcome.policies_applied.append(f"{key[0]}/{key[1]}")
@@ -183,7 +183,7 @@ class IdentityReconciler:
             if (ns, name) in wanted:
                 continue
             try:
-                self.kube.delete(NETWORK_POLICIES, ns, name)
+                self.kube.delete(NETWORK_POLICY, ns, name)
             except KubeError as exc:
                 outcome.errors.append(f"deleting NetworkPolicy {ns}/{name}: {exc}")
                 continue

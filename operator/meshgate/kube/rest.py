@@ -3,6 +3,8 @@
 Raw JSON in and out (no client models), so bodies keep the exact shape the compiler's TypedDicts
 describe. Every write uses server-side apply with field manager `meshgate`. Synchronous: callers
 in the event loop run it in a worker thread. This module must never decide *what* to write.
+Bodies may hold key material, so an error carries the HTTP status and the Status `reason` word
+only, never the server's message or a body; this module must never log either.
 """
 
 from __future__ import annotations
@@ -52,12 +54,26 @@ DEPLOYMENT = Kind("apps", "v1", "deployments", "Deployment")
 PDB = Kind("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget")
 ENDPOINT_SLICE = Kind("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice")
 EVENT = Kind("events.k8s.io", "v1", "events", "Event")
+CORE_EVENT = Kind("", "v1", "events", "Event")
+SERVICE_ACCOUNT = Kind("", "v1", "serviceaccounts", "ServiceAccount")
+NETWORK_POLICY = Kind("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy")
 
-BY_KIND = {k.kind: k for k in (CONFIG_MAP, SERVICE, DEPLOYMENT, PDB)}
+BY_KIND = {k.kind: k for k in (CONFIG_MAP, SERVICE, DEPLOYMENT, PDB, SECRET, NETWORK_POLICY)}
 
 
 class NotFound(Exception):
     pass
+
+
+class KubeError(ApiException):
+    """An API call failed; the message names the request, its status and reason word only."""
+
+    def __init__(self, status: int, reason: str, what: str) -> None:
+        super().__init__(status=status, reason=reason)
+        self.what = what
+
+    def __str__(self) -> str:
+        return f"{self.what}: HTTP {self.status} {self.reason}"
 
 
 def connect() -> k8s.ApiClient:
@@ -98,8 +114,15 @@ class Rest:
         if resp.status == 404:
             raise NotFound(path)
         if resp.status >= 400:
-            raise ApiException(status=resp.status, reason=f"{resp.reason}: {data[:500]!r}")
+            raise KubeError(resp.status, _reason(data), f"{method} {path}")
         return cast(dict[str, Any], json.loads(data)) if data else {}
+
+    def read(self, kind: Kind, namespace: str, name: str) -> dict[str, Any] | None:
+        """The object, or None when it does not exist."""
+        try:
+            return self._call("GET", kind.path(namespace, name))
+        except NotFound:
+            return None
 
     def list_versioned(
         self,
@@ -178,3 +201,13 @@ MESHGATE_KINDS = {k.kind: Kind(k.group, k.version, k.plural, k.kind) for k in KI
 
 def custom_kind(obj: dict[str, Any]) -> Kind:
     return MESHGATE_KINDS[str(obj["kind"])]
+
+
+def _reason(data: bytes) -> str:
+    # The Status `reason` is one CamelCase word from a fixed set; its `message` may quote the
+    # object we sent, so it is never used.
+    try:
+        reason = json.loads(data).get("reason")
+    except (ValueError, AttributeError):
+        return "Error"
+    return reason if isinstance(reason, str) and reason.isalpha() else "Error"
