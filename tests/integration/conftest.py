@@ -8,11 +8,15 @@ mock the API server.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 HERE = Path(__file__).resolve().parent
+# Helper modules shared by the subtrees (`controller_kit`) import as top-level modules.
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import yaml
+from controller_kit import ApiError
+from controller_kit import call as request
 from kubernetes.client import ApiClient, ApiextensionsV1Api
 
 from meshgate.api.generate import crd_files
@@ -15,48 +16,14 @@ from meshgate.localcluster.waiting import wait_for
 
 FIELD_MANAGER = "meshgate-api-tests"
 REPO = Path(__file__).resolve().parents[3]
-
-
-class Rejected(Exception):
-    """The API server refused a request; `message` is the message of its Status."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"{status}: {message}")
-        self.status = status
-        self.message = message
+# The API server's refusal, under the name these tests use; `message` is its Status message.
+Rejected = ApiError
 
 
 def object_path(manifest: dict[str, Any], namespace: str) -> str:
     info = BY_KIND[manifest["kind"]]
     name = manifest["metadata"]["name"]
     return f"/apis/{info.group}/{info.version}/namespaces/{namespace}/{info.plural}/{name}"
-
-
-def request(
-    api_client: ApiClient,
-    method: str,
-    path: str,
-    body: dict[str, Any] | None = None,
-    query: list[tuple[str, str]] | None = None,
-    content_type: str = "application/json",
-) -> dict[str, Any]:
-    """One call to the API server; raises Rejected with the server's message on any error."""
-    method, url, headers, payload, _ = api_client.param_serialize(
-        method=method,
-        resource_path=path,
-        query_params=query or [],
-        header_params={"Content-Type": content_type, "Accept": "application/json"},
-        # The client JSON-encodes bodies of JSON content types itself; apply-patch+yaml goes as is.
-        body=body if body is None or "json" in content_type else json.dumps(body),
-        auth_settings=["BearerToken"],
-    )
-    response = api_client.call_api(method, url, header_params=headers, body=payload)
-    response.read()  # type: ignore[no-untyped-call]
-    data = json.loads(response.data or b"{}")
-    if not 200 <= response.status < 300:
-        raise Rejected(response.status, str(data.get("message", data)))
-    result: dict[str, Any] = data
-    return result
 
 
 STRICT_APPLY = [("fieldManager", FIELD_MANAGER), ("fieldValidation", "Strict"), ("force", "true")]

@@ -1,56 +1,20 @@
-"""Helpers of the identity integration tests: raw API calls, CRD install, the identity
-controller as a `kopf run` subprocess stopped by its PID, and polling with a deadline."""
+"""Helpers of the identity integration tests: identity-specific paths and objects, and the
+identity controller as a `kopf run` subprocess (the shared parts are in `controller_kit`)."""
 
 from __future__ import annotations
 
 import base64
-import json
 import os
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import yaml
+import controller_kit
+from controller_kit import ApiError, call, start_logged, stop_by_pid
+from controller_kit import eventually as eventually
 from cryptography import x509
 from kubernetes.client import ApiClient
-
-REPO = Path(__file__).resolve().parents[3]
-T = TypeVar("T")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"{status}: {message}")
-        self.status = status
-
-
-def call(
-    api: ApiClient,
-    method: str,
-    path: str,
-    body: Any = None,
-    query: list[tuple[str, str]] | None = None,
-    content_type: str = "application/json",
-) -> dict[str, Any]:
-    method, url, headers, _, _ = api.param_serialize(
-        method=method,
-        resource_path=path,
-        query_params=query or [],
-        header_params={"Content-Type": content_type, "Accept": "application/json"},
-        auth_settings=["BearerToken"],
-    )
-    # The client serialises JSON and structured-YAML bodies itself.
-    resp = api.call_api(method, url, header_params=headers, body=body)
-    resp.read()  # type: ignore[no-untyped-call]
-    data = json.loads(resp.data or b"{}")
-    if not 200 <= resp.status < 300:
-        raise ApiError(resp.status, str(data.get("message", data)))
-    result: dict[str, Any] = data
-    return result
 
 
 def get(api: ApiClient, path: str) -> dict[str, Any] | None:
@@ -115,33 +79,7 @@ def create_service_account(api: ApiClient, namespace: str, name: str) -> None:
 
 
 def install_crds(api: ApiClient) -> None:
-    names = []
-    for path in sorted((REPO / "crds").glob("*.yaml")):
-        crd = yaml.safe_load(path.read_text())
-        names.append(crd["metadata"]["name"])
-        apply(api, f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{names[-1]}", crd)
-    for name in names:
-
-        def established(name: str = name) -> bool:
-            crd = call(
-                api, "GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}"
-            )
-            conds = (crd.get("status") or {}).get("conditions") or []
-            return any(c["type"] == "Established" and c["status"] == "True" for c in conds)
-
-        eventually(established, timeout=30, what=f"CRD {name} established")
-
-
-def eventually(check: Callable[[], T | None], *, timeout: float, what: str) -> T:
-    """Poll `check` until it returns a truthy value, or fail with `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+    controller_kit.install_crds(api, field_manager="identity-tests")
 
 
 def pem(secret: dict[str, Any], key: str) -> bytes:
@@ -176,8 +114,7 @@ class IdentityController:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
+        self.proc = start_logged(
             [
                 sys.executable,
                 "-m",
@@ -189,22 +126,12 @@ class IdentityController:
                 "-m",
                 "meshgate.identity.handlers",
             ],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
+            self.env,
+            self.log_path,
         )
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+        stop_by_pid(self.proc)
         self.proc = None
 
     def log_text(self) -> str:

@@ -1,58 +1,21 @@
-"""Helpers for the operator integration tests: raw API calls, CRD install, the operator process,
-and polling with a deadline (no bare sleeps)."""
+"""Helpers for the operator integration tests: objects by kind, and the operator process (the
+shared raw API calls, CRD install and polling with a deadline are in `controller_kit`)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import yaml
+import controller_kit
+from controller_kit import REPO as REPO
+from controller_kit import ApiError, call, start_logged, stop_by_pid
+from controller_kit import eventually as eventually
 from kubernetes.client import ApiClient
-
-REPO = Path(__file__).resolve().parents[3]
-T = TypeVar("T")
-CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"{status}: {message}")
-        self.status = status
-
-
-def call(
-    api: ApiClient,
-    method: str,
-    path: str,
-    body: Any = None,
-    query: list[tuple[str, str]] | None = None,
-    content_type: str = "application/json",
-) -> dict[str, Any]:
-    method, url, headers, _, _ = api.param_serialize(
-        method=method,
-        resource_path=path,
-        query_params=query or [],
-        header_params={"Content-Type": content_type, "Accept": "application/json"},
-        auth_settings=["BearerToken"],
-    )
-    # JSON content types are encoded by the client; apply-patch+yaml goes as a string.
-    payload = body if body is None or "json" in content_type else json.dumps(body)
-    resp = api.call_api(method, url, header_params=headers, body=payload)
-    resp.read()  # type: ignore[no-untyped-call]
-    data = json.loads(resp.data or b"{}")
-    if not 200 <= resp.status < 300:
-        raise ApiError(resp.status, str(data.get("message", data)))
-    result: dict[str, Any] = data
-    return result
-
 
 PLURALS = {
     "Gateway": "gateways",
@@ -127,39 +90,7 @@ def condition(obj: dict[str, Any] | None, type_: str) -> dict[str, Any] | None:
 
 
 def install_crds(api: ApiClient) -> None:
-    for path in sorted((REPO / "crds").glob("*.yaml")):
-        crd = yaml.safe_load(path.read_text())
-        call(
-            api,
-            "PATCH",
-            f"{CRDS}/{crd['metadata']['name']}",
-            body=crd,
-            query=[("fieldManager", "meshgate-tests"), ("force", "true")],
-            content_type="application/apply-patch+yaml",
-        )
-    for path in sorted((REPO / "crds").glob("*.yaml")):
-        name = yaml.safe_load(path.read_text())["metadata"]["name"]
-
-        def established(name: str = name) -> bool:
-            crd = call(
-                api, "GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}"
-            )
-            conds = (crd.get("status") or {}).get("conditions") or []
-            return any(c["type"] == "Established" and c["status"] == "True" for c in conds)
-
-        eventually(established, timeout=30, what=f"CRD {name} established")
-
-
-def eventually(check: Callable[[], T | None], *, timeout: float, what: str) -> T:
-    """Poll `check` until it returns a truthy value, or fail with `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+    controller_kit.install_crds(api, field_manager="meshgate-tests")
 
 
 def free_port() -> int:
@@ -200,13 +131,8 @@ class OperatorProcess:
         return int(self.env["MESHGATE_METRICS_PORT"])
 
     def start(self) -> None:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "meshgate.handlers.run"],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
+        self.proc = start_logged(
+            [sys.executable, "-m", "meshgate.handlers.run"], self.env, self.log_path
         )
 
     def kill(self) -> None:
@@ -217,15 +143,7 @@ class OperatorProcess:
         self.proc = None
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            self.proc = None
-            return
-        os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+        stop_by_pid(self.proc)
         self.proc = None
 
     def log_tail(self, lines: int = 40) -> str:
