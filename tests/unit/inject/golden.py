@@ -1,51 +1,23 @@
-"""Golden-file comparison for the sidecar patch: refresh with MESHGATE_UPDATE_GOLDEN=1.
-
-A mismatch fails with a unified diff of the YAML, so a reviewer reads the change to the patch.
-"""
+"""Golden files for the sidecar patch (`tests/golden/inject`): refresh with
+MESHGATE_UPDATE_GOLDEN=1; a mismatch fails with a unified diff of the YAML."""
 
 from __future__ import annotations
 
-import difflib
-import os
-from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
+import golden_files
 
-GOLDEN_DIR = Path(__file__).resolve().parents[2] / "golden" / "inject"
+GOLDEN_DIR = golden_files.GOLDEN_ROOT / "inject"
 CASES_DIR = GOLDEN_DIR / "cases"
 
 
 def case_names() -> list[str]:
-    return sorted(p.stem for p in CASES_DIR.glob("*.yaml"))
+    return golden_files.case_names(CASES_DIR)
 
 
 def load_case(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((CASES_DIR / f"{name}.yaml").read_text())
-    return data
-
-
-def dump(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
+    return golden_files.load_case(CASES_DIR, name)
 
 
 def check(name: str, actual: Any) -> None:
-    path = GOLDEN_DIR / f"{name}.yaml"
-    text = dump(actual)
-    if os.environ.get("MESHGATE_UPDATE_GOLDEN") == "1":
-        path.write_text(text)
-        return
-    if not path.exists():
-        pytest.fail(f"no golden file {path}; run with MESHGATE_UPDATE_GOLDEN=1 to create it")
-    expected = path.read_text()
-    if text != expected:
-        diff = "".join(
-            difflib.unified_diff(
-                expected.splitlines(keepends=True),
-                text.splitlines(keepends=True),
-                fromfile=f"golden/{path.name}",
-                tofile="actual",
-            )
-        )
-        pytest.fail(f"sidecar patch differs from {path}:\n{diff}")
+    golden_files.check(GOLDEN_DIR / f"{name}.yaml", actual, "sidecar patch differs")
