@@ -10,17 +10,15 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
 import socket
 import ssl
-import subprocess
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from meshproxy_e2e import MESHPROXY, free_port, wait_until
+from meshproxy_e2e import free_port, start_meshproxy, stop_meshproxy, wait_until
 
 from meshgate.certs.bundle import TrustBundle
 from meshgate.certs.ca import CertificateAuthority, create_root_ca
@@ -191,21 +189,7 @@ class MeshProxy:
         self.admin_port = admin_port or free_port()
         self.log_path = self.dir / "proxy.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [
-                MESHPROXY,
-                "--config",
-                str(self.config_path),
-                "--admin-port",
-                str(self.admin_port),
-                "--admin-address",
-                "127.0.0.1",
-                *args,
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-        )
+        self.process = start_meshproxy(self.config_path, self.admin_port, self._log, args, env)
         self.name = name
 
     def wait_ready(self) -> None:
@@ -249,13 +233,7 @@ class MeshProxy:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
+        stop_meshproxy(self.process)
         self._log.close()
 
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httptools
 
@@ -172,25 +172,49 @@ class Backends:
 # --- the proxy process --------------------------------------------------------------------------
 
 
+def start_meshproxy(
+    config_path: Path,
+    admin_port: int,
+    log: IO[bytes],
+    args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """A real meshproxy process, its admin server on 127.0.0.1:`admin_port`, output to `log`."""
+    return subprocess.Popen(
+        [
+            MESHPROXY,
+            "--config",
+            str(config_path),
+            "--admin-port",
+            str(admin_port),
+            "--admin-address",
+            "127.0.0.1",
+            *args,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def stop_meshproxy(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM and up to 30s to drain, then SIGKILL; a process that already exited is left alone."""
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
 class Proxy:
     def __init__(self, tmp: Path, cfg: dict[str, Any]) -> None:
         self.config_path = tmp / "config.json"
         self.write_config(cfg)
         self.admin_port = free_port()
         self.log = open(tmp / "proxy.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [
-                MESHPROXY,
-                "--config",
-                str(self.config_path),
-                "--admin-port",
-                str(self.admin_port),
-                "--admin-address",
-                "127.0.0.1",
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+        self.process = start_meshproxy(self.config_path, self.admin_port, self.log)
         self.tmp = tmp
         wait_until(self.ready, 15, "meshproxy /ready")
 
@@ -244,13 +268,7 @@ class Proxy:
         return self.process.wait(30)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
+        stop_meshproxy(self.process)
         self.log.close()
 
 
