@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 from meshproxy.config import Identity, ServerTLS, UpstreamTLS
 from meshproxy.tls.errors import TLSFilesError
+from meshproxy.tls.resumption import ResumingContext
 
 ALPN = ("http/1.1",)
 
@@ -42,9 +43,10 @@ def mesh_client_context(identity: Identity) -> ssl.SSLContext:
     """Outbound mTLS: our certificate, the peer verified against the bundle, no hostname check.
 
     Mesh peers are dialled by pod IP and their certificates carry no DNS names; the caller
-    checks the verified SPIFFE ID after the handshake instead.
+    checks the verified SPIFFE ID after the handshake instead. A `ResumingContext`, so the
+    upstream pool can offer each peer its last session.
     """
-    ctx = _new(ssl.PROTOCOL_TLS_CLIENT, ALPN)
+    ctx = _new(ssl.PROTOCOL_TLS_CLIENT, ALPN, ResumingContext)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_REQUIRED
     _trust_bundle(ctx, identity.ca_file)
@@ -101,8 +103,10 @@ def upstream_client_context(tls: UpstreamTLS) -> ssl.SSLContext | None:
     return ctx
 
 
-def _new(protocol: ssl._SSLMethod, alpn: Sequence[str]) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(protocol)
+def _new(
+    protocol: ssl._SSLMethod, alpn: Sequence[str], kind: type[ssl.SSLContext] = ssl.SSLContext
+) -> ssl.SSLContext:
+    ctx = kind(protocol)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.set_alpn_protocols(list(alpn))
     # Tickets are on by default (OP_NO_TICKET unset); say so by leaving them alone. Compression
