@@ -11,8 +11,9 @@ order, before or after a listing, converge to what the server holds. A version t
 integer is treated as newer than anything: such an event always applies.
 
 Thread-safe: watch handlers write from the event loop while the reconcile reads from its thread.
-Bodies are stored slimmed (no managedFields, no Secret values, no ConfigMap data, Pods reduced to
-metadata) and never mutated afterwards; callers must not mutate what they read either.
+Bodies are stored slimmed (no managedFields or last-applied annotation, no Secret values, no
+ConfigMap data, Pods reduced to metadata) and never mutated afterwards; callers must not mutate
+what they read either.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Key = tuple[str, str]  # (namespace, name)
+
+# Client-side `kubectl apply` keeps a copy of the applied manifest here; nothing here reads it.
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 # What each kind keeps of `metadata` when only metadata matters (Pods).
 _META_FIELDS = ("name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp")
@@ -46,6 +50,8 @@ def slim(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
     """What the store keeps of a body: what a reconcile reads, and no key material."""
     meta = dict(body.get("metadata") or {})
     meta.pop("managedFields", None)
+    if LAST_APPLIED in (meta.get("annotations") or {}):
+        meta["annotations"] = {k: v for k, v in meta["annotations"].items() if k != LAST_APPLIED}
     if kind == "Pod":
         kept = {k: meta[k] for k in _META_FIELDS if k in meta}
         kept["labels"] = dict(meta.get("labels") or {})

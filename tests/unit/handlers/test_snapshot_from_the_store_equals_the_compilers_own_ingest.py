@@ -4,15 +4,16 @@ the same bodies, and each object is parsed again only when its resourceVersion m
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from meshgate.compile import MeshSettings, snapshot_from_bodies
+from meshgate.compile import MeshSettings, Snapshot, snapshot_from_bodies
 from meshgate.kube.cluster_state import ParseCache, read_state
-from meshgate.kube.store import Store
+from meshgate.kube.store import LAST_APPLIED, Store
 from meshgate.settings import Settings
 
 REPO = Path(__file__).resolve().parents[3]
@@ -38,9 +39,8 @@ def _store(docs: list[dict[str, Any]]) -> Store:
     return store
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
-def test_store_snapshot_equals_the_ingested_one(case: Path) -> None:
-    docs = _documents(case)
+def _ingested(docs: list[dict[str, Any]]) -> Snapshot:
+    """What the compiler's own ingest makes of `docs`."""
     custom: dict[str, list[Any]] = {}
     core: dict[str, list[Any]] = {k: [] for k in CORE}
     for doc in docs:
@@ -51,7 +51,7 @@ def test_store_snapshot_equals_the_ingested_one(case: Path) -> None:
             core[doc["kind"]].append(
                 {**doc, "data": dict.fromkeys(doc.get("data") or {}, "")} if secret else doc
             )
-    want = snapshot_from_bodies(
+    return snapshot_from_bodies(
         settings=MeshSettings(),
         custom=custom,
         services=core["Service"],
@@ -60,8 +60,33 @@ def test_store_snapshot_equals_the_ingested_one(case: Path) -> None:
         secrets=core["Secret"],
         namespaces=core["Namespace"],
     )
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
+def test_store_snapshot_equals_the_ingested_one(case: Path) -> None:
+    docs = _documents(case)
     got = read_state(_store(docs), Settings()).snapshot
-    assert got == want
+    assert got == _ingested(docs)
+
+
+def _as_kubectl_applied(doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc` as the API server returns it after `kubectl apply`, with its bookkeeping."""
+    out = copy.deepcopy(doc)
+    meta = out["metadata"]
+    meta["managedFields"] = [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]
+    meta["annotations"] = {**meta.get("annotations", {}), LAST_APPLIED: json.dumps(doc)}
+    return out
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
+def test_store_drops_kubectl_bookkeeping_and_the_snapshot_is_unchanged(case: Path) -> None:
+    docs = _documents(case)
+    store = _store([_as_kubectl_applied(d) for d in docs])
+    for kind in {d["kind"] for d in docs}:
+        for body in store.items(kind):
+            assert "managedFields" not in body["metadata"]
+            assert LAST_APPLIED not in body["metadata"].get("annotations", {})
+    assert read_state(store, Settings()).snapshot == _ingested(docs)
 
 
 def test_objects_are_parsed_again_only_when_their_version_moves() -> None:

@@ -7,10 +7,11 @@ revives a deleted one, and a listing keeps what newer events already brought.
 from __future__ import annotations
 
 import itertools
+import json
 import random
 from typing import Any
 
-from meshgate.kube.store import Store
+from meshgate.kube.store import LAST_APPLIED, Store
 
 
 def _route(name: str, version: int, path: str = "/", ns: str = "shop") -> dict[str, Any]:
@@ -143,3 +144,13 @@ def test_secret_values_and_managed_fields_are_never_stored() -> None:
     assert stored["data"] == {"tls.crt": "", "tls.key": ""}
     assert "stringData" not in stored
     assert "managedFields" not in stored["metadata"]
+
+
+def test_last_applied_configuration_is_not_stored_and_other_annotations_are() -> None:
+    store = Store()
+    body = _route("a", 10, "/a")
+    body["metadata"]["annotations"] = {LAST_APPLIED: json.dumps(body), "team": "shop"}
+    store.observe("Route", "ADDED", body)
+    (stored,) = store.items("Route")
+    assert stored["metadata"]["annotations"] == {"team": "shop"}
+    assert LAST_APPLIED in body["metadata"]["annotations"]  # the event's body is left alone
