@@ -193,7 +193,10 @@ class MeshProxy:
         self.name = name
 
     def wait_ready(self) -> None:
-        wait_until(self.ready, 20, f"{self.name} /ready")
+        try:
+            wait_until(self.ready, 20, f"{self.name} /ready")
+        except AssertionError as exc:  # say why: the proxy's own log is the evidence
+            raise AssertionError(f"{exc}; its log ends:\n{self.output()[-2000:]}") from None
 
     def admin(self, path: str) -> tuple[int, str]:
         conn = http.client.HTTPConnection(self.admin_host, self.admin_port, timeout=5)

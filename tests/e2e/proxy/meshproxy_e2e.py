@@ -27,10 +27,20 @@ ROOT = Path(__file__).resolve().parents[3]
 MESHPROXY = str(ROOT / ".venv" / "bin" / "meshproxy")
 
 
+# Ports handed out but perhaps not bound yet: a test picks a listener port, then starts a process
+# whose admin port is picked later; the kernel may offer the first port again in between.
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nobody holds now and that this process has not handed out before."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10, what: str = "") -> None:
