@@ -154,49 +154,40 @@ def _same(value: str) -> str:
     return value
 
 
+def _either_way(
+    checks: list[_Check],
+    wanted: Sequence[str],
+    unwanted: Sequence[str],
+    fold: Callable[[str], str],
+    read: Callable[[_Request], str | None],
+) -> None:
+    """Add a check for a field's positive list and one for its `not` list, when they are set."""
+    if wanted:
+        values = _Values(wanted, fold)
+        checks.append(lambda r: values.match(read(r)))
+    if unwanted:
+        not_values = _Values(unwanted, fold)
+        checks.append(lambda r: not not_values.match(read(r)))
+
+
 def _source(source: config.AuthzSource) -> tuple[_Check, ...]:
     checks: list[_Check] = []
-    if source.principals:
-        values = _Values(source.principals, _principal)
-        checks.append(lambda r: values.match(r.principal))
-    if source.not_principals:
-        not_values = _Values(source.not_principals, _principal)
-        checks.append(lambda r: not not_values.match(r.principal))
-    if source.namespaces:
-        namespaces = _Values(source.namespaces, _same)
-        checks.append(lambda r: namespaces.match(r.namespace))
-    if source.not_namespaces:
-        not_namespaces = _Values(source.not_namespaces, _same)
-        checks.append(lambda r: not not_namespaces.match(r.namespace))
+    _either_way(checks, source.principals, source.not_principals, _principal, lambda r: r.principal)
+    _either_way(checks, source.namespaces, source.not_namespaces, _same, lambda r: r.namespace)
     return tuple(checks)
 
 
 def _operation(operation: config.AuthzOperation) -> tuple[_Check, ...]:
     checks: list[_Check] = []
-    if operation.methods:
-        methods = _Values(operation.methods, _same)
-        checks.append(lambda r: methods.match(r.method))
-    if operation.not_methods:
-        not_methods = _Values(operation.not_methods, _same)
-        checks.append(lambda r: not not_methods.match(r.method))
-    if operation.paths:
-        paths = _Values(operation.paths, _same)
-        checks.append(lambda r: paths.match(r.path))
-    if operation.not_paths:
-        not_paths = _Values(operation.not_paths, _same)
-        checks.append(lambda r: not not_paths.match(r.path))
+    _either_way(checks, operation.methods, operation.not_methods, _same, lambda r: r.method)
+    _either_way(checks, operation.paths, operation.not_paths, _same, lambda r: r.path)
     if operation.ports:
         ports = frozenset(operation.ports)
         checks.append(lambda r: r.port in ports)
     if operation.not_ports:
         not_ports = frozenset(operation.not_ports)
         checks.append(lambda r: r.port not in not_ports)
-    if operation.hosts:
-        hosts = _Values(operation.hosts, str.lower)
-        checks.append(lambda r: hosts.match(r.host))
-    if operation.not_hosts:
-        not_hosts = _Values(operation.not_hosts, str.lower)
-        checks.append(lambda r: not not_hosts.match(r.host))
+    _either_way(checks, operation.hosts, operation.not_hosts, str.lower, lambda r: r.host)
     return tuple(checks)
 
 
