@@ -7,7 +7,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 LOCAL := $(CURDIR)/.local
 TESTBINS_STAMP := $(LOCAL)/testbins.path
 # Only the test trees that exist: git keeps no empty directory, and pytest refuses a missing one.
@@ -19,16 +19,26 @@ export MESHGATE_LOCAL_DIR := $(LOCAL)
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	@echo "==> [venv] creating $(VENV) and installing meshgate with extras operator,dev"
+$(STAMP): pyproject.toml constraints.txt
+	@echo "==> [venv] creating $(VENV) and installing meshgate with extras operator,dev (pinned by constraints.txt)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install -q --upgrade pip
-	@$(PY) -m pip install -q -e '.[operator,dev]'
+	@$(PY) -m pip install -q -c constraints.txt pip
+	@$(PY) -m pip install -q -c constraints.txt -e '.[operator,dev]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 .PHONY: venv
-venv: $(STAMP) ## create .venv and install the project with its extras
+venv: $(STAMP) ## create .venv and install the project with its extras, pinned by constraints.txt
+
+.PHONY: lock
+lock: ## re-resolve the newest versions pyproject.toml allows into constraints.txt (review, then commit)
+	@rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	@.lock-venv/bin/python -m pip install -q --upgrade pip
+	@.lock-venv/bin/python -m pip install -q -e '.[operator,dev]'
+	@{ sed -n '1,3p' constraints.txt; echo "pip==$$(.lock-venv/bin/python -m pip --version | cut -d' ' -f2)"; \
+	   .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^meshgate'; } > constraints.txt.new
+	@mv constraints.txt.new constraints.txt && rm -rf .lock-venv
+	@git diff --stat constraints.txt || true
 
 .PHONY: testbins
 testbins: ## build/install the pinned kube-apiserver, controller-manager, etcd, helm, kind
