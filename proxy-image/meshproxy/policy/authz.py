@@ -15,8 +15,15 @@ Semantics are Istio's AuthorizationPolicy, so its YAML ports over:
   `namespaces` never match it, not even `*`, while `notPrincipals`/`notNamespaces` always do.
   So `notPrincipals: ["*"]` in a DENY policy refuses plaintext, as in Istio.
 - Principals compare without the `spiffe://` scheme, whichever side carries it.
-- Paths match the normalised path (see `paths.py`), never the raw target; hosts compare
-  lower-case; methods exactly.
+- Paths match the normalised path (see `paths.py`), never the raw target, read every way a
+  common backend could read it (see `path_readings.py`): whatever would deny a request takes
+  the widest reading, whatever would let it pass the narrowest. So in a DENY policy `paths`
+  holds when any reading matches, case-insensitively, and `notPaths` when any reading misses
+  exactly; in an ALLOW policy `paths` holds only when every reading matches exactly, and
+  `notPaths` only when no reading matches, case-insensitively. `/ADMIN`, `/admin;x`,
+  `/x/..%2Fadmin` and `/admin%20` are all `/admin` to a DENY on `/admin`, and none of them is
+  inside an ALLOW on `/public/*` unless every reading is. Hosts compare lower-case; methods
+  exactly.
 - `when` keys: `request.headers[<name>]`, `source.principal`, `source.namespace`,
   `destination.port`; any other key fails the config at load rather than being guessed at.
 
@@ -28,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from meshproxy import config
+from meshproxy.policy.path_readings import path_readings
 
 __all__ = ["Authorizer"]
 
@@ -58,7 +66,16 @@ class _Values:
 
 
 class _Request:
-    __slots__ = ("headers", "host", "method", "namespace", "path", "port", "principal")
+    __slots__ = (
+        "_folded",
+        "headers",
+        "host",
+        "method",
+        "namespace",
+        "paths",
+        "port",
+        "principal",
+    )
 
     def __init__(
         self,
@@ -73,10 +90,17 @@ class _Request:
         self.principal = principal
         self.namespace = namespace
         self.method = method
-        self.path = path
         self.port = port
         self.host = host
         self.headers = headers
+        self.paths = path_readings(path)
+        self._folded: tuple[str, ...] | None = None
+
+    def folded_paths(self) -> tuple[str, ...]:
+        """The readings lower-cased, as a case-insensitive backend compares them; once."""
+        if self._folded is None:
+            self._folded = tuple(p.lower() for p in self.paths)
+        return self._folded
 
 
 _Check = Callable[[_Request], bool]
@@ -103,8 +127,9 @@ class Authorizer:
                 node_labels.get(k) != v for k, v in policy.selector.items()
             ):
                 continue
-            rules = tuple(_rule(rule, policy.name) for rule in policy.rules)
-            (deny if policy.action == "DENY" else allow).append(rules)
+            deny_side = policy.action == "DENY"
+            rules = tuple(_rule(rule, policy.name, deny_side) for rule in policy.rules)
+            (deny if deny_side else allow).append(rules)
         return cls(tuple(deny), tuple(allow))
 
     def allows(
@@ -131,9 +156,9 @@ class Authorizer:
         return any(any(rule(request) for rule in rules) for rules in self._allow)
 
 
-def _rule(rule: config.AuthzRule, policy: str) -> _Check:
+def _rule(rule: config.AuthzRule, policy: str, deny: bool) -> _Check:
     sources = tuple(_source(s) for s in rule.from_)
-    operations = tuple(_operation(o) for o in rule.to)
+    operations = tuple(_operation(o, deny) for o in rule.to)
     conditions = tuple(_condition(c, policy) for c in rule.when)
 
     def check(request: _Request) -> bool:
@@ -170,6 +195,26 @@ def _either_way(
         checks.append(lambda r: not not_values.match(read(r)))
 
 
+def _paths(
+    checks: list[_Check], wanted: Sequence[str], unwanted: Sequence[str], deny: bool
+) -> None:
+    """Path checks over the readings: widest toward a denial, narrowest toward a pass."""
+    if deny:
+        if wanted:
+            folded = _Values(wanted, str.lower)
+            checks.append(lambda r: any(folded.match(p) for p in r.folded_paths()))
+        if unwanted:
+            exact = _Values(unwanted, _same)
+            checks.append(lambda r: any(not exact.match(p) for p in r.paths))
+        return
+    if wanted:
+        exact = _Values(wanted, _same)
+        checks.append(lambda r: all(exact.match(p) for p in r.paths))
+    if unwanted:
+        folded = _Values(unwanted, str.lower)
+        checks.append(lambda r: not any(folded.match(p) for p in r.folded_paths()))
+
+
 def _source(source: config.AuthzSource) -> tuple[_Check, ...]:
     checks: list[_Check] = []
     _either_way(checks, source.principals, source.not_principals, _principal, lambda r: r.principal)
@@ -177,10 +222,10 @@ def _source(source: config.AuthzSource) -> tuple[_Check, ...]:
     return tuple(checks)
 
 
-def _operation(operation: config.AuthzOperation) -> tuple[_Check, ...]:
+def _operation(operation: config.AuthzOperation, deny: bool) -> tuple[_Check, ...]:
     checks: list[_Check] = []
     _either_way(checks, operation.methods, operation.not_methods, _same, lambda r: r.method)
-    _either_way(checks, operation.paths, operation.not_paths, _same, lambda r: r.path)
+    _paths(checks, operation.paths, operation.not_paths, deny)
     if operation.ports:
         ports = frozenset(operation.ports)
         checks.append(lambda r: r.port in ports)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["normalize_path"]
+__all__ = ["normalize_path", "remove_dot_segments"]
 
 # A path made only of these characters, with no `%`, no `//` and no `/.`, is already canonical.
 _PLAIN_PATH = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
@@ -56,7 +56,7 @@ def normalize_path(target: str) -> tuple[str, str] | None:
     canonical = _canonical_chars(path)
     if canonical is None:
         return None
-    return _remove_dot_segments(canonical), query
+    return remove_dot_segments(canonical), query
 
 
 def _canonical_chars(path: str) -> str | None:
@@ -91,7 +91,7 @@ def _canonical_chars(path: str) -> str | None:
     return "".join(out)
 
 
-def _remove_dot_segments(path: str) -> str:
+def remove_dot_segments(path: str) -> str:
     """Merge empty segments, then resolve `.` and `..` (RFC 3986 §5.2.4) on what remains.
 
     Merging first means `/a//../b` is `/b`, as a server that merges slashes reads it; a trailing

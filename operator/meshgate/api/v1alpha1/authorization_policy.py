@@ -82,9 +82,14 @@ class Operation(ApiModel):
     not_methods: Values | None = None
     """Methods that do not match."""
     paths: Values | None = None
-    """Normalised request paths; `*` is a prefix or suffix wildcard."""
+    """Normalised request paths; `*` is a prefix or suffix wildcard. A path is read every way a
+    common backend could read it (`%2F`, `%5C` and `\\` as `/`, double encoding decoded, `;params`
+    stripped, whitespace and trailing dots trimmed): in a DENY policy it matches when any
+    reading does, ignoring case; in an ALLOW policy only when every reading does, exactly."""
     not_paths: Values | None = None
-    """Paths that do not match."""
+    """Paths that do not match, read the other way round: in a DENY policy the path is outside
+    them when any reading is, exactly; in an ALLOW policy only when no reading is inside them,
+    ignoring case."""
 
 
 class RuleFrom(ApiModel):
