@@ -1,4 +1,5 @@
-"""The tiny DER walk in `expiry.py`, checked against cryptography's full parser."""
+"""`expiry.py` reads a certificate's dates, the leaf's in a chain file, and says clearly when
+the bytes are not a certificate."""
 
 from __future__ import annotations
 
@@ -62,6 +63,13 @@ def test_every_truncation_raises_the_parse_error(mesh: Mesh) -> None:
     for end in range(len(der)):
         with pytest.raises(CertificateParseError):
             validity(der[:end])
+
+
+def test_a_pem_file_that_does_not_parse_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.crt"
+    path.write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    with pytest.raises(CertificateParseError, match="does not parse"):
+        file_validity(path)
 
 
 def test_trailing_bytes_and_indefinite_lengths_are_refused(mesh: Mesh) -> None:
