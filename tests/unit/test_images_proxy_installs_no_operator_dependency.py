@@ -42,8 +42,8 @@ def installed_by(dockerfile: Path) -> set[str]:
 
 def test_proxy_image_installs_only_the_base_dependencies() -> None:
     installed = installed_by(REPO / "proxy-image" / "Dockerfile")
-    # cryptography is a base dependency: the proxy verifies JWT signatures (RS256, ES256, EdDSA).
-    assert installed == {"uvloop", "httptools", "pydantic", "cryptography"}
+    # cryptography and PyJWT are base dependencies: the proxy verifies JWT signatures.
+    assert installed == {"uvloop", "httptools", "pydantic", "cryptography", "pyjwt"}
     assert not installed & {"kopf", "kubernetes", "jinja2", "pyyaml"}
 
 

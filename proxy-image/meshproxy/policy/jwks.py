@@ -1,12 +1,14 @@
 """JSON Web Key Sets: which public keys may sign tokens for a provider, and when to refetch them.
 
-`parse_jwks` turns a JWKS document (RFC 7517) into verification keys by `kid`: RSA (`n`, `e`,
-for RS256), EC P-256 (`x`, `y`, for ES256) and OKP Ed25519 (`x`, for EdDSA). The numbers stay
-plain bytes and ints here; `meshproxy.policy.jwt` builds the crypto objects from them. Symmetric
-(`kty: oct`) keys, keys carrying private parts and malformed keys fail the whole document with
-a message that names the key and the problem: a provider's key set that has them is misconfigured,
-and guessing which half of it to trust would be worse. Well-formed keys this proxy cannot use
-(encryption keys, other curves, other algorithms) are skipped and listed in `JwkSet.skipped`.
+`parse_jwks` turns a JWKS document (RFC 7517) into verification keys by `kid`: RSA (`n`, `e`; RS256,
+RS384, RS512, PS256, PS384, PS512), EC P-256, P-384 and P-521 (`x`, `y`; ES256, ES384, ES512, one
+per curve) and OKP Ed25519 (`x`; EdDSA). A key that declares `alg` verifies that algorithm only.
+The key objects are PyJWT's (`jwt.PyJWK`, on `cryptography`), which checks that an EC point lies
+on its curve; what this module adds is policy: symmetric (`kty: oct`) keys, keys carrying private
+parts, RSA moduli under 2048 bits and malformed keys fail the whole document with a message that
+names the key and the problem (a provider's key set that has them is misconfigured, and guessing
+which half of it to trust would be worse). Well-formed keys this proxy will not use (encryption
+keys, other curves, other algorithms) are skipped and listed in `JwkSet.skipped`.
 
 `JwksCache` decides when a remotely fetched set is refetched: every `cache_seconds`; after a
 failure, not before a growing back-off (negative caching, so an unreachable provider is not
@@ -15,7 +17,8 @@ per `min_refetch_seconds`, whatever the kid, so random kids cannot drive refetch
 set keeps serving while refetches fail: a provider outage must not log every user out.
 
 This module must never do I/O, read the clock (`now` is passed in, in seconds) or log key
-material.
+material. PyJWT (and with it `cryptography`) is imported on first use, so a proxy without JWT
+policies never pays for it.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, cast
 
 __all__ = [
+    "ALLOWED_ALGS",
     "MAX_JWKS_BYTES",
     "MAX_KEYS",
     "JwkKey",
@@ -44,15 +48,17 @@ MAX_KEYS = 64  # real providers publish a handful; a longer list is a mistake or
 MIN_RSA_BITS = 2048
 
 KeyType = Literal["RSA", "EC", "OKP"]
-Algorithm = Literal["RS256", "ES256", "EdDSA"]
 
-# The one algorithm each usable key type signs with here: a key never verifies another alg.
-ALG_FOR_KTY: Mapping[str, Algorithm] = {"RSA": "RS256", "EC": "ES256", "OKP": "EdDSA"}
-
-# P-256 (SEC 2 secp256r1): y^2 = x^3 - 3x + b (mod p). Checked here so a bad point is a clear
-# parse error rather than a verification failure on every token.
-_P256_P = 0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF
-_P256_B = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
+RSA_ALGS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+# Each curve signs with one algorithm (RFC 7518 §3.4), and its coordinates have one size.
+EC_CURVES: Mapping[str, tuple[str, int]] = {
+    "P-256": ("ES256", 32),
+    "P-384": ("ES384", 48),
+    "P-521": ("ES512", 66),
+}
+OKP_CURVES: Mapping[str, tuple[str, int]] = {"Ed25519": ("EdDSA", 32)}
+# Every algorithm a token may name: asymmetric only, so `none` and HS* never verify.
+ALLOWED_ALGS = RSA_ALGS | {alg for alg, _ in EC_CURVES.values()} | {"EdDSA"}
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
@@ -72,20 +78,21 @@ def b64url_decode(text: str) -> bytes:
         raise ValueError("not base64url") from None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class JwkKey:
-    """One public verification key. `n`/`e` for RSA; `x` (and `y` for EC) for the curves."""
+    """One public verification key and the algorithms it may verify.
+
+    `public` is the `cryptography` key object PyJWT built. Keys compare by identity: a
+    refetched set holds new keys, and tokens verified with the old ones are verified again.
+    """
 
     kid: str | None
     kty: KeyType
-    alg: Algorithm
-    n: int = 0
-    e: int = 0
-    x: bytes = b""
-    y: bytes = b""
+    algorithms: frozenset[str]
+    public: Any = field(repr=False)
 
     def __repr__(self) -> str:  # key numbers are public, but long and useless in a log line
-        return f"JwkKey(kid={self.kid!r}, kty={self.kty!r}, alg={self.alg!r})"
+        return f"JwkKey(kid={self.kid!r}, kty={self.kty!r}, algorithms={sorted(self.algorithms)})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +154,7 @@ def parse_jwks(document: str | bytes) -> JwkSet:
             seen.add(kid)
         keys.append(key)
     if not keys:
-        raise JwksError("JWKS has no usable signature key (RS256, ES256 or EdDSA)")
+        raise JwksError("JWKS has no usable signature key (RSA, EC P-256/384/521 or Ed25519)")
     return JwkSet(tuple(keys), tuple(skipped))
 
 
@@ -170,38 +177,50 @@ def _parse_key(
     if ops is not None and (not isinstance(ops, list) or "verify" not in ops):
         skipped.append(f"{where}: key_ops does not allow verify")
         return None
-    if kty not in ALG_FOR_KTY:
-        skipped.append(f"{where}: key type {kty!r} is not supported")
-        return None
-    alg = ALG_FOR_KTY[kty]
-    declared = entry.get("alg")
-    if declared is not None and declared != alg:
-        if declared in ("none",) or (isinstance(declared, str) and declared.startswith("HS")):
-            raise JwksError(f"{where}: alg {declared!r} is not accepted")
-        skipped.append(f"{where}: alg {declared!r} is not supported")
-        return None
     if kty == "RSA":
-        n = _int_member(entry, "n", where)
-        e = _int_member(entry, "e", where)
+        algorithms = RSA_ALGS
+        n = int.from_bytes(_bytes_member(entry, "n", where), "big")
+        e = int.from_bytes(_bytes_member(entry, "e", where), "big")
         if n.bit_length() < MIN_RSA_BITS:
             raise JwksError(f"{where}: RSA modulus shorter than {MIN_RSA_BITS} bits")
         if e < 3 or e % 2 == 0:
             raise JwksError(f"{where}: RSA exponent must be odd and at least 3")
-        return JwkKey(kid=kid, kty="RSA", alg="RS256", n=n, e=e)
-    crv = entry.get("crv")
-    if kty == "EC":
-        if crv != "P-256":
+    elif kty in ("EC", "OKP"):
+        curves = EC_CURVES if kty == "EC" else OKP_CURVES
+        crv = entry.get("crv")
+        if not isinstance(crv, str) or crv not in curves:
             skipped.append(f"{where}: curve {crv!r} is not supported")
             return None
-        x = _bytes_member(entry, "x", where, 32)
-        y = _bytes_member(entry, "y", where, 32)
-        if not _on_p256(int.from_bytes(x, "big"), int.from_bytes(y, "big")):
-            raise JwksError(f"{where}: point is not on curve P-256")
-        return JwkKey(kid=kid, kty="EC", alg="ES256", x=x, y=y)
-    if crv != "Ed25519":
-        skipped.append(f"{where}: curve {crv!r} is not supported")
+        alg, size = curves[crv]
+        algorithms = frozenset({alg})
+        _bytes_member(entry, "x", where, size)
+        if kty == "EC":
+            _bytes_member(entry, "y", where, size)
+    else:
+        skipped.append(f"{where}: key type {kty!r} is not supported")
         return None
-    return JwkKey(kid=kid, kty="OKP", alg="EdDSA", x=_bytes_member(entry, "x", where, 32))
+    declared = entry.get("alg")
+    if declared is not None:
+        if declared == "none" or (isinstance(declared, str) and declared.startswith("HS")):
+            raise JwksError(f"{where}: alg {declared!r} is not accepted")
+        if declared not in algorithms:
+            skipped.append(f"{where}: alg {declared!r} is not supported for this key")
+            return None
+        algorithms = frozenset({str(declared)})
+    public = _public_key(entry, min(algorithms), where)
+    return JwkKey(kid, cast(KeyType, kty), algorithms, public)
+
+
+def _public_key(entry: dict[str, object], alg: str, where: str) -> Any:
+    from jwt import PyJWK
+    from jwt.exceptions import PyJWTError
+
+    try:
+        return PyJWK(entry, algorithm=alg).key
+    except (PyJWTError, ValueError, TypeError):  # PyJWT's messages quote the key: not ours
+        if entry.get("kty") == "EC":
+            raise JwksError(f"{where}: point is not on curve {entry.get('crv')}") from None
+        raise JwksError(f"{where}: not a valid {entry.get('kty')} public key") from None
 
 
 def _bytes_member(entry: dict[str, object], name: str, where: str, size: int = 0) -> bytes:
@@ -215,17 +234,6 @@ def _bytes_member(entry: dict[str, object], name: str, where: str, size: int = 0
     if size and len(raw) != size:
         raise JwksError(f"{where}: {name} must be {size} bytes, not {len(raw)}")
     return raw
-
-
-def _int_member(entry: dict[str, object], name: str, where: str) -> int:
-    return int.from_bytes(_bytes_member(entry, name, where), "big")
-
-
-def _on_p256(x: int, y: int) -> bool:
-    p = _P256_P
-    if not (0 <= x < p and 0 <= y < p):
-        return False
-    return (y * y - (x * x * x - 3 * x + _P256_B)) % p == 0
 
 
 class JwksCache:

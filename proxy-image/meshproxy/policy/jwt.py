@@ -2,13 +2,20 @@
 
 `JwtVerifier.verify(token, now)` accepts a compact JWS (RFC 7515/7519) only when all of these
 hold: it is at most `MAX_TOKEN_BYTES`; its three segments are strict base64url and its header
-and payload JSON objects; `alg` is RS256, ES256 or EdDSA and matches the key's type (so `none`,
-every HS* -- the "HMAC keyed with the public key" attack -- and RS/ES confusion are refused
-before any key is touched); the key is the provider's by `kid`; the signature verifies; `iss`
-is a configured provider's; `exp` is present and not past, `nbf` not in the future (both with
-the provider's bounded `clockSkew`); `aud` intersects the provider's `audiences` when it lists
-some. Keys a token carries itself (`jwk`, `jku`, `x5u`, `x5c`) are ignored: a token never
-chooses its own verifier. Unknown `crit` extensions are refused, as RFC 7515 §4.1.11 requires.
+and payload JSON objects without duplicate members; `alg` is one of `jwks.ALLOWED_ALGS` (RS*, PS*,
+ES256/384/512, EdDSA) and one the key may verify (so `none`, every HS* -- the "HMAC keyed with the
+public key" attack -- and RS/ES confusion are refused before any key is touched); the key is the
+provider's by `kid`; the signature verifies; `iss` is a configured provider's; `aud` intersects
+the provider's `audiences` when it lists some; `exp` is a number and not past, `nbf` not in the
+future (both with the provider's bounded `clockSkew`). Keys a token carries itself (`jwk`, `jku`,
+`x5u`, `x5c`) are ignored: a token never chooses its own verifier. Unknown `crit` extensions are
+refused, as RFC 7515 §4.1.11 requires.
+
+The signature and the `iss`/`aud` checks are PyJWT's (`jwt.PyJWT.decode_complete`, on
+`cryptography`), with the one algorithm the header names and the key allows. The strict parse
+before it is ours because PyJWT's base64url decoding skips characters outside the alphabet and
+its JSON keeps the last of duplicate members; the times are ours because `now` is passed in and
+PyJWT reads the wall clock (and takes `"exp": true` for 1).
 
 A failure carries a `reason` (stable, for metrics and tests) and a `description` that is safe to
 put in `WWW-Authenticate` (RFC 6750 `invalid_token`): fixed text that echoes nothing from the
@@ -16,9 +23,8 @@ token. A verified token is remembered in a small LRU until its `exp` so a client
 not pay a signature check (~50-100 us) per request; the entry is dropped when its key leaves the
 key set.
 
-`now` is wall-clock seconds (`time.time()`), passed in: this module must never read the clock,
-do I/O, or log or return a token, a key or a signature. `cryptography` is imported here and only
-here, on first use, so the rest of the proxy does not pay for it.
+This module must never read the clock, do I/O, or log or return a token, a key or a signature.
+PyJWT is imported on first use, so the rest of the proxy does not pay for it.
 """
 
 from __future__ import annotations
@@ -28,17 +34,10 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from meshproxy import config
-from meshproxy.policy.jwks import JwkKey, JwkSet, b64url_decode
-
-if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-
-    PublicKey = RSAPublicKey | EllipticCurvePublicKey | Ed25519PublicKey
+from meshproxy.policy.jwks import ALLOWED_ALGS, JwkKey, JwkSet, b64url_decode
 
 __all__ = [
     "MAX_TOKEN_BYTES",
@@ -51,7 +50,6 @@ __all__ = [
 ]
 
 MAX_TOKEN_BYTES = 8 * 1024
-ALLOWED_ALGS = frozenset({"RS256", "ES256", "EdDSA"})
 _MAX_HEADER_VALUE = 4096
 
 # The header a failure is answered with names one of these; descriptions are fixed strings.
@@ -110,7 +108,6 @@ class JwtVerifier:
     __slots__ = (
         "_cache",
         "_cache_size",
-        "_crypto_keys",
         "_keys_for_issuer",
         "_on_unknown_kid",
         "_providers",
@@ -134,7 +131,6 @@ class JwtVerifier:
         self._cache_size = cache_size
         # token -> (key it verified with, ok result, valid until)
         self._cache: OrderedDict[str, tuple[JwkKey, JwtResult, float]] = OrderedDict()
-        self._crypto_keys: dict[JwkKey, PublicKey] = {}
 
     def verify(self, token: str, now: float, header: str | None = None) -> JwtResult:
         """Verify `token` at wall-clock time `now`. With `header`, only providers that read
@@ -160,17 +156,16 @@ class JwtVerifier:
 
     def _still_current(self, issuer: str, key: JwkKey) -> bool:
         keys = self._keys_for_issuer(issuer)
-        return keys is not None and key in keys.keys
+        return keys is not None and any(key is k for k in keys.keys)
 
     def _verify(self, token: str, now: float, header_name: str | None) -> JwtResult:
         parts = token.split(".")
         if len(parts) != 3 or not all(parts[:2]):
             return _MALFORMED
-        header_b64, payload_b64, signature_b64 = parts
         try:
-            header = _json_object(b64url_decode(header_b64))
-            claims = _json_object(b64url_decode(payload_b64))
-            signature = b64url_decode(signature_b64)
+            header = _json_object(b64url_decode(parts[0]))
+            claims = _json_object(b64url_decode(parts[1]))
+            b64url_decode(parts[2])
         except ValueError:
             return _MALFORMED
         alg = header.get("alg")
@@ -201,22 +196,63 @@ class JwtVerifier:
             if kid is not None and self._on_unknown_kid is not None:
                 self._on_unknown_kid(issuer)
             return _UNKNOWN_KID
-        if key.alg != alg:
+        if alg not in key.algorithms:
             return _KEY_MISMATCH
-        signed = f"{header_b64}.{payload_b64}".encode("ascii")
-        if not self._signature_ok(key, signed, signature):
-            return _SIGNATURE
         # Claims are judged only once the signature holds: an unsigned token learns nothing.
         failure: JwtResult | None = None
         for provider in providers:
-            failure = _check_claims(claims, provider, now)
+            failure = self._decode(token, key, alg, provider)
+            if failure is None:
+                failure = _check_times(claims, provider, now)
             if failure is None:
                 result = JwtResult(ok=True, issuer=issuer, claims=claims, provider=provider)
                 until = float(claims["exp"]) + provider.clock_skew
                 self._remember(token, key, result, until)
                 return result
+            if failure is _SIGNATURE:
+                return failure
         assert failure is not None
         return failure
+
+    def _decode(
+        self, token: str, key: JwkKey, alg: str, provider: config.JwtProvider
+    ) -> JwtResult | None:
+        """The signature, `iss` and `aud` by PyJWT; None when they hold."""
+        from jwt import PyJWT
+        from jwt.exceptions import (
+            InvalidAudienceError,
+            InvalidIssuerError,
+            InvalidSignatureError,
+            MissingRequiredClaimError,
+            PyJWTError,
+        )
+
+        audiences = provider.audiences or None
+        try:
+            PyJWT().decode_complete(
+                token,
+                key.public,
+                algorithms=[alg],
+                options={
+                    "verify_exp": False,  # judged against `now` in _check_times
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "verify_aud": audiences is not None,
+                },
+                audience=audiences,
+                issuer=provider.issuer,
+            )
+        except InvalidSignatureError:
+            return _SIGNATURE
+        except InvalidAudienceError:
+            return _AUDIENCE
+        except MissingRequiredClaimError as exc:
+            return _AUDIENCE if exc.claim == "aud" else _MALFORMED
+        except InvalidIssuerError:
+            return _ISSUER
+        except (PyJWTError, ValueError):
+            return _MALFORMED
+        return None
 
     def _remember(self, token: str, key: JwkKey, result: JwtResult, until: float) -> None:
         if self._cache_size <= 0:
@@ -224,51 +260,6 @@ class JwtVerifier:
         self._cache[token] = (key, result, until)
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
-
-    def _signature_ok(self, key: JwkKey, signed: bytes, signature: bytes) -> bool:
-        from cryptography.exceptions import InvalidSignature
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-
-        public = self._crypto_key(key)
-        try:
-            if isinstance(public, rsa.RSAPublicKey):
-                public.verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
-            elif isinstance(public, ec.EllipticCurvePublicKey):
-                # JWS carries ES256 as raw r||s (RFC 7518 §3.4); cryptography wants DER.
-                if len(signature) != 64:
-                    return False
-                r = int.from_bytes(signature[:32], "big")
-                s = int.from_bytes(signature[32:], "big")
-                der = encode_dss_signature(r, s)
-                public.verify(der, signed, ec.ECDSA(hashes.SHA256()))
-            elif isinstance(public, ed25519.Ed25519PublicKey):
-                public.verify(signature, signed)
-            else:  # pragma: no cover - every JwkKey kind is handled above
-                return False
-        except (InvalidSignature, ValueError):
-            return False
-        return True
-
-    def _crypto_key(self, key: JwkKey) -> PublicKey:
-        public = self._crypto_keys.get(key)
-        if public is None:
-            public = _build_key(key)
-            if len(self._crypto_keys) >= 256:  # rotated-away keys must not pile up
-                self._crypto_keys.clear()
-            self._crypto_keys[key] = public
-        return public
-
-
-def _build_key(key: JwkKey) -> PublicKey:
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-
-    if key.kty == "RSA":
-        return rsa.RSAPublicNumbers(key.e, key.n).public_key()
-    if key.kty == "EC":
-        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + key.x + key.y)
-    return ed25519.Ed25519PublicKey.from_public_bytes(key.x)
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -297,7 +288,7 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _check_claims(
+def _check_times(
     claims: Mapping[str, Any], provider: config.JwtProvider, now: float
 ) -> JwtResult | None:
     skew = provider.clock_skew
@@ -312,13 +303,6 @@ def _check_claims(
             return _MALFORMED
         if now + skew < nbf:
             return _NOT_YET
-    if provider.audiences:
-        aud = claims.get("aud")
-        presented = [aud] if isinstance(aud, str) else aud
-        if not isinstance(presented, list) or not any(
-            isinstance(a, str) and a in provider.audiences for a in presented
-        ):
-            return _AUDIENCE
     return None
 
 

@@ -118,7 +118,8 @@ class JWTProvider(ApiModel):
     ) = None
     """Accepted `aud` values; unset accepts any."""
     jwks: JWKSSource
-    """Signing keys."""
+    """Signing keys: RSA (RS256, RS384, RS512, PS256, PS384, PS512), EC P-256, P-384, P-521
+    (ES256, ES384, ES512) or Ed25519 (EdDSA). A key that names its `alg` verifies only that."""
     claim_to_headers: (
         Annotated[list[ClaimToHeader], Field(max_length=16, json_schema_extra=list_map("header"))]
         | None

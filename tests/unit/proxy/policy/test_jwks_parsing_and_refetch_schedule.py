@@ -60,10 +60,10 @@ def test_rsa_ec_and_ed25519_keys_are_found_by_kid_with_their_algorithm(
 ) -> None:
     keys = parse_jwks(doc(rsa_jwk, ec_jwk, ed_jwk))
     found = {kid: keys.find(kid) for kid in ("r1", "e1", "o1")}
-    assert {kid: (k.kty, k.alg) for kid, k in found.items() if k} == {
-        "r1": ("RSA", "RS256"),
-        "e1": ("EC", "ES256"),
-        "o1": ("OKP", "EdDSA"),
+    assert {kid: (k.kty, k.algorithms) for kid, k in found.items() if k} == {
+        "r1": ("RSA", {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}),
+        "e1": ("EC", {"ES256"}),
+        "o1": ("OKP", {"EdDSA"}),
     }
     assert keys.find("nope") is None
     assert keys.find(None) is None  # several keys: a token without kid matches none
@@ -136,8 +136,8 @@ def test_encryption_keys_and_other_curves_are_skipped_with_a_note(
         doc(
             rsa_jwk,
             {**rsa_jwk, "kid": "enc", "use": "enc"},
-            {**ec_jwk, "kid": "p384", "crv": "P-384"},
-            {**rsa_jwk, "kid": "ps", "alg": "PS256"},
+            {**ec_jwk, "kid": "k1", "crv": "secp256k1"},
+            {**rsa_jwk, "kid": "es", "alg": "ES256"},
         )
     )
     assert [k.kid for k in keys.keys] == ["r1"]
@@ -145,10 +145,32 @@ def test_encryption_keys_and_other_curves_are_skipped_with_a_note(
     assert all("kid" in note for note in keys.skipped)
 
 
+def test_a_declared_alg_is_the_only_one_the_key_verifies(
+    rsa_jwk: dict[str, Any], p384_jwk: dict[str, Any]
+) -> None:
+    keys = parse_jwks(doc({**rsa_jwk, "alg": "PS256"}, p384_jwk))
+    assert [(k.kid, k.algorithms) for k in keys.keys] == [
+        ("r1", {"PS256"}),
+        ("p384", {"ES384"}),
+    ]
+
+
+@pytest.fixture(scope="module")
+def p384_jwk() -> dict[str, Any]:
+    numbers = ec.generate_private_key(ec.SECP384R1()).public_key().public_numbers()
+    return {
+        "kty": "EC",
+        "kid": "p384",
+        "crv": "P-384",
+        "x": b64(numbers.x.to_bytes(48, "big")),
+        "y": b64(numbers.y.to_bytes(48, "big")),
+    }
+
+
 def test_key_repr_shows_no_key_numbers(rsa_jwk: dict[str, Any]) -> None:
     key = parse_jwks(doc(rsa_jwk)).keys[0]
     assert rsa_jwk["n"][:16] not in repr(key)
-    assert str(key.n)[:16] not in repr(key)
+    assert str(key.public.public_numbers().n)[:16] not in repr(key)
 
 
 # --- JwksCache ------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""JwtVerifier: RS256, ES256 and EdDSA tokens from a configured provider pass; forged, stale,
-misdirected and malformed ones are refused with the reason a client may see."""
+"""JwtVerifier: RS*, PS*, ES256/384/512 and EdDSA tokens from a configured provider pass;
+forged, stale, misdirected and malformed ones are refused with the reason a client may see."""
 
 from __future__ import annotations
 
@@ -51,13 +51,22 @@ class Signer:
     public_pem: bytes
 
 
-def _rsa_signer(kid: str) -> Signer:
+_HASHES = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
+
+
+def _rsa_signer(kid: str, alg: str = "RS256") -> Signer:
     key = rsa.generate_private_key(65537, 2048)
     numbers = key.public_key().public_numbers()
+    digest = _HASHES[alg[2:]]()
+    pad: padding.AsymmetricPadding = (
+        padding.PKCS1v15()
+        if alg.startswith("RS")
+        else padding.PSS(padding.MGF1(digest), padding.PSS.DIGEST_LENGTH)
+    )
     return Signer(
-        "RS256",
+        alg,
         kid,
-        lambda data: key.sign(data, padding.PKCS1v15(), hashes.SHA256()),
+        lambda data: key.sign(data, pad, digest),
         {"kty": "RSA", "kid": kid, "n": b64int(numbers.n), "e": b64int(numbers.e)},
         key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -65,24 +74,33 @@ def _rsa_signer(kid: str) -> Signer:
     )
 
 
-def _ec_signer(kid: str) -> Signer:
-    key = ec.generate_private_key(ec.SECP256R1())
+_CURVES: dict[str, tuple[ec.EllipticCurve, str, int]] = {
+    "ES256": (ec.SECP256R1(), "P-256", 32),
+    "ES384": (ec.SECP384R1(), "P-384", 48),
+    "ES512": (ec.SECP521R1(), "P-521", 66),
+}
+
+
+def _ec_signer(kid: str, alg: str = "ES256") -> Signer:
+    curve, crv, size = _CURVES[alg]
+    key = ec.generate_private_key(curve)
     numbers = key.public_key().public_numbers()
+    digest = _HASHES[alg[2:]]()
 
     def sign(data: bytes) -> bytes:
-        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")  # JWS raw r||s
+        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(digest)))
+        return r.to_bytes(size, "big") + s.to_bytes(size, "big")  # JWS raw r||s
 
     return Signer(
-        "ES256",
+        alg,
         kid,
         sign,
         {
             "kty": "EC",
             "kid": kid,
-            "crv": "P-256",
-            "x": b64(numbers.x.to_bytes(32, "big")),
-            "y": b64(numbers.y.to_bytes(32, "big")),
+            "crv": crv,
+            "x": b64(numbers.x.to_bytes(size, "big")),
+            "y": b64(numbers.y.to_bytes(size, "big")),
         },
         b"",
     )
@@ -98,7 +116,20 @@ def _ed_signer(kid: str) -> Signer:
 
 @pytest.fixture(scope="module")
 def signers() -> dict[str, Signer]:
-    return {"RS256": _rsa_signer("rsa-1"), "ES256": _ec_signer("ec-1"), "EdDSA": _ed_signer("ed-1")}
+    return {
+        "RS256": _rsa_signer("rsa-1"),
+        "RS384": _rsa_signer("rsa-384", "RS384"),
+        "RS512": _rsa_signer("rsa-512", "RS512"),
+        "PS256": _rsa_signer("pss-256", "PS256"),
+        "PS384": _rsa_signer("pss-384", "PS384"),
+        "ES256": _ec_signer("ec-1"),
+        "ES384": _ec_signer("ec-384", "ES384"),
+        "ES512": _ec_signer("ec-521", "ES512"),
+        "EdDSA": _ed_signer("ed-1"),
+    }
+
+
+ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "ES256", "ES384", "ES512", "EdDSA"]
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +163,7 @@ def verifier(keys: JwkSet, *providers: config.JwtProvider, **kw: Any) -> JwtVeri
     )
 
 
-@pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA"])
+@pytest.mark.parametrize("alg", ALGS)
 def test_token_signed_by_a_provider_key_is_accepted_with_its_claims(
     signers: dict[str, Signer], keys: JwkSet, alg: str
 ) -> None:
@@ -218,6 +249,13 @@ def test_algorithm_must_match_the_key_type(signers: dict[str, Signer], keys: Jwk
     refused(verifier(keys).verify(token, NOW), "alg_not_allowed")
     token = mint(signers["ES256"], claims(), alg="RS256", kid="ec-1")
     refused(verifier(keys).verify(token, NOW), "alg_not_allowed")
+    # each curve signs with its own hash: an ES384 token under the P-256 key is refused
+    token = mint(signers["ES384"], claims(), kid="ec-1")
+    refused(verifier(keys).verify(token, NOW), "alg_not_allowed")
+    # an RSA key declared for PS256 verifies nothing else
+    pinned = parse_jwks(json.dumps({"keys": [{**signers["RS256"].jwk, "alg": "PS256"}]}))
+    token = mint(signers["RS256"], claims())
+    refused(verifier(pinned).verify(token, NOW), "alg_not_allowed")
 
 
 def test_unknown_kid_is_refused_and_reported_for_a_refetch(
@@ -242,7 +280,7 @@ def test_a_key_from_another_signer_does_not_verify(
     refused(verifier(keys).verify(mint(impostor, claims()), NOW), "bad_signature")
 
 
-@pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA"])
+@pytest.mark.parametrize("alg", ALGS)
 def test_tampered_payload_or_signature_is_refused(
     signers: dict[str, Signer], keys: JwkSet, alg: str
 ) -> None:
@@ -311,13 +349,13 @@ def test_verified_tokens_are_cached_until_expiry_and_dropped_with_their_key(
     current: list[JwkSet | None] = [keys]
     calls: list[int] = []
     check = JwtVerifier([provider()], lambda iss: current[0], cache_size=4)
-    original = JwtVerifier._signature_ok  # count the expensive step
+    original = JwtVerifier._decode  # count the expensive step: the signature check
 
-    def counting(self: JwtVerifier, *args: Any) -> bool:
+    def counting(self: JwtVerifier, *args: Any) -> JwtResult | None:
         calls.append(1)
         return original(self, *args)
 
-    monkeypatch.setattr(JwtVerifier, "_signature_ok", counting)
+    monkeypatch.setattr(JwtVerifier, "_decode", counting)
     token = mint(signers["ES256"], claims(exp=NOW + 60))
     assert check.verify(token, NOW).ok
     assert check.verify(token, NOW + 1).ok
