@@ -60,7 +60,7 @@ class ObjectStatus:
             }
             for c in self.conditions
         ]
-        summary = next((c for c in self.conditions if not _good(c)), None)
+        summary = next((c for c in self.conditions if not is_good(c)), None)
         out: dict[str, Any] = {
             "observedGeneration": self.generation,
             "conditions": conditions,
@@ -78,7 +78,8 @@ class ObjectStatus:
 _NEGATIVE = frozenset({"PartiallyInvalid", "Conflicted"})
 
 
-def _good(c: Condition) -> bool:
+def is_good(c: Condition) -> bool:
+    """Whether the condition is in the state that means "all is well" (False for Conflicted)."""
     return c.status == ("False" if c.type in _NEGATIVE else "True")
 
 
@@ -101,7 +102,7 @@ class Report:
         conds = self._objects[(kind, meta.namespace, meta.name)][1]
         new = Condition(type_, status, reason, message)
         old = conds.get(type_)
-        if old is None or (_good(old) and not _good(new)):
+        if old is None or (is_good(old) and not is_good(new)):
             conds[type_] = new
 
     def has(self, kind: str, meta: Meta, type_: str) -> bool:

@@ -1,11 +1,13 @@
-"""The `meshgate` command line: one entry per subcommand in `COMMANDS`, loaded on demand.
+"""The `meshgate` command line (and `kubectl meshgate`): one entry per subcommand in `COMMANDS`,
+loaded on demand.
 
 A subcommand is a module (or a `module:attribute` object) with two functions:
 
     add_arguments(parser: argparse.ArgumentParser) -> None
     run(args: argparse.Namespace) -> int        # the process exit code
 
-To add one, write that module and add a line to `COMMANDS`. Only the chosen subcommand's module is
+To add one, write that module (the user-facing ones live in this package, one module per
+command) and add a line to `COMMANDS`. Only the chosen subcommand's module is
 imported, so a heavy or broken module never slows down or breaks the others. This module must
 never hold a subcommand's logic itself beyond a placeholder.
 """
@@ -77,6 +79,43 @@ COMMANDS: tuple[Command, ...] = (
         "meshgate's CRDs and quickstart on the local control plane (or $KUBECONFIG's)",
         "meshgate.demo",
     ),
+    Command("version", "client, operator and every proxy version seen", "meshgate.cli.version"),
+    Command(
+        "check",
+        "is the mesh healthy: Kubernetes version, CRDs, webhook, certificates, proxies",
+        "meshgate.cli.check",
+    ),
+    Command(
+        "analyze",
+        "every condition users would see: offline over files (-f) or live over the cluster",
+        "meshgate.cli.analyze",
+    ),
+    Command(
+        "proxy-config",
+        "what one proxy actually runs: listeners, routes, clusters, endpoints, secrets",
+        "meshgate.cli.proxy_config",
+    ),
+    Command(
+        "proxy-status",
+        "every proxy, the config version it runs and whether it is in step",
+        "meshgate.cli.proxy_status",
+    ),
+    Command(
+        "describe",
+        "which meshgate policies apply to a pod or service, and their effect",
+        "meshgate.cli.describe",
+    ),
+    Command(
+        "stat",
+        "golden signals per workload, Route and Gateway from the proxies' /metrics",
+        "meshgate.cli.stat",
+    ),
+    Command("top", "`stat`, refreshed live", "meshgate.cli.stat:TopCommand"),
+    Command(
+        "completion",
+        "shell completion script for bash or zsh",
+        "meshgate.cli.completion",
+    ),
 )
 
 
@@ -86,9 +125,11 @@ def _chosen(argv: Sequence[str]) -> Command | None:
     return next((c for c in COMMANDS if c.name == word), None)
 
 
-def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, Command | None]:
+def build_parser(
+    argv: Sequence[str], prog: str = "meshgate"
+) -> tuple[argparse.ArgumentParser, Command | None]:
     parser = argparse.ArgumentParser(
-        prog="meshgate",
+        prog=prog,
         description="meshgate: an API gateway and a service mesh from one Kubernetes operator.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -100,13 +141,18 @@ def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, Command 
     return parser, chosen
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "meshgate") -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser, chosen = build_parser(args_list)
+    parser, chosen = build_parser(args_list, prog)
     args = parser.parse_args(args_list)
     assert chosen is not None  # argparse has already refused an unknown or missing command
     run: Callable[[argparse.Namespace], int] = chosen.load().run
     return run(args)
+
+
+def kubectl_main() -> int:
+    """`kubectl-meshgate`: kubectl runs it for `kubectl meshgate ...`."""
+    return main(prog="kubectl meshgate")
 
 
 if __name__ == "__main__":
