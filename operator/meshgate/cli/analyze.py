@@ -40,8 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-n",
         "--namespace",
-        default="default",
-        help="namespace for objects in the files that set none (what `kubectl apply -n` gives)",
+        default=None,
+        help="with -f: namespace for objects that set none (what `kubectl apply -n` gives; "
+        "default: default); live: only this namespace's objects",
     )
     parser.add_argument("--operator-namespace", default="meshgate-system")
     parser.add_argument("--trust-domain", default="cluster.local")
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.filename:
         try:
-            docs = manifests.read(args.filename, args.namespace)
+            docs = manifests.read(args.filename, args.namespace or "default")
         except manifests.ManifestError as exc:
             print(f"meshgate analyze: {exc}", file=sys.stderr)
             return 2
@@ -72,8 +73,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"meshgate analyze: {exc}", file=sys.stderr)
             return 2
         result = compile_snapshot(snap)
-        found = findings(result.statuses, cluster_documents(bodies), offline=False)
-        scope = f"{len(result.statuses)} meshgate objects in the cluster"
+        statuses = [s for s in result.statuses if args.namespace in (None, s.namespace)]
+        found = findings(statuses, cluster_documents(bodies), offline=False)
+        where = f"namespace {args.namespace}" if args.namespace else "the cluster"
+        scope = f"{len(statuses)} meshgate objects in {where}"
     sys.stdout.write(render(report_data(found, scope), args.output, report_table(found, scope)))
     return 1 if any(f.severity == "error" for f in found) else 0
 
