@@ -1,9 +1,11 @@
 """Fetch a provider's JWKS from its `jwksUri`, and keep it fresh in the background.
 
 `fetch_jwks(uri)` is one bounded HTTP/1.1 GET (https with the system trust store and hostname
-check, or plain http for in-cluster providers): the whole exchange has a deadline, the body a
-size cap (`MAX_JWKS_BYTES`), redirects are not followed (the configured URI is the one that was
-trusted), and anything but a 200 with a parseable key set is a `JwksFetchError`.
+check, or plain http for in-cluster providers) made with the proxy's own upstream client
+(`upstream.pool.EndpointPool` and its httptools connection), so there is one HTTP client in the
+proxy: the whole exchange has a deadline, the body a size cap (`MAX_JWKS_BYTES`), redirects are
+not followed (the configured URI is the one that was trusted), and anything but a 200 with a
+parseable key set is a `JwksFetchError`.
 
 `JwksRefresher` runs one task per remote provider: it fetches when `JwksCache` says a fetch is
 due (start, every `jwksCacheSeconds`, back-off after failures, an unknown kid at most once per
@@ -22,11 +24,24 @@ import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
+from meshproxy import config
+from meshproxy.http.body import BodyError
 from meshproxy.policy.jwks import MAX_JWKS_BYTES, JwksCache, JwksError, JwkSet, parse_jwks
+from meshproxy.upstream.clienttls import ClientTLS
+from meshproxy.upstream.connection import UpstreamConnection
+from meshproxy.upstream.errors import UpstreamFailure
+from meshproxy.upstream.pool import EndpointPool
 
 __all__ = ["JwksFetchError", "JwksRefresher", "fetch_jwks"]
 
-_MAX_HEAD = 16 * 1024
+# What each upstream failure means to whoever configured the jwksUri.
+_FAILURES = {
+    "connect-failure": "connection failed",
+    "reset": "connection closed before an answer",
+    "protocol": "response is not HTTP/1.x",
+    "timeout": "no answer",
+    "overflow": "connection failed",
+}
 
 
 class JwksFetchError(Exception):
@@ -46,8 +61,6 @@ async def fetch_jwks(
             body = await _get(uri, max_bytes, ssl_context)
     except TimeoutError:
         raise JwksFetchError(f"no answer within {deadline:g} s") from None
-    except OSError as exc:
-        raise JwksFetchError(f"connection failed: {exc.strerror or type(exc).__name__}") from None
     try:
         return parse_jwks(body)
     except JwksError as exc:
@@ -64,104 +77,46 @@ async def _get(uri: str, max_bytes: int, ssl_context: ssl.SSLContext | None) -> 
         raise JwksFetchError("jwksUri must be an http(s) URL")
     if parts.username or parts.password:
         raise JwksFetchError("jwksUri must not carry credentials")
-    tls = parts.scheme == "https"
-    context = (ssl_context or ssl.create_default_context()) if tls else None
     host = parts.hostname
-    port = port or (443 if tls else 80)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     host_header = host if ":" not in host else f"[{host}]"
     if parts.port:
         host_header += f":{parts.port}"
-    reader, writer = await asyncio.open_connection(
-        host, port, ssl=context, server_hostname=host if tls else None, limit=_MAX_HEAD
-    )
     try:
-        writer.write(
-            (
-                f"GET {target} HTTP/1.1\r\nHost: {host_header}\r\n"
-                "Accept: application/json, application/jwk-set+json\r\n"
-                "User-Agent: meshproxy\r\nConnection: close\r\n\r\n"
-            ).encode("ascii", "strict")
-        )
-        await writer.drain()
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except (asyncio.LimitOverrunError, asyncio.IncompleteReadError):
-            raise JwksFetchError("response head is malformed or too large") from None
-        status, headers = _parse_head(head)
-        if status != 200:
-            raise JwksFetchError(f"HTTP status {status}")
-        return await _read_body(reader, headers, max_bytes)
+        head = (
+            f"GET {target} HTTP/1.1\r\nHost: {host_header}\r\n"
+            "Accept: application/json, application/jwk-set+json\r\n"
+            "User-Agent: meshproxy\r\nConnection: close\r\n\r\n"
+        ).encode("ascii", "strict")
     except UnicodeEncodeError:
         raise JwksFetchError("jwksUri must be ASCII") from None
-    finally:
-        writer.close()
-        with contextlib.suppress(OSError, ssl.SSLError):
-            await writer.wait_closed()
-
-
-def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:
-    lines = head.decode("latin-1").split("\r\n")
-    status_line = lines[0].split(" ", 2)
-    if len(status_line) < 2 or not status_line[0].startswith("HTTP/1."):
-        raise JwksFetchError("response is not HTTP/1.x")
+    tls = None
+    if parts.scheme == "https":
+        context = ssl_context or ssl.create_default_context()
+        tls = ClientTLS(lambda: context, host)  # OpenSSL checks the certificate names `host`
+    pool = EndpointPool(host, port or (443 if tls else 80), config.ConnectionPool(), tls)
+    conn: UpstreamConnection | None = None
     try:
-        status = int(status_line[1])
-    except ValueError:
-        raise JwksFetchError("response status is malformed") from None
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if not line:
-            continue
-        name, sep, value = line.partition(":")
-        if not sep:
-            raise JwksFetchError("response header is malformed")
-        key = name.strip().lower()
-        if key in headers and key in ("content-length", "transfer-encoding"):
-            raise JwksFetchError("response framing headers repeat")
-        headers[key] = value.strip()
-    return status, headers
-
-
-async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str], limit: int) -> bytes:
-    too_large = JwksFetchError(f"key set is larger than {limit} bytes")
-    encoding = headers.get("transfer-encoding", "").lower()
-    if encoding:
-        if encoding != "chunked":
-            raise JwksFetchError("unsupported transfer encoding")
-        body = bytearray()
-        while True:
-            try:
-                size_line = await reader.readuntil(b"\r\n")
-                size = int(size_line.split(b";", 1)[0].strip(), 16)
-            except (ValueError, asyncio.LimitOverrunError, asyncio.IncompleteReadError):
-                raise JwksFetchError("chunked body is malformed") from None
-            if size == 0:
-                return bytes(body)
-            if size < 0 or len(body) + size > limit:
-                raise too_large
-            try:
-                body += (await reader.readexactly(size + 2))[:-2]
-            except asyncio.IncompleteReadError:
-                raise JwksFetchError("response ended early") from None
-    length_text = headers.get("content-length")
-    if length_text is not None:
-        if not length_text.isdigit():
-            raise JwksFetchError("content-length is malformed")
-        length = int(length_text)
-        if length > limit:
-            raise too_large
+        conn = await pool.acquire()
+        response = await conn.send(head, None, False)
+        if response.status != 200:
+            raise JwksFetchError(f"HTTP status {response.status}")
+        body = response.body
+        if isinstance(body, bytes):  # only a local reply carries bytes; kept for the type
+            return body
         try:
-            return await reader.readexactly(length)
-        except asyncio.IncompleteReadError:
-            raise JwksFetchError("response ended early") from None
-    data = await reader.read(limit + 1)  # no framing: the body ends with the connection
-    while len(data) <= limit:
-        more = await reader.read(limit + 1 - len(data))
-        if not more:
-            return data
-        data += more
-    raise too_large
+            whole = await body.read_upto(max_bytes)
+        except BodyError:
+            raise JwksFetchError("response ended early or is malformed") from None
+        if not whole:
+            raise JwksFetchError(f"key set is larger than {max_bytes} bytes")
+        return body.buffered()
+    except UpstreamFailure as exc:
+        raise JwksFetchError(_FAILURES[exc.kind]) from None
+    finally:
+        if conn is not None:
+            conn.abort()  # one exchange only; a no-op once the server has closed
+        pool.close()
 
 
 Fetch = Callable[[str], Awaitable[JwkSet]]

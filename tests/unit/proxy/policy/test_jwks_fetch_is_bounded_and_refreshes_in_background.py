@@ -1,5 +1,6 @@
-"""fetch_jwks reads a key set over loopback HTTP(S) within its size and time bounds, refusing
-redirects, errors and untrusted certificates; JwksRefresher fetches ahead of requests."""
+"""fetch_jwks reads a key set over loopback HTTP(S) with the upstream client, within its size
+and time bounds, refusing redirects, errors and untrusted certificates; JwksRefresher fetches
+ahead of requests."""
 
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ async def test_chunked_and_close_delimited_bodies_are_read(
         (ok(b'{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}'), "symmetric"),
         (b"HTTP/1.1 200 OK\r\ncontent-length: 999999999\r\n\r\n", "larger than"),
         (b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{}", "ended early"),
-        (b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n", "transfer encoding"),
+        (b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n", "malformed"),
         (b"SSH-2.0-OpenSSH\r\n\r\n", "not HTTP"),
     ],
 )
