@@ -8,9 +8,11 @@ Order, outermost first (each step one file in `layers/`):
                     ─▶ JSON projection ─▶ cache ─▶ mirror ─▶ timeout ─▶ retry
                     ─▶ balance + outlier + pool
 
-A listener whose chain is only tracing ─▶ route match also gets a direct path
-(`layers/direct.py`): the same layers' synchronous parts and, for routes whose chain is the
-upstream layer alone, a forward driven by protocol callbacks with no Task per request.
+Each chain is built from the inside out with `layers.chain.Chain`, which also says whether the
+connection may drive it by callbacks instead of a Task: only when every layer in it can (today
+tracing, route match and the upstream layer; see `layers/chain.py`). That is how a listener
+whose chain is tracing ─▶ route match, with routes that only forward, runs with no Task per
+request; the order itself is written here and nowhere else.
 
 Access log and metrics observe each request when its response has been fully written
 (`ListenerStack.finish`), so they wrap the whole exchange, streaming included, without a
@@ -37,13 +39,12 @@ from meshproxy.edge.authenticator import Authenticator
 from meshproxy.edge.limits import compile_limit
 from meshproxy.edge.rate_key import PRINCIPAL_KEYS
 from meshproxy.edge.resources import EdgeResources
-from meshproxy.http.message import Request, Response
-from meshproxy.layers import Handler
+from meshproxy.http.message import Exchange, Response
 from meshproxy.layers.authn import AuthnLayer
 from meshproxy.layers.authz import AuthzLayer
 from meshproxy.layers.cache import CacheLayer
+from meshproxy.layers.chain import Chain
 from meshproxy.layers.cors import CorsLayer
-from meshproxy.layers.direct import DirectPath
 from meshproxy.layers.fault import FaultLayer
 from meshproxy.layers.inbound import InboundLayer
 from meshproxy.layers.local import DirectResponseLayer, RedirectLayer
@@ -80,22 +81,21 @@ class ListenerStack:
         "_name",
         "_registry",
         "_rejected",
-        "direct",
         "handle",
         "limits",
+        "start",
     )
 
     def __init__(
         self,
         listener: config.Listener,
-        handle: Handler,
+        chain: Chain,
         limits: config.Limits,
         registry: Registry,
         access_log: AccessLog | None,
-        direct: DirectPath | None = None,
     ) -> None:
-        self.handle = handle
-        self.direct = direct
+        self.handle = chain.handle
+        self.start = chain.start
         self.limits = limits
         self._name = listener.name
         self._registry = registry
@@ -107,12 +107,12 @@ class ListenerStack:
         )
         self._rejected: dict[int, Any] = {}
 
-    def finish(self, request: Request, status: int, sent: int, ok: bool) -> None:
-        duration = time.perf_counter() - request.start
-        (request.stats or self._default_stats).observe(status, duration)
+    def finish(self, exchange: Exchange, status: int, sent: int, ok: bool) -> None:
+        duration = time.perf_counter() - exchange.start
+        (exchange.stats or self._default_stats).observe(status, duration)
         access_log = self._access_log
         if access_log is not None:
-            access_log.write_line(self._access_line(request, status, duration, sent, ok))
+            access_log.write_line(self._access_line(exchange, status, duration, sent, ok))
 
     def rejected(self, status: int) -> None:
         child = self._rejected.get(status)
@@ -179,7 +179,7 @@ def build(
     builder = _Builder(cfg, registry, clusters, edge)
     try:
         stacks = {
-            listener.name: _listener_stack(
+            listener.name: ListenerStack(
                 listener, builder.listener_chain(listener), cfg.limits, registry, access_log
             )
             for listener in cfg.listeners
@@ -188,17 +188,6 @@ def build(
         edge.close_unused(previous.edge if previous is not None else None)
         raise
     return Built(cfg, clusters, stacks, access_log, edge)
-
-
-def _listener_stack(
-    listener: config.Listener,
-    chain: tuple[Handler, DirectPath | None],
-    limits: config.Limits,
-    registry: Registry,
-    access_log: AccessLog | None,
-) -> ListenerStack:
-    handle, direct = chain
-    return ListenerStack(listener, handle, limits, registry, access_log, direct)
 
 
 class _Builder:
@@ -220,12 +209,10 @@ class _Builder:
         self.authz = {a.name: a for a in cfg.authz}
         self.rate_limits = {r.name: r for r in cfg.rate_limits}
 
-    def listener_chain(self, listener: config.Listener) -> tuple[Handler, DirectPath | None]:
-        """The listener's chain, and its direct path when the chain is only route match."""
+    def listener_chain(self, listener: config.Listener) -> Chain:
         direction = DIRECTIONS[listener.role]
-        route_layer: RouteLayer | None = None
         upstream = UpstreamLayer(self.clusters, set_forwarded_proto=listener.role == "edge")
-        handler: Handler
+        chain: Chain
         if listener.role == "inbound" and not listener.virtual_hosts:
             assert listener.inbound is not None
             inbound_clusters = {
@@ -248,30 +235,25 @@ class _Builder:
                 )
                 for c in inbound_clusters.values()
             }
-            handler = upstream.handle
+            chain = Chain.of(upstream)
         else:
             stats = None
             table = RouteTable.compile(listener.virtual_hosts)
             entries = self._routes(listener, table, upstream, direction)
-            route_layer = RouteLayer(table, entries)
-            handler = route_layer.handle
-        handler = self._rate_limit(handler, listener.rate_limits, principal_keys=True)
+            chain = Chain.of(RouteLayer(table, entries))
+        chain = self._rate_limit(chain, listener.rate_limits, principal_keys=True)
         if listener.authz:
             policies = [self.authz[name] for name in listener.authz]
             denied = self.registry.authz_denied.child(listener=listener.name)
-            handler = AuthzLayer(handler, policies, self.cfg.node, denied).handle
+            chain = chain.wrap(AuthzLayer(chain.handle, policies, self.cfg.node, denied))
         if listener.authn:
-            handler = self._authn(handler, listener.authn)
-        handler = self._rate_limit(handler, listener.rate_limits, principal_keys=False)
+            chain = self._authn(chain, listener.authn)
+        chain = self._rate_limit(chain, listener.rate_limits, principal_keys=False)
         if listener.inbound is not None:
             modes = PeerModes.compile(listener.inbound, self.cfg.node.labels)
             refused = self.registry.peer_authn_refused.child(listener=listener.name)
-            handler = InboundLayer(handler, modes, stats, refused).handle
-        tracing = TracingLayer(handler, self.cfg.observability.tracing)
-        direct = None
-        if route_layer is not None and handler == route_layer.handle:
-            direct = DirectPath(tracing, route_layer, upstream)
-        return tracing.handle, direct
+            chain = chain.wrap(InboundLayer(chain.handle, modes, stats, refused))
+        return chain.wrap(TracingLayer(chain.handle, self.cfg.observability.tracing))
 
     def _routes(
         self,
@@ -302,58 +284,58 @@ class _Builder:
             )
             for name in clusters
         }
-        chain = self._route_chain(route, upstream)
-        return RouteEntry(chain, stats, direct=chain == upstream.handle)
+        return RouteEntry(self._route_chain(route, upstream), stats)
 
-    def _route_chain(self, route: CompiledRoute, upstream: UpstreamLayer) -> Handler:
+    def _route_chain(self, route: CompiledRoute, upstream: UpstreamLayer) -> Chain:
         cfg = route.config
-        handler: Handler
+        chain: Chain
         if cfg.forward is not None:
             forward = cfg.forward
-            handler = upstream.handle
+            chain = Chain.of(upstream)
             if forward.retry is not None:
                 counter = self.registry.retries.child(route=route.name)
-                handler = RetryLayer(handler, forward.retry, counter).handle
+                chain = chain.wrap(RetryLayer(chain.handle, forward.retry, counter))
             if forward.timeout:
-                handler = TimeoutLayer(handler, forward.timeout).handle
+                chain = chain.wrap(TimeoutLayer(chain.handle, forward.timeout))
             if forward.mirrors:
                 dropped = self.registry.mirrors_dropped.child(route=route.name)
-                handler = MirrorLayer(handler, forward.mirrors, upstream.handle, dropped).handle
+                chain = chain.wrap(
+                    MirrorLayer(chain.handle, forward.mirrors, upstream.handle, dropped)
+                )
         elif cfg.redirect is not None:
-            handler = RedirectLayer(route, cfg.redirect).handle
+            chain = Chain.of(RedirectLayer(route, cfg.redirect))
         else:
             assert cfg.direct_response is not None
-            handler = DirectResponseLayer(cfg.direct_response).handle
+            chain = Chain.of(DirectResponseLayer(cfg.direct_response))
         if cfg.cache is not None:
-            handler = CacheLayer(handler, cfg.cache).handle
+            chain = chain.wrap(CacheLayer(chain.handle, cfg.cache))
         if cfg.json_projection is not None:
-            handler = ProjectionLayer(handler, cfg.json_projection).handle
+            chain = chain.wrap(ProjectionLayer(chain.handle, cfg.json_projection))
         if cfg.cors is not None:
-            handler = CorsLayer(handler, cfg.cors).handle
+            chain = chain.wrap(CorsLayer(chain.handle, cfg.cors))
         if TransformLayer.needed(route):
-            handler = TransformLayer(handler, route).handle
+            chain = chain.wrap(TransformLayer(chain.handle, route))
         if cfg.fault is not None:
-            handler = FaultLayer(handler, cfg.fault).handle
-        handler = self._rate_limit(handler, cfg.rate_limits, principal_keys=True)
+            chain = chain.wrap(FaultLayer(chain.handle, cfg.fault))
+        chain = self._rate_limit(chain, cfg.rate_limits, principal_keys=True)
         if cfg.authn:
-            handler = self._authn(handler, cfg.authn)
-        handler = self._rate_limit(handler, cfg.rate_limits, principal_keys=False)
-        return handler
+            chain = self._authn(chain, cfg.authn)
+        return self._rate_limit(chain, cfg.rate_limits, principal_keys=False)
 
-    def _authn(self, handler: Handler, names: list[str]) -> Handler:
+    def _authn(self, chain: Chain, names: list[str]) -> Chain:
         authenticator = Authenticator([self.authn[name] for name in names], self.edge)
-        return AuthnLayer(handler, authenticator, self.authn_failures).handle
+        return chain.wrap(AuthnLayer(chain.handle, authenticator, self.authn_failures))
 
-    def _rate_limit(self, handler: Handler, names: list[str], principal_keys: bool) -> Handler:
+    def _rate_limit(self, chain: Chain, names: list[str], principal_keys: bool) -> Chain:
         policies = [self.rate_limits[name] for name in names]
         chosen = [p for p in policies if (p.key.type in PRINCIPAL_KEYS) == principal_keys]
         if not chosen:
-            return handler
+            return chain
         limits = [
             compile_limit(p, self.edge, self.registry.rate_limited.child(policy=p.name))
             for p in chosen
         ]
-        return RateLimitLayer(handler, limits).handle
+        return chain.wrap(RateLimitLayer(chain.handle, limits))
 
 
 __all__ = ["Built", "ListenerStack", "Response", "build"]

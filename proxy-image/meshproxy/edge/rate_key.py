@@ -20,11 +20,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from meshproxy import config
-from meshproxy.http.message import Request
+from meshproxy.http.message import Exchange
 
 ANONYMOUS = ""  # no real key value is empty: empty values are treated as missing
 
-KeyOf = Callable[[Request], str]
+KeyOf = Callable[[Exchange], str]
 
 # Keys whose value only authentication can establish: their limits run after authn.
 PRINCIPAL_KEYS = frozenset({"ApiKeyConsumer", "JwtClaim"})
@@ -44,27 +44,27 @@ def key_function(key: config.RateLimitKey) -> KeyOf:
     return _claim(key.name)
 
 
-def _client_ip(request: Request) -> str:
-    return request.client_ip
+def _client_ip(exchange: Exchange) -> str:
+    return exchange.client_ip
 
 
 def _header(name: str) -> KeyOf:
-    def key(request: Request) -> str:
-        return request.header(name) or ANONYMOUS
+    def key(exchange: Exchange) -> str:
+        return exchange.request.header(name) or ANONYMOUS
 
     return key
 
 
-def _consumer(request: Request) -> str:
-    principal = request.principal
+def _consumer(exchange: Exchange) -> str:
+    principal = exchange.principal
     if principal is None or principal.consumer is None:
         return ANONYMOUS
     return principal.consumer
 
 
 def _claim(name: str) -> KeyOf:
-    def key(request: Request) -> str:
-        principal = request.principal
+    def key(exchange: Exchange) -> str:
+        principal = exchange.principal
         if principal is None:
             return ANONYMOUS
         value = claim_value(principal.claims, name)

@@ -1,6 +1,6 @@
-"""The request and response objects that travel through the layers.
+"""The objects that travel through the layers: the exchange, its request, the response.
 
-Plain slotted objects with the fields the layers need, filled once by the parsers. Header names
+Plain slotted objects with the fields the layers need, filled once by the codec. Header names
 of requests are lower-case (routing and policy compare them); response header names keep the
 upstream's spelling. Values are latin-1 text, one character per wire byte.
 
@@ -19,32 +19,18 @@ if TYPE_CHECKING:
 
 
 class Request:
+    """The request message as the client sent it, once the codec has checked it: what the
+    upstream is sent (after the layers' edits). Per-request context lives on `Exchange`."""
+
     __slots__ = (
-        "attempts",
         "body",
-        "client_ip",
-        "cluster",
-        "endpoint",
-        "extra_head",
-        "flags",
         "header_map",
         "headers",
         "host",
-        "identity",
         "keep_alive",
-        "listener_port",
         "method",
         "path",
-        "principal",
         "query",
-        "request_id",
-        "route",
-        "scheme",
-        "sni",
-        "start",
-        "stats",
-        "target_port",
-        "trace_id",
         "upgrade",
         "version",
     )
@@ -59,37 +45,17 @@ class Request:
         body: Body | None,
         version: str,
         keep_alive: bool,
-        client_ip: str,
-        scheme: str,
-        start: float,
     ) -> None:
         self.method = method
-        self.path = path  # normalised once by the server, before any layer sees it
+        self.path = path  # normalised once by the codec, before any layer sees it
         self.query = query
         self.headers = headers
         self.host = host  # lower-case, may carry a port
         self.body = body  # None when the request has no body
         self.version = version
         self.keep_alive = keep_alive
-        self.client_ip = client_ip
-        self.scheme = scheme
-        self.start = start
         self.header_map: dict[str, str] | None = None
         self.upgrade: str | None = None
-        self.listener_port = 0
-        self.sni: str | None = None
-        self.identity: str | None = None  # the peer's verified SPIFFE id, never from a header
-        self.principal: Principal | None = None  # set by edge authentication, never by a header
-        self.route = ""
-        self.cluster = ""
-        self.endpoint = ""
-        self.request_id = ""
-        self.trace_id = ""
-        self.attempts = 0
-        self.target_port = 0  # inbound: the workload port the caller asked for
-        self.extra_head = ""  # complete header lines the proxy itself adds upstream
-        self.flags = ""  # why the proxy answered itself (e.g. authz_denied), for the access log
-        self.stats: RequestStats | None = None
 
     def header(self, name: str) -> str | None:
         """The value of a lower-case header name; repeated headers joined with ", "."""
@@ -110,6 +76,53 @@ class Request:
     def set_headers(self, headers: list[tuple[str, str]]) -> None:
         self.headers = headers
         self.header_map = None
+
+
+class Exchange:
+    """One request's passage through the proxy: its message, where it came from, and what the
+    layers decided about it. Layers take an Exchange; the codec of the client connection makes
+    one per request (HTTP/1 today), so a second codec plugs in behind the same layers."""
+
+    __slots__ = (
+        "attempts",
+        "client_ip",
+        "cluster",
+        "endpoint",
+        "extra_head",
+        "flags",
+        "identity",
+        "listener_port",
+        "principal",
+        "request",
+        "request_id",
+        "route",
+        "scheme",
+        "sni",
+        "start",
+        "stats",
+        "target_port",
+        "trace_id",
+    )
+
+    def __init__(self, request: Request, client_ip: str, scheme: str, start: float) -> None:
+        self.request = request
+        self.client_ip = client_ip
+        self.scheme = scheme
+        self.start = start
+        self.listener_port = 0
+        self.sni: str | None = None
+        self.identity: str | None = None  # the peer's verified SPIFFE id, never from a header
+        self.principal: Principal | None = None  # set by edge authentication, never by a header
+        self.route = ""
+        self.cluster = ""
+        self.endpoint = ""
+        self.request_id = ""
+        self.trace_id = ""
+        self.attempts = 0
+        self.target_port = 0  # inbound: the workload port the caller asked for
+        self.extra_head = ""  # complete header lines the proxy itself adds upstream
+        self.flags = ""  # why the proxy answered itself (e.g. authz_denied), for the access log
+        self.stats: RequestStats | None = None
 
 
 class Response:

@@ -3,7 +3,7 @@ otherwise 401 with `WWW-Authenticate`.
 
 Headers the proxy forwards on behalf of the principal (consumer, claims) are stripped from every
 request first, whatever the outcome, so a client can never supply them. The accepted principal
-goes on `request.principal` for the rate-limit layer. Refusals are counted in
+goes on `exchange.principal` for the rate-limit layer. Refusals are counted in
 `meshproxy_authn_failures_total{policy,reason}`; the answer itself says nothing beyond the
 standard error code. The checks are compiled at config load (`meshproxy.edge.authenticator`).
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from meshproxy.edge.authenticator import Authenticator, Refusal
 from meshproxy.http import canned
-from meshproxy.http.message import Request, Response
+from meshproxy.http.message import Exchange, Response
 from meshproxy.layers import Handler
 from meshproxy.observability.metrics import Child, Counter
 
@@ -29,7 +29,8 @@ class AuthnLayer:
         self._failures = failures
         self._refused: dict[tuple[str, str], Child] = {}  # bound once per (policy, reason)
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, exchange: Exchange) -> Response:
+        request = exchange.request
         strip = self._strip
         if strip and any(name in strip for name, _ in request.headers):
             request.set_headers([(n, v) for n, v in request.headers if n not in strip])
@@ -37,10 +38,10 @@ class AuthnLayer:
         if isinstance(outcome, Refusal):
             return self._refuse(outcome)
         principal, forwarded = outcome
-        request.principal = principal
+        exchange.principal = principal
         if forwarded:
             request.set_headers([*request.headers, *forwarded])
-        return await self._next(request)
+        return await self._next(exchange)
 
     def _refuse(self, refusal: Refusal) -> Response:
         key = (refusal.policy, refusal.reason)

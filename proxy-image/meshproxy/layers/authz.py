@@ -14,7 +14,7 @@ must never explain a denial to the client.
 from __future__ import annotations
 
 from meshproxy import config
-from meshproxy.http.message import LocalReply, Request, Response
+from meshproxy.http.message import Exchange, LocalReply, Response
 from meshproxy.layers import Handler
 from meshproxy.observability.metrics import Child
 from meshproxy.policy.authz import Authorizer
@@ -38,21 +38,22 @@ class AuthzLayer:
         self._denied = denied
         self._namespaces: dict[str, str | None] = {}
 
-    async def handle(self, request: Request) -> Response:
-        principal = request.identity
+    async def handle(self, exchange: Exchange) -> Response:
+        principal = exchange.identity
+        request = exchange.request
         if not self._authorizer.allows(
             principal,
             self._namespace(principal) if principal is not None else None,
             request.method,
             request.path,
-            request.target_port or request.listener_port,
+            exchange.target_port or exchange.listener_port,
             _hostname(request.host),
             request.headers_dict(),
         ):
             self._denied.inc()
-            request.flags = "authz_denied"
+            exchange.flags = "authz_denied"
             raise LocalReply(403)
-        return await self._next(request)
+        return await self._next(exchange)
 
     def _namespace(self, principal: str) -> str | None:
         found = self._namespaces.get(principal, "")

@@ -10,7 +10,7 @@ import asyncio
 
 from meshproxy import config
 from meshproxy.http.body import Body
-from meshproxy.http.message import Request, Response
+from meshproxy.http.message import Exchange, Response
 from meshproxy.layers import Handler
 from meshproxy.policy.cache import ResponseCache
 
@@ -24,9 +24,10 @@ class CacheLayer:
         self._max_body = cfg.max_body_bytes
         self._loop = asyncio.get_running_loop()
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, exchange: Exchange) -> Response:
+        request = exchange.request
         if request.method not in ("GET", "HEAD"):
-            return await self._next(request)
+            return await self._next(exchange)
         request_headers = request.headers_dict()
         now = self._loop.time()
         hit = self._cache.lookup(
@@ -35,7 +36,7 @@ class CacheLayer:
         if hit is not None:
             headers = [*hit.headers, ("age", str(hit.age(now)))]
             return Response(hit.status, headers, hit.body, local=True)
-        response = await self._next(request)
+        response = await self._next(exchange)
         if request.method != "GET" or response.status != 200:
             return response
         body = response.body

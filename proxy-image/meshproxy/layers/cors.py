@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from meshproxy import config
-from meshproxy.http.message import Request, Response
+from meshproxy.http.message import Exchange, Response
 from meshproxy.layers import Handler
 from meshproxy.policy.cors import CorsPolicy
 
@@ -15,13 +15,14 @@ class CorsLayer:
         self._next = next_handler
         self._policy = CorsPolicy(cfg)
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, exchange: Exchange) -> Response:
+        request = exchange.request
         headers = request.headers_dict()
         origin = headers.get("origin")
         preflight = self._policy.preflight(origin, request.method, headers)
         if preflight is not None:
             return Response(204, preflight, b"", local=True)
-        response = await self._next(request)
+        response = await self._next(exchange)
         extra = self._policy.response_headers(origin)
         if extra:
             response.headers = response.headers + extra

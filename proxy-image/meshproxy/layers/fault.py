@@ -6,7 +6,7 @@ import asyncio
 import random
 
 from meshproxy import config
-from meshproxy.http.message import LocalReply, Request, Response
+from meshproxy.http.message import Exchange, LocalReply, Response
 from meshproxy.layers import Handler
 from meshproxy.policy.fault import FaultDecider
 
@@ -19,10 +19,10 @@ class FaultLayer:
         self._decider = FaultDecider(cfg)
         self._random = random.Random().random  # noqa: S311 - sampling, not secrets
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, exchange: Exchange) -> Response:
         delay, abort = self._decider.decide(self._random(), self._random())
         if delay:
             await asyncio.sleep(delay)
         if abort is not None:
             raise LocalReply(abort)
-        return await self._next(request)
+        return await self._next(exchange)

@@ -15,7 +15,7 @@ layer runs before authz, which authorizes the resolved target port.
 from __future__ import annotations
 
 from meshproxy.http.heads import PEER_IDENTITY_HEADER, TARGET_PORT_HEADER
-from meshproxy.http.message import LocalReply, Request, Response
+from meshproxy.http.message import Exchange, LocalReply, Response
 from meshproxy.layers import Handler
 from meshproxy.observability.metrics import Child, RequestStats
 from meshproxy.peermodes import PeerModes
@@ -42,8 +42,9 @@ class InboundLayer:
         # Routes on an inbound listener without allowedPorts decide themselves where to go.
         self._restricted = bool(self._clusters) or stats is not None
 
-    async def handle(self, request: Request) -> Response:
-        identity = request.identity
+    async def handle(self, exchange: Exchange) -> Response:
+        identity = exchange.identity
+        request = exchange.request
         named = request.header(TARGET_PORT_HEADER) if identity is not None else None
         if named is not None:
             port = _port(named)  # a peer that names a port gets that one or none: no fallback
@@ -54,18 +55,18 @@ class InboundLayer:
             raise LocalReply(404)
         if not admits(self._modes.mode_for(port), identity):
             self._refused.inc()
-            request.flags = "peer_authn_refused"
+            exchange.flags = "peer_authn_refused"
             raise LocalReply(403)
-        request.target_port = port
+        exchange.target_port = port
         if identity is not None:
             # A SPIFFE ID that passed `parse_spiffe_id` holds no CR/LF: safe as a header line.
-            request.extra_head = f"{PEER_IDENTITY_HEADER}: {identity}\r\n"
+            exchange.extra_head = f"{PEER_IDENTITY_HEADER}: {identity}\r\n"
         stats = self._stats
         if stats is not None:
-            cluster = request.cluster = self._clusters[port]
-            request.route = "inbound"
-            request.stats = stats[cluster]
-        return await self._next(request)
+            cluster = exchange.cluster = self._clusters[port]
+            exchange.route = "inbound"
+            exchange.stats = stats[cluster]
+        return await self._next(exchange)
 
 
 def _port(text: str | None) -> int | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from meshproxy import config
-from meshproxy.http.message import Request, Response
+from meshproxy.http.message import Exchange, Response
 from meshproxy.policy.headers import is_valid_header_value
 from meshproxy.policy.routing import CompiledRoute
 
@@ -15,9 +15,9 @@ class RedirectLayer:
         self._route = route
         self._status = redirect.status_code
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, exchange: Exchange) -> Response:
         location = self._route.redirect_location(
-            request.scheme, request.host, request.path, request.query
+            exchange.scheme, exchange.request.host, exchange.request.path, exchange.request.query
         )
         if location is None or not is_valid_header_value(location.encode("latin-1", "replace")):
             return Response(400, [("content-type", "text/plain")], b"bad request\n", local=True)
@@ -35,5 +35,5 @@ class DirectResponseLayer:
         self._headers = list(direct.headers.items())
         self._body = direct.body.encode("utf-8")
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, exchange: Exchange) -> Response:
         return Response(self._status, list(self._headers), self._body, local=True)

@@ -12,7 +12,7 @@ import random
 
 from meshproxy import config
 from meshproxy.http.body import Body
-from meshproxy.http.message import Request, Response
+from meshproxy.http.message import Exchange, Request, Response
 from meshproxy.layers import Handler
 from meshproxy.observability.metrics import Child
 
@@ -31,26 +31,27 @@ class MirrorLayer:
     ) -> None:
         self._next = next_handler
         self._mirrors = [(m.cluster, m.percent / 100.0) for m in mirrors]
-        self._send = send  # the upstream layer, which uses `request.cluster`
+        self._send = send  # the upstream layer, which uses `exchange.cluster`
         self._random = random.Random().random  # noqa: S311 - sampling, not secrets
         self._in_flight = 0
         self._dropped = dropped
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def handle(self, request: Request) -> Response:
-        body = request.body
+    async def handle(self, exchange: Exchange) -> Response:
+        body = exchange.request.body
         if body is None or body.complete:
             for cluster, share in self._mirrors:
                 if self._random() < share:
-                    self._fire(request, cluster)
-        return await self._next(request)
+                    self._fire(exchange, cluster)
+        return await self._next(exchange)
 
-    def _fire(self, request: Request, cluster: str) -> None:
+    def _fire(self, exchange: Exchange, cluster: str) -> None:
         if self._in_flight >= MAX_IN_FLIGHT:
             self._dropped.inc()
             return
+        request = exchange.request
         body = request.body
-        copy = Request(
+        message = Request(
             request.method,
             request.path,
             request.query,
@@ -59,17 +60,15 @@ class MirrorLayer:
             Body.of(body.buffered()) if body is not None else None,
             request.version,
             True,
-            request.client_ip,
-            request.scheme,
-            request.start,
         )
+        copy = Exchange(message, exchange.client_ip, exchange.scheme, exchange.start)
         copy.cluster = cluster
         self._in_flight += 1
         task = asyncio.get_running_loop().create_task(self._run(copy))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, copy: Request) -> None:
+    async def _run(self, copy: Exchange) -> None:
         try:
             response = await self._send(copy)
             if isinstance(response.body, Body):

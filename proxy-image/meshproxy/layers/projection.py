@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from meshproxy import config
 from meshproxy.http.body import Body
-from meshproxy.http.message import Request, Response
+from meshproxy.http.message import Exchange, Response
 from meshproxy.layers import Handler
 from meshproxy.policy.projection import JsonProjector
 
@@ -21,8 +21,8 @@ class ProjectionLayer:
         self._projector = JsonProjector(cfg.fields)
         self._max_body = cfg.max_body_bytes
 
-    async def handle(self, request: Request) -> Response:
-        response = await self._next(request)
+    async def handle(self, exchange: Exchange) -> Response:
+        response = await self._next(exchange)
         if not 200 <= response.status < 300 or not _is_json(response.headers):
             return response
         body = response.body

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from meshproxy.edge.limits import Limit
 from meshproxy.http import canned
-from meshproxy.http.message import Request, Response
+from meshproxy.http.message import Exchange, Response
 from meshproxy.layers import Handler
 from meshproxy.policy.ratelimit import RateDecision, rate_limit_headers
 
@@ -31,10 +31,10 @@ class RateLimitLayer:
         self._clock = clock or asyncio.get_running_loop().time
         self._limits = limits
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, exchange: Exchange) -> Response:
         tightest: RateDecision | None = None
         for limit in self._limits:
-            key = limit.key(request)
+            key = limit.key(exchange)
             if limit.local is not None:
                 decision = limit.local.take(key, self._clock())
             else:
@@ -50,7 +50,7 @@ class RateLimitLayer:
                 )
             if tightest is None or decision.remaining < tightest.remaining:
                 tightest = decision
-        response = await self._next(request)
+        response = await self._next(exchange)
         if tightest is not None:
             # A new list: a cached or canned response may share its headers list.
             response.headers = [*response.headers, *rate_limit_headers(tightest)]

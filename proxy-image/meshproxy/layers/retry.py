@@ -14,7 +14,7 @@ import random
 
 from meshproxy import config
 from meshproxy.http.body import Body
-from meshproxy.http.message import Request, Response
+from meshproxy.http.message import Exchange, Response
 from meshproxy.layers import Handler
 from meshproxy.observability.metrics import Child
 from meshproxy.policy.retry import RetryBudget, RetryDecider
@@ -35,8 +35,9 @@ class RetryLayer:
         self._active = 0
         self._retrying = 0
 
-    async def handle(self, request: Request) -> Response:
-        body = request.body
+    async def handle(self, exchange: Exchange) -> Response:
+        method = exchange.request.method
+        body = exchange.request.body
         replayable = body is None or body.complete
         if not replayable and body is not None:
             replayable = await body.read_upto(REPLAY_BUFFER)
@@ -50,27 +51,25 @@ class RetryLayer:
                     if per_try:
                         try:
                             async with asyncio.timeout(per_try):
-                                response = await self._next(request)
+                                response = await self._next(exchange)
                         except TimeoutError:
                             raise UpstreamFailure("timeout") from None
                     else:
-                        response = await self._next(request)
+                        response = await self._next(exchange)
                 except UpstreamFailure as failure:
                     kind = failure.kind if failure.kind != "protocol" else "reset"
                     if kind == "overflow" or not self._may_retry(
-                        request.method, None, kind, attempt, replayable
+                        method, None, kind, attempt, replayable
                     ):
                         raise
                 else:
-                    if not self._may_retry(
-                        request.method, response.status, None, attempt, replayable
-                    ):
+                    if not self._may_retry(method, response.status, None, attempt, replayable):
                         return response
                     if isinstance(response.body, Body):
                         response.body.cancel()
                 await self._wait(attempt)
                 attempt += 1
-                request.attempts = attempt
+                exchange.attempts = attempt
         finally:
             self._active -= 1
 

@@ -12,26 +12,22 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Mapping
 
-from meshproxy.http.message import LocalReply, Request, Response
-from meshproxy.layers import Handler
+from meshproxy.http.message import Exchange, LocalReply, Request, Response
+from meshproxy.layers.chain import Chain
 from meshproxy.observability.metrics import RequestStats
 from meshproxy.policy.routing import RouteTable
+from meshproxy.server.state import Client, Stack
 
 
 class RouteEntry:
-    """A route's own chain, and its metrics children by cluster (pre-bound at load).
+    """A route's own chain, and its metrics children by cluster (pre-bound at load)."""
 
-    `direct`: the chain is the upstream layer alone, so the direct path may forward it.
-    """
+    __slots__ = ("handle", "start", "stats")
 
-    __slots__ = ("direct", "handle", "stats")
-
-    def __init__(
-        self, handle: Handler, stats: dict[str, RequestStats], direct: bool = False
-    ) -> None:
-        self.handle = handle
+    def __init__(self, chain: Chain, stats: dict[str, RequestStats]) -> None:
+        self.handle = chain.handle
+        self.start = chain.start
         self.stats = stats
-        self.direct = direct
 
 
 class RouteLayer:
@@ -42,23 +38,32 @@ class RouteLayer:
         self._chains = chains  # id(config.Route) -> its entry
         self._random = random.Random().random  # noqa: S311 - traffic splitting, not secrets
 
-    async def handle(self, request: Request) -> Response:
-        return await self.resolve(request).handle(request)
+    async def handle(self, exchange: Exchange) -> Response:
+        return await self.resolve(exchange).handle(exchange)
 
-    def resolve(self, request: Request) -> RouteEntry:
-        """Match and record the route and cluster on `request`; the entry to continue with."""
+    def start(self, exchange: Exchange, client: Client, stack: Stack) -> None:
+        entry = self.resolve(exchange)
+        start = entry.start
+        if start is None:
+            client.spawn(exchange, stack, entry.handle(exchange))
+        else:
+            start(exchange, client, stack)
+
+    def resolve(self, exchange: Exchange) -> RouteEntry:
+        """Match and record the route and cluster on `exchange`; the entry to continue with."""
+        request = exchange.request
         route = self._table.match(
             request.host, request.method, request.path, request.query, _LazyHeaders(request)
         )
         if route is None:
             raise LocalReply(404)
         entry = self._chains[id(route.config)]
-        request.route = route.name
+        exchange.route = route.name
         if route.config.forward is not None:
-            cluster = request.cluster = route.pick_cluster(self._random())
-            request.stats = entry.stats[cluster]
+            cluster = exchange.cluster = route.pick_cluster(self._random())
+            exchange.stats = entry.stats[cluster]
         else:
-            request.stats = entry.stats[""]
+            exchange.stats = entry.stats[""]
         return entry
 
 

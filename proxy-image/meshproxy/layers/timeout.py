@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from meshproxy.http.message import Request, Response
+from meshproxy.http.message import Exchange, Response
 from meshproxy.layers import Handler
 from meshproxy.upstream.errors import UpstreamFailure
 
@@ -16,9 +16,9 @@ class TimeoutLayer:
         self._next = next_handler
         self._seconds = seconds
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, exchange: Exchange) -> Response:
         try:
             async with asyncio.timeout(self._seconds):
-                return await self._next(request)
+                return await self._next(exchange)
         except TimeoutError:
             raise UpstreamFailure("timeout") from None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 from meshproxy import config
-from meshproxy.http.message import Request, Response
+from meshproxy.http.message import Exchange, Response
 from meshproxy.layers import Handler
 from meshproxy.policy.tracing import request_id_from_hex, traceparent_from_hex
 
@@ -22,15 +22,16 @@ class TracingLayer:
         # a seeded PRNG avoids a getrandom syscall per request.
         self._getrandbits = random.Random().getrandbits  # noqa: S311
 
-    async def handle(self, request: Request) -> Response:
-        self.prepare(request)
-        return await self._next(request)
+    async def handle(self, exchange: Exchange) -> Response:
+        self.prepare(exchange)
+        return await self._next(exchange)
 
-    def prepare(self, request: Request) -> None:
+    def prepare(self, exchange: Exchange) -> None:
         """Everything this layer does, before the next layer runs (the direct path calls it)."""
         incoming_parent: str | None = None
         request_id: str | None = None
         id_header = self._id_header
+        request = exchange.request
         headers = request.headers
         for name, value in headers:
             if name == "traceparent":
@@ -41,7 +42,7 @@ class TracingLayer:
         digits = f"{self._getrandbits(320):080x}"
         changed = False
         if self._propagate:
-            parent, request.trace_id = traceparent_from_hex(
+            parent, exchange.trace_id = traceparent_from_hex(
                 incoming_parent, digits[32:48], digits[48:]
             )
             if parent != incoming_parent:
@@ -53,6 +54,6 @@ class TracingLayer:
             request_id = request_id_from_hex(digits)
             headers.append((id_header, request_id))
             changed = True
-        request.request_id = request_id
+        exchange.request_id = request_id
         if changed:
             request.set_headers(headers)  # appended in place when nothing had to be taken out

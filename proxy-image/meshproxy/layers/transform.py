@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meshproxy.http.message import Request, Response
+from meshproxy.http.message import Exchange, Response
 from meshproxy.layers import Handler
 from meshproxy.policy.routing import CompiledRoute
 
@@ -26,13 +26,14 @@ class TransformLayer:
             or (forward is not None and forward.rewrite is not None)
         )
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, exchange: Exchange) -> Response:
+        request = exchange.request
         if self._request_ops is not None:
             request.set_headers(self._request_ops.apply(request.headers))
         request.path = self._route.rewrite_path(request.path)
         if self._rewrite_host is not None:
             request.host = self._rewrite_host
-        response = await self._next(request)
+        response = await self._next(exchange)
         if self._response_ops is not None:
             response.headers = self._response_ops.apply(response.headers)
         return response

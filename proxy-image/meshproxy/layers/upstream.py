@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import asyncio
 
-from meshproxy.http.heads import HOP_BY_HOP, PROXY_OWNED, connection_tokens, safe_head
-from meshproxy.http.message import LocalReply, Request, Response
+from meshproxy.http.message import Exchange, LocalReply, Response
+from meshproxy.http1.request import upstream_head
 from meshproxy.policy.balancer import hash_key_for
+from meshproxy.server.state import Client, Stack
 from meshproxy.upstream.cluster import ClusterRuntime, EndpointTarget
 from meshproxy.upstream.connection import UpstreamConnection
 from meshproxy.upstream.errors import UpstreamFailure
 from meshproxy.upstream.pool import EndpointPool
 from meshproxy.upstream.tunnel import Tunnel
-
-# Request headers never copied upstream as they are: hop-by-hop, the ones set here, and the
-# ones only a proxy may set (a client's copy of the peer identity must never reach an app).
-_SKIP = HOP_BY_HOP | PROXY_OWNED | {"host", "x-forwarded-for", "x-forwarded-proto", "expect"}
 
 
 class UpstreamLayer:
@@ -36,16 +33,46 @@ class UpstreamLayer:
         self._loop = asyncio.get_running_loop()
         self._set_proto = set_forwarded_proto
 
-    async def handle(self, request: Request) -> Response:
-        target = self.pick(request)
+    async def handle(self, exchange: Exchange) -> Response:
+        target = self.pick(exchange)
         target.endpoint.active_requests += 1
-        return await self.exchange(target, request)
+        return await self.send(target, exchange)
 
-    def pick(self, request: Request) -> EndpointTarget:
-        """The endpoint for `request` (balancer, outlier state); 503 when none is left."""
-        cluster = self._clusters[request.cluster]
+    def start(self, exchange: Exchange, client: Client, stack: Stack) -> None:
+        """Forward by callbacks: on an idle pooled connection, write the request head (with a
+        body already complete) in one write; the connection calls back with the response once
+        the read that carried it is parsed. Anything else (an `Upgrade`, no idle connection, a
+        failure) finishes in a Task through `send`, exactly as `handle` would."""
+        request = exchange.request
+        if request.upgrade is not None:
+            client.spawn(exchange, stack, self.handle(exchange))
+            return
+        target = self.pick(exchange)
+        endpoint = target.endpoint
+        endpoint.active_requests += 1
+        conn = target.pool.acquire_idle()
+        if conn is None:
+            client.spawn(exchange, stack, self.send(target, exchange))
+            return
+        try:
+            head = self.head(exchange, target.extra)
+        except LocalReply:
+            endpoint.active_requests -= 1
+            target.pool.release(conn, True)  # nothing was written on it
+            raise
+        forward = _Forward(self, target, exchange, client, stack)
+        try:
+            conn.send_to(head, request.body, request.method == "HEAD", forward)
+        except Exception:
+            endpoint.active_requests -= 1
+            conn.abort()
+            raise
+
+    def pick(self, exchange: Exchange) -> EndpointTarget:
+        """The endpoint for `exchange` (balancer, outlier state); 503 when none is left."""
+        cluster = self._clusters[exchange.cluster]
         hash_key = (
-            hash_key_for(cluster.hash_cfg, request.headers_dict(), request.client_ip)
+            hash_key_for(cluster.hash_cfg, exchange.request.headers_dict(), exchange.client_ip)
             if cluster.hash_cfg is not None
             else None
         )
@@ -53,18 +80,18 @@ class UpstreamLayer:
         if endpoint is None:
             raise LocalReply(503)
         target = cluster.targets[endpoint]
-        request.endpoint = target.label
+        exchange.endpoint = target.label
         return target
 
-    async def exchange(
-        self, target: EndpointTarget, request: Request, failure: UpstreamFailure | None = None
+    async def send(
+        self, target: EndpointTarget, exchange: Exchange, failure: UpstreamFailure | None = None
     ) -> Response:
         """The exchange with a picked endpoint whose `active_requests` the caller counted; it is
-        uncounted here. `failure`: a first try that already failed (the direct path's)."""
+        uncounted here. `failure`: a first try that already failed (one started by callbacks)."""
         endpoint = target.endpoint
         detector = target.detector
         try:
-            response = await self._exchange(target.pool, request, target.extra, failure)
+            response = await self._exchange(target.pool, exchange, target.extra, failure)
         except UpstreamFailure:
             if detector is not None:
                 detector.record(endpoint, None, self._loop.time())
@@ -81,89 +108,81 @@ class UpstreamLayer:
     async def _exchange(
         self,
         pool: EndpointPool,
-        request: Request,
+        exchange: Exchange,
         extra: str,
         failure: UpstreamFailure | None,
     ) -> Response:
+        request = exchange.request
         body = request.body
         if failure is None:
             conn = pool.acquire_idle() or await pool.acquire()
             # The head is built only now: its framing (length or chunked) must describe the
             # body as `send` finds it, with no await in between.
             try:
-                head = self.head(request, extra)
+                head = self.head(exchange, extra)
             except LocalReply:
                 pool.release(conn, True)  # nothing was written on it
                 raise
             try:
-                response = await self._send(conn, head, request)
+                response = await self._send(conn, head, exchange)
             except UpstreamFailure as first:
                 failure = first
         if failure is not None:
             if not failure.reused or (body is not None and not body.complete):
                 raise failure
             conn = await pool.acquire_fresh()
-            response = await self._send(conn, self.head(request, extra), request)
+            response = await self._send(conn, self.head(exchange, extra), exchange)
         if response.status == 101 and request.upgrade is not None:
             response.extra = Tunnel(conn)
         return response
 
     @staticmethod
-    async def _send(conn: UpstreamConnection, head: bytes, request: Request) -> Response:
+    async def _send(conn: UpstreamConnection, head: bytes, exchange: Exchange) -> Response:
+        request = exchange.request
         try:
             return await conn.send(head, request.body, request.method == "HEAD")
         except asyncio.CancelledError:
             conn.abort()  # a timeout cut the exchange short: the connection is in an unknown state
             raise
 
-    def head(self, request: Request, extra: str = "") -> bytes:
-        """The upstream request head, built with one join. `extra`: whole header lines the
-        cluster adds (a mesh peer's target port); `request.extra_head` those a layer added."""
-        query = request.query
-        target = f"{request.path}?{query}" if query else request.path
-        parts = [f"{request.method} {target} HTTP/1.1\r\nhost: {request.host}\r\n"]
-        skip = _SKIP
-        forwarded_for = ""
-        proto = ""
-        for name, value in request.headers:
-            if name in skip:
-                if name == "x-forwarded-for":
-                    forwarded_for = value
-                elif name == "x-forwarded-proto":
-                    proto = value
-                elif name == "connection":
-                    skip = skip | connection_tokens(value)
-                continue
-            parts.append(f"{name}: {value}\r\n")
-        if skip is not _SKIP:  # a Connection header named more hop-by-hop headers: drop them
-            parts = [parts[0]] + [p for p in parts[1:] if p[: p.index(":")] not in skip]
-        client_ip = request.client_ip
-        parts.append(
-            f"x-forwarded-for: {forwarded_for}, {client_ip}\r\n"
-            if forwarded_for
-            else f"x-forwarded-for: {client_ip}\r\n"
-        )
-        if self._set_proto or not proto:
-            proto = request.scheme
-        parts.append(f"x-forwarded-proto: {proto}\r\n")
-        body = request.body
-        if body is not None:
-            if body.complete:
-                parts.append(f"content-length: {len(body.buffered())}\r\n")
-            elif body.length is not None:
-                parts.append(f"content-length: {body.length}\r\n")
-            else:
-                parts.append("transfer-encoding: chunked\r\n")
-        elif request.method in ("POST", "PUT", "PATCH"):
-            parts.append("content-length: 0\r\n")
-        if request.upgrade is not None:
-            parts.append(f"connection: upgrade\r\nupgrade: {request.upgrade}\r\n")
-        if extra:
-            parts.append(extra)
-        if request.extra_head:
-            parts.append(request.extra_head)
-        parts.append("\r\n")
-        text = "".join(parts)
-        if not safe_head(text, len(parts) + 1 + (1 if request.upgrade is not None else 0)):
+    def head(self, exchange: Exchange, extra: str = "") -> bytes:
+        """The upstream request head (`http1.request.upstream_head`); 400 when unsafe."""
+        head = upstream_head(exchange, extra, self._set_proto)
+        if head is None:
             raise LocalReply(400)  # CR, LF or NUL reached a header: never send it
-        return text.encode("latin-1")
+        return head
+
+
+class _Forward:
+    """One exchange started by callbacks: the upstream connection's receiver."""
+
+    __slots__ = ("_client", "_exchange", "_stack", "_target", "_upstream")
+
+    def __init__(
+        self,
+        upstream: UpstreamLayer,
+        target: EndpointTarget,
+        exchange: Exchange,
+        client: Client,
+        stack: Stack,
+    ) -> None:
+        self._upstream = upstream
+        self._target = target
+        self._exchange = exchange
+        self._client = client
+        self._stack = stack
+
+    def response(self, response: Response) -> None:
+        target = self._target
+        endpoint = target.endpoint
+        endpoint.active_requests -= 1
+        detector = target.detector
+        if detector is not None:
+            detector.record(endpoint, response.status, self._upstream.now())
+        self._client.respond(self._exchange, response, self._stack)
+
+    def failed(self, failure: UpstreamFailure) -> None:
+        # A Task takes over with the endpoint still counted: it retries the keep-alive race on
+        # a fresh connection, records the outlier result and answers the failure.
+        pending = self._upstream.send(self._target, self._exchange, failure)
+        self._client.spawn(self._exchange, self._stack, pending)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from json.encoder import encode_basestring_ascii as _quote
 
-from meshproxy.http.message import Request
+from meshproxy.http.message import Exchange
 
 
 class AccessLine:
@@ -21,28 +21,30 @@ class AccessLine:
     def __init__(self, listener: str) -> None:
         self._prefix = '{"listener":' + _quote(listener) + ',"method":'
 
-    def __call__(self, request: Request, status: int, duration: float, sent: int, ok: bool) -> str:
+    def __call__(
+        self, exchange: Exchange, status: int, duration: float, sent: int, ok: bool
+    ) -> str:
         q = _quote
         line = (
-            f"{self._prefix}{q(request.method)},"
-            f'"path":{q(request.path)},'
+            f"{self._prefix}{q(exchange.request.method)},"
+            f'"path":{q(exchange.request.path)},'
             f'"status":{status},'
             f'"duration_ms":{round(duration * 1000, 3)!r},'
             f'"bytes_sent":{sent},'
-            f'"route":{q(request.route)},'
-            f'"cluster":{q(request.cluster)},'
-            f'"upstream":{q(request.endpoint)},'
-            f'"request_id":{q(request.request_id)},'
-            f'"trace_id":{q(request.trace_id)},'
-            f'"client":{q(request.client_ip)}'
+            f'"route":{q(exchange.route)},'
+            f'"cluster":{q(exchange.cluster)},'
+            f'"upstream":{q(exchange.endpoint)},'
+            f'"request_id":{q(exchange.request_id)},'
+            f'"trace_id":{q(exchange.trace_id)},'
+            f'"client":{q(exchange.client_ip)}'
         )
-        if request.identity or request.attempts or request.flags or not ok:
-            if request.identity:
-                line += f',"peer_identity":{q(request.identity)}'
-            if request.attempts:
-                line += f',"retries":{request.attempts}'
-            if request.flags:
-                line += f',"flags":{q(request.flags)}'
+        if exchange.identity or exchange.attempts or exchange.flags or not ok:
+            if exchange.identity:
+                line += f',"peer_identity":{q(exchange.identity)}'
+            if exchange.attempts:
+                line += f',"retries":{exchange.attempts}'
+            if exchange.flags:
+                line += f',"flags":{q(exchange.flags)}'
             if not ok:
                 line += ',"incomplete":true'
         return line + "}"

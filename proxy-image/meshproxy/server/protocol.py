@@ -9,18 +9,19 @@ Lifetime and backpressure are explicit:
   slices so one 10,000-request write never becomes 10,000 queued requests;
 - request bodies stream into a `Body` (bounded buffer, pauses reading above its high-water mark);
   response bodies stream from the upstream straight into this transport, and a slow client
-  pauses the upstream read (`ResponseSink`).
+  pauses the upstream read (`http1.sink.BodySink`).
 
-Anything the parser or the checks here reject is answered with a canned reply and the connection
-is closed; such a request is never handed to the stack. This module must never log per request,
-and never write a header it did not check (`safe_head`).
+What the bytes mean is the HTTP/1 codec's (`meshproxy.http1`); this module drives the parser,
+the connection's lifetime and the order of answers. Anything the parser or the codec's checks
+reject is answered with a canned reply and the connection is closed; such a request is never
+handed to the stack. This module must never log per request, and never write a head the codec
+did not check.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections import deque
 from collections.abc import Awaitable
@@ -31,9 +32,10 @@ import httptools
 from meshproxy.http import canned
 from meshproxy.http.body import Body, BodyError
 from meshproxy.http.flow import PIPELINE, SHUTDOWN, FlowControl
-from meshproxy.http.heads import safe_head
-from meshproxy.http.message import LocalReply, Request, Response
-from meshproxy.policy.paths import normalize_path
+from meshproxy.http.message import Exchange, LocalReply, Request, Response
+from meshproxy.http1.request import check_head, read_field
+from meshproxy.http1.response import response_head, upgrade_head
+from meshproxy.http1.sink import BodySink
 from meshproxy.server.state import ListenerState, Stack
 from meshproxy.upstream.errors import UpstreamFailure
 
@@ -44,16 +46,6 @@ _IDLE, _HEADERS, _BUSY, _CLOSED = 0, 1, 2, 3
 
 # Parse large reads in slices so the pipelining bound is checked between them.
 _SLICE = 16 * 1024
-
-# Headers whose values decide framing or routing: only plain ASCII is accepted in them, so a
-# byte a lenient server might trim as whitespace (e.g. \xa0) cannot change their meaning.
-_STRICT_ASCII = frozenset(
-    {"host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "expect"}
-)
-_NO_BODY_STATUS = frozenset({204, 304})
-# RFC 9112 §3.2: Host is `uri-host [":" port]`; anything else ("a/b", "u@a", "a b") is a 400, so
-# routing, redirects and the upstream never see a Host that parses differently elsewhere.
-_VALID_HOST = re.compile(r"(?:\[[0-9a-f:.]+\]|[a-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?")
 
 
 class _Reject(Exception):
@@ -96,8 +88,8 @@ class HttpServerProtocol(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self._identity = identity_of
         self._transport: asyncio.Transport | None = None
-        self._queue: deque[Request | int] = deque()
-        self._active: Request | None = None
+        self._queue: deque[Exchange | int] = deque()
+        self._active: Exchange | None = None
         self._parsing: Request | None = None
         self._tunnel: Any = None
         self._closing = False
@@ -247,7 +239,8 @@ class HttpServerProtocol(asyncio.Protocol):
             self._parsing = None
             if parsing.body is not None:
                 parsing.body.fail(BodyError("request rejected"))
-            if self._queue and self._queue[-1] is parsing:
+            last = self._queue[-1] if self._queue else None
+            if isinstance(last, Exchange) and last.request is parsing:
                 self._queue.pop()  # never hand a rejected request to the stack
         self._queue.append(status)
         self._flow.pause_reading(SHUTDOWN)
@@ -277,22 +270,16 @@ class HttpServerProtocol(asyncio.Protocol):
         if self._head_bytes > self._limits.max_header_bytes:
             self._reject_status = 431
             raise _Reject
-        if value.endswith((b" ", b"\t")):
-            value = value.rstrip(b" \t")  # llhttp keeps trailing whitespace; OWS is not the value
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1")
-        if key in _STRICT_ASCII:
-            if not value.isascii():
+        field = read_field(name, value)
+        if field is None:
+            self._reject_status = 400
+            raise _Reject
+        if field[0] == "host":
+            if self._host is not None:  # two Host headers: which one would a backend use?
                 self._reject_status = 400
                 raise _Reject
-            if key == "host":
-                host = text.lower()
-                # Two Host headers: which one would a backend use?
-                if self._host is not None or _VALID_HOST.fullmatch(host) is None:
-                    self._reject_status = 400
-                    raise _Reject
-                self._host = host
-        self._headers.append((key, text))
+            self._host = field[1].lower()
+        self._headers.append(field)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -306,68 +293,37 @@ class HttpServerProtocol(asyncio.Protocol):
         parser = self._parser
         method = parser.get_method().decode("ascii")
         version = parser.get_http_version()
-        target = self._url.decode("latin-1")
-        host = self._host
-        if host is None:
-            if version != "1.0":
-                return 400
-            host = ""
-        if target[:1] != "/":
-            if method == "CONNECT":
-                return 405
-            lowered = target[:8].lower()
-            if lowered.startswith("http://") or lowered.startswith("https://"):
-                rest = target[target.index("//") + 2 :]
-                slash = rest.find("/")
-                authority = (rest if slash < 0 else rest[:slash]).lower()
-                target = "/" if slash < 0 else rest[slash:]
-                if "@" in authority or not authority:
-                    return 400
-                if host and authority != host:
-                    return 400  # absolute URI and Host disagree: which does the backend trust?
-                host = authority
-            else:
-                return 400
-        normal = normalize_path(target)
-        if normal is None:
-            return 400
-        sni = self._sni
-        if sni is not None and host and host.rsplit(":", 1)[0] != sni:
-            return 421
-        limits = self._limits
-        length: int | None = None
-        chunked = False
-        for key, value in self._headers:
-            if key == "content-length":
-                # llhttp accepted only digits; check again, since int() also takes "+5" and "5_0".
-                if not (value.isascii() and value.isdigit()):
-                    return 400
-                length = int(value)
-            elif key == "transfer-encoding":
-                chunked = True
-        if length is not None and length > limits.max_request_body_bytes:
-            return 413
+        fields = check_head(
+            method,
+            version,
+            self._url.decode("latin-1"),
+            self._host,
+            self._headers,
+            self._sni,
+            self._limits.max_request_body_bytes,
+        )
+        if isinstance(fields, int):
+            return fields
+        host, path, query, length, chunked = fields
         body: Body | None = None
         if chunked or (length is not None and length > 0):
             body = Body(self._flow, length)
         request = Request(
             method,
-            normal[0],
-            normal[1],
+            path,
+            query,
             self._headers,
             host,
             body,
             version,
             parser.should_keep_alive(),
-            self._client_ip,
-            self._listener.scheme,
-            time.perf_counter(),
         )
-        request.listener_port = self._port
-        request.sni = sni
-        request.identity = self._identity
+        exchange = Exchange(request, self._client_ip, self._listener.scheme, time.perf_counter())
+        exchange.listener_port = self._port
+        exchange.sni = self._sni
+        exchange.identity = self._identity
         self._parsing = request
-        self._queue.append(request)
+        self._queue.append(exchange)
         if len(self._queue) > self._limits.max_pipelined_requests:
             self._flow.pause_reading(PIPELINE)
         return 0
@@ -394,9 +350,10 @@ class HttpServerProtocol(asyncio.Protocol):
         self._flow.pause_reading(SHUTDOWN)
         if not self._queue:
             return
-        request = self._queue[-1]
-        if isinstance(request, int):
+        exchange = self._queue[-1]
+        if isinstance(exchange, int):
             return
+        request = exchange.request
         if request.method == "CONNECT":
             self._queue.pop()
             self._queue.append(405)
@@ -427,16 +384,26 @@ class HttpServerProtocol(asyncio.Protocol):
             return
         self._active = item
         self._phase = _BUSY
-        body = item.body
-        if body is not None and not body.complete and item.header("expect") == "100-continue":
+        request = item.request
+        body = request.body
+        if body is not None and not body.complete and request.header("expect") == "100-continue":
             # Answered here, so the client sends its body now; `expect` is not forwarded.
             self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # type: ignore[union-attr]
         stack = self._listener.stack
-        direct = stack.direct
-        if direct is not None:
-            direct.start(item, self, stack)
-        else:
+        start = stack.start
+        if start is None:
             self._loop.create_task(self._run(item, stack, stack.handle(item)))
+            return
+        # Every layer of the chain can run by callbacks (`layers/chain.py`): no Task unless one
+        # of them hands the rest over with `spawn`. Its local replies leave on a later loop turn,
+        # so a pipeline of them never recurses.
+        try:
+            start(item, self, stack)
+        except LocalReply as exc:
+            self.reply_soon(item, exc.status, stack)
+        except Exception:
+            log.exception("request handler failed")
+            self.reply_soon(item, 500, stack)
 
     def _resume_backlog(self) -> None:
         if self._backlog and self._phase != _CLOSED and not self._flow.read_paused:
@@ -451,7 +418,7 @@ class HttpServerProtocol(asyncio.Protocol):
             transport.close()
         self._phase = _CLOSED
 
-    async def _run(self, request: Request, stack: Stack, pending: Awaitable[Response]) -> None:
+    async def _run(self, exchange: Exchange, stack: Stack, pending: Awaitable[Response]) -> None:
         try:
             response = await pending
         except (LocalReply, UpstreamFailure) as exc:
@@ -459,116 +426,91 @@ class HttpServerProtocol(asyncio.Protocol):
         except Exception:
             log.exception("request handler failed")
             response = local_response(500)
-        self.respond(request, response, stack)
+        self.respond(exchange, response, stack)
 
-    # The direct path's side of the connection (`state.Client`).
+    # What a chain driven by callbacks needs of the connection (`state.Client`).
 
-    def spawn(self, request: Request, stack: Stack, pending: Awaitable[Response]) -> None:
-        self._loop.create_task(self._run(request, stack, pending))
+    def spawn(self, exchange: Exchange, stack: Stack, pending: Awaitable[Response]) -> None:
+        self._loop.create_task(self._run(exchange, stack, pending))
 
-    def reply_soon(self, request: Request, status: int, stack: Stack) -> None:
-        self._loop.call_soon(self.respond, request, local_response(status), stack)
+    def reply_soon(self, exchange: Exchange, status: int, stack: Stack) -> None:
+        self._loop.call_soon(self.respond, exchange, local_response(status), stack)
 
-    def respond(self, request: Request, response: Response, stack: Stack) -> None:
+    def respond(self, exchange: Exchange, response: Response, stack: Stack) -> None:
         transport = self._transport
         if self._phase == _CLOSED or transport is None or transport.is_closing():
             if isinstance(response.body, Body):
                 response.body.discard()
-            stack.finish(request, response.status, 0, False)
+            stack.finish(exchange, response.status, 0, False)
             self._active = None
             return
-        self._write_response(request, response, stack)
+        self._write_response(exchange, response, stack)
 
-    def _write_response(self, request: Request, response: Response, stack: Stack) -> None:
-        transport = self._transport
-        assert transport is not None
+    def _write_response(self, exchange: Exchange, response: Response, stack: Stack) -> None:
+        request = exchange.request
         status = response.status
+        if status == 101 and response.extra is not None:
+            self._write_head(upgrade_head(response), b"", exchange, stack)
+            self._start_tunnel(exchange, response, stack)
+            return
         close = not request.keep_alive or self._closing
-        body = response.body
         request_body = request.body
         if request_body is not None and not request_body.complete:
             close = True  # the rest of its body is still on the wire: no next request to read
-        parts = [f"HTTP/1.1 {status} {response.reason or canned.reason(status)}\r\n"]
-        parts += [f"{name}: {value}\r\n" for name, value in response.headers]
-        lines = len(parts) + 1
-        no_body = request.method == "HEAD" or status in _NO_BODY_STATUS or status < 200
-        if status == 101 and response.extra is not None:
-            parts.append("connection: upgrade\r\n")
-            lines += 1
-            self._write_head(parts, lines, b"", request, stack, status)
-            self._start_tunnel(request, response, stack)
-            return
-        data: bytes | None
-        if isinstance(body, bytes):
-            data = body
-            length: int | None = len(body)
-        elif body.complete:
-            data = body.buffered()
-            length = body.length if no_body else len(data)
-        else:
-            data = None
-            length = body.length
-        if no_body:
-            if isinstance(body, Body):
-                body.discard()
-            if length is not None and status not in _NO_BODY_STATUS and status >= 200:
-                parts.append(f"content-length: {length}\r\n")
-                lines += 1
-            data = b""
-        elif data is not None or length is not None:
-            parts.append(f"content-length: {length}\r\n")
-            lines += 1
-        elif request.version == "1.1":
-            parts.append("transfer-encoding: chunked\r\n")
-            lines += 1
-        else:
-            close = True  # an HTTP/1.0 client learns the end of the body from the close
+        head, data, chunked, close = response_head(request, response, close)
         if close:
-            parts.append("connection: close\r\n")
-            lines += 1
             request.keep_alive = False
         if data is not None:
-            self._write_head(parts, lines, data, request, stack, status)
-            self._done(request, stack, status, len(data), True)
+            if self._write_head(head, data, exchange, stack):
+                self._done(exchange, stack, status, len(data), True)
             return
+        if not self._write_head(head, b"", exchange, stack):
+            return
+        body = response.body
         assert isinstance(body, Body)
-        if not self._write_head(parts, lines, b"", request, stack, status):
-            return
-        chunked = length is None and request.version == "1.1"
-        body.attach(ResponseSink(self, request, stack, status, body, chunked))
+        assert self._transport is not None
+        body.attach(
+            BodySink(
+                self._transport,
+                self._flow,
+                body,
+                chunked,
+                lambda sent, ok: self._body_sent(exchange, stack, status, sent, ok),
+            )
+        )
 
     def _write_head(
-        self,
-        parts: list[str],
-        lines: int,
-        data: bytes,
-        request: Request,
-        stack: Stack,
-        status: int,
+        self, head: bytes | None, data: bytes, exchange: Exchange, stack: Stack
     ) -> bool:
-        parts.append("\r\n")
-        head = "".join(parts)
         transport = self._transport
         assert transport is not None
-        if not safe_head(head, lines):
+        if head is None:
             # A header value carried CR, LF or NUL past every earlier check: never send it.
             transport.write(canned.CLOSE[502])
             transport.close()
             self._phase = _CLOSED
-            stack.finish(request, 502, 0, False)
+            stack.finish(exchange, 502, 0, False)
             self._active = None
             return False
-        transport.write(head.encode("latin-1") + data if data else head.encode("latin-1"))
+        transport.write(head + data if data else head)
         return True
 
-    def _done(self, request: Request, stack: Stack, status: int, sent: int, ok: bool) -> None:
+    def _body_sent(
+        self, exchange: Exchange, stack: Stack, status: int, sent: int, ok: bool
+    ) -> None:
+        if not ok:
+            # The upstream broke mid-body: the client must see a truncated message, so close.
+            exchange.request.keep_alive = False
+        self._done(exchange, stack, status, sent, ok)
+
+    def _done(self, exchange: Exchange, stack: Stack, status: int, sent: int, ok: bool) -> None:
         """The response is fully written: account for it, then serve the next request or idle."""
-        stack.finish(request, status, sent, ok)
+        stack.finish(exchange, status, sent, ok)
         self._active = None
         transport = self._transport
         if transport is None or self._phase == _CLOSED:
             return
-        if not ok or not request.keep_alive:
+        if not ok or not exchange.request.keep_alive:
             self._phase = _CLOSED
             transport.close()
             return
@@ -592,84 +534,24 @@ class HttpServerProtocol(asyncio.Protocol):
 
     # --- upgrade tunnels -------------------------------------------------------------------------
 
-    def _start_tunnel(self, request: Request, response: Response, stack: Stack) -> None:
+    def _start_tunnel(self, exchange: Exchange, response: Response, stack: Stack) -> None:
         tunnel = response.extra
         self._tunnel = tunnel
         self._phase = _BUSY
         self._flow.resume_reading(SHUTDOWN)
         tunnel.bind_client(
-            self, self._transport, self._flow, lambda: self._tunnel_done(request, stack)
+            self, self._transport, self._flow, lambda: self._tunnel_done(exchange, stack)
         )
         if self._upgrade_rest:
             tunnel.from_client(self._upgrade_rest)
             self._upgrade_rest = b""
 
-    def _tunnel_done(self, request: Request, stack: Stack) -> None:
-        stack.finish(request, 101, 0, True)
+    def _tunnel_done(self, exchange: Exchange, stack: Stack) -> None:
+        stack.finish(exchange, 101, 0, True)
         self._active = None
         self._phase = _CLOSED
         if self._transport is not None:
             self._transport.close()
-
-    # used by ResponseSink
-    @property
-    def transport(self) -> asyncio.Transport | None:
-        return self._transport
-
-    @property
-    def flow(self) -> FlowControl:
-        return self._flow
-
-
-class ResponseSink:
-    """Copies a streamed upstream body to the client, chunk-encoding when the length is unknown."""
-
-    __slots__ = ("_body", "_chunked", "_conn", "_request", "_sent", "_stack", "_status")
-
-    def __init__(
-        self,
-        conn: HttpServerProtocol,
-        request: Request,
-        stack: Stack,
-        status: int,
-        body: Body,
-        chunked: bool,
-    ) -> None:
-        self._conn = conn
-        self._request = request
-        self._stack = stack
-        self._status = status
-        self._body = body
-        self._chunked = chunked
-        self._sent = 0
-
-    def write(self, data: bytes) -> None:
-        transport = self._conn.transport
-        if transport is None or transport.is_closing():
-            self._body.cancel()
-            return
-        if not data:
-            return
-        self._sent += len(data)
-        if self._chunked:
-            transport.write(b"%x\r\n%b\r\n" % (len(data), data))
-        else:
-            transport.write(data)
-        flow = self._conn.flow
-        if flow.write_paused:
-            self._body.pause()
-            flow.when_writable(self._body.resume)
-
-    def end(self) -> None:
-        transport = self._conn.transport
-        if self._chunked and transport is not None and not transport.is_closing():
-            transport.write(b"0\r\n\r\n")
-        self._conn._done(self._request, self._stack, self._status, self._sent, True)
-
-    def fail(self, exc: BaseException) -> None:
-        # The upstream broke mid-body: the client must see a truncated message, so close.
-        self._request.keep_alive = False
-        self._conn._done(self._request, self._stack, self._status, self._sent, False)
 
 
 def local_response(status: int) -> Response:

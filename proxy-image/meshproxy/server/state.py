@@ -7,45 +7,44 @@ request in flight finishes on the stack it began with.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from meshproxy import config
-
-if TYPE_CHECKING:
-    from meshproxy.http.message import Request, Response
+from meshproxy.http.message import Exchange, Response
 
 
 class Stack(Protocol):
     """The request path of one listener, as the server calls it."""
 
     limits: config.Limits
-    handle: Callable[[Request], Awaitable[Response]]
+    handle: Callable[[Exchange], Awaitable[Response]]
 
     @property
-    def direct(self) -> Direct | None:
-        """Drives route match + forward by callbacks when the chain allows (`layers/direct.py`)."""
+    def start(self) -> Start | None:
+        """Drives the whole chain by callbacks, when each of its layers can (`layers/chain.py`)."""
 
-    def finish(self, request: Request, status: int, sent: int, ok: bool) -> None: ...
+    def finish(self, exchange: Exchange, status: int, sent: int, ok: bool) -> None: ...
 
     def rejected(self, status: int) -> None:
-        """Account for a request the server refused before it became a Request (400, 431...)."""
+        """Account for a request the server refused before it became an Exchange (400, 431...)."""
 
 
 class Client(Protocol):
-    """What the direct path needs of the client connection whose request it drives."""
+    """What a chain driven by callbacks needs of the client connection whose request it runs."""
 
-    def respond(self, request: Request, response: Response, stack: Stack) -> None:
+    def respond(self, exchange: Exchange, response: Response, stack: Stack) -> None:
         """Write `response` now (or account for it when the client has gone)."""
 
-    def reply_soon(self, request: Request, status: int, stack: Stack) -> None:
+    def reply_soon(self, exchange: Exchange, status: int, stack: Stack) -> None:
         """Answer a canned `status` on a later loop turn."""
 
-    def spawn(self, request: Request, stack: Stack, pending: Awaitable[Response]) -> None:
-        """Finish `request` on the general path: a Task awaits `pending`, then responds."""
+    def spawn(self, exchange: Exchange, stack: Stack, pending: Awaitable[Response]) -> None:
+        """Finish `exchange` with a Task that awaits `pending`, then responds."""
 
 
-class Direct(Protocol):
-    def start(self, request: Request, client: Client, stack: Stack) -> None: ...
+Start = Callable[[Exchange, Client, Stack], None]
+"""Runs an exchange through a chain without a Task: it answers through `Client` (or raises
+`LocalReply` before anything was sent)."""
 
 
 class Closable(Protocol):

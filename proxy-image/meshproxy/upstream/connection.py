@@ -1,7 +1,8 @@
 """One keep-alive HTTP/1.1 connection to an upstream endpoint, parsed with httptools.
 
 `send` writes a whole request head with one `write` (plus the body: in the same write when it is
-already complete, else streamed through `RequestSink`), and returns a future of the response head;
+already complete, else streamed through `http1.sink.BodySink`), and returns a future of the
+response head;
 `send_to` does the same but hands the response head to a `Receiver` by callback, once the read
 that carried it is parsed whole, so a response that arrived in one read leaves in one write.
 The response body streams into a `Body` whose producer is this transport, so a slow client pauses
@@ -21,8 +22,9 @@ import httptools
 
 from meshproxy.http.body import Body, BodyError
 from meshproxy.http.flow import FlowControl
-from meshproxy.http.heads import HOP_BY_HOP, connection_tokens
 from meshproxy.http.message import Response
+from meshproxy.http1.response import NO_BODY_STATUS, read_head
+from meshproxy.http1.sink import BodySink
 from meshproxy.upstream.errors import UpstreamFailure
 
 if TYPE_CHECKING:
@@ -161,9 +163,9 @@ class UpstreamConnection(asyncio.Protocol):
         else:
             self._request_written = False
             transport.write(head)
-            body.attach(RequestSink(self, body, body.length is None))
+            body.attach(BodySink(transport, self.flow, body, body.length is None, self._body_sent))
 
-    def request_written(self, ok: bool) -> None:
+    def _body_sent(self, sent: int, ok: bool) -> None:
         if not ok:
             self.abort()
             return
@@ -216,36 +218,16 @@ class UpstreamConnection(asyncio.Protocol):
         if status < 200 and status != 101:
             self._headers = []  # an interim 1xx: the real response follows
             return
-        drop = HOP_BY_HOP
-        length: int | None = None
-        chunked = False
-        headers: list[tuple[str, str]] = []
-        for name, value in self._headers:
-            key = name.lower()
-            if key in drop:
-                if key == "upgrade" and status == 101:
-                    headers.append((name, value))  # the protocol the tunnel switches to
-                elif key == "content-length":
-                    if not (value.isascii() and value.isdigit()):
-                        self._protocol_error()
-                        return
-                    length = int(value)
-                elif key == "transfer-encoding":
-                    chunked = True
-                elif key == "connection":
-                    drop = drop | connection_tokens(value)
-                    headers = [
-                        (n, v)
-                        for n, v in headers
-                        if n.lower() not in drop or (status == 101 and n.lower() == "upgrade")
-                    ]
-                continue
-            headers.append((name, value))
+        fields = read_head(status, self._headers)
+        if fields is None:
+            self._protocol_error()
+            return
+        headers, length, chunked = fields
         body = Body(self.flow, length, self.abort)
         response = Response(status, headers, body)
         if status == 101:
             body.finish()
-        elif self._head_request or status in (204, 304):
+        elif self._head_request or status in NO_BODY_STATUS:
             # No body follows; httptools cannot be told so for HEAD, so this connection is not
             # reused (its parser would wait for the announced body).
             body.finish()
@@ -286,34 +268,3 @@ class UpstreamConnection(asyncio.Protocol):
         if self.closed:
             return
         self.pool.release(self, self._keep_alive)
-
-
-class RequestSink:
-    """Streams a request body upstream, chunk-encoding it when its length is unknown."""
-
-    __slots__ = ("_body", "_chunked", "_conn")
-
-    def __init__(self, conn: UpstreamConnection, body: Body, chunked: bool) -> None:
-        self._conn = conn
-        self._body = body
-        self._chunked = chunked
-
-    def write(self, data: bytes) -> None:
-        transport = self._conn.transport
-        if transport is None or self._conn.closed or not data:
-            return
-        transport.write(b"%x\r\n%b\r\n" % (len(data), data) if self._chunked else data)
-        flow = self._conn.flow
-        if flow.write_paused:
-            self._body.pause()
-            flow.when_writable(self._body.resume)
-
-    def end(self) -> None:
-        transport = self._conn.transport
-        if self._chunked and transport is not None and not self._conn.closed:
-            transport.write(b"0\r\n\r\n")
-        self._conn.request_written(True)
-
-    def fail(self, exc: BaseException) -> None:
-        # The client's body broke off: the upstream must not see it as a complete request.
-        self._conn.request_written(False)

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from meshproxy.http.message import Request, Response
+from meshproxy.http.message import Exchange, Request, Response
 
 ISSUER = "https://id.example.test"
 NOW = 1_700_000_000.0
@@ -20,20 +20,18 @@ NOW = 1_700_000_000.0
 
 def request(
     headers: list[tuple[str, str]] | None = None, query: str = "", client_ip: str = "192.0.2.1"
-) -> Request:
-    return Request(
-        "GET", "/", query, list(headers or []), "app.test", None, "1.1", True, client_ip, "http",
-        time.perf_counter(),
-    )  # fmt: skip
+) -> Exchange:
+    message = Request("GET", "/", query, list(headers or []), "app.test", None, "1.1", True)
+    return Exchange(message, client_ip, "http", time.perf_counter())
 
 
 class Recorder:
     """The next handler: remembers what reached it and answers 200."""
 
     def __init__(self) -> None:
-        self.seen: list[Request] = []
+        self.seen: list[Exchange] = []
 
-    async def __call__(self, req: Request) -> Response:
+    async def __call__(self, req: Exchange) -> Response:
         self.seen.append(req)
         return Response(200, [("content-type", "text/plain")], b"ok")
 

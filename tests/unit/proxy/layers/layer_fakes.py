@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from meshproxy.http.body import Body
-from meshproxy.http.message import Request, Response
+from meshproxy.http.message import Exchange, Request, Response
 
-Step = Response | BaseException | Callable[[Request], Awaitable[Response]]
+Step = Response | BaseException | Callable[[Exchange], Awaitable[Response]]
 
 
 def request(
@@ -20,11 +20,10 @@ def request(
     body: Body | None = None,
     host: str = "app.test",
     query: str = "",
-) -> Request:
-    return Request(
-        method, path, query, list(headers or []), host, body, "1.1", True, "192.0.2.1", "http",
-        time.perf_counter(),
-    )  # fmt: skip
+) -> Exchange:
+    """An exchange for a request a client at 192.0.2.1 sent over plain HTTP."""
+    message = Request(method, path, query, list(headers or []), host, body, "1.1", True)
+    return Exchange(message, "192.0.2.1", "http", time.perf_counter())
 
 
 def ok(
@@ -40,9 +39,9 @@ class Script:
 
     def __init__(self, *steps: Step) -> None:
         self._steps = list(steps)
-        self.seen: list[Request] = []
+        self.seen: list[Exchange] = []
 
-    async def __call__(self, req: Request) -> Response:
+    async def __call__(self, req: Exchange) -> Response:
         step = self._steps[min(len(self.seen), len(self._steps) - 1)]
         self.seen.append(req)
         if isinstance(step, BaseException):
@@ -56,7 +55,7 @@ class Script:
         return len(self.seen)
 
 
-async def hang(req: Request) -> Response:
+async def hang(req: Exchange) -> Response:
     await asyncio.Event().wait()
     raise AssertionError("unreachable")
 

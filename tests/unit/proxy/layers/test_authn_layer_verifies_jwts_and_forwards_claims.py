@@ -67,7 +67,7 @@ async def test_valid_token_passes_with_claims_as_headers_and_forged_copies_remov
     req = request([*bearer(token), ("x-user", "admin"), ("x-tier", "platinum")])
     response = await authn.handle(req)
     assert response.status == 200
-    seen = recorder.seen[0].headers
+    seen = recorder.seen[0].request.headers
     assert [v for n, v in seen if n == "x-user"] == ["user-1"]
     assert [v for n, v in seen if n == "x-tier"] == ["gold"]
     assert req.principal is not None
@@ -77,7 +77,7 @@ async def test_valid_token_passes_with_claims_as_headers_and_forged_copies_remov
 async def test_forged_claim_header_is_stripped_even_when_the_claim_is_absent() -> None:
     authn, recorder, _ = layer([policy()])
     await authn.handle(request([*bearer(KEY.token(claims())), ("x-tier", "platinum")]))
-    assert all(n != "x-tier" for n, _ in recorder.seen[0].headers)
+    assert all(n != "x-tier" for n, _ in recorder.seen[0].request.headers)
 
 
 BAD_TOKENS = {

@@ -9,7 +9,7 @@ import pytest
 from layer_fakes import Script, ok, request
 
 from meshproxy import config
-from meshproxy.http.message import LocalReply, Request
+from meshproxy.http.message import Exchange, LocalReply
 from meshproxy.layers.authz import AuthzLayer
 from meshproxy.observability.metrics import Child
 
@@ -34,7 +34,7 @@ def layer(upstream: Script, *policies: dict[str, Any]) -> tuple[AuthzLayer, Chil
     return built, denied
 
 
-def peer(identity: str | None, method: str = "GET", path: str = "/", **kw: Any) -> Request:
+def peer(identity: str | None, method: str = "GET", path: str = "/", **kw: Any) -> Exchange:
     req = request(method, path, **kw)
     req.identity = identity
     req.listener_port = 8080

@@ -7,7 +7,7 @@ import pytest
 from layer_fakes import Script, ok, request
 
 from meshproxy import config
-from meshproxy.http.message import LocalReply, Request
+from meshproxy.http.message import Exchange, LocalReply
 from meshproxy.layers.inbound import InboundLayer
 from meshproxy.observability.metrics import Child, RequestStats
 from meshproxy.peermodes import PeerModes
@@ -22,7 +22,7 @@ def layer(upstream: Script, modes: list[dict[str, object]]) -> tuple[InboundLaye
     return InboundLayer(upstream, PeerModes.compile(inbound, {}), stats, refused), refused
 
 
-def caller(identity: str | None, host: str = "backend:8080", port: str | None = None) -> Request:
+def caller(identity: str | None, host: str = "backend:8080", port: str | None = None) -> Exchange:
     headers = [("x-meshgate-target-port", port)] if port is not None else []
     req = request(host=host, headers=headers)
     req.identity = identity

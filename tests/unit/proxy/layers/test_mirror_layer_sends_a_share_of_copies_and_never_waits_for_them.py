@@ -30,14 +30,14 @@ async def test_each_request_is_copied_to_the_mirror_cluster_with_a_shadow_host()
     assert response.body == b"main"
     assert main.seen == [original]
     [copy] = mirror.seen
-    assert (copy.cluster, copy.host, copy.method, copy.path) == (
+    assert (copy.cluster, copy.request.host, copy.request.method, copy.request.path) == (
         "shadow-be", "shop.test-shadow:8080", "POST", "/orders"
     )  # fmt: skip
-    assert copy.body is not None
-    assert copy.body.buffered() == b"payload"
-    assert copy.headers == [("x-a", "1")]
-    assert copy.headers is not original.headers
-    assert (original.host, original.cluster) == ("shop.test:8080", "be")
+    assert copy.request.body is not None
+    assert copy.request.body.buffered() == b"payload"
+    assert copy.request.headers == [("x-a", "1")]
+    assert copy.request.headers is not original.request.headers
+    assert (original.request.host, original.cluster) == ("shop.test:8080", "be")
 
 
 async def test_the_share_follows_the_percentage() -> None:

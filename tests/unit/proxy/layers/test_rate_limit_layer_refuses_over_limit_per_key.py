@@ -16,7 +16,7 @@ from meshproxy import config
 from meshproxy.edge.limits import compile_limit
 from meshproxy.edge.principal import Principal
 from meshproxy.edge.resources import EdgeResources
-from meshproxy.http.message import Request
+from meshproxy.http.message import Exchange
 from meshproxy.layers.ratelimit import RateLimitLayer
 from meshproxy.observability.metrics import Child
 
@@ -81,7 +81,7 @@ async def test_divisor_splits_the_limit_between_replicas() -> None:
 async def test_client_ip_is_the_peer_not_x_forwarded_for() -> None:
     rl, _, _, _ = layer(policy(requests=1))
 
-    def spoofing(i: int) -> Request:
+    def spoofing(i: int) -> Exchange:
         return request([("x-forwarded-for", f"10.0.0.{i}")], client_ip="192.0.2.7")
 
     assert [(await rl.handle(spoofing(i))).status for i in range(3)] == [200, 429, 429]
@@ -97,7 +97,7 @@ async def test_header_key_gives_each_value_a_bucket_and_absent_ones_share_one() 
     assert (await rl.handle(request(client_ip="192.0.2.51"))).status == 429  # anonymous
 
 
-def with_principal(principal: Principal | None, headers: list[tuple[str, str]] = []) -> Request:  # noqa: B006
+def with_principal(principal: Principal | None, headers: list[tuple[str, str]] = []) -> Exchange:  # noqa: B006
     req = request(headers)
     req.principal = principal
     return req

@@ -10,7 +10,7 @@ from layer_fakes import Script, Sleeps, hang, ok, request
 
 from meshproxy import config
 from meshproxy.http.body import Body
-from meshproxy.http.message import Request, Response
+from meshproxy.http.message import Exchange, Response
 from meshproxy.layers import retry as retry_module
 from meshproxy.layers.retry import REPLAY_BUFFER, RetryLayer
 from meshproxy.observability.metrics import Child
@@ -120,10 +120,10 @@ async def test_a_small_streaming_body_is_buffered_first_and_replayed_whole(sleep
     asyncio.get_running_loop().call_soon(body.finish)
     sent: list[bytes] = []
 
-    async def record(req: Request) -> Response:
-        assert req.body is not None
-        assert req.body.complete
-        sent.append(req.body.buffered())
+    async def record(req: Exchange) -> Response:
+        assert req.request.body is not None
+        assert req.request.body.complete
+        sent.append(req.request.body.buffered())
         return ok(503 if len(sent) == 1 else 200)
 
     response = await layer(record, retryOn=["5xx"]).handle(request("PUT", body=body))

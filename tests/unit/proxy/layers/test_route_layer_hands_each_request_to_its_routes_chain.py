@@ -11,6 +11,7 @@ from layer_fakes import Script, ok, request
 
 from meshproxy import config
 from meshproxy.http.message import LocalReply
+from meshproxy.layers.chain import Chain
 from meshproxy.layers.route import RouteEntry, RouteLayer
 from meshproxy.observability.metrics import RequestStats
 from meshproxy.policy.routing import RouteTable
@@ -44,7 +45,7 @@ class Routing:
             chain = self.chains[route.name] = Script(ok(200, [("x-route", route.name)]))
             clusters = [c.cluster for c in route.forward.clusters] if route.forward else [""]
             stats = {c: RequestStats((("cluster", c),)) for c in clusters}
-            entries[id(route)] = RouteEntry(chain, stats)
+            entries[id(route)] = RouteEntry(Chain(chain, None), stats)
         self.layer = RouteLayer(RouteTable.compile([vhost]), entries)
         self.layer._random = random.Random(1).random
 

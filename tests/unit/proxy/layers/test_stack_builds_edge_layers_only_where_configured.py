@@ -84,7 +84,7 @@ async def test_route_policies_stay_on_their_route() -> None:
         handle = built.stacks["web"].handle
         assert (await handle(request())).status == 401
         open_request = request()
-        open_request.path = "/open"
+        open_request.request.path = "/open"
         assert (await handle(open_request)).status == 200
     finally:
         built.close_unused(None)

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from layer_fakes import Script, hang, ok, request
 
-from meshproxy.http.message import Request, Response
+from meshproxy.http.message import Exchange, Response
 from meshproxy.layers.timeout import TimeoutLayer
 from meshproxy.upstream.errors import UpstreamFailure
 
@@ -20,7 +20,7 @@ async def test_an_answer_within_the_timeout_is_returned() -> None:
 async def test_an_upstream_that_never_answers_is_a_timeout_failure_and_is_cancelled() -> None:
     cancelled = asyncio.Event()
 
-    async def stuck(req: Request) -> Response:
+    async def stuck(req: Exchange) -> Response:
         try:
             return await hang(req)
         except asyncio.CancelledError:

@@ -25,13 +25,13 @@ async def test_request_headers_are_set_added_and_removed_before_the_upstream() -
     )
     req = request(headers=[("x-env", "dev"), ("x-tag", "a"), ("x-drop", "1"), ("x-keep", "k")])
     await TransformLayer(upstream, compiled).handle(req)
-    seen = upstream.seen[0].headers
+    seen = upstream.seen[0].request.headers
     assert ("x-env", "prod") in seen
     assert ("x-env", "dev") not in seen
     assert [v for n, v in seen if n == "x-tag"] == ["a", "b"]
     assert all(n != "x-drop" for n, _ in seen)
     assert ("x-keep", "k") in seen
-    assert upstream.seen[0].header("x-env") == "prod"  # the cached mapping was refreshed
+    assert upstream.seen[0].request.header("x-env") == "prod"  # the cached mapping was refreshed
 
 
 async def test_response_headers_are_modified_on_the_way_back() -> None:
@@ -57,7 +57,10 @@ async def test_prefix_rewrite_and_hostname_rewrite_reach_the_upstream() -> None:
     layer = TransformLayer(upstream, compiled)
     assert TransformLayer.needed(compiled)
     await layer.handle(request(path="/api/items", host="shop.test"))
-    assert (upstream.seen[0].path, upstream.seen[0].host) == ("/v2/items", "internal.test")
+    assert (upstream.seen[0].request.path, upstream.seen[0].request.host) == (
+        "/v2/items",
+        "internal.test",
+    )
 
 
 def test_a_route_without_modifiers_or_rewrite_needs_no_transform_layer() -> None:

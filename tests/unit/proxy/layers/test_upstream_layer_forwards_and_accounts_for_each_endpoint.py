@@ -51,7 +51,7 @@ async def test_the_head_frames_the_body_as_the_upstream_will_receive_it() -> Non
 async def test_a_line_break_a_layer_let_through_is_400_and_never_sent() -> None:
     req = request()
     req.extra_head = "x-a: 1\r\nx-injected: 1\r\n"  # two lines counted as one
-    req.host = "app.test\r\nx-smuggled: 1"
+    req.request.host = "app.test\r\nx-smuggled: 1"
     with pytest.raises(LocalReply) as refused:
         UpstreamLayer({}, set_forwarded_proto=True).head(req)
     assert refused.value.status == 400

@@ -8,20 +8,20 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from meshproxy.http.message import Request
+from meshproxy.http.message import Exchange, Request
 from meshproxy.observability.accessline import AccessLine
 
 _text = st.text(st.characters(min_codepoint=0, max_codepoint=0x2FF), max_size=40)
 
 
 def _record(
-    listener: str, request: Request, status: int, duration: float, sent: int, ok: bool
+    listener: str, request: Exchange, status: int, duration: float, sent: int, ok: bool
 ) -> str:
     # The record as ListenerStack.finish built it before the line was pre-encoded.
     record: dict[str, object] = {
         "listener": listener,
-        "method": request.method,
-        "path": request.path,
+        "method": request.request.method,
+        "path": request.request.path,
         "status": status,
         "duration_ms": round(duration * 1000, 3),
         "bytes_sent": sent,
@@ -73,7 +73,7 @@ def test_line_equals_json_dumps_of_the_record(
     sent: int,
     ok: bool,
 ) -> None:
-    request = Request(method, path, "", [], "h", None, "1.1", True, client, "http", 0.0)
+    request = Exchange(Request(method, path, "", [], "h", None, "1.1", True), client, "http", 0.0)
     request.route = route
     request.cluster = route[::-1]
     request.endpoint = "127.0.0.1:80"

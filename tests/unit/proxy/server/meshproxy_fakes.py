@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from meshproxy import config
-from meshproxy.http.message import Request, Response
+from meshproxy.http.message import Exchange, Request, Response
 from meshproxy.server.protocol import HttpServerProtocol
 from meshproxy.server.state import ListenerState
 
@@ -48,10 +48,11 @@ class FakeTransport:
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+"""What a test answers with, given the request message the server parsed."""
 
 
 class FakeStack:
-    direct = None  # the general path: every request through `handle`
+    start = None  # every request through `handle`, in a Task
 
     def __init__(self, handler: Handler | None = None, **limits: Any) -> None:
         self.limits = config.Limits(**limits)
@@ -60,14 +61,15 @@ class FakeStack:
         self.rejections: list[int] = []
         self._handler = handler
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, exchange: Exchange) -> Response:
+        request = exchange.request
         self.seen.append(request)
         if self._handler is not None:
             return await self._handler(request)
         return Response(200, [("x-path", request.path)], b"ok:" + request.path.encode())
 
-    def finish(self, request: Request, status: int, sent: int, ok: bool) -> None:
-        self.finished.append((request.path, status, ok))
+    def finish(self, exchange: Exchange, status: int, sent: int, ok: bool) -> None:
+        self.finished.append((exchange.request.path, status, ok))
 
     def rejected(self, status: int) -> None:
         self.rejections.append(status)

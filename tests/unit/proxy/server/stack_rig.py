@@ -88,7 +88,7 @@ class Rig:
         self.built = stack.build(config.parse_config(json.dumps(cfg)), self.registry)
         self.stack = self.built.stacks["edge"]
         if not direct:
-            self.stack.direct = None
+            self.stack.start = None
         tracing = self.stack.handle.__self__  # type: ignore[attr-defined]
         assert isinstance(tracing, TracingLayer)
         tracing._getrandbits = random.Random(7).getrandbits

@@ -102,7 +102,7 @@ async def test_unread_request_body_pauses_reading_above_the_high_water_mark() ->
     while transport.reading:
         protocol.data_received(chunk)
     assert protocol._active is not None
-    body = protocol._active.body
+    body = protocol._active.request.body
     assert body is not None
     assert body.received <= HIGH_WATER + 2 * len(chunk)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from meshproxy import config
-from meshproxy.http.message import LocalReply, Request, Response
+from meshproxy.http.message import Exchange, LocalReply, Request, Response
 from meshproxy.layers.authz import AuthzLayer
 from meshproxy.layers.inbound import InboundLayer
 from meshproxy.layers.upstream import UpstreamLayer
@@ -24,16 +24,15 @@ def _request(
     host: str = "backend:8080",
     method: str = "GET",
     path: str = "/",
-) -> Request:
-    request = Request(
-        method, path, "", headers or [], host, None, "1.1", True, "10.0.0.9", "http", 0.0
-    )
-    request.identity = identity
-    request.listener_port = 15006
-    return request
+) -> Exchange:
+    message = Request(method, path, "", headers or [], host, None, "1.1", True)
+    exchange = Exchange(message, "10.0.0.9", "http", 0.0)
+    exchange.identity = identity
+    exchange.listener_port = 15006
+    return exchange
 
 
-async def _seen(request: Request) -> Response:
+async def _seen(exchange: Exchange) -> Response:
     return Response(200, [], b"")
 
 

@@ -1,6 +1,7 @@
-"""The direct path (route match + forward by callbacks, no Task) is chosen where the chain is
-only route match and forward, and for every case it handles it writes the same bytes to both
-sides, the same access log and the same metrics as the general path."""
+"""A listener chain driven by callbacks (tracing, route match and forward, no Task) is built
+where every layer in it can run so, and for every case it handles it writes the same bytes to
+both sides, the same access log and the same metrics as the chain awaited in a Task (the
+general path)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ from typing import Any
 import pytest
 from meshproxy_fakes import settle
 from stack_rig import Rig, config_dict
-
-from meshproxy.layers.direct import DirectPath
 
 GET = b"GET /p?q=1 HTTP/1.1\r\nHost: a.example\r\nUser-Agent: t\r\n\r\n"
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello"
@@ -189,7 +188,7 @@ async def test_direct_path_writes_what_the_general_path_writes(
         await rig.play(steps)
         seen[direct] = rig.transcript()
         if direct:
-            assert isinstance(rig.stack.direct, DirectPath)
+            assert rig.stack.start is not None
     assert seen[True] == seen[False]
     assert seen[True]["client"] or name.startswith("client-gone"), "the client was answered"
 
@@ -198,7 +197,7 @@ async def test_the_direct_path_is_chosen_and_sends_upstream_within_the_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rig = Rig(config_dict(tmp_path), monkeypatch)
-    assert isinstance(rig.stack.direct, DirectPath)
+    assert rig.stack.start is not None
 
     rig.client.data_received(GET)  # no loop turn: no Task could have run
     assert rig.upstream_bytes()[0].startswith(b"GET /p?q=1 HTTP/1.1\r\nhost: a.example\r\n")
@@ -231,7 +230,7 @@ async def test_a_route_with_more_layers_than_forward_takes_the_general_path_from
     route: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rig = Rig(config_dict(tmp_path, **route), monkeypatch)
-    assert rig.stack.direct is not None  # the listener still matches routes directly
+    assert rig.stack.start is not None  # the listener still matches routes directly
     rig.client.data_received(GET)
     assert rig.upstream_bytes() == [b""]  # but this route's chain runs in a Task
     await settle()
@@ -246,7 +245,7 @@ async def test_a_listener_with_its_own_layers_has_no_direct_path(
     cfg["rateLimits"] = [{"name": "rl", "key": {"type": "ClientIP"}, "requests": 5}]
     cfg["listeners"][0]["rateLimits"] = ["rl"]
     rig = Rig(cfg, monkeypatch)
-    assert rig.stack.direct is None
+    assert rig.stack.start is None
 
 
 async def test_a_pipeline_of_local_replies_on_the_direct_path_never_recurses(
