@@ -70,7 +70,7 @@ class AdminServer:
             active = self._config()
             if active is None:
                 return 503, "text/plain", b"no config loaded\n"
-            data = redact(active.model_dump(mode="json", by_alias=True))
+            data = redact(config.to_data(active))
             return 200, "application/json", json.dumps(data, indent=2, sort_keys=True).encode()
         return 404, "text/plain", b"not found\n"
 

@@ -19,6 +19,8 @@ import os
 from collections.abc import Mapping
 from typing import TypeVar
 
+from msgspec.structs import replace
+
 from meshproxy import config
 
 POD_IP = "MESHGATE_POD_IP"
@@ -47,7 +49,7 @@ def adjust(cfg: config.ProxyConfig, env: Mapping[str, str]) -> config.ProxyConfi
     if root:
         listeners = update.get("listeners")
         update.update(_files(cfg, root, listeners if isinstance(listeners, list) else None))
-    return cfg.model_copy(update=update)
+    return replace(cfg, **update)
 
 
 def _listener_address(listener: config.Listener, pod_ip: str) -> config.Listener:
@@ -56,8 +58,8 @@ def _listener_address(listener: config.Listener, pod_ip: str) -> config.Listener
         update["address"] = pod_ip
     inbound = listener.inbound
     if inbound is not None and inbound.forward_address == "127.0.0.1":
-        update["inbound"] = inbound.model_copy(update={"forward_address": pod_ip})
-    return listener.model_copy(update=update) if update else listener
+        update["inbound"] = replace(inbound, forward_address=pod_ip)
+    return replace(listener, **update) if update else listener
 
 
 def _files(
@@ -69,14 +71,13 @@ def _files(
     if cfg.identity is not None:
         update["identity"] = files(cfg.identity, "cert_file", "key_file", "ca_file")
     update["listeners"] = [
-        lst.model_copy(update={"tls": files(lst.tls, "cert_file", "key_file", "client_ca_file")})
+        replace(lst, tls=files(lst.tls, "cert_file", "key_file", "client_ca_file"))
         if lst.tls is not None
         else lst
         for lst in (listeners if listeners is not None else cfg.listeners)
     ]
     update["clusters"] = [
-        c.model_copy(update={"tls": files(c.tls, "ca_file", "cert_file", "key_file")})
-        for c in cfg.clusters
+        replace(c, tls=files(c.tls, "ca_file", "cert_file", "key_file")) for c in cfg.clusters
     ]
     update["authn"] = [rooted.authn(a) for a in cfg.authn]
     update["rate_limits"] = [files(r, "redis_url_file") for r in cfg.rate_limits]
@@ -93,7 +94,7 @@ class _Rooted:
 
     def files(self, model: M, *fields: str) -> M:
         update = {f: self.path(getattr(model, f)) for f in fields if getattr(model, f)}
-        return model.model_copy(update=update) if update else model
+        return replace(model, **update) if update else model
 
     def authn(self, policy: config.AuthnPolicy) -> config.AuthnPolicy:
         update: dict[str, object] = {}
@@ -101,5 +102,5 @@ class _Rooted:
             update["api_key"] = self.files(policy.api_key, "keys_file")
         if policy.jwt is not None:
             providers = [self.files(p, "jwks_file") for p in policy.jwt.providers]
-            update["jwt"] = policy.jwt.model_copy(update={"providers": providers})
-        return policy.model_copy(update=update) if update else policy
+            update["jwt"] = replace(policy.jwt, providers=providers)
+        return replace(policy, **update) if update else policy

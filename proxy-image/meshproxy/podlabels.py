@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from msgspec.structs import replace
+
 from meshproxy import config
 
 ENV = "MESHGATE_POD_LABELS_FILE"
@@ -65,5 +67,4 @@ def read_labels(path: str) -> dict[str, str]:
 def with_labels(cfg: config.ProxyConfig, labels: dict[str, str]) -> config.ProxyConfig:
     if not labels:
         return cfg
-    node = cfg.node.model_copy(update={"labels": {**cfg.node.labels, **labels}})
-    return cfg.model_copy(update={"node": node})
+    return replace(cfg, node=replace(cfg.node, labels={**cfg.node.labels, **labels}))

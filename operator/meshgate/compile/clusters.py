@@ -10,6 +10,7 @@ never guessed into one. Pure: no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from meshgate.api.v1alpha1.destination_rule import (
     ClientTLSSettings,
@@ -224,7 +225,7 @@ class ClusterBook:
     def _tls(self, tls: ClientTLSSettings | None, namespace: str, cluster: str) -> pc.UpstreamTLS:
         if tls is None:
             # Auto mTLS: a meshed destination has a sidecar listening on 15006.
-            mode = "MESH" if self.index.meshed(namespace) else "DISABLE"
+            mode: Literal["MESH", "DISABLE"] = "MESH" if self.index.meshed(namespace) else "DISABLE"
             return pc.UpstreamTLS(mode=mode)
         if tls.mode in ("MESH_MUTUAL", "ISTIO_MUTUAL"):
             return pc.UpstreamTLS(
@@ -270,7 +271,7 @@ def _load_balancer(lb: LoadBalancerSettings | None) -> pc.LoadBalancer:
 
 def _connection_pool(cp: ConnectionPoolSettings | None) -> pc.ConnectionPool:
     # http2MaxRequests has no meaning for an HTTP/1.1 upstream pool; it is accepted and unused.
-    out: dict[str, float | int] = {}
+    out: dict[str, Any] = {}
     if cp is not None and cp.tcp is not None:
         if cp.tcp.max_connections is not None:
             out["max_connections"] = cp.tcp.max_connections
@@ -284,13 +285,13 @@ def _connection_pool(cp: ConnectionPoolSettings | None) -> pc.ConnectionPool:
             out["max_requests_per_connection"] = h.max_requests_per_connection
         if h.idle_timeout is not None:
             out["idle_timeout"] = seconds(h.idle_timeout)
-    return pc.ConnectionPool.model_validate(out)
+    return pc.ConnectionPool(**out)
 
 
 def _outlier(od: OutlierDetection | None) -> pc.OutlierDetection | None:
     if od is None:
         return None
-    out: dict[str, float | int] = {
+    out: dict[str, Any] = {
         "interval": seconds(od.interval),
         "base_ejection_time": seconds(od.base_ejection_time),
         "max_ejection_percent": od.max_ejection_percent,
@@ -299,4 +300,4 @@ def _outlier(od: OutlierDetection | None) -> pc.OutlierDetection | None:
         out["consecutive_5xx_errors"] = od.consecutive_5xx_errors
     if od.consecutive_gateway_errors is not None:
         out["consecutive_gateway_errors"] = od.consecutive_gateway_errors
-    return pc.OutlierDetection.model_validate(out)
+    return pc.OutlierDetection(**out)

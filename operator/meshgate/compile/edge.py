@@ -49,7 +49,7 @@ LIMIT = "RateLimitPolicy"
 EMPTY_JWKS = '{"keys":[]}'
 MAX_CLOCK_SKEW = 300.0
 PER_SECONDS = {"Second": 1.0, "Minute": 60.0, "Hour": 3600.0}
-KEY_TYPES = {
+KEY_TYPES: dict[str, pc.RateLimitKeyType] = {
     "ClientIP": "ClientIP",
     "Header": "Header",
     "APIKeyConsumer": "ApiKeyConsumer",

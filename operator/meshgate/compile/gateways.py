@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
+import msgspec
+
 from meshgate.api.v1alpha1.gateway import GatewaySpec, Listener
 from meshproxy import config as pc
 
@@ -194,8 +196,8 @@ def _with_edge(
         # The proxy applies a route's request header changes after its authentication.
         headers = entry.route.request_headers or pc.HeaderModifier()
         remove = sorted({*headers.remove, *strip})
-        update["request_headers"] = headers.model_copy(update={"remove": remove})
-    return replace(entry, route=entry.route.model_copy(update=update))
+        update["request_headers"] = msgspec.structs.replace(headers, remove=remove)
+    return replace(entry, route=msgspec.structs.replace(entry.route, **update))
 
 
 def _mutual_secrets(clusters: ClusterBook, namespace: str, used: set[str]) -> set[str]:

@@ -186,39 +186,37 @@ def authorization(
                 selector=_selector(spec) or None,
                 action=spec.action,
                 rules=[
-                    pc.AuthzRule.model_validate(
-                        {
-                            "from": [
-                                pc.AuthzSource(
-                                    principals=list(f.source.principals or []),
-                                    not_principals=list(f.source.not_principals or []),
-                                    namespaces=list(f.source.namespaces or []),
-                                    not_namespaces=list(f.source.not_namespaces or []),
-                                )
-                                for f in r.from_ or []
-                            ],
-                            "to": [
-                                pc.AuthzOperation(
-                                    methods=list(t.operation.methods or []),
-                                    not_methods=list(t.operation.not_methods or []),
-                                    paths=list(t.operation.paths or []),
-                                    not_paths=list(t.operation.not_paths or []),
-                                    ports=[int(p) for p in t.operation.ports or []],
-                                    not_ports=[int(p) for p in t.operation.not_ports or []],
-                                    hosts=list(t.operation.hosts or []),
-                                    not_hosts=list(t.operation.not_hosts or []),
-                                )
-                                for t in r.to or []
-                            ],
-                            "when": [
-                                pc.AuthzCondition(
-                                    key=w.key,
-                                    values=list(w.values or []),
-                                    not_values=list(w.not_values or []),
-                                )
-                                for w in r.when or []
-                            ],
-                        }
+                    pc.AuthzRule(
+                        from_=[
+                            pc.AuthzSource(
+                                principals=list(f.source.principals or []),
+                                not_principals=list(f.source.not_principals or []),
+                                namespaces=list(f.source.namespaces or []),
+                                not_namespaces=list(f.source.not_namespaces or []),
+                            )
+                            for f in r.from_ or []
+                        ],
+                        to=[
+                            pc.AuthzOperation(
+                                methods=list(t.operation.methods or []),
+                                not_methods=list(t.operation.not_methods or []),
+                                paths=list(t.operation.paths or []),
+                                not_paths=list(t.operation.not_paths or []),
+                                ports=[int(p) for p in t.operation.ports or []],
+                                not_ports=[int(p) for p in t.operation.not_ports or []],
+                                hosts=list(t.operation.hosts or []),
+                                not_hosts=list(t.operation.not_hosts or []),
+                            )
+                            for t in r.to or []
+                        ],
+                        when=[
+                            pc.AuthzCondition(
+                                key=w.key,
+                                values=list(w.values or []),
+                                not_values=list(w.not_values or []),
+                            )
+                            for w in r.when or []
+                        ],
                     )
                     for r in spec.rules or []
                 ],

@@ -3,31 +3,31 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 
-from meshproxy.config import ProxyConfig
+from msgspec.structs import replace
+
+from meshproxy.config import ProxyConfig, as_loaded, canonical_json, to_data
 
 from .report import ObjectStatus
 from .snapshot import Meta
 
 
 def versioned(config: ProxyConfig) -> tuple[ProxyConfig, str]:
-    """Stamp the config with the sha256 of its canonical JSON (computed without the version).
+    """Check the config as the proxy loads it, and stamp it with the sha256 of its canonical
+    JSON (computed without the version).
 
-    The model is dumped once and the dict serialised twice, as `meshproxy.config.dump_config`
-    serialises it (a unit test holds the text equal to `dump_config(stamped)`): a 1,000-Route
-    config takes 20 ms per dump, a quarter of the operator's compile before this.
+    `as_loaded` decodes the config with the proxy's own decoder: a config the proxy would refuse
+    fails the compile here (a compiler bug) instead of being written. The checked config is
+    dumped once and the dict serialised twice, as `meshproxy.config.dump_config` serialises it
+    (a unit test holds the text equal to `dump_config(stamped)`).
     """
-    data = config.model_dump(mode="json", by_alias=True)
+    checked = as_loaded(config)
+    data = to_data(checked)
     data["version"] = ""
-    digest = hashlib.sha256(_canonical(data).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(canonical_json(data).encode()).hexdigest()[:16]
     data["version"] = digest
-    return config.model_copy(update={"version": digest}), _canonical(data)
-
-
-def _canonical(data: object) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return replace(checked, version=digest), canonical_json(data)
 
 
 @dataclass(frozen=True)

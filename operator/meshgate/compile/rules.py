@@ -8,6 +8,9 @@ all invalid) so its traffic fails loudly instead of falling through to a less sp
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from msgspec.structs import replace
 
 from meshgate.api.v1alpha1.retry_policy import RetryPolicySpec
 from meshgate.api.v1alpha1.route import (
@@ -87,7 +90,7 @@ class RuleCompiler:
                         claim=match_claim(match),
                         owner=route,
                         label=f"rule {rule.name or i} match {j}",
-                        route=base.model_copy(update={"name": name, "match": match}),
+                        route=replace(base, name=name, match=match),
                         rule=rule.name or "",
                     )
                 )
@@ -101,7 +104,7 @@ class RuleCompiler:
         default_timeout: float | None,
     ) -> pc.Route | None:
         filters: dict[str, RouteFilter] = {f.type: f for f in rule.filters or []}
-        fields: dict[str, object] = {"name": "", "source": route.meta.key}
+        fields: dict[str, Any] = {"name": "", "source": route.meta.key}
         if (f := filters.get("RequestHeaderModifier")) and f.request_header_modifier:
             fields["request_headers"] = _headers(f.request_header_modifier)
         if (f := filters.get("ResponseHeaderModifier")) and f.response_header_modifier:
@@ -157,7 +160,7 @@ class RuleCompiler:
                 path=_path(r.path),
                 status_code=r.status_code,
             )
-            return pc.Route.model_validate(fields)
+            return pc.Route(**fields)
         forward = self._forward(route, i, rule, filters, default_timeout)
         if forward is None:
             fields["direct_response"] = pc.DirectResponse(
@@ -165,7 +168,7 @@ class RuleCompiler:
             )
         else:
             fields["forward"] = forward
-        return pc.Route.model_validate(fields)
+        return pc.Route(**fields)
 
     def _forward(
         self,
@@ -234,7 +237,7 @@ class RuleCompiler:
         if rule.timeouts and rule.timeouts.backend_request is not None:
             per_try = seconds(rule.timeouts.backend_request) or None
             if retry is not None and per_try is not None:
-                retry = retry.model_copy(update={"per_try_timeout": per_try})
+                retry = replace(retry, per_try_timeout=per_try)
             elif per_try is not None:
                 timeout = min(timeout, per_try) if timeout else per_try
         return pc.Forward(

@@ -13,6 +13,8 @@ import json
 import sys
 import time
 
+import msgspec
+
 from meshproxy import config
 from meshproxy.ratelimit.global_limiter import GlobalLimiter
 from meshproxy.ratelimit.redis_client import RedisClient
@@ -21,7 +23,9 @@ from meshproxy.ratelimit.redis_client import RedisClient
 async def main(url: str, policy: str, start: float, duration: float) -> None:
     client = RedisClient.from_url(url, timeout=1.0)
     assert await client.wait_connected(10)
-    limiter = GlobalLimiter(config.RateLimitPolicy.model_validate_json(policy), client, timeout=1)
+    limiter = GlobalLimiter(
+        msgspec.json.decode(policy, type=config.RateLimitPolicy), client, timeout=1
+    )
     await asyncio.sleep(max(0.0, start - time.time()))
     allowed = refused = 0
     first = time.time()

@@ -19,7 +19,7 @@ TIMEOUT = 0.1
 
 
 def policy(failure_mode: str, **spec: object) -> config.RateLimitPolicy:
-    return config.RateLimitPolicy.model_validate(
+    return config.RateLimitPolicy.from_data(
         {"name": "edge", "mode": "Global", "requests": 1, "perSeconds": 3600}
         | {"failureMode": failure_mode}
         | spec

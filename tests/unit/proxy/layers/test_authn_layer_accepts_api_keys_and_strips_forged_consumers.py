@@ -24,7 +24,7 @@ def digest(key: str) -> str:
 
 
 def policy(**api_key: object) -> config.AuthnPolicy:
-    return config.AuthnPolicy.model_validate({"name": "keys", "apiKey": api_key})
+    return config.AuthnPolicy.from_data({"name": "keys", "apiKey": api_key})
 
 
 def layer(

@@ -51,7 +51,7 @@ class IdpResources(EdgeResources):
 
 def policy() -> config.AuthnPolicy:
     provider = {"issuer": ISSUER, "jwksUri": "https://idp.test/jwks", "jwksCacheSeconds": 600}
-    return config.AuthnPolicy.model_validate({"name": "t", "jwt": {"providers": [provider]}})
+    return config.AuthnPolicy.from_data({"name": "t", "jwt": {"providers": [provider]}})
 
 
 async def settle() -> None:

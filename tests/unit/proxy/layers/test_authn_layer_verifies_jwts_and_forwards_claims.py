@@ -39,7 +39,7 @@ def provider(**extra: Any) -> dict[str, Any]:
 def policy(**extra: Any) -> config.AuthnPolicy:
     body: dict[str, Any] = {"name": "tokens", **extra}
     body.setdefault("jwt", {"providers": [provider(jwks=jwks(KEY))]})
-    return config.AuthnPolicy.model_validate(body)
+    return config.AuthnPolicy.from_data(body)
 
 
 def layer(

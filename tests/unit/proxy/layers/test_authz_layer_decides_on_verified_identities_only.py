@@ -27,7 +27,7 @@ def layer(upstream: Script, *policies: dict[str, Any]) -> tuple[AuthzLayer, Chil
     denied = Child()
     built = AuthzLayer(
         upstream,
-        [config.AuthzPolicy.model_validate(p) for p in policies],
+        [config.AuthzPolicy.from_data(p) for p in policies],
         config.Node(role="sidecar", labels={"app": "backend"}),
         denied,
     )

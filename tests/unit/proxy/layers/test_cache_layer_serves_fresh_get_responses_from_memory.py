@@ -26,7 +26,7 @@ def clock() -> Clock:
 
 
 def layer(upstream: Script, clock: Clock, **cfg: Any) -> CacheLayer:
-    built = CacheLayer(upstream, config.Cache.model_validate(cfg))
+    built = CacheLayer(upstream, config.Cache.from_data(cfg))
     built._loop = clock  # type: ignore[assignment]
     return built
 

@@ -16,7 +16,7 @@ FRONTEND = "spiffe://cluster.local/ns/shop/sa/frontend"
 
 
 def layer(upstream: Script, modes: list[dict[str, object]]) -> tuple[InboundLayer, Child]:
-    inbound = config.Inbound.model_validate({"allowedPorts": [8080, 9090], "peerAuthn": modes})
+    inbound = config.Inbound.from_data({"allowedPorts": [8080, 9090], "peerAuthn": modes})
     stats = {f"inbound|{p}": RequestStats(()) for p in (8080, 9090)}
     refused = Child()
     return InboundLayer(upstream, PeerModes.compile(inbound, {}), stats, refused), refused

@@ -13,7 +13,7 @@ from meshproxy.policy.routing import CompiledRoute
 
 
 def redirect_route(**redirect: Any) -> tuple[CompiledRoute, config.Redirect]:
-    cfg = config.Route.model_validate({"name": "r", "redirect": redirect})
+    cfg = config.Route.from_data({"name": "r", "redirect": redirect})
     assert cfg.redirect is not None
     return CompiledRoute(cfg, "site"), cfg.redirect
 

@@ -30,7 +30,7 @@ class Clock:
 
 
 def policy(**fields: Any) -> config.RateLimitPolicy:
-    return config.RateLimitPolicy.model_validate({"name": "rl", "requests": 3, **fields})
+    return config.RateLimitPolicy.from_data({"name": "rl", "requests": 3, **fields})
 
 
 def layer(cfg: config.RateLimitPolicy) -> tuple[RateLimitLayer, Recorder, Clock, Child]:

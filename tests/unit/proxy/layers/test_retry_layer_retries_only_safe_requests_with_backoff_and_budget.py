@@ -25,7 +25,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> Sleeps:
 
 
 def layer(next_handler: Any, *, counter: Child | None = None, **cfg: Any) -> RetryLayer:
-    built = RetryLayer(next_handler, config.Retry.model_validate(cfg), counter or Child())
+    built = RetryLayer(next_handler, config.Retry.from_data(cfg), counter or Child())
     built._random = lambda: 0.5
     return built
 

@@ -36,7 +36,7 @@ ROUTES: list[dict[str, Any]] = [
 
 class Routing:
     def __init__(self) -> None:
-        vhost = config.VirtualHost.model_validate(
+        vhost = config.VirtualHost.from_data(
             {"name": "shop", "domains": ["shop.test"], "routes": ROUTES}
         )
         self.chains: dict[str, Script] = {}

@@ -26,7 +26,7 @@ def proxy_config(
          "directResponse": {"status": 200}},
         {"name": "guarded", "directResponse": {"status": 200}, **(route or {})},
     ]  # fmt: skip
-    return config.ProxyConfig.model_validate(
+    return config.ProxyConfig.from_data(
         {
             "node": {"role": "gateway"},
             "listeners": [

@@ -12,7 +12,7 @@ from meshproxy.policy.routing import CompiledRoute
 
 
 def route(**extra: Any) -> CompiledRoute:
-    cfg = config.Route.model_validate(
+    cfg = config.Route.from_data(
         {"name": "r", "forward": {"clusters": [{"cluster": "be"}]}, **extra}
     )
     return CompiledRoute(cfg, "site")

@@ -22,7 +22,7 @@ def verifier(**spec: object) -> ApiKeyVerifier:
             {"consumer": "bob", "sha256": digest("bob-secret")},
         ],
     )
-    return ApiKeyVerifier(config.ApiKeyAuthn.model_validate(spec))
+    return ApiKeyVerifier(config.ApiKeyAuthn.from_data(spec))
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ OTHER = "spiffe://cluster.local/ns/shop/sa/other"
 
 def authorizer(*policies: dict[str, Any], labels: dict[str, str] | None = None) -> Authorizer:
     return Authorizer.compile(
-        [config.AuthzPolicy.model_validate(p) for p in policies], labels or {"app": "api"}
+        [config.AuthzPolicy.from_data(p) for p in policies], labels or {"app": "api"}
     )
 
 

@@ -13,7 +13,7 @@ from meshproxy.policy.paths import normalize_path
 
 
 def authorizer(*policies: dict[str, Any]) -> Authorizer:
-    return Authorizer.compile([config.AuthzPolicy.model_validate(p) for p in policies], {})
+    return Authorizer.compile([config.AuthzPolicy.from_data(p) for p in policies], {})
 
 
 def allows(az: Authorizer, target: str) -> bool:

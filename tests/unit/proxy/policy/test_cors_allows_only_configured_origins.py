@@ -9,7 +9,7 @@ from meshproxy.policy.cors import CorsPolicy
 
 
 def cors(**spec: object) -> CorsPolicy:
-    return CorsPolicy(config.Cors.model_validate(spec))
+    return CorsPolicy(config.Cors.from_data(spec))
 
 
 PREFLIGHT = {"access-control-request-method": "PUT", "access-control-request-headers": "x-a"}

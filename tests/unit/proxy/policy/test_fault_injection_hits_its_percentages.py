@@ -9,7 +9,7 @@ from meshproxy.policy.fault import FaultDecider
 
 
 def fault(**spec: object) -> FaultDecider:
-    return FaultDecider(config.Fault.model_validate(spec))
+    return FaultDecider(config.Fault.from_data(spec))
 
 
 def test_no_fault_configured_never_hits() -> None:

@@ -9,7 +9,7 @@ from meshproxy.policy.headers import HeaderOps, is_valid_header_name, is_valid_h
 
 
 def ops(**spec: object) -> HeaderOps:
-    return HeaderOps.compile(config.HeaderModifier.model_validate(spec))
+    return HeaderOps.compile(config.HeaderModifier.from_data(spec))
 
 
 def test_set_replaces_every_copy_case_insensitively() -> None:

@@ -12,7 +12,7 @@ from meshproxy.policy.jwt import JwtResult, claim_headers, forwarded_header_name
 
 
 def provider(*mappings: tuple[str, str]) -> config.JwtProvider:
-    return config.JwtProvider.model_validate(
+    return config.JwtProvider.from_data(
         {
             "issuer": "https://id.example.test",
             "claimToHeaders": [{"claim": c, "header": h} for c, h in mappings],

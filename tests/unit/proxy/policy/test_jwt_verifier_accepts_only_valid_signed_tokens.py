@@ -154,7 +154,7 @@ def provider(**spec: object) -> config.JwtProvider:
     spec.setdefault("issuer", ISSUER)
     spec.setdefault("audiences", ["api"])
     spec.setdefault("clockSkew", 30)
-    return config.JwtProvider.model_validate(spec)
+    return config.JwtProvider.from_data(spec)
 
 
 def verifier(keys: JwkSet, *providers: config.JwtProvider, **kw: Any) -> JwtVerifier:

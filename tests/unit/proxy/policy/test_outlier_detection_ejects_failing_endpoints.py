@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from meshproxy import config
@@ -9,10 +11,10 @@ from meshproxy.policy.balancer import EndpointState
 from meshproxy.policy.outlier import OutlierDetector
 
 
-def detector(n: int = 10, **spec: object) -> tuple[OutlierDetector, list[EndpointState]]:
+def detector(n: int = 10, **spec: Any) -> tuple[OutlierDetector, list[EndpointState]]:
     eps = [EndpointState(f"10.0.0.{i}", 80) for i in range(n)]
     spec.setdefault("max_ejection_percent", 100)
-    return OutlierDetector(config.OutlierDetection.model_validate(spec), eps), eps
+    return OutlierDetector(config.OutlierDetection(**spec), eps), eps
 
 
 def test_consecutive_5xx_eject_for_the_base_time() -> None:

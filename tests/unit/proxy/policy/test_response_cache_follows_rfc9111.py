@@ -11,7 +11,7 @@ DATE = "Tue, 01 Dec 2026 10:00:00 GMT"
 
 
 def cache(**spec: object) -> ResponseCache:
-    return ResponseCache(config.Cache.model_validate(spec))
+    return ResponseCache(config.Cache.from_data(spec))
 
 
 def put(

@@ -9,7 +9,7 @@ from meshproxy.policy.retry import RetryBudget, RetryDecider
 
 
 def decider(**spec: object) -> RetryDecider:
-    return RetryDecider(config.Retry.model_validate(spec))
+    return RetryDecider(config.Retry.from_data(spec))
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from meshproxy.policy.routing import RouteTable
 
 def route(name: str, **spec: Any) -> config.Route:
     spec.setdefault("forward", {"clusters": [{"cluster": "c"}]})
-    return config.Route.model_validate({"name": name, **spec})
+    return config.Route.from_data({"name": name, **spec})
 
 
 def vhost(name: str, domains: list[str], *routes: config.Route) -> config.VirtualHost:

@@ -12,7 +12,7 @@ from meshproxy.policy.ratelimit import RateDecision, TokenBuckets, rate_limit_he
 
 def buckets(max_keys: int = 100, **spec: object) -> TokenBuckets:
     spec.setdefault("name", "rl")
-    return TokenBuckets(config.RateLimitPolicy.model_validate(spec), max_keys=max_keys)
+    return TokenBuckets(config.RateLimitPolicy.from_data(spec), max_keys=max_keys)
 
 
 def test_burst_defaults_to_requests_then_refuses() -> None:

@@ -37,9 +37,7 @@ async def _seen(exchange: Exchange) -> Response:
 
 
 def _inbound(mode: str = "STRICT", ports: tuple[int, ...] = (8080, 9090)) -> InboundLayer:
-    inbound = config.Inbound.model_validate(
-        {"allowedPorts": list(ports), "peerAuthn": [{"mode": mode}]}
-    )
+    inbound = config.Inbound.from_data({"allowedPorts": list(ports), "peerAuthn": [{"mode": mode}]})
     stats = {f"inbound|{p}": RequestStats(()) for p in ports}
     return InboundLayer(_seen, PeerModes.compile(inbound, {}), stats, Child())
 
@@ -80,7 +78,7 @@ async def test_a_port_outside_allowed_ports_is_404(port: str) -> None:
 def _authz(policy: dict[str, object]) -> AuthzLayer:
     return AuthzLayer(
         _seen,
-        [config.AuthzPolicy.model_validate(policy)],
+        [config.AuthzPolicy.from_data(policy)],
         config.Node(role="sidecar", labels={"app": "backend"}),
         Child(),
     )

@@ -11,7 +11,7 @@ from meshproxy.tls.modes import handshake_requires_client_cert
 
 
 def _inbound(peer_authn: list[dict[str, Any]], ports: list[int] | None = None) -> config.Inbound:
-    return config.Inbound.model_validate(
+    return config.Inbound.from_data(
         {"allowedPorts": ports or [8080, 9090], "peerAuthn": peer_authn}
     )
 

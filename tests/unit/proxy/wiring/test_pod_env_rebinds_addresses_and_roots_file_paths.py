@@ -26,7 +26,7 @@ def _cfg(**extra: Any) -> config.ProxyConfig:
                         "redisUrlFile": "/etc/redis/url"}],
     }  # fmt: skip
     doc.update(extra)
-    return config.ProxyConfig.model_validate(doc)
+    return config.ProxyConfig.from_data(doc)
 
 
 def test_without_the_variables_the_config_is_returned_unchanged() -> None:

@@ -38,7 +38,7 @@ def test_a_missing_file_is_an_error_not_empty_labels(tmp_path: Path) -> None:
 
 
 def test_file_labels_win_over_config_labels() -> None:
-    cfg = config.ProxyConfig.model_validate(
+    cfg = config.ProxyConfig.from_data(
         {"node": {"role": "sidecar", "labels": {"app": "old", "tier": "web"}}}
     )
     merged = podlabels.with_labels(cfg, {"app": "backend"})
