@@ -33,7 +33,7 @@ from meshproxy.server.state import ListenerState
 from meshproxy.server.tls import identity_reader, remember_sni
 from meshproxy.stack import Built, build
 from meshproxy.tls.errors import TLSFilesError
-from meshproxy.tls.modes import handshake_requires_client_cert
+from meshproxy.tls.modes import handshake_requires_client_cert, plaintext_only
 from meshproxy.tls.reload import Outcome, ReloadingEdgeCertificate
 from meshproxy.workload_identity import POLL_SECONDS, WorkloadIdentity
 
@@ -236,11 +236,13 @@ class Proxy:
         state = ListenerState(built.stacks[lst.name], "https" if lst.tls else "http")
         identity_of = identity_reader(identity.config.trust_domain) if identity else None
         server: _Server
-        if lst.role == "inbound" and identity is not None:
-            assert lst.inbound is not None
-            required = handshake_requires_client_cert(
-                PeerModes.compile(lst.inbound, cfg.node.labels).modes()
-            )
+        modes = (
+            PeerModes.compile(lst.inbound, cfg.node.labels).modes()
+            if lst.role == "inbound" and lst.inbound is not None
+            else []
+        )
+        if identity is not None and modes and not plaintext_only(modes):
+            required = handshake_requires_client_cert(modes)
             # The switch's outer context lives as long as the identity: rotations swap what
             # is inside it, so this listener never needs reopening for a new certificate.
             outer = identity.tls.server_switch(required).outer
@@ -379,5 +381,5 @@ def _socket_key(
     and the handshake's verify mode cannot change under a running server."""
     if lst.role == "inbound" and lst.inbound is not None:
         modes = PeerModes.compile(lst.inbound, cfg.node.labels).modes()
-        return ("inbound", identity, handshake_requires_client_cert(modes))
+        return ("inbound", identity, handshake_requires_client_cert(modes), plaintext_only(modes))
     return ("tls", lst.tls, cfg.identity.trust_domain if cfg.identity else None)

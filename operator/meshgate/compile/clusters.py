@@ -9,6 +9,7 @@ never guessed into one. Pure: no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,6 +27,7 @@ from .durations import seconds
 from .index import Index
 from .names import cluster_name
 from .paths import listener_cert_dir
+from .peer_authn import peer_authn, sends_plaintext
 from .report import Report, q
 from .snapshot import Resource, Service, ServicePort
 
@@ -71,6 +73,8 @@ class ClusterBook:
     _built: dict[str, pc.Cluster] = field(default_factory=dict)
     # cluster name -> `<namespace>/<secret>` of the client credential a SIMPLE/MUTUAL cluster reads
     secrets: dict[str, str] = field(default_factory=dict)
+    # namespace -> its PeerAuthentication entries, as its sidecars resolve them
+    _peer_entries: dict[str, list[pc.PeerAuthn]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, index: Index, report: Report) -> ClusterBook:
@@ -197,7 +201,7 @@ class ClusterBook:
             load_balancer=_load_balancer(policy.load_balancer),
             connection_pool=_connection_pool(policy.connection_pool),
             outlier_detection=_outlier(policy.outlier_detection),
-            tls=self._tls(policy.tls, ns, name),
+            tls=self._tls(policy.tls, ns, name, service, port),
         )
         return name
 
@@ -218,14 +222,40 @@ class ClusterBook:
                 seen.add((ep.address, number))
         return [pc.Endpoint(address=a, port=p) for a, p in sorted(seen)]
 
+    def _plaintext_only(self, service: Service, port: ServicePort) -> bool:
+        ns = service.meta.namespace
+        entries = self._peer_entries.get(ns)
+        if entries is None:
+            pas = self.index.snapshot.peer_authentications
+            entries = self._peer_entries[ns] = peer_authn(ns, self.index, pas, None)
+        endpoints: list[tuple[Mapping[str, str], int]] = []
+        for sl in self.index.slices.get((ns, service.meta.name), ()):
+            number = next((p.port for p in sl.ports if p.name == port.name), None)
+            if number is None:
+                continue
+            for ep in sl.endpoints:
+                pod = self.index.pods.get((ns, ep.pod)) if ep.ready and ep.pod else None
+                if pod is not None:
+                    endpoints.append((pod.meta.labels, number))
+        return sends_plaintext(entries, endpoints)
+
     def ready_endpoints(self, name: str) -> int:
         built = self._built.get(name)
         return len(built.endpoints) if built else 0
 
-    def _tls(self, tls: ClientTLSSettings | None, namespace: str, cluster: str) -> pc.UpstreamTLS:
+    def _tls(
+        self,
+        tls: ClientTLSSettings | None,
+        namespace: str,
+        cluster: str,
+        service: Service,
+        port: ServicePort,
+    ) -> pc.UpstreamTLS:
         if tls is None:
-            # Auto mTLS: a meshed destination has a sidecar listening on 15006.
-            mode: Literal["MESH", "DISABLE"] = "MESH" if self.index.meshed(namespace) else "DISABLE"
+            # Auto mTLS: a meshed destination has a sidecar listening on 15006, unless its
+            # PeerAuthentication is DISABLE there, which takes plaintext only (to the app port).
+            meshed = self.index.meshed(namespace) and not self._plaintext_only(service, port)
+            mode: Literal["MESH", "DISABLE"] = "MESH" if meshed else "DISABLE"
             return pc.UpstreamTLS(mode=mode)
         if tls.mode in ("MESH_MUTUAL", "ISTIO_MUTUAL"):
             return pc.UpstreamTLS(

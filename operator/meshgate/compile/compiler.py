@@ -17,8 +17,9 @@ from .clusters import ClusterBook
 from .edge import EdgeBook
 from .gateways import compile_gateway
 from .index import SYSTEM_NAMESPACES, Index
-from .mesh import authorization, compile_namespace, peer_authn
+from .mesh import authorization, compile_namespace
 from .mesh_routes import MeshRoutes, mesh_routes
+from .peer_authn import peer_authn
 from .report import Report
 from .result import CompileResult, GatewayOutput, MeshOutput, versioned
 from .retries import RetryBook

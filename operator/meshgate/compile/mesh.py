@@ -11,7 +11,6 @@ AuthorizationPolicies.
 from __future__ import annotations
 
 from meshgate.api.v1alpha1.authorization_policy import AuthorizationPolicySpec
-from meshgate.api.v1alpha1.peer_authentication import PeerAuthenticationSpec
 from meshproxy import config as pc
 
 from .clusters import ClusterBook
@@ -20,6 +19,7 @@ from .index import SYSTEM_NAMESPACES, Index
 from .mesh_routes import MeshRoutes
 from .names import service_domains
 from .paths import INBOUND_PORT, OUTBOUND_PORT
+from .peer_authn import _selector
 from .report import Report
 from .retries import RetryBook, from_policy
 from .rules import Entry, RuleCompiler
@@ -120,55 +120,7 @@ def _inbound_ports(namespace: str, index: Index) -> list[int]:
     return sorted(ports - pc.RESERVED_PORTS)
 
 
-PA_KIND = "PeerAuthentication"
 AP_KIND = "AuthorizationPolicy"
-
-
-def peer_authn(
-    namespace: str, index: Index, pas: tuple[Resource[PeerAuthenticationSpec], ...], report: Report
-) -> list[pc.PeerAuthn]:
-    """Mesh-wide, then namespace-wide (replacing it), then per-workload modes; UNSET inherits."""
-    operator_ns = index.snapshot.settings.operator_namespace
-    mesh_mode: pc.MtlsMode = "PERMISSIVE"
-    for scope in (operator_ns, namespace):
-        wide = sorted(
-            (p for p in pas if p.spec and p.meta.namespace == scope and not _selector(p.spec)),
-            key=lambda p: p.meta.age_key,
-        )
-        if wide:
-            assert wide[0].spec is not None
-            mesh_mode = _mode(wide[0].spec.mtls.mode if wide[0].spec.mtls else "UNSET", mesh_mode)
-            for loser in wide[1:]:
-                report.set(
-                    PA_KIND, loser.meta, "Accepted", "False", "Conflicted",
-                    f"PeerAuthentication {wide[0].meta.key} (older) already sets the "
-                    f"{'mesh' if scope == operator_ns else 'namespace'}-wide mode",
-                )  # fmt: skip
-    out = [pc.PeerAuthn(selector=None, mode=mesh_mode)]
-    for p in sorted(pas, key=lambda p: p.meta.age_key):
-        if p.spec is None or p.meta.namespace != namespace or not _selector(p.spec):
-            continue
-        base = _mode(p.spec.mtls.mode if p.spec.mtls else "UNSET", mesh_mode)
-        out.append(
-            pc.PeerAuthn(
-                selector=dict(_selector(p.spec)),
-                mode=base,
-                port_modes={
-                    str(k): _mode(v.mode, base) for k, v in (p.spec.port_level_mtls or {}).items()
-                },
-            )
-        )
-    return out
-
-
-def _selector(spec: PeerAuthenticationSpec | AuthorizationPolicySpec) -> dict[str, str]:
-    return dict((spec.selector.match_labels if spec.selector else None) or {})
-
-
-def _mode(mode: str, inherited: pc.MtlsMode) -> pc.MtlsMode:
-    if mode in ("STRICT", "PERMISSIVE", "DISABLE"):
-        return mode  # type: ignore[return-value]
-    return inherited
 
 
 def authorization(

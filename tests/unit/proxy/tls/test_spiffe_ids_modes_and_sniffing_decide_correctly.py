@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from meshproxy.tls.identity import identity_allowed, parse_spiffe_id, spiffe_id
-from meshproxy.tls.modes import admits, handshake_requires_client_cert
+from meshproxy.tls.modes import admits, handshake_requires_client_cert, plaintext_only
 from meshproxy.tls.sniff import looks_like_tls
 
 
@@ -40,11 +40,21 @@ def test_expected_identities_empty_means_any_identity_but_never_none() -> None:
     )
 
 
-def test_strict_admits_only_verified_identities_and_others_admit_all() -> None:
-    assert admits("STRICT", "spiffe://cluster.local/ns/a/sa/b")
+def test_strict_admits_only_verified_identities_disable_only_plaintext() -> None:
+    peer = "spiffe://cluster.local/ns/a/sa/b"
+    assert admits("STRICT", peer)
     assert not admits("STRICT", None)
     assert admits("PERMISSIVE", None)
+    assert admits("PERMISSIVE", peer)
     assert admits("DISABLE", None)
+    assert not admits("DISABLE", peer)
+
+
+def test_a_listener_speaks_no_tls_only_when_every_mode_is_disable() -> None:
+    assert plaintext_only(["DISABLE", "DISABLE"])
+    assert not plaintext_only(["DISABLE", "PERMISSIVE"])
+    assert not plaintext_only(["STRICT"])
+    assert not plaintext_only([])
 
 
 def test_the_handshake_requires_certs_only_when_every_mode_is_strict() -> None:
