@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 from kubernetes import client
 from kubernetes.client import ApiClient
 
+from meshgate.localcluster.pki import SERVICE_CIDR
 from meshgate.localcluster.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -28,7 +31,7 @@ def test_endpointslice_lists_the_address_of_a_ready_selected_pod(
             ),
         ),
     )
-    assert svc.spec.cluster_ip.startswith("10.0.0.")
+    assert ipaddress.IPv4Address(svc.spec.cluster_ip) in ipaddress.IPv4Network(SERVICE_CIDR)
     # The EndpointSlice controller skips Pods whose Node does not exist, and there is no kubelet
     # to register one: the test plays the kubelet, with a Node object and the Pod's status.
     node = f"{namespace}-node"

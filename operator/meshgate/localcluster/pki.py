@@ -21,10 +21,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+# The service range: a /16 holds 65,534 ClusterIPs, enough for scale benches with thousands of
+# Services (a /24 ran out at ~250). It lies in 198.19.0.0/16, the upper half of 198.18.0.0/15
+# (reserved for benchmarking, never routed on the Internet): the only non-loopback range tests may
+# address, and only inside their network namespace. The e2e node agent hands out Pod addresses
+# from the lower half, 198.18.0.0/16, so a Pod and a Service never share an address.
+SERVICE_CIDR = "198.19.0.0/16"
 # The API server's in-cluster names and the first IP of the service range: what a client inside
 # the cluster (or a webhook's caller) may dial.
-SERVICE_CIDR = "10.0.0.0/24"
-FIRST_SERVICE_IP = "10.0.0.1"
+FIRST_SERVICE_IP = str(next(ipaddress.IPv4Network(SERVICE_CIDR).hosts()))
 SERVING_DNS_NAMES = (
     "localhost",
     "kubernetes",

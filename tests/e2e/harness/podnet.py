@@ -1,4 +1,4 @@
-"""Pod IP addresses: one /24 of 198.18.0.0/15 per agent, routed to the loopback device.
+"""Pod IP addresses: one /24 of 198.18.0.0/16 per agent, routed to the loopback device.
 
 Why not 127.0.0.N: the API server refuses loopback addresses in EndpointSlices ("may not be in
 the loopback range"), so the real endpoint-slice controller could never publish a Pod. 198.18.0.0/15
@@ -6,6 +6,10 @@ is reserved for benchmarking and never routed on the Internet; a `local` route o
 every address of our /24 bindable on this host, exactly as 127.0.0.0/8 is, and no packet leaves
 the machine. Each agent claims its /24 with an exclusive lock file, so several agents (several
 test sessions) on one machine never hand out the same address.
+
+Pods take only the lower half, 198.18.0.0/16: the local control plane's Service range is the upper
+half, 198.19.0.0/16 (`meshgate.localcluster.pki.SERVICE_CIDR`), and a Pod must never get an
+address that is also a ClusterIP.
 
 This module must never add a route outside 198.18.0.0/15, nor remove a route it did not add.
 """
@@ -21,7 +25,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-SUPERNET = ipaddress.IPv4Network("198.18.0.0/15")
+SUPERNET = ipaddress.IPv4Network("198.18.0.0/16")
 LOCK_DIR = Path("/tmp/meshgate-podnet")
 
 
