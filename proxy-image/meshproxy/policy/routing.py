@@ -6,12 +6,20 @@ regexes are compiled; prefixes are stored in the form the comparison needs; weig
 become cumulative weights for `bisect`; rewrites and redirects are resolved as far as the config
 allows. `match` then does dict look-ups, string comparisons and at most one query parse.
 
+A virtual host's routes are indexed by path (`_PathIndex`), so the cost of a match does not grow
+with the number of routes: Exact paths in a dict, PathPrefix paths in a trie of path segments,
+routes without a path condition at the trie's root. Only the routes whose path matches (the
+candidates) have their method, header and query conditions checked. Regex paths cannot be
+indexed: they are kept apart, in config order, and tried last, and only those that come before
+the best candidate found, so a table without regexes never runs one.
+
 Semantics follow the Kubernetes Gateway API (HTTPRoute), since its YAML is what users port:
 - Host: exact domain (with or without the port), then the longest `*suffix` wildcard, then `*`.
   A domain listed by two virtual hosts belongs to the first.
-- Routes are tried in config order (the operator sorts them by precedence); all conditions of a
-  match must hold. `PathPrefix` matches whole segments (`/v1` matches `/v1`, `/v1/x`, not `/v10`;
-  a trailing slash in the prefix is ignored). `RegularExpression` is a full match.
+- The first route in config order whose conditions all hold wins (the operator sorts them by
+  precedence); the index returns exactly the route an in-order scan would. `PathPrefix`
+  matches whole segments (`/v1` matches `/v1`, `/v1/x`, not `/v10`; a trailing slash in the
+  prefix is ignored). `RegularExpression` is a full match.
 - A header condition with `invert` negates the whole condition, so an inverted Exact condition
   also matches a request without the header. Header names are compared lower-case: the runtime
   passes a mapping keyed by lower-case names. Query parameter names and values are compared
@@ -64,6 +72,7 @@ class CompiledRoute:
         "catch_all",
         "config",
         "name",
+        "order",
         "request_headers",
         "response_headers",
         "rewrite_host",
@@ -71,9 +80,11 @@ class CompiledRoute:
         "virtual_host",
     )
 
-    def __init__(self, route: config.Route, virtual_host: str) -> None:
+    def __init__(self, route: config.Route, virtual_host: str, order: int = 0) -> None:
         self.config = route
         self.name = route.name
+        # Position in its virtual host: the lower of two matching routes wins.
+        self.order = order
         self.source = route.source
         self.virtual_host = virtual_host
         match = route.match
@@ -134,6 +145,7 @@ class CompiledRoute:
     def matches(
         self, method: str, path: str, headers: Mapping[str, str], params: Mapping[str, str]
     ) -> bool:
+        """Every condition, the path's included: what an in-order scan asks of each route."""
         kind = self._path_kind
         if kind == _PREFIX:
             if path != self._path_value and not path.startswith(self._path_slash):
@@ -145,12 +157,27 @@ class CompiledRoute:
             assert self._path_regex is not None
             if self._path_regex.fullmatch(path) is None:
                 return False
+        return self.conditions_hold(method, headers, params)
+
+    def conditions_hold(
+        self, method: str, headers: Mapping[str, str], params: Mapping[str, str]
+    ) -> bool:
+        """The method, header and query conditions: all a path-index candidate still needs."""
         if self._method is not None and method != self._method:
             return False
         for condition in self._headers:
             if not _holds(condition, headers):
                 return False
-        return all(_holds(condition, params) for condition in self._query)
+        # Most routes have no query condition: skip building the generator for them.
+        return not self._query or all(_holds(condition, params) for condition in self._query)
+
+    @property
+    def path_kind(self) -> int:
+        return self._path_kind
+
+    @property
+    def path_value(self) -> str:
+        return self._path_value
 
     @property
     def needs_query(self) -> bool:
@@ -209,12 +236,103 @@ class CompiledRoute:
         return (rewrite.value.rstrip("/") + rest) or "/"
 
 
+class _TrieNode:
+    """One path segment of the PathPrefix trie: the routes whose prefix ends here, in order."""
+
+    __slots__ = ("children", "routes")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _TrieNode] = {}
+        self.routes: tuple[CompiledRoute, ...] = ()
+
+
+class _PathIndex:
+    """The routes of one virtual host by path, built once; `match` costs O(path depth).
+
+    A PathPrefix `/a/b` matches exactly the paths whose `/`-separated segments start with
+    `["", "a", "b"]`, so walking the request path's segments down the trie meets every prefix
+    route that matches it, and no other. Routes without a path condition sit at the root.
+    """
+
+    __slots__ = ("_exact", "_regex", "_root", "_size")
+
+    def __init__(self, routes: Sequence[CompiledRoute]) -> None:
+        exact: dict[str, list[CompiledRoute]] = {}
+        regex: list[CompiledRoute] = []
+        root = _TrieNode()
+        at_node: dict[int, tuple[_TrieNode, list[CompiledRoute]]] = {}
+        for route in routes:  # in config order, so every list below is sorted by `order`
+            kind = route.path_kind
+            if kind == _EXACT:
+                exact.setdefault(route.path_value, []).append(route)
+            elif kind == _REGEX:
+                regex.append(route)
+            else:
+                node = root
+                if kind == _PREFIX:
+                    for segment in route.path_value.split("/"):
+                        node = node.children.setdefault(segment, _TrieNode())
+                at_node.setdefault(id(node), (node, []))[1].append(route)
+        for node, found in at_node.values():
+            node.routes = tuple(found)
+        self._exact = {path: tuple(found) for path, found in exact.items()}
+        self._regex = tuple(regex)
+        self._root = root
+        self._size = len(routes)
+
+    def match(
+        self, method: str, path: str, headers: Mapping[str, str], params: Mapping[str, str]
+    ) -> CompiledRoute | None:
+        best: CompiledRoute | None = None
+        bound = self._size  # only a route ordered before the best so far can still win
+        candidates = self._exact.get(path)
+        if candidates is not None:
+            best = _first_holding(candidates, bound, method, headers, params)
+            if best is not None:
+                bound = best.order
+        node: _TrieNode | None = self._root
+        segments = iter(path.split("/"))
+        while node is not None:
+            candidates = node.routes
+            if candidates and candidates[0].order < bound:
+                route = _first_holding(candidates, bound, method, headers, params)
+                if route is not None:
+                    best, bound = route, route.order
+            segment = next(segments, None)
+            node = None if segment is None else node.children.get(segment)
+        for route in self._regex:
+            if route.order >= bound:
+                break
+            if route.matches(method, path, headers, params):
+                return route
+        return best
+
+
+def _first_holding(
+    candidates: tuple[CompiledRoute, ...],
+    bound: int,
+    method: str,
+    headers: Mapping[str, str],
+    params: Mapping[str, str],
+) -> CompiledRoute | None:
+    """The first of `candidates` (path matched, sorted by order) before `bound` that holds."""
+    for route in candidates:
+        if route.order >= bound:
+            return None
+        if route.conditions_hold(method, headers, params):
+            return route
+    return None
+
+
 class _VirtualHost:
-    __slots__ = ("catch_all", "name", "needs_query", "routes")
+    __slots__ = ("catch_all", "index", "name", "needs_query", "routes")
 
     def __init__(self, vhost: config.VirtualHost) -> None:
         self.name = vhost.name
-        self.routes = tuple(CompiledRoute(r, vhost.name) for r in vhost.routes)
+        self.routes = tuple(
+            CompiledRoute(r, vhost.name, order) for order, r in enumerate(vhost.routes)
+        )
+        self.index = _PathIndex(self.routes)
         self.needs_query = any(r.needs_query for r in self.routes)
         # The common shape of a sidecar's or a simple gateway's host: one route, no conditions.
         first = self.routes[0] if self.routes else None
@@ -226,10 +344,7 @@ class _VirtualHost:
         if self.catch_all is not None:
             return self.catch_all
         params = _parse_query(query) if self.needs_query and query else _NO_PARAMS
-        for route in self.routes:
-            if route.matches(method, path, headers, params):
-                return route
-        return None
+        return self.index.match(method, path, headers, params)
 
 
 class RouteTable:
