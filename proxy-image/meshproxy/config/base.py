@@ -1,10 +1,10 @@
 """What every config struct shares: the wire spelling, strictness and the bounded scalar types.
 
 msgspec `Struct`s, not pydantic models: the proxy decodes and validates its config with msgspec
-alone (pydantic's schema state cost the proxy ~15 MiB of RSS), and the operator builds the same
-structs. Struct `__init__` checks no types or bounds, only the cross-field rules in each
-struct's `__post_init__`: a config is checked in full when it is decoded (`codec`), which the
-operator does to everything it writes before writing it.
+alone (pydantic and its schema state held ≈ 10 MiB of an idle proxy), and the operator builds
+the same structs. Struct `__init__` checks no types or bounds, only the cross-field rules in
+each struct's `__post_init__`: a config is checked in full when it is decoded (`codec`), which
+the operator does to everything it writes before writing it.
 """
 
 from __future__ import annotations
