@@ -201,13 +201,6 @@ class EdgeBook:
             if ea.spec is None:
                 report.set(AUTHN, ea.meta, "Accepted", "False", "Invalid", ea.error or "")
                 continue
-            if ea.spec.mode == "Optional":
-                report.set(
-                    AUTHN, ea.meta, "Accepted", "False", "Unsupported",
-                    "mode Optional is not supported by the proxy yet; the policy is not "
-                    "enforced (use Required)",
-                )  # fmt: skip
-                continue
             if book._targets(AUTHN, ea.meta, ea.spec.target_refs):
                 book.authns[ea.meta.key] = ea
         for rl in snap.rate_limit_policies:
@@ -454,7 +447,9 @@ class EdgeBook:
         jwt = None
         if spec.jwt is not None:
             jwt = pc.JwtAuthn(providers=[self._provider(ea.meta, p) for p in spec.jwt.providers])
-        return pc.AuthnPolicy(name=ea.meta.key, api_key=api_key, jwt=jwt)
+        return pc.AuthnPolicy(
+            name=ea.meta.key, api_key=api_key, jwt=jwt, optional=spec.mode == "Optional"
+        )
 
     def _provider(self, meta: Meta, p: JWTProvider) -> pc.JwtProvider:
         skew = seconds(p.clock_skew)

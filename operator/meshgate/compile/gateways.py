@@ -1,9 +1,11 @@
 """One Gateway to one edge proxy config: listeners by port, virtual hosts by hostname. Pure.
 
 Listeners that share a port become one proxy listener (the proxy binds each port once) whose
-virtual hosts are the union of theirs. An HTTPS port carries one certificate: the first listener
-on it (by name) provides it, and any other HTTPS listener on that port is reported as
-`Accepted=False, reason=UnsupportedSNI` until the proxy can choose certificates by SNI.
+virtual hosts are the union of theirs. An HTTPS port serves each listener's certificate to the
+clients whose SNI names that listener's hostname (`ServerTLS.sniCertificates`); handshakes that
+name none of them get the default certificate: the listener without a hostname, else the first
+by name. A second HTTPS listener without a hostname on one port is `Accepted=False,
+reason=HostnameConflict`: two certificates would claim every name.
 """
 
 from __future__ import annotations
@@ -69,25 +71,11 @@ def compile_gateway(
     for port in sorted(by_port):
         group = by_port[port]
         authn, rate_limits = edge.listener_level(gw, [ln.name for ln in group], gw_edge)
-        tls: pc.ServerTLS | None = None
         entries: dict[str, list[Entry]] = defaultdict(list)
+        conditions = {ln.name: _listener_conditions(gw, ln, index) for ln in group}
+        tls = _port_tls(port, group, conditions, secrets)
         for listener in group:
-            conds = _listener_conditions(gw, listener, index)
-            if listener.protocol == "HTTPS" and conds[1]["status"] == "True":
-                if tls is None:
-                    assert listener.tls is not None
-                    secret = listener.tls.certificate_refs[0].name
-                    secrets.add(secret)
-                    base = listener_cert_dir(secret)
-                    tls = pc.ServerTLS(cert_file=f"{base}/tls.crt", key_file=f"{base}/tls.key")
-                else:
-                    conds[0] = _cond(
-                        "Accepted",
-                        "False",
-                        "UnsupportedSNI",
-                        f"port {port} already serves the certificate of another listener; "
-                        "choosing a certificate by SNI is not supported yet",
-                    )
+            conds = conditions[listener.name]
             attached = by_listener.get(listener.name, [])
             if conds[0]["status"] == "True" and conds[1]["status"] == "True":
                 for a in attached:
@@ -265,3 +253,45 @@ def _listener_conditions(
                 )
                 break
     return [accepted, resolved]
+
+
+def _port_tls(
+    port: int,
+    group: list[Listener],
+    conditions: dict[str, list[dict[str, object]]],
+    secrets: set[str],
+) -> pc.ServerTLS | None:
+    """The port's certificates: a default and one per other HTTPS listener's hostname."""
+    usable = [
+        ln for ln in group if ln.protocol == "HTTPS" and conditions[ln.name][1]["status"] == "True"
+    ]
+    if not usable:
+        return None
+    default = next((ln for ln in usable if not ln.hostname), usable[0])
+    by_sni: list[pc.SniCertificate] = []
+    for listener in usable:
+        if listener is default:
+            continue
+        if not listener.hostname:
+            conditions[listener.name][0] = _cond(
+                "Accepted",
+                "False",
+                "HostnameConflict",
+                f"port {port} already has HTTPS listener {default.name} without a hostname; "
+                "give this listener a hostname so clients can choose its certificate by SNI",
+            )
+            continue
+        cert, key = _cert_files(listener, secrets)
+        by_sni.append(
+            pc.SniCertificate(hostnames=[listener.hostname], cert_file=cert, key_file=key)
+        )
+    cert, key = _cert_files(default, secrets)
+    return pc.ServerTLS(cert_file=cert, key_file=key, sni_certificates=by_sni)
+
+
+def _cert_files(listener: Listener, secrets: set[str]) -> tuple[str, str]:
+    assert listener.tls is not None
+    secret = listener.tls.certificate_refs[0].name
+    secrets.add(secret)
+    base = listener_cert_dir(secret)
+    return f"{base}/tls.crt", f"{base}/tls.key"

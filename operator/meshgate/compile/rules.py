@@ -138,19 +138,14 @@ class RuleCompiler:
                 max_entries=f.cache.max_entries,
                 max_body_bytes=f.cache.max_entry_bytes,
                 default_ttl=seconds(f.cache.ttl),
+                vary=sorted({name.lower() for name in f.cache.vary or []}),
             )
-            if f.cache.vary:
-                self._partial(route, f"rule {i}: cache.vary is not supported yet and is ignored")
         if (f := filters.get("JSONProjection")) and f.json_projection:
-            if f.json_projection.mode == "Include":
-                fields["json_projection"] = pc.JsonProjection(
-                    fields=list(f.json_projection.fields),
-                    max_body_bytes=f.json_projection.max_body_bytes,
-                )
-            else:
-                self._partial(
-                    route, f"rule {i}: jsonProjection mode Exclude is not supported yet; left out"
-                )
+            fields["json_projection"] = pc.JsonProjection(
+                fields=list(f.json_projection.fields),
+                max_body_bytes=f.json_projection.max_body_bytes,
+                mode=f.json_projection.mode,
+            )
         if (f := filters.get("RequestRedirect")) and f.request_redirect:
             r = f.request_redirect
             fields["redirect"] = pc.Redirect(

@@ -46,7 +46,7 @@ from .filters import (
     Rewrite,
 )
 from .forward import Backoff, Forward, Mirror, Retry, RetryBudget, RetryOn, WeightedCluster
-from .listeners import RESERVED_PORTS, Inbound, Listener, ServerTLS
+from .listeners import RESERVED_PORTS, Inbound, Listener, ServerTLS, SniCertificate
 from .match import HeaderMatch, PathMatch, QueryParamMatch, RouteMatch
 from .node import Identity, Node
 from .policy import (
@@ -131,6 +131,7 @@ __all__ = [
     "RouteMatch",
     "Seconds",
     "ServerTLS",
+    "SniCertificate",
     "Tracing",
     "UpstreamTLS",
     "VirtualHost",

@@ -73,10 +73,15 @@ class Cache(Model, frozen=True):
     max_entries: Positive = 1024
     max_body_bytes: Positive = 1 << 20
     default_ttl: Seconds = 0.0  # used only when the response says nothing; 0 = do not cache
+    # Request headers (lower-case) keyed on besides method, host and path, as if every response
+    # named them in `Vary`; the response's own `Vary` adds to them.
+    vary: list[str] = msgspec.field(default_factory=list)
 
 
 class JsonProjection(Model, frozen=True):
-    """Keep only these dotted fields of a JSON response body (e.g. `items.id`)."""
+    """Keep only (`Include`) or drop (`Exclude`) these dotted fields of a JSON response body
+    (e.g. `items.id`; `items[].id` reads the same)."""
 
     fields: list[str]
     max_body_bytes: Positive = 1 << 20
+    mode: Literal["Include", "Exclude"] = "Include"

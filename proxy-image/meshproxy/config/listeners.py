@@ -18,12 +18,22 @@ def _http11() -> list[str]:
     return ["http/1.1"]
 
 
+class SniCertificate(Model, frozen=True):
+    """A certificate served to clients whose SNI names one of `hostnames` (`*.x` covers one
+    label); other handshakes get the listener's own certificate."""
+
+    hostnames: list[str]
+    cert_file: str
+    key_file: str
+
+
 class ServerTLS(Model, frozen=True):
     cert_file: str
     key_file: str
     client_ca_file: str | None = None
     require_client_cert: bool = False
     alpn: list[str] = msgspec.field(default_factory=_http11)
+    sni_certificates: list[SniCertificate] = msgspec.field(default_factory=list)
 
 
 class Inbound(Model, frozen=True):

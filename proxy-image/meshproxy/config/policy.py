@@ -50,6 +50,9 @@ class AuthnPolicy(Model, frozen=True):
     name: str
     api_key: ApiKeyAuthn | None = None
     jwt: JwtAuthn | None = None
+    # A request that presents no credential passes, without a principal; one that presents a
+    # bad credential is still refused. Applies when every policy in effect is optional.
+    optional: bool = False
 
 
 class AuthzSource(Model, frozen=True):

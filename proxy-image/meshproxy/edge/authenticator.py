@@ -8,6 +8,10 @@ failed, or `missing` when none was, and carries one challenge per kind of method
 (RFC 7235 allows several): `ApiKey realm="meshgate"` and `Bearer realm="meshgate"`, the latter
 with `error="invalid_token"` when a bearer token was presented (RFC 6750 §3.1). Nothing in a
 refusal says which check failed beyond that code.
+
+When every listed policy is `optional` (EdgeAuthentication `mode: Optional`), a request that
+presents no credential at all passes without a principal; one that presents a credential that
+fails is refused exactly as under `Required`, so a bad key or token is never silently ignored.
 """
 
 from __future__ import annotations
@@ -36,8 +40,12 @@ class Refusal:
     challenges: tuple[tuple[str, str], ...]  # WWW-Authenticate headers
 
 
+# The outcome for a request without credentials under optional policies: no principal, no headers.
+ANONYMOUS: tuple[None, list[tuple[str, str]]] = (None, [])
+
+
 class Authenticator:
-    __slots__ = ("_apikey_challenge", "_jwt_challenge", "_methods", "_policy", "strip")
+    __slots__ = ("_apikey_challenge", "_jwt_challenge", "_methods", "_optional", "_policy", "strip")
 
     def __init__(
         self,
@@ -54,15 +62,19 @@ class Authenticator:
             if policy.jwt is not None:
                 self._methods.append(JwtMethod(policy.name, policy.jwt, resources, clock))
         self._policy = policies[0].name
+        self._optional = all(policy.optional for policy in policies)
         self._apikey_challenge = any(isinstance(m, ApiKeyMethod) for m in self._methods)
         self._jwt_challenge = any(isinstance(m, JwtMethod) for m in self._methods)
         self.strip: frozenset[str] = frozenset().union(
             *(m.forwarded_headers for m in self._methods)
         )
 
-    def authenticate(self, request: Request) -> tuple[Principal, list[tuple[str, str]]] | Refusal:
-        """The principal and the headers to forward for it, or why the request is refused.
-        The caller has already stripped `strip` from the request."""
+    def authenticate(
+        self, request: Request
+    ) -> tuple[Principal | None, list[tuple[str, str]]] | Refusal:
+        """The principal and the headers to forward for it (None and none for a request without
+        credentials under optional policies), or why the request is refused. The caller has
+        already stripped `strip` from the request."""
         failed: tuple[str, str] | None = None
         bearer_failed = False
         for method in self._methods:
@@ -79,6 +91,8 @@ class Authenticator:
                 bearer_failed = bearer_failed or outcome is not None
             if outcome is not None and failed is None:
                 failed = (method.policy, outcome)
+        if failed is None and self._optional:
+            return ANONYMOUS
         return self._refusal(failed, bearer_failed)
 
     def _refusal(self, failed: tuple[str, str] | None, bearer_failed: bool) -> Refusal:

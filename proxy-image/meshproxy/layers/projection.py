@@ -1,4 +1,4 @@
-"""JSON field projection: keep only the configured fields of a JSON response body.
+"""JSON field projection: keep only (or drop) the configured fields of a JSON response body.
 
 Only a JSON body up to `maxBodyBytes` is buffered and projected; anything else (not JSON, too
 large, not a 2xx) streams through untouched.
@@ -18,7 +18,7 @@ class ProjectionLayer:
 
     def __init__(self, next_handler: Handler, cfg: config.JsonProjection) -> None:
         self._next = next_handler
-        self._projector = JsonProjector(cfg.fields)
+        self._projector = JsonProjector(cfg.fields, exclude=cfg.mode == "Exclude")
         self._max_body = cfg.max_body_bytes
 
     async def handle(self, exchange: Exchange) -> Response:

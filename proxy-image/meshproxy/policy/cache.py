@@ -9,7 +9,8 @@ revalidation this cache does not make) refuse; freshness is `s-maxage`, else `ma
 `Authorization` is served from, and stored into, the cache only when the response said `public`,
 `s-maxage` or `must-revalidate` (RFC 9111 §3.5). Request `Cache-Control` is honoured too:
 `no-store` and `no-cache` (or `Pragma: no-cache`) bypass the cache, `max-age=N` refuses older
-entries. `Vary` makes the values of the named request headers part of the key.
+entries. `Vary` makes the values of the named request headers part of the key, and so does the
+configured `vary` list (Route `cache.vary`), as if every response named those headers too.
 
 `max_body_bytes` is the budget of all stored bodies together (a single body must fit it); the
 least recently used entries go first when either bound is passed. Stored headers leave out
@@ -79,12 +80,21 @@ class CachedResponse:
 
 
 class ResponseCache:
-    __slots__ = ("_bytes", "_default_ttl", "_entries", "_max_bytes", "_max_entries", "_vary")
+    __slots__ = (
+        "_bytes",
+        "_config_vary",
+        "_default_ttl",
+        "_entries",
+        "_max_bytes",
+        "_max_entries",
+        "_vary",
+    )
 
     def __init__(self, cfg: config.Cache) -> None:
         self._max_entries = cfg.max_entries
         self._max_bytes = cfg.max_body_bytes
         self._default_ttl = cfg.default_ttl
+        self._config_vary = frozenset(name.lower() for name in cfg.vary)
         self._entries: OrderedDict[_Key, CachedResponse] = OrderedDict()
         # primary key -> [vary header names, how many entries use them]
         self._vary: dict[_Primary, tuple[tuple[str, ...], int]] = {}
@@ -159,9 +169,8 @@ class ResponseCache:
         shared = "public" in cc or "s-maxage" in cc or "must-revalidate" in cc
         if "authorization" in request_headers and not shared:
             return False
-        vary = tuple(
-            sorted({v.strip().lower() for v in fields.get("vary", "").split(",") if v.strip()})
-        )
+        named = {v.strip().lower() for v in fields.get("vary", "").split(",") if v.strip()}
+        vary = tuple(sorted(named | self._config_vary))
         if "*" in vary:
             return False
         freshness = self._freshness(cc, fields)

@@ -1,10 +1,14 @@
-"""JSON response projection: keep only the listed dotted fields of a JSON body.
+"""JSON response projection: keep only (Include) or drop (Exclude) the listed dotted fields.
 
-`items.id` keeps `id` of every element of `items`: lists are mapped over at every level, so a
-path reads the same whether a level holds one object or many. A field that names a whole value
-(`meta`) keeps that value as it is. Keys keep their order in the original document. Objects in a
-list keep their place even when nothing of them is kept (`{}`), so indices still line up; plain
-values in a list under a path that goes deeper have nothing to keep and are left out.
+`items.id` names `id` of every element of `items`: lists are mapped over at every level, so a
+path reads the same whether a level holds one object or many, and `items[].id` (the API's
+spelling) is the same path. A field that names a whole value (`meta`) keeps or drops that value
+as it is. Keys keep their order in the original document.
+
+Include: objects in a list keep their place even when nothing of them is kept (`{}`), so
+indices still line up; plain values in a list under a path that goes deeper have nothing to
+keep and are left out. Exclude: everything not named stays exactly as it was, plain values in
+lists included; a named field that is absent changes nothing.
 
 A body that is not JSON, or not UTF-8, gives None and the runtime passes it on unchanged; a
 top-level value that is neither object nor list has no fields and comes back unchanged. The
@@ -27,13 +31,14 @@ _Tree = dict[str, "_Tree"]  # an empty tree means: keep the whole value
 class JsonProjector:
     """The field list compiled into a tree once; `project` is the per-response call."""
 
-    __slots__ = ("_tree",)
+    __slots__ = ("_exclude", "_tree")
 
-    def __init__(self, fields: Sequence[str]) -> None:
+    def __init__(self, fields: Sequence[str], exclude: bool = False) -> None:
+        self._exclude = exclude
         tree: _Tree = {}
         leaves: set[tuple[str, ...]] = set()
         for field in fields:
-            parts = tuple(p for p in field.split(".") if p)
+            parts = tuple(p.removesuffix("[]") for p in field.split(".") if p.removesuffix("[]"))
             if not parts:
                 raise ValueError(f"jsonProjection: empty field {field!r}")
             leaves.add(parts)
@@ -55,13 +60,13 @@ class JsonProjector:
             return None
         if not isinstance(document, dict | list):
             return body
-        projected = _project(document, self._tree)
+        projected = _drop(document, self._tree) if self._exclude else _project(document, self._tree)
         return json.dumps(projected, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def project_json(body: bytes, fields: Sequence[str]) -> bytes | None:
+def project_json(body: bytes, fields: Sequence[str], exclude: bool = False) -> bytes | None:
     """One-off form of `JsonProjector(fields).project(body)`; compile once where it repeats."""
-    return JsonProjector(fields).project(body)
+    return JsonProjector(fields, exclude).project(body)
 
 
 def _project(value: Any, tree: _Tree) -> Any:
@@ -78,3 +83,18 @@ def _project(value: Any, tree: _Tree) -> Any:
         return out
     # a list: map over it, keeping objects and lists, dropping plain values
     return [_project(item, tree) for item in value if isinstance(item, dict | list)]
+
+
+def _drop(value: Any, tree: _Tree) -> Any:
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            sub = tree.get(key)
+            if sub is None:
+                out[key] = item
+            elif sub and isinstance(item, dict | list):
+                out[key] = _drop(item, sub)
+            elif sub:
+                out[key] = item  # a deeper path under a plain value names nothing here
+        return out
+    return [_drop(item, tree) if isinstance(item, dict | list) else item for item in value]

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+import msgspec
+
 from meshproxy.config import Identity, ServerTLS
 from meshproxy.tls.contexts import edge_context_from, mesh_client_context, server_context
 from meshproxy.tls.errors import TLSFilesError
@@ -122,9 +124,12 @@ class ReloadingIdentity:
 
 
 class ReloadingEdgeCertificate:
-    """An HTTPS gateway listener's certificate, swapped into its `switch` when the files change.
+    """An HTTPS gateway listener's certificates, swapped into its `switch` when the files change.
 
-    Give `switch.outer` to the listener once; a rotation never reopens it."""
+    The listener's own certificate answers handshakes without a matching SNI; each of
+    `sniCertificates` answers the names it lists (exact, or `*.parent` for one label). All are
+    reloaded together: a broken file keeps every previous context. Give `switch.outer` to the
+    listener once; a rotation never reopens it."""
 
     def __init__(self, tls: ServerTLS) -> None:
         """Loads the files now; TLSFilesError when they are missing or do not match."""
@@ -132,27 +137,42 @@ class ReloadingEdgeCertificate:
         files = [tls.cert_file, tls.key_file]
         if tls.client_ca_file:
             files.append(tls.client_ca_file)
+        for extra in tls.sni_certificates:
+            files += [extra.cert_file, extra.key_file]
         self._watcher = CertWatcher(files)
-        self.switch = ContextSwitch(edge_context_from(tls))
+        default, by_name = self._contexts()
+        self.switch = ContextSwitch(default, by_name)
         self.stats = ReloadStats()
 
     @property
     def cert_file(self) -> str:
         return self._tls.cert_file
 
+    def _contexts(self) -> tuple[ssl.SSLContext, dict[str, ssl.SSLContext]]:
+        by_name: dict[str, ssl.SSLContext] = {}
+        for extra in self._tls.sni_certificates:
+            ctx = edge_context_from(
+                msgspec.structs.replace(
+                    self._tls, cert_file=extra.cert_file, key_file=extra.key_file
+                )
+            )
+            for name in extra.hostnames:
+                by_name.setdefault(name, ctx)
+        return edge_context_from(self._tls), by_name
+
     def poll(self) -> Outcome:
-        """Swap in a context built from the changed files; on "failed" the old one stays."""
+        """Swap in contexts built from the changed files; on "failed" the old ones stay."""
         if not self._watcher.changed():
             return "unchanged"
         snapshot = self._watcher.snapshot()
         self._watcher.accept(snapshot)
         try:
-            ctx = edge_context_from(self._tls)
+            default, by_name = self._contexts()
         except TLSFilesError as exc:
             self.stats.failures += 1
             self.stats.last_error = str(exc)
             return "failed"
-        self.switch.swap(ctx)
+        self.switch.swap(default, by_name)
         self.stats.reloads += 1
         self.stats.last_error = None
         return "reloaded"

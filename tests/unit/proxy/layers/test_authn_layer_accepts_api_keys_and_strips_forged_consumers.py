@@ -1,6 +1,7 @@
 """AuthnLayer with API keys: a known key passes and its consumer is forwarded; a client-sent
 consumer header never survives; unknown or missing keys get 401 with an ApiKey challenge and
-are counted; a rotated keys file takes effect without a config reload."""
+are counted; a rotated keys file takes effect without a config reload. Optional policies let a
+request without a key through and still refuse a bad one."""
 
 from __future__ import annotations
 
@@ -137,3 +138,35 @@ def test_keys_file_errors_never_quote_the_file() -> None:
     with pytest.raises(ValueError, match="hex digest") as caught:
         parse_keys_file(raw)
     assert "super-secret" not in str(caught.value)
+
+
+def optional(cfg: config.AuthnPolicy) -> config.AuthnPolicy:
+    return config.AuthnPolicy.from_data(
+        {**config.to_data(cfg), "name": f"{cfg.name}-optional", "optional": True}
+    )
+
+
+async def test_optional_lets_a_request_without_a_key_through_without_a_principal() -> None:
+    authn, recorder, registry = layer([optional(INLINE)])
+    req = request([("x-meshgate-consumer", "alice")])
+    response = await authn.handle(req)
+    assert response.status == 200
+    assert req.principal is None
+    assert recorder.seen[0].request.header("x-meshgate-consumer") is None  # the forgery is gone
+    assert failures(registry, "missing") == 0
+
+
+async def test_optional_still_refuses_a_bad_key_and_accepts_a_good_one() -> None:
+    authn, _, registry = layer([optional(INLINE)])
+    assert (await authn.handle(request([("x-api-key", "guess")]))).status == 401
+    assert failures(registry, "invalid_key") == 1
+    good = request([("x-api-key", "alice-secret")])
+    assert (await authn.handle(good)).status == 200
+    assert good.principal is not None
+    assert good.principal.consumer == "alice"
+
+
+async def test_a_required_policy_next_to_an_optional_one_keeps_credentials_required() -> None:
+    authn, recorder, _ = layer([optional(INLINE), INLINE])
+    assert (await authn.handle(request())).status == 401
+    assert not recorder.seen

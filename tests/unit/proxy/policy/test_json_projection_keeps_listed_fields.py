@@ -1,4 +1,5 @@
-"""project_json: dotted fields kept, lists mapped over, non-JSON left to the runtime."""
+"""project_json: dotted fields kept (Include) or dropped (Exclude), lists mapped over, `a[].b`
+read as `a.b`, non-JSON left to the runtime."""
 
 from __future__ import annotations
 
@@ -40,6 +41,42 @@ def test_fields_are_kept(fields: list[str], want: object) -> None:
     result = project_json(DOC, fields)
     assert result is not None
     assert json.loads(result) == want
+
+
+@pytest.mark.parametrize(
+    ("fields", "want"),
+    [
+        (["secret"], json.loads(DOC)),
+        (["items.secret"], {**json.loads(DOC), "items": [
+            {"id": 1, "name": "a", "tags": [{"k": "t", "v": 1}]},
+            {"id": 2, "name": "b", "tags": []},
+        ]}),
+        (["items[].secret", "items[].tags[].v"], {**json.loads(DOC), "items": [
+            {"id": 1, "name": "a", "tags": [{"k": "t"}]},
+            {"id": 2, "name": "b", "tags": []},
+        ]}),
+        (["meta", "total"], {"items": json.loads(DOC)["items"]}),
+        (["meta.page.deeper", "missing"], json.loads(DOC)),
+    ],
+)  # fmt: skip
+def test_exclude_drops_the_named_fields_and_keeps_everything_else(
+    fields: list[str], want: object
+) -> None:
+    result = project_json(DOC, fields, exclude=True)
+    assert result is not None
+    assert json.loads(result) == want
+
+
+def test_the_api_spelling_of_a_list_path_is_the_same_path() -> None:
+    assert project_json(DOC, ["items[].id"]) == project_json(DOC, ["items.id"])
+    assert json.loads(project_json(DOC, ["items[].tags[].k"]) or b"") == {
+        "items": [{"tags": [{"k": "t"}]}, {"tags": []}]
+    }
+
+
+def test_exclude_keeps_plain_values_in_lists() -> None:
+    result = project_json(b'{"a": [1, {"x": 1, "y": 2}]}', ["a.x"], exclude=True)
+    assert result == b'{"a":[1,{"y":2}]}'
 
 
 def test_key_order_of_the_document_is_kept() -> None:

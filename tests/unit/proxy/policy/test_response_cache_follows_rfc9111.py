@@ -220,3 +220,27 @@ def test_restoring_a_key_replaces_it_and_keeps_the_byte_count() -> None:
     put(rc, [("cache-control", "max-age=60")], body=b"three")
     assert get(rc) == b"three"
     assert (len(rc), rc.body_bytes) == (1, 5)
+
+
+def test_configured_vary_headers_key_entries_even_when_the_response_names_none() -> None:
+    rc = cache(vary=["Accept-Language"])
+    fresh = [("cache-control", "max-age=60")]
+    put(rc, fresh, body=b"english", request={"accept-language": "en"})
+    put(rc, fresh, body=b"french", request={"accept-language": "fr"})
+    assert get(rc, request={"accept-language": "en"}) == b"english"
+    assert get(rc, request={"accept-language": "fr"}) == b"french"
+    assert get(rc, request={}) is None
+    assert len(rc) == 2
+
+
+def test_configured_and_response_vary_headers_add_up() -> None:
+    rc = cache(vary=["x-tenant"])
+    put(
+        rc,
+        [("cache-control", "max-age=60"), ("vary", "Accept-Encoding")],
+        body=b"a-gzip",
+        request={"x-tenant": "a", "accept-encoding": "gzip"},
+    )
+    assert get(rc, request={"x-tenant": "a", "accept-encoding": "gzip"}) == b"a-gzip"
+    assert get(rc, request={"x-tenant": "b", "accept-encoding": "gzip"}) is None
+    assert get(rc, request={"x-tenant": "a"}) is None
