@@ -1,10 +1,17 @@
-"""`meshproxy --config PATH [--admin-port N]` and `python -m meshproxy`: run the proxy on uvloop.
+"""`meshproxy --config PATH [--admin-port N] [--stats-port N]` and `python -m meshproxy`: run the
+proxy on uvloop.
+
+The admin port (default 127.0.0.1:15000) answers every admin endpoint, `/config` included; the
+stats port (off unless `--stats-port` is given; meshgate's Pods use 15090 on every address) answers
+only `/live`, `/ready` and `/metrics`, for the kubelet and Prometheus.
 
 `--pod-labels-file` (or `MESHGATE_POD_LABELS_FILE`) names the downward-API labels file that
-workload-scoped policy is matched against; with `MESHGATE_POD_IP` set, an admin address of
-`0.0.0.0` or `127.0.0.1` becomes the pod's address (see `podenv`).
+workload-scoped policy is matched against; with `MESHGATE_POD_IP` set, an admin or stats address
+of `0.0.0.0` or `127.0.0.1` becomes the pod's address (see `podenv`: the local harness runs many
+Pods on one host, where the Pod's address is its own loopback).
 
-Exit codes: 0 after a SIGTERM/SIGINT drain; 2 for bad arguments or an admin port that is taken.
+Exit codes: 0 after a SIGTERM/SIGINT drain; 2 for bad arguments or an admin or stats port that is
+taken.
 A config that is missing or invalid at start does not stop the process: the admin port says
 "not ready" and the watcher applies the first valid version that appears.
 """
@@ -26,11 +33,14 @@ from meshproxy.runtime import Proxy
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="meshproxy")
     parser.add_argument("--config", required=True, help="path of the proxy config JSON file")
-    parser.add_argument("--admin-port", type=int, default=15090)
-    parser.add_argument("--admin-address", default="0.0.0.0")  # noqa: S104 - kubelet probes
+    parser.add_argument("--admin-port", type=int, default=15000)
+    parser.add_argument("--admin-address", default="127.0.0.1", help="loopback: /config stays in")
+    parser.add_argument("--stats-port", type=int, default=0, help="/live, /ready, /metrics; 0: off")
+    parser.add_argument("--stats-address", default="0.0.0.0")  # noqa: S104 - probes, Prometheus
     parser.add_argument("--pod-labels-file", default=None, help="downward-API labels file")
     args = parser.parse_args(argv)
-    admin_address = podenv.bind_address(args.admin_address, os.environ)
+    admin = (podenv.bind_address(args.admin_address, os.environ), args.admin_port)
+    stats = (podenv.bind_address(args.stats_address, os.environ), args.stats_port)
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
@@ -39,25 +49,28 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import uvloop
     except ImportError:  # pragma: no cover - the image always has it
-        return asyncio.run(
-            _serve(args.config, admin_address, args.admin_port, args.pod_labels_file)
-        )
-    return int(
-        uvloop.run(_serve(args.config, admin_address, args.admin_port, args.pod_labels_file))
-    )
+        return asyncio.run(_serve(args.config, admin, stats, args.pod_labels_file))
+    return int(uvloop.run(_serve(args.config, admin, stats, args.pod_labels_file)))
 
 
 async def _serve(
-    config_path: str, admin_address: str, admin_port: int, labels_file: str | None
+    config_path: str,
+    admin_at: tuple[str, int],
+    stats_at: tuple[str, int],
+    labels_file: str | None,
 ) -> int:
     loop = asyncio.get_running_loop()
     proxy = Proxy(config_path, labels_file=labels_file)
     admin = AdminServer(proxy.ready, proxy.registry.render, proxy.active_config)
-    try:
-        await admin.start(admin_address, admin_port)
-    except OSError as exc:
-        logging.getLogger("meshproxy").error("admin port %s: %s", admin_port, exc.strerror)
-        return 2
+    stats = AdminServer(proxy.ready, proxy.registry.render, proxy.active_config, stats_only=True)
+    servers = [("admin", admin, admin_at)] + ([("stats", stats, stats_at)] if stats_at[1] else [])
+    for what, server, (address, port) in servers:
+        try:
+            await server.start(address, port)
+        except OSError as exc:
+            logging.getLogger("meshproxy").error("%s port %s: %s", what, port, exc.strerror)
+            admin.close()
+            return 2
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
@@ -66,6 +79,7 @@ async def _serve(
     logging.getLogger("meshproxy").info("draining")
     await proxy.drain()
     admin.close()
+    stats.close()
     return 0
 
 

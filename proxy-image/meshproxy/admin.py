@@ -1,4 +1,9 @@
-"""The admin port: `/live`, `/ready`, `/metrics` (Prometheus text), `/config` (redacted).
+"""The admin and stats ports: `/live`, `/ready`, `/metrics` (Prometheus text), `/config` (redacted).
+
+Two servers of this one class. The admin port answers every endpoint and listens on loopback by
+default, as Envoy's admin does: `/config` shows what the proxy runs, and nothing off the Pod should
+read it (the CLI reaches it through the API server). The stats port, Istio's 15090, answers only
+`/live`, `/ready` and `/metrics`, on the Pod's address, for the kubelet's probes and Prometheus.
 
 Not on the request path, so plain asyncio streams and one request per connection are enough.
 `/config` never shows key material: API-key hashes are replaced and passwords are cut out of
@@ -18,6 +23,8 @@ from meshproxy import config
 REDACTED = "<redacted>"
 _SECRET_KEYS = frozenset({"sha256"})
 _URL_KEYS = frozenset({"redisUrl"})
+# What the stats port answers; everything else there is 404, as if it did not exist.
+STATS_PATHS = frozenset({"/live", "/ready", "/metrics"})
 
 
 class AdminServer:
@@ -26,7 +33,10 @@ class AdminServer:
         ready: Callable[[], tuple[bool, str]],
         metrics: Callable[[], str],
         active_config: Callable[[], config.ProxyConfig | None],
+        *,
+        stats_only: bool = False,
     ) -> None:
+        self._stats_only = stats_only
         self._ready = ready
         self._metrics = metrics
         self._config = active_config
@@ -59,6 +69,8 @@ class AdminServer:
     def answer(self, method: str, path: str) -> tuple[int, str, bytes]:
         if method not in ("GET", "HEAD"):
             return 405, "text/plain", b"method not allowed\n"
+        if self._stats_only and path not in STATS_PATHS:
+            return 404, "text/plain", b"not found (the admin port serves it, on loopback)\n"
         if path == "/live":
             return 200, "text/plain", b"live\n"
         if path == "/ready":

@@ -18,7 +18,7 @@ from . import configview
 from .kubeaccess import add_kube_flags, connect, current_namespace
 from .output import add_output_flag, render, table
 from .proxies import proxies
-from .proxyaccess import CONFIG_PORT, Unreachable, fetch
+from .proxyaccess import Unreachable, fetch_admin
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,9 +55,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     try:
-        config: dict[str, Any] = json.loads(
-            fetch(rest, namespace, args.pod, CONFIG_PORT, "/config")
-        )
+        config: dict[str, Any] = json.loads(fetch_admin(rest, namespace, args.pod, "/config"))
     except Unreachable as exc:
         print(f"meshgate proxy-config: the proxy did not answer: {exc}", file=sys.stderr)
         return 1

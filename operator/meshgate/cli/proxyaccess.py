@@ -11,13 +11,11 @@ from dataclasses import dataclass
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
-from meshgate.compile.paths import ADMIN_PORT
+from meshgate.compile.paths import ADMIN_PORT, STATS_PORT
 from meshgate.kube.rest import Rest
 
-# /metrics and /ready: the port Prometheus and the kubelet reach.
-STATS_PORT = ADMIN_PORT
-# /config: the admin view.
-CONFIG_PORT = ADMIN_PORT
+# /config is on ADMIN_PORT, loopback only (see meshproxy.admin); /metrics on STATS_PORT.
+__all__ = ["ADMIN_PORT", "STATS_PORT", "Unreachable", "fetch", "fetch_admin"]
 
 
 class Unreachable(Exception):
@@ -47,3 +45,50 @@ def fetch(rest: Rest, namespace: str, pod: str, port: int, path: str, timeout: f
     if resp.status != 200:
         raise Unreachable(f"pod {namespace}/{pod} port {port}{path}: HTTP {resp.status}")
     return data.decode("utf-8", "replace")
+
+
+def fetch_admin(rest: Rest, namespace: str, pod: str, path: str, timeout: float = 10) -> str:
+    """`path` from the proxy's admin port, which listens on the Pod's loopback only.
+
+    The Pod proxy is tried first: it answers where the admin address is the Pod's own (the
+    local harness, or a proxy started with `--admin-address 0.0.0.0`). In a cluster it cannot
+    reach loopback, so a port-forward through the API server and the kubelet follows, as
+    `kubectl port-forward` does (RBAC: `create` on `pods/portforward`).
+    """
+    try:
+        return fetch(rest, namespace, pod, ADMIN_PORT, path, timeout)
+    except Unreachable as first:
+        try:
+            return _port_forward_get(rest, namespace, pod, ADMIN_PORT, path, timeout)
+        except Exception as exc:  # the stream client raises several unrelated types
+            raise Unreachable(f"{first}; port-forward: {type(exc).__name__}: {exc}") from None
+
+
+def _port_forward_get(
+    rest: Rest, namespace: str, pod: str, port: int, path: str, timeout: float
+) -> str:
+    from kubernetes.client import CoreV1Api
+    from kubernetes.stream import portforward
+
+    forward = portforward(
+        CoreV1Api(rest.api).connect_get_namespaced_pod_portforward,
+        pod,
+        namespace,
+        ports=str(port),
+    )
+    try:
+        sock = forward.socket(port)
+        sock.settimeout(timeout)
+        sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode()
+        )
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    finally:
+        forward.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = head.split(b" ", 2)[1] if head.count(b" ") >= 1 else b"0"
+    if status != b"200":
+        raise Unreachable(f"pod {namespace}/{pod} port {port}{path}: HTTP {status.decode()}")
+    return body.decode("utf-8", "replace")

@@ -14,7 +14,10 @@ CERTS_DIR = "/etc/meshgate/certs"
 # The gateway's generated edge Secret (API key digests, Redis URLs read from Secrets).
 EDGE_SECRET_DIR = "/etc/meshgate/edge"  # noqa: S105 - a path, not a secret
 
-ADMIN_PORT = 15090
+# The proxy's stats port (/live, /ready, /metrics on the Pod address) and its admin port
+# (everything, /config included, on loopback only); see meshproxy.admin.
+STATS_PORT = 15090
+ADMIN_PORT = 15000
 OUTBOUND_PORT = 15001
 INBOUND_PORT = 15006
 

@@ -46,7 +46,10 @@ PODINFO_DIR: Final = f"{CONFIG_DIR}/podinfo"
 
 OUTBOUND_PORT: Final = 15001
 INBOUND_PORT: Final = 15006
-ADMIN_PORT: Final = 15090
+# /live, /ready and /metrics on the Pod's address, for the kubelet and Prometheus (Istio's 15090).
+STATS_PORT: Final = 15090
+# Every admin endpoint, /config included, on loopback only; the CLI reaches it via the API server.
+ADMIN_PORT: Final = 15000
 PROXY_UID: Final = 1337
 
 # Native sidecars (init containers with restartPolicy: Always) are on by default from 1.29.

@@ -94,7 +94,7 @@ def _restricted_security_context() -> Obj:
 
 def _ready_get() -> Obj:
     # A fresh dict per probe: shared objects would come out of YAML dumps as anchors.
-    return {"httpGet": {"path": "/ready", "port": names.ADMIN_PORT}}
+    return {"httpGet": {"path": "/ready", "port": names.STATS_PORT}}
 
 
 def proxy_container(
@@ -109,13 +109,13 @@ def proxy_container(
         "args": [
             "--config",
             names.CONFIG_FILE,
-            "--admin-port",
-            str(names.ADMIN_PORT),
+            "--stats-port",
+            str(names.STATS_PORT),
         ],
         "ports": [
             {"name": "mesh-outbound", "containerPort": names.OUTBOUND_PORT, "protocol": "TCP"},
             {"name": "mesh-inbound", "containerPort": names.INBOUND_PORT, "protocol": "TCP"},
-            {"name": "mesh-admin", "containerPort": names.ADMIN_PORT, "protocol": "TCP"},
+            {"name": "mesh-stats", "containerPort": names.STATS_PORT, "protocol": "TCP"},
         ],
         "env": [
             _field_env("POD_NAME", "metadata.name"),

@@ -13,12 +13,12 @@ import re
 from typing import Any
 
 from meshgate.compile.paths import (
-    ADMIN_PORT,
     CONFIG_DIR,
     CONFIG_FILE,
     CONFIG_KEY,
     EDGE_SECRET_DIR,
     IDENTITY_DIR,
+    STATS_PORT,
     gateway_config_map,
     gateway_edge_secret,
     gateway_identity_secret,
@@ -145,20 +145,21 @@ def _deployment(
             {"name": f"cert-{i}", "mountPath": listener_cert_dir(secret), "readOnly": True}
         )
     ports = [{"name": port_name(n, p), "containerPort": p, "protocol": "TCP"} for n, p in out.ports]
-    ports.append({"name": "admin", "containerPort": ADMIN_PORT, "protocol": "TCP"})
+    # Named "admin" for the ServiceMonitor; it serves /live, /ready and /metrics only.
+    ports.append({"name": "admin", "containerPort": STATS_PORT, "protocol": "TCP"})
     container = {
         "name": "meshproxy",
         "image": settings.proxy_image,
         "imagePullPolicy": settings.image_pull_policy,
-        "args": ["--config", CONFIG_FILE],
+        "args": ["--config", CONFIG_FILE, "--stats-port", str(STATS_PORT)],
         "ports": ports,
         "readinessProbe": {
-            "httpGet": {"path": "/ready", "port": ADMIN_PORT},
+            "httpGet": {"path": "/ready", "port": STATS_PORT},
             "periodSeconds": 5,
             "failureThreshold": 2,
         },
         "livenessProbe": {
-            "tcpSocket": {"port": ADMIN_PORT},
+            "tcpSocket": {"port": STATS_PORT},
             "periodSeconds": 10,
             "failureThreshold": 3,
         },

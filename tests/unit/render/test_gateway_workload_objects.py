@@ -27,7 +27,7 @@ def test_proxy_runs_non_root_with_read_only_root_fs_and_ready_probe() -> None:
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["securityContext"]["runAsNonRoot"] is True
     assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": 15090}
-    assert container["args"] == ["--config", "/etc/meshgate/config.json"]
+    assert container["args"] == ["--config", "/etc/meshgate/config.json", "--stats-port", "15090"]
     assert pod["volumes"][0] == {"name": "config", "configMap": {"name": "meshgate-gw-edge"}}
     assert "annotations" not in dep["spec"]["template"]["metadata"]
 
