@@ -108,8 +108,8 @@ def webhook(config: Mapping[str, Any] | None, name: str, now: datetime) -> Check
             "injection webhook",
             "error",
             f"MutatingWebhookConfiguration {name} not found: new Pods get no sidecar",
-            "the operator registers it at start-up: restart it "
-            "(kubectl -n meshgate-system rollout restart deployment/meshgate)",
+            "a running operator re-applies it within seconds; still missing means the operator "
+            "is not running: kubectl -n meshgate-system rollout restart deployment/meshgate",
         )
     for hook in config.get("webhooks") or []:
         bundle = (hook.get("clientConfig") or {}).get("caBundle") or ""
