@@ -12,7 +12,10 @@ step of a fresh interpreter, so the figures say where the memory goes.
 - sidecar: a STRICT inbound listener and an outbound listener to a MESH cluster, with a real
   workload certificate (issued by meshgate.certs, as the operator does) for its identity.
 
-Every process is started here and stopped by its own PID; nothing listens beyond 127.0.0.1.
+Each tree's `meshproxy` package is copied to a temporary directory and byte-compiled there
+first, as `pip install` does for the image: without cached bytecode every start would compile
+the sources, and that leaves memory behind. Every process is started here and stopped by its
+own PID; nothing listens beyond 127.0.0.1.
 
     mkdir -p /tmp/before && git archive main proxy-image | tar -x -C /tmp/before
     .venv/bin/python bench/proxy/footprint.py --tree main=/tmp/before/proxy-image \\
@@ -25,6 +28,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -201,6 +205,16 @@ def breakdown(source: Path) -> list[tuple[str, float]]:
     return out
 
 
+def installed_copy(source: Path, target: Path) -> Path:
+    """`source`'s meshproxy package copied under `target` and byte-compiled, as pip installs it."""
+    shutil.copytree(source / "meshproxy", target / "meshproxy", ignore=_NO_BYTECODE)
+    subprocess.run([PYTHON, "-m", "compileall", "-q", str(target)], check=True, timeout=300)
+    return target
+
+
+_NO_BYTECODE = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
 def imported_from(source: Path) -> str:
     env = {**os.environ, "PYTHONPATH": str(source)}
     code = "import meshproxy, sys; print(meshproxy.__file__)"
@@ -215,17 +229,17 @@ def main() -> int:
     parser.add_argument("--tree", action="append", required=True, help="NAME=DIR, repeated")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    sources: dict[str, Path] = {}
-    for tree in args.tree:
-        name, _, path = tree.partition("=")
-        sources[name] = Path(path).resolve()
-    for name, source in sources.items():
-        where = imported_from(source)
-        if not where.startswith(str(source)):
-            raise SystemExit(f"{name}: meshproxy imports from {where}, not from {source}")
     samples: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="meshproxy-footprint-") as tmp:
         workdir = Path(tmp)
+        sources: dict[str, Path] = {}
+        for number, tree in enumerate(args.tree):
+            name, _, path = tree.partition("=")
+            source = installed_copy(Path(path).resolve(), workdir / f"tree{number}")
+            where = imported_from(source)
+            if not where.startswith(str(source)):
+                raise SystemExit(f"{name}: meshproxy imports from {where}, not from {source}")
+            sources[name] = source
         write_identity(workdir)
         for _ in range(args.rounds):
             for kind in ("edge", "sidecar"):
@@ -236,8 +250,9 @@ def main() -> int:
                         cfg = sidecar_config(workdir, free_port(), free_port())
                     kib = idle_rss_kib(source, cfg, workdir)
                     samples.setdefault((kind, name), []).append(kib / 1024)
-    names = list(sources)
-    first, last = names[0], names[-1]
+        names = list(sources)
+        first, last = names[0], names[-1]
+        steps = breakdown(sources[last])
     print(f"idle RSS, MiB: median of {args.rounds} interleaved rounds (min-max)\n")
     print("| config | " + " | ".join(names) + f" | {last} / {first} |")
     print("|---|" + "---|" * len(names) + "---|")
@@ -252,7 +267,7 @@ def main() -> int:
     print("| step | VmRSS | added |")
     print("|---|---|---|")
     previous = 0.0
-    for label, mib in breakdown(sources[last]):
+    for label, mib in steps:
         print(f"| {label} | {mib:.1f} | {mib - previous:+.1f} |")
         previous = mib
     return 0
