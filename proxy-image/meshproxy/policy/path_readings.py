@@ -57,11 +57,8 @@ def path_readings(path: str) -> tuple[str, ...]:
     if "%" not in path and ";" not in path and "./" not in path and not path.endswith("."):
         return (path,)
     readings = [path]
-    for reading in (
-        _resolve(_unescape(path)),
-        _resolve(_strip_parameters(path)),
-        _loosest(path),
-    ):
+    stripped = _resolve(_strip_parameters(path)) if ";" in path else path
+    for reading in (_resolve(_unescape(path)), stripped, _loosest(path)):
         if reading not in readings:
             readings.append(reading)
     return tuple(readings)
@@ -79,10 +76,14 @@ def _unescape(path: str) -> str:
 
 
 def _strip_parameters(path: str) -> str:
+    if ";" not in path:
+        return path
     return "/".join(segment.split(";", 1)[0] for segment in path.split("/"))
 
 
 def _trim(segment: str) -> str:
+    if "%" not in segment and not segment.endswith("."):
+        return segment  # nothing to trim: the common segment skips both expressions
     trimmed = _TRAILING_SPACE.sub("", _LEADING_SPACE.sub("", segment))
     if trimmed.strip("."):  # a segment of dots only is a dot segment, resolved later
         trimmed = _TRAILING_SPACE.sub("", trimmed.rstrip("."))
