@@ -67,6 +67,19 @@ fmt: venv ## format and autofix
 crds: venv ## regenerate crds/, the chart's copy and docs/api.md from the pydantic models
 	@$(PY) -m meshgate.api.generate --crds crds --chart-crds charts/meshgate/files/crds --docs docs/api.md
 
+GATEWAY_API_VERSION := v1.5.1
+GATEWAY_API_CRDS := charts/meshgate/files/gateway-api-crds
+
+.PHONY: gateway-api-crds
+gateway-api-crds: ## copy the Gateway API's standard-channel CRDs ($(GATEWAY_API_VERSION)) from its Go module into the chart
+	@dir="$$(go mod download -json sigs.k8s.io/gateway-api@$(GATEWAY_API_VERSION) | $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"; \
+	rm -rf $(GATEWAY_API_CRDS) && mkdir -p $(GATEWAY_API_CRDS); \
+	for f in "$$dir"/config/crd/standard/gateway.networking.k8s.io_*.yaml; do \
+	  case "$$f" in *_vap_*) continue;; esac; \
+	  cp "$$f" $(GATEWAY_API_CRDS)/ && chmod 644 $(GATEWAY_API_CRDS)/"$$(basename "$$f")"; \
+	done; \
+	echo "==> [gateway-api-crds] $$(ls $(GATEWAY_API_CRDS) | wc -l) CRDs of sigs.k8s.io/gateway-api@$(GATEWAY_API_VERSION) in $(GATEWAY_API_CRDS)"
+
 .PHONY: check-generated
 check-generated: venv ## fail when committed CRDs or API docs differ from the models
 	@$(PY) -m meshgate.api.generate --crds crds --chart-crds charts/meshgate/files/crds --docs docs/api.md --check

@@ -60,7 +60,10 @@ class Settings:
     webhook_url: str = ""
     # Redis for RateLimitPolicies in mode Global that name none themselves.
     ratelimit_redis_url: str = ""
+    # Serve the standard Gateway API (gateway.networking.k8s.io) too; needs its CRDs.
     gateway_api: bool = False
+    # Proxy replicas of each Gateway API Gateway (the standard API has no field for it).
+    gateway_api_replicas: int = 2
 
     @property
     def listen_address(self) -> str:
@@ -146,6 +149,7 @@ class Settings:
             webhook_url=get("", "WEBHOOK_URL"),
             ratelimit_redis_url=get("", "RATELIMIT_REDIS_URL"),
             gateway_api=flag(False, "GATEWAY_API"),
+            gateway_api_replicas=int(get(str(d.gateway_api_replicas), "GATEWAY_API_REPLICAS")),
         )
 
 

@@ -55,6 +55,8 @@ def attach(index: Index, gateways: dict[str, Resource[GatewaySpec]]) -> Attachme
         for ref in refs:
             gw_key = f"{ref.namespace or route.meta.namespace}/{ref.name}"
             gw = gateways.get(gw_key)
+            if gw is not None and gw.api_version != route.api_version:
+                gw = None  # a Gateway of the other API is not this Route's parent
             if gw is None or gw.spec is None:
                 why = "not found" if gw is None else "is invalid"
                 out.refused.setdefault(key, []).append(

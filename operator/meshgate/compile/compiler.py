@@ -86,6 +86,7 @@ def compile_snapshot(snap: Snapshot) -> CompileResult:
                 config=config,
                 config_json=text,
                 edge_files=plan.edge_files,
+                owner_api_version=gw.api_version,
             )
         )
 

@@ -7,6 +7,8 @@ module is pure: it never lists, watches or writes anything.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -140,11 +142,29 @@ def pod_of(body: PodBody) -> Pod:
     return Pod(meta=meta_of(body.get("metadata")))
 
 
+# What the operator's store keeps of a `tls.crt` or `tls.key` value that holds a PEM block: the
+# store never keeps Secret values, only this mark.
+PEM_MARK = "pem"
+TLS_KEYS = ("tls.crt", "tls.key")
+
+
+def looks_pem(value: str) -> bool:
+    """A base64 Secret value (or the store's mark) that decodes to a PEM block."""
+    if value == PEM_MARK:
+        return True
+    try:
+        return b"-----BEGIN " in base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+
+
 def secret_of(body: SecretBody) -> Secret:
+    data = body.get("data") or {}
     return Secret(
         meta=meta_of(body.get("metadata")),
         type=body.get("type", "Opaque") or "Opaque",
-        keys=frozenset((body.get("data") or {}).keys()),
+        keys=frozenset(data.keys()),
+        valid_tls=all(looks_pem(str(data.get(k) or "")) for k in TLS_KEYS),
     )
 
 

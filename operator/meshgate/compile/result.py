@@ -44,6 +44,8 @@ class GatewayOutput:
     # Files of the generated edge Secret (name -> content): key digests, Redis URLs. Never in
     # the config, a status or a log.
     edge_files: tuple[tuple[str, str], ...] = ()
+    # The owner of the generated objects: a meshgate.io Gateway or a Gateway API one.
+    owner_api_version: str = "meshgate.io/v1alpha1"
 
     @property
     def version(self) -> str:

@@ -213,9 +213,11 @@ class RuleCompiler:
                 self._partial(route, f"rule {i}: no backendRefs; requests get 500")
             return None
         mirrors = []
-        mirror = filters.get("RequestMirror")
-        mirror_cfg = getattr(mirror, "request_mirror", None)
-        if mirror_cfg is not None:
+        # A rule may mirror to several backends: every RequestMirror filter counts.
+        for mirror in rule.filters or []:
+            mirror_cfg = mirror.request_mirror
+            if mirror.type != "RequestMirror" or mirror_cfg is None:
+                continue
             target = self._backend(route, mirror_cfg.backend_ref)
             if target is not None:
                 name = self.clusters.cluster(*target)

@@ -58,6 +58,9 @@ class Resource(Generic[SpecT]):
     meta: Meta
     spec: SpecT | None
     error: str | None = None
+    # The API the object came from: meshgate.io's own kinds, or the standard Gateway API ones
+    # that `meshgate.gatewayapi` adapts into these models (they never mix in attachment).
+    api_version: str = "meshgate.io/v1alpha1"
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,8 @@ class Secret:
     meta: Meta
     type: str
     keys: frozenset[str]
+    # tls.crt and tls.key both hold PEM blocks (checked at ingest; the values are never kept).
+    valid_tls: bool = True
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any
 from meshgate.compile import compile_snapshot
 from meshgate.kube.cluster_state import ParseCache, read_state
 from meshgate.kube.edge_secrets import EdgeSecretWriter, with_edge_secrets
+from meshgate.kube.gatewayapi_status import sync_gateway_api_statuses
 from meshgate.kube.listing import relist
 from meshgate.kube.outputs import sync_outputs
 from meshgate.kube.rest import Rest
@@ -115,6 +116,14 @@ class Reconciler:
             overrides,
             on_written=store.record,
         )
+        gateway_api = sync_gateway_api_statuses(
+            self.rest,
+            state.adapted.statuses,
+            state.gateway_api_statuses,
+            on_written=store.record,
+        )
+        statuses.written += gateway_api.written
+        statuses.errors += gateway_api.errors
         self.metrics.writes += len(outputs.applied)
         self.metrics.deletes += len(outputs.deleted)
         self.metrics.status_writes += statuses.written

@@ -31,10 +31,12 @@ def run(args: argparse.Namespace) -> int:
     # the peering object, and (when enabled) the sidecar injector's admission webhook.
     from meshgate.identity import handlers as _identity_handlers  # noqa: F401
 
-    from . import startup, watch  # noqa: F401
+    from . import startup, watch
 
     if settings.injection_enabled:
         startup.register_admission()
+    if settings.gateway_api:
+        watch.register_gateway_api()
 
     kopf.run(
         standalone=not settings.peering,

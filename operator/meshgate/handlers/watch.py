@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 import kopf
 
 from meshgate.api.v1alpha1.registry import KINDS
-from meshgate.kube.rest import Rest, connect
+from meshgate.gatewayapi.objects import store_kind
+from meshgate.kube.rest import GATEWAY_API_KINDS, Rest, connect
 from meshgate.settings import Settings
 
 from .health import app, serve
@@ -82,6 +83,34 @@ def _mark_pod(type: str | None, body: kopf.Body, **_: Any) -> None:
 
 def _labels(body: dict[str, Any]) -> dict[str, str]:
     return dict((body.get("metadata") or {}).get("labels") or {})
+
+
+def _gateway_api_handler(kind: str) -> Any:
+    """A marking handler for one Gateway API kind: stored under its own name (`Gateway` alone
+    is meshgate.io's kind); relevant when new, deleted or its spec moved, as meshgate's own."""
+    stored = store_kind(kind)
+
+    def handler(type: str | None, body: kopf.Body, **_: Any) -> None:
+        loop = State.loop
+        if loop is None:
+            return
+        raw = dict(body)
+        if loop.reconciler.store.observe(stored, type, raw) and State.relevance.custom(
+            stored, type, raw
+        ):
+            loop.mark()
+
+    handler.__name__ = f"mark_{kind.lower()}"
+    return handler
+
+
+def register_gateway_api() -> None:
+    """Watch the Gateway API kinds; only when the operator serves them (their CRDs may not
+    exist otherwise). kopf watches a resource once its CRD appears."""
+    for kind in GATEWAY_API_KINDS:
+        kopf.on.event(kind.group, kind.version, kind.plural, id=f"gateway-api-{kind.plural}")(
+            _gateway_api_handler(kind.kind)
+        )
 
 
 @kopf.on.startup()

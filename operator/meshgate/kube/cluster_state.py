@@ -9,6 +9,7 @@ a unit test holds the two equal. Never performs I/O.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -34,9 +35,18 @@ from meshgate.compile.ingest import (
     service_of,
 )
 from meshgate.compile.snapshot import GatewayRuntime
+from meshgate.gatewayapi import Adapted, GatewayApiObjects, adapt
+from meshgate.gatewayapi.objects import (
+    BUNDLE_ANNOTATION,
+    gateway_class_of,
+    gateway_of,
+    http_route_of,
+    reference_grant_of,
+    store_kind,
+)
 from meshgate.settings import Settings
 
-from .rest import CONFIG_MAP, DEPLOYMENT, ENDPOINT_SLICE, NAMESPACE, PDB, POD, SECRET, SERVICE
+from .rest import CONFIG_MAP, CRD, DEPLOYMENT, ENDPOINT_SLICE, NAMESPACE, PDB, POD, SECRET, SERVICE
 from .store import Store
 
 Key = tuple[str, str, str]
@@ -66,6 +76,10 @@ class ClusterState:
     statuses: dict[Key, dict[str, Any]]
     # (kind, namespace, name) -> uid, for the events' `regarding`
     uids: dict[Key, str]
+    # The Gateway API objects meshgate serves, adapted (their meshgate models are in `snapshot`)
+    adapted: Adapted = field(default_factory=Adapted)
+    # (store kind, namespace, name) -> stored status of every Gateway API object
+    gateway_api_statuses: dict[Key, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -160,8 +174,53 @@ def read_state(store: Store, settings: Settings, cache: ParseCache | None = None
         gateway_runtime=_runtime(outputs),
         **fields,
     )
+    adapted = Adapted()
+    gateway_api_statuses: dict[Key, dict[str, Any]] = {}
+    if settings.gateway_api:
+        objects, gateway_api_statuses = _gateway_api_objects(store, cache)
+        adapted = adapt(objects, snapshot, replicas=settings.gateway_api_replicas)
+        snapshot = dataclasses.replace(
+            snapshot,
+            gateways=tuple(sorted(snapshot.gateways + adapted.gateways, key=by_key)),
+            routes=tuple(sorted(snapshot.routes + adapted.routes, key=by_key)),
+        )
     cache.end()
-    return ClusterState(snapshot=snapshot, outputs=outputs, statuses=statuses, uids=uids)
+    return ClusterState(
+        snapshot=snapshot,
+        outputs=outputs,
+        statuses=statuses,
+        uids=uids,
+        adapted=adapted,
+        gateway_api_statuses=gateway_api_statuses,
+    )
+
+
+def _gateway_api_objects(
+    store: Store, cache: ParseCache
+) -> tuple[GatewayApiObjects, dict[Key, dict[str, Any]]]:
+    """The stored Gateway API objects, parsed (and cached by resourceVersion), and their status."""
+    crd = next(iter(store.items(CRD.kind)), {})
+    bundle = str(((crd.get("metadata") or {}).get("annotations") or {}).get(BUNDLE_ANNOTATION, ""))
+    statuses: dict[Key, dict[str, Any]] = {}
+
+    def parsed(kind: str, parse: Callable[[Any], Any]) -> tuple[Any, ...]:
+        stored = store_kind(kind)
+        bodies = store.items(stored)
+        for b in bodies:
+            meta = b.get("metadata") or {}
+            statuses[(stored, meta.get("namespace", "") or "", meta.get("name", ""))] = (
+                b.get("status") or {}
+            )
+        items = [cache.get(stored, b, parse) for b in bodies]
+        return tuple(sorted(items, key=lambda o: (o.meta.namespace, o.meta.name)))
+
+    objects = GatewayApiObjects(
+        classes=parsed("GatewayClass", lambda b: gateway_class_of(b, bundle)),
+        gateways=parsed("Gateway", gateway_of),
+        routes=parsed("HTTPRoute", http_route_of),
+        grants=parsed("ReferenceGrant", reference_grant_of),
+    )
+    return objects, statuses
 
 
 def wanted_output(obj: dict[str, Any]) -> bool:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from meshgate.gatewayapi.objects import BUNDLE_ANNOTATION, store_kind
 from meshgate.settings import Settings
 
 from .cluster_state import ClusterState, read_state
 from .rest import (
     CONFIG_MAP,
+    CRD,
     DEPLOYMENT,
     ENDPOINT_SLICE,
+    GATEWAY_API_KINDS,
     MESHGATE_KINDS,
     NAMESPACE,
     PDB,
@@ -24,6 +27,7 @@ from .rest import (
     SECRET,
     SERVICE,
     Kind,
+    NotFound,
     Rest,
 )
 from .store import Store
@@ -42,6 +46,19 @@ class Listed:
     labels: str | None = None
     fields: str | None = None
     metadata_only: bool = False
+    store_kind: str = ""  # the store's name for it when the kind name is ambiguous
+    optional: bool = False  # its CRD may be absent: listed as empty then
+
+    @property
+    def stored_as(self) -> str:
+        return self.store_kind or self.kind.kind
+
+
+# Gateway API kinds, listed only when the operator serves them; their CRDs may be missing.
+GATEWAY_API_LISTED: tuple[Listed, ...] = tuple(
+    Listed(kind, store_kind=store_kind(kind.kind), optional=True) for kind in GATEWAY_API_KINDS
+)
+GATEWAY_CRD = "gateways.gateway.networking.k8s.io"
 
 
 LISTED: tuple[Listed, ...] = (
@@ -60,19 +77,38 @@ LISTED: tuple[Listed, ...] = (
 def relist(rest: Rest, settings: Settings, store: Store) -> int:
     """List every kind the store holds and replace its contents; returns the list calls made."""
     calls = 0
-    for item in LISTED:
+    listed = LISTED + (GATEWAY_API_LISTED if settings.gateway_api else ())
+    for item in listed:
         scopes = settings.namespaces if settings.namespaces and item.kind.namespaced else ("",)
         for ns in scopes:
-            items, version = rest.list_versioned(
-                item.kind,
-                ns or None,
-                labels=item.labels,
-                fields=item.fields,
-                metadata_only=item.metadata_only,
-            )
+            try:
+                items, version = rest.list_versioned(
+                    item.kind,
+                    ns or None,
+                    labels=item.labels,
+                    fields=item.fields,
+                    metadata_only=item.metadata_only,
+                )
+            except NotFound:
+                if not item.optional:
+                    raise
+                items, version = [], ""
             calls += 1
-            store.replace(item.kind.kind, ns, items, version)
+            store.replace(item.stored_as, ns, items, version)
+    if settings.gateway_api:
+        calls += 1
+        store.replace(CRD.kind, "", _bundle_of(rest), "")
     return calls
+
+
+def _bundle_of(rest: Rest) -> list[dict[str, object]]:
+    """The Gateway CRD reduced to its bundle-version annotation (GatewayClass SupportedVersion)."""
+    crd = rest.read(CRD, "", GATEWAY_CRD)
+    if crd is None:
+        return []
+    annotations = (crd.get("metadata") or {}).get("annotations") or {}
+    bundle = annotations.get(BUNDLE_ANNOTATION, "")
+    return [{"metadata": {"name": GATEWAY_CRD, "annotations": {BUNDLE_ANNOTATION: bundle}}}]
 
 
 def listed_store(rest: Rest, settings: Settings) -> Store:

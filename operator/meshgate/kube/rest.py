@@ -58,6 +58,16 @@ CORE_EVENT = Kind("", "v1", "events", "Event")
 SERVICE_ACCOUNT = Kind("", "v1", "serviceaccounts", "ServiceAccount")
 NETWORK_POLICY = Kind("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy")
 
+# The standard Gateway API kinds served when `gatewayAPI.enabled` (MESHGATE_GATEWAY_API).
+GATEWAY_CLASS = Kind("gateway.networking.k8s.io", "v1", "gatewayclasses", "GatewayClass", False)
+GATEWAY_API_GATEWAY = Kind("gateway.networking.k8s.io", "v1", "gateways", "Gateway")
+HTTP_ROUTE = Kind("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute")
+REFERENCE_GRANT = Kind("gateway.networking.k8s.io", "v1beta1", "referencegrants", "ReferenceGrant")
+GATEWAY_API_KINDS = (GATEWAY_CLASS, GATEWAY_API_GATEWAY, HTTP_ROUTE, REFERENCE_GRANT)
+CRD = Kind(
+    "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False
+)
+
 BY_KIND = {k.kind: k for k in (CONFIG_MAP, SERVICE, DEPLOYMENT, PDB, SECRET, NETWORK_POLICY)}
 
 
@@ -175,9 +185,12 @@ class Rest:
             kind, namespace, labels=labels, fields=fields, metadata_only=metadata_only
         )[0]
 
-    def apply(self, obj: dict[str, Any], *, status: bool = False) -> dict[str, Any]:
-        """Server-side apply as `meshgate`, taking over fields another manager set (force)."""
-        kind = BY_KIND.get(obj["kind"]) or custom_kind(obj)
+    def apply(
+        self, obj: dict[str, Any], *, status: bool = False, kind: Kind | None = None
+    ) -> dict[str, Any]:
+        """Server-side apply as `meshgate`, taking over fields another manager set (force).
+        `kind` names the API when the kind name alone is ambiguous (Gateway API kinds)."""
+        kind = kind or BY_KIND.get(obj["kind"]) or custom_kind(obj)
         meta = obj["metadata"]
         path = kind.path(meta.get("namespace"), meta["name"]) + ("/status" if status else "")
         return self._call(

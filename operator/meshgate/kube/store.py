@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshgate.compile.ingest import PEM_MARK, TLS_KEYS, looks_pem
+
 Key = tuple[str, str]  # (namespace, name)
 
 # Client-side `kubectl apply` keeps a copy of the applied manifest here; nothing here reads it.
@@ -59,7 +61,11 @@ def slim(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(body)
     out["metadata"] = meta
     if kind == "Secret":
-        out["data"] = dict.fromkeys(body.get("data") or {}, "")
+        # Key names only; a TLS key keeps a mark saying whether it holds PEM (never the value).
+        out["data"] = {
+            k: PEM_MARK if k in TLS_KEYS and looks_pem(str(v or "")) else ""
+            for k, v in (body.get("data") or {}).items()
+        }
         out.pop("stringData", None)
     elif kind == "ConfigMap":
         # Writes are decided by the applied-hash annotation; the config text is not needed here.

@@ -41,7 +41,7 @@ def render_gateway(out: GatewayOutput, settings: Settings) -> list[KubeObject]:
         **{"app.kubernetes.io/name": "meshgate-gateway", "app.kubernetes.io/instance": gw.name},
         **{GATEWAY_LABEL: gw.name},
     )
-    owners = gateway_owner(gw)
+    owners = gateway_owner(gw, out.owner_api_version)
     objects = [
         config_map(
             name, gw.namespace, {CONFIG_KEY: out.config_json}, out.version, object_labels, owners
@@ -73,7 +73,10 @@ def render_gateway_secrets(out: GatewayOutput) -> list[KubeObject]:
             "kind": "Secret",
             "type": "Opaque",
             "metadata": _meta(
-                gateway_edge_secret(gw.name), gw.namespace, object_labels, gateway_owner(gw)
+                gateway_edge_secret(gw.name),
+                gw.namespace,
+                object_labels,
+                gateway_owner(gw, out.owner_api_version),
             ),
             "data": {
                 name: base64.b64encode(text.encode()).decode("ascii")

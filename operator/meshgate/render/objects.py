@@ -20,11 +20,12 @@ def labels(**extra: str) -> dict[str, str]:
     return {**MANAGED_BY, **extra}
 
 
-def gateway_owner(gateway: Meta) -> list[dict[str, Any]]:
-    """Owned by the Gateway, so the garbage collector removes these objects with it."""
+def gateway_owner(gateway: Meta, api_version: str = "meshgate.io/v1alpha1") -> list[dict[str, Any]]:
+    """Owned by the Gateway (meshgate.io's or the Gateway API's), so the garbage collector
+    removes these objects with it."""
     return [
         {
-            "apiVersion": "meshgate.io/v1alpha1",
+            "apiVersion": api_version,
             "kind": "Gateway",
             "name": gateway.name,
             "uid": gateway.uid,

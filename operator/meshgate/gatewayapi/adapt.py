@@ -1,0 +1,326 @@
+"""The adapter: Gateway API objects in, meshgate Gateways and Routes for the compiler and every
+Gateway API status out. Pure.
+
+Attachment is decided here with the Gateway API's rules (`parents`, `listeners`), so the
+meshgate objects handed to the compiler are already resolved: a Gateway lists only the listeners
+the proxy can serve, each admitting routes from anywhere, and a Route names exactly the
+(Gateway, listener) pairs that accepted it. The compiler's own attachment then reproduces these
+decisions, and the generated proxy config, Deployment and Service are the ones a meshgate Gateway
+of the same shape gets. meshgate Routes never attach to these Gateways, nor these Routes to
+meshgate Gateways (`Resource.api_version` keeps the two APIs apart in the compiler).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshgate.api.v1alpha1.common import SecretObjectReference
+from meshgate.api.v1alpha1.gateway import (
+    AllowedRoutes,
+    GatewayService,
+    GatewaySpec,
+    GatewayTLSConfig,
+    RouteNamespaces,
+)
+from meshgate.api.v1alpha1.gateway import Listener as MeshListener
+from meshgate.api.v1alpha1.route import ParentReference, RouteSpec
+from meshgate.compile.snapshot import Meta, Resource, Snapshot
+
+from .conditions import Condition, cond
+from .listeners import ListenerVerdict, judge_listeners
+from .objects import (
+    BUNDLE_VERSION,
+    CONTROLLER_NAME,
+    GROUP,
+    Gateway,
+    GatewayApiObjects,
+    GatewayClass,
+    HTTPRoute,
+    ObjectRef,
+    store_kind,
+)
+from .parents import ParentVerdict, judge_parent
+from .translate import translate
+
+API_VERSION = f"{GROUP}/v1"
+# The prefix of the compiler's name for an HTTPRoute: ':' appears in no Kubernetes name, so a
+# meshgate Route can never share it.
+ROUTE_PREFIX = "httproute:"
+
+
+@dataclass(frozen=True)
+class DesiredStatus:
+    """The status one Gateway API object should have (conditions without transition times)."""
+
+    kind: str  # GatewayClass, Gateway or HTTPRoute
+    namespace: str
+    name: str
+    body: dict[str, Any]
+
+    @property
+    def store_key(self) -> tuple[str, str, str]:
+        return (store_kind(self.kind), self.namespace, self.name)
+
+
+@dataclass(frozen=True)
+class Adapted:
+    gateways: tuple[Resource[GatewaySpec], ...] = ()
+    routes: tuple[Resource[RouteSpec], ...] = ()
+    statuses: tuple[DesiredStatus, ...] = ()
+
+
+@dataclass
+class _GatewayState:
+    gw: Gateway
+    verdicts: tuple[ListenerVerdict, ...] = ()
+    refused: tuple[str, str] | None = None  # (reason, message) when not accepted at all
+    attached: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
+def adapt(objs: GatewayApiObjects, snap: Snapshot, *, replicas: int = 1) -> Adapted:
+    ours = {c.meta.name: c for c in objs.classes if c.ours}
+    statuses = [_class_status(c) for c in ours.values()]
+    native = {g.meta.key for g in snap.gateways}
+    secrets = {(s.meta.namespace, s.meta.name): s for s in snap.secrets}
+    services = {(s.meta.namespace, s.meta.name): s for s in snap.services}
+    namespaces = {n.name: n for n in snap.namespaces}
+
+    states: dict[str, _GatewayState] = {}
+    for gw in objs.gateways:
+        if gw.class_name not in ours:
+            continue
+        state = _GatewayState(gw)
+        if gw.meta.key in native:
+            state.refused = (
+                "Invalid",
+                f'a meshgate.io Gateway "{gw.meta.key}" exists; rename one of the two (their '
+                "generated Deployment and Service would share a name)",
+            )
+        elif gw.addresses:
+            state.refused = (
+                "UnsupportedAddress",
+                "spec.addresses is not supported; the address is the generated Service's",
+            )
+        else:
+            state.verdicts = judge_listeners(gw, objs.grants, secrets)
+        states[gw.meta.key] = state
+
+    routes: list[Resource[RouteSpec]] = []
+    for route in objs.routes:
+        parents: list[tuple[ObjectRef, ParentVerdict]] = []
+        for ref in route.parent_refs:
+            if (ref.group, ref.kind) != (GROUP, "Gateway"):
+                continue  # a mesh (Service) parent or another API: not served here
+            parent = states.get(f"{ref.namespace or route.meta.namespace}/{ref.name}")
+            if parent is None:
+                continue  # not a Gateway of a meshgate class: its controller answers
+            if parent.refused is not None:
+                verdict = ParentVerdict(
+                    ref, parent.gw, (), "NoMatchingParent",
+                    f'gateway "{parent.gw.meta.key}" is not accepted',
+                )  # fmt: skip
+            else:
+                verdict = judge_parent(route, ref, parent.gw, parent.verdicts, namespaces)
+            parents.append((ref, verdict))
+        if not parents:
+            continue
+        translation = translate(route, objs.grants, services)
+        gen = route.meta.generation
+        if translation.unresolved:
+            reason, message = translation.unresolved[0]
+            resolved = cond("ResolvedRefs", False, reason, message, gen)
+        else:
+            resolved = cond("ResolvedRefs", True, "ResolvedRefs", "all references resolved", gen)
+        served: list[ParentReference] = []
+        entries = []
+        for ref, verdict in parents:
+            if translation.unsupported:
+                accepted = cond(
+                    "Accepted", False, "UnsupportedValue", "; ".join(translation.unsupported), gen
+                )
+            else:
+                accepted = cond("Accepted", verdict.accepted, verdict.reason, verdict.message, gen)
+            if accepted["status"] == "True":
+                state = states[verdict.gateway.meta.key]
+                for listener, _hosts in verdict.listeners:
+                    state.attached[listener].add(route.meta.key)
+                    if _servable(state, listener):
+                        served.append(
+                            ParentReference(
+                                namespace=verdict.gateway.meta.namespace,
+                                name=verdict.gateway.meta.name,
+                                section_name=listener,
+                            )
+                        )
+            entries.append(
+                {
+                    "parentRef": _echo(ref),
+                    "controllerName": CONTROLLER_NAME,
+                    "conditions": [accepted, resolved],
+                }
+            )
+        statuses.append(DesiredStatus("HTTPRoute", *_nn(route), {"parents": entries}))
+        if served and translation.rules:
+            routes.append(
+                Resource(
+                    kind="Route",
+                    meta=_route_meta(route),
+                    spec=RouteSpec(
+                        parent_refs=_unique(served),
+                        hostnames=list(route.hostnames) or None,
+                        rules=translation.rules,
+                    ),
+                    api_version=API_VERSION,
+                )
+            )
+
+    gateways: list[Resource[GatewaySpec]] = []
+    for key, state in sorted(states.items()):
+        spec = _gateway_spec(state, replicas)
+        runtime = snap.gateway_runtime.get(key)
+        addresses = list(runtime.addresses) if runtime is not None and spec is not None else []
+        if spec is not None:
+            gateways.append(Resource("Gateway", state.gw.meta, spec, api_version=API_VERSION))
+        statuses.append(_gateway_status(state, spec is not None, addresses))
+    return Adapted(gateways=tuple(gateways), routes=tuple(routes), statuses=tuple(statuses))
+
+
+def _nn(route: HTTPRoute) -> tuple[str, str]:
+    return route.meta.namespace, route.meta.name
+
+
+def _route_meta(route: HTTPRoute) -> Meta:
+    m = route.meta
+    return Meta(
+        namespace=m.namespace,
+        name=ROUTE_PREFIX + m.name,
+        uid=m.uid,
+        generation=m.generation,
+        creation_timestamp=m.creation_timestamp,
+        labels=m.labels,
+    )
+
+
+def _unique(refs: list[ParentReference]) -> list[ParentReference]:
+    seen: dict[tuple[str | None, str, str | None], ParentReference] = {}
+    for r in refs:
+        seen.setdefault((r.namespace, r.name, r.section_name), r)
+    return list(seen.values())
+
+
+def _servable(state: _GatewayState, listener: str) -> bool:
+    return any(v.name == listener and v.servable for v in state.verdicts)
+
+
+def _echo(ref: ObjectRef) -> dict[str, Any]:
+    """The parentRef as the route wrote it (the suite compares namespace presence too)."""
+    out: dict[str, Any] = {"group": ref.group, "kind": ref.kind, "name": ref.name}
+    if ref.namespace is not None:
+        out["namespace"] = ref.namespace
+    if ref.section_name is not None:
+        out["sectionName"] = ref.section_name
+    if ref.port is not None:
+        out["port"] = ref.port
+    return out
+
+
+def _gateway_spec(state: _GatewayState, replicas: int) -> GatewaySpec | None:
+    listeners = []
+    for v in state.verdicts:
+        if not v.servable:
+            continue
+        ln = v.listener
+        tls = None
+        if ln.protocol == "HTTPS":
+            assert v.certificate is not None
+            ns, name = v.certificate
+            ref = SecretObjectReference(
+                name=name, namespace=ns if ns != state.gw.meta.namespace else None
+            )
+            tls = GatewayTLSConfig(certificate_refs=[ref])
+        listeners.append(
+            MeshListener(
+                name=ln.name,
+                port=ln.port,
+                protocol=ln.protocol,  # HTTP or HTTPS: only those are servable
+                hostname=ln.hostname,
+                tls=tls,
+                allowed_routes=AllowedRoutes(namespaces=RouteNamespaces(from_="All")),
+            )
+        )
+    if state.refused is not None or not listeners:
+        return None
+    return GatewaySpec(listeners=listeners, replicas=replicas, service=GatewayService())
+
+
+def _class_status(c: GatewayClass) -> DesiredStatus:
+    gen = c.meta.generation
+    bundle = c.crd_bundle_version
+    supported = not bundle or bundle.rsplit(".", 1)[0] == BUNDLE_VERSION.rsplit(".", 1)[0]
+    if supported:
+        version = cond(
+            "SupportedVersion", True, "SupportedVersion",
+            f"Gateway API CRDs {bundle or '(bundle version not stated)'}; meshgate serves "
+            f"{BUNDLE_VERSION}",
+            gen,
+        )  # fmt: skip
+        accepted = cond("Accepted", True, "Accepted", f"handled by {CONTROLLER_NAME}", gen)
+    else:
+        message = f"Gateway API CRDs {bundle} are installed; meshgate serves {BUNDLE_VERSION}"
+        version = cond("SupportedVersion", False, "UnsupportedVersion", message, gen)
+        accepted = cond("Accepted", False, "UnsupportedVersion", message, gen)
+    return DesiredStatus("GatewayClass", "", c.meta.name, {"conditions": [accepted, version]})
+
+
+def _gateway_status(
+    state: _GatewayState, compiled: bool, addresses: list[tuple[str, str]]
+) -> DesiredStatus:
+    gw = state.gw
+    gen = gw.meta.generation
+    conditions: list[Condition]
+    if state.refused is not None:
+        reason, message = state.refused
+        conditions = [
+            cond("Accepted", False, reason, message, gen),
+            cond("Programmed", False, "Invalid", "not accepted", gen),
+        ]
+        return DesiredStatus("Gateway", gw.meta.namespace, gw.meta.name, {"conditions": conditions})
+    bad = [v.name for v in state.verdicts if not v.servable]
+    if not bad:
+        accepted = cond("Accepted", True, "Accepted", "all listeners are valid", gen)
+    else:
+        message = "listeners not served: " + ", ".join(bad) + "; see status.listeners"
+        accepted = cond("Accepted", compiled, "ListenersNotValid", message, gen)
+    if compiled and addresses:
+        programmed = cond("Programmed", True, "Programmed", "proxy config and Service written", gen)
+    elif compiled:
+        programmed = cond(
+            "Programmed", False, "AddressNotAssigned", "the gateway Service has no address yet", gen
+        )
+    else:
+        programmed = cond("Programmed", False, "Invalid", "no listener can be served", gen)
+    listeners = []
+    for v in state.verdicts:
+        if v.servable and programmed["status"] == "True":
+            lp = cond("Programmed", True, "Programmed", "served by the gateway proxy", gen)
+        elif v.servable:
+            lp = cond("Programmed", False, "Pending", "the gateway is not programmed yet", gen)
+        else:
+            lp = cond("Programmed", False, "Invalid", "the listener is not served", gen)
+        listeners.append(
+            {
+                "name": v.name,
+                "supportedKinds": [{"group": k.group, "kind": k.kind} for k in v.supported_kinds],
+                "attachedRoutes": len(state.attached.get(v.name, ())),
+                "conditions": [*v.conditions, lp],
+            }
+        )
+    body: dict[str, Any] = {
+        "conditions": [accepted, programmed],
+        "listeners": listeners,
+    }
+    if addresses:
+        body["addresses"] = [{"type": t, "value": v} for t, v in addresses]
+    return DesiredStatus("Gateway", gw.meta.namespace, gw.meta.name, body)

@@ -1,0 +1,161 @@
+"""HTTPRoute rules to meshgate Route rules, resolving every backendRef on the way. Pure.
+
+The two shapes are close on purpose (meshgate's Route follows HTTPRoute): matches, header
+modifiers, redirects, URL rewrites, mirrors, CORS and timeouts carry over field for field. What
+differs is decided here:
+- a backendRef must be a core Service (else InvalidKind), in the route's namespace or allowed by
+  a ReferenceGrant (else RefNotPermitted), and exist with that port (else BackendNotFound); an
+  unresolved backend is left out of the rule, and a rule left with no backend answers 500;
+- anything meshgate cannot do (ExtensionRef filters, filters on a single backendRef, fields of
+  the experimental channel) is refused as UnsupportedValue rather than half-applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from meshgate.api.v1alpha1.route import RouteRule
+from meshgate.compile.ingest import explain
+from meshgate.compile.snapshot import Service
+
+from .grants import permitted
+from .objects import GROUP, HTTPRoute, ReferenceGrant
+
+# Filters whose settings meshgate's Route takes as they are.
+_SAME_SHAPE = {
+    "RequestHeaderModifier": "requestHeaderModifier",
+    "ResponseHeaderModifier": "responseHeaderModifier",
+    "RequestRedirect": "requestRedirect",
+    "URLRewrite": "urlRewrite",
+    "CORS": "cors",
+}
+_RULE_FIELDS = {"name", "matches", "filters", "backendRefs", "timeouts"}
+
+
+@dataclass
+class Translation:
+    """The meshgate rules of one HTTPRoute and what stood in the way."""
+
+    rules: list[RouteRule] = field(default_factory=list)
+    # ResolvedRefs=False reasons, in the order found: (reason, message)
+    unresolved: list[tuple[str, str]] = field(default_factory=list)
+    # Accepted=False, reason UnsupportedValue: messages
+    unsupported: list[str] = field(default_factory=list)
+
+
+def translate(
+    route: HTTPRoute,
+    grants: tuple[ReferenceGrant, ...],
+    services: Mapping[tuple[str, str], Service],
+) -> Translation:
+    out = Translation()
+    for i, rule in enumerate(route.rules):
+        where = f"rule {rule.get('name') or i}"
+        extra = sorted(set(rule) - _RULE_FIELDS)
+        if extra:
+            out.unsupported.append(f"{where}: {', '.join(extra)} is not supported")
+            continue
+        body: dict[str, Any] = {}
+        if rule.get("name"):
+            body["name"] = rule["name"]
+        if rule.get("matches"):
+            body["matches"] = [dict(m) for m in rule["matches"]]
+        if rule.get("timeouts"):
+            body["timeouts"] = dict(rule["timeouts"])
+        filters = []
+        for f in rule.get("filters") or []:
+            kind = str(f.get("type", ""))
+            if kind in _SAME_SHAPE:
+                key = _SAME_SHAPE[kind]
+                filters.append({"type": kind, key: f.get(key) or {}})
+            elif kind == "RequestMirror":
+                mirror = _mirror(route, f.get("requestMirror") or {}, grants, services, out)
+                if mirror is not None:
+                    filters.append({"type": kind, "requestMirror": mirror})
+            else:
+                out.unsupported.append(f"{where}: filter type {kind} is not supported")
+        if filters:
+            body["filters"] = filters
+        refs = []
+        for ref in rule.get("backendRefs") or []:
+            if ref.get("filters"):
+                out.unsupported.append(f"{where}: filters on a backendRef are not supported")
+            resolved = _backend(route, ref, grants, services, out)
+            if resolved is not None:
+                refs.append({**resolved, "weight": int(ref.get("weight", 1))})
+        body["backendRefs"] = refs
+        try:
+            out.rules.append(RouteRule.model_validate(body))
+        except ValidationError as exc:
+            out.unsupported.append(f"{where}: {explain(exc).replace('spec.', '', 1)}")
+    return out
+
+
+def _mirror(
+    route: HTTPRoute,
+    mirror: Mapping[str, Any],
+    grants: tuple[ReferenceGrant, ...],
+    services: Mapping[tuple[str, str], Service],
+    out: Translation,
+) -> dict[str, Any] | None:
+    target = _backend(route, mirror.get("backendRef") or {}, grants, services, out)
+    if target is None:
+        return None
+    percent = 100
+    if mirror.get("percent") is not None:
+        percent = int(mirror["percent"])
+    elif mirror.get("fraction"):
+        fraction = mirror["fraction"]
+        numerator, denominator = fraction.get("numerator", 0), fraction.get("denominator") or 100
+        percent = round(100 * int(numerator) / int(denominator))
+    return {"backendRef": target, "percent": percent}
+
+
+def _backend(
+    route: HTTPRoute,
+    ref: Mapping[str, Any],
+    grants: tuple[ReferenceGrant, ...],
+    services: Mapping[tuple[str, str], Service],
+    out: Translation,
+) -> dict[str, Any] | None:
+    """A resolved backendRef as meshgate's `{name, namespace, port}`, or None (recorded why)."""
+    group, kind = str(ref.get("group", "") or ""), str(ref.get("kind", "Service") or "Service")
+    name = str(ref.get("name", ""))
+    ns = str(ref.get("namespace") or route.meta.namespace)
+    if (group, kind) != ("", "Service"):
+        out.unresolved.append(
+            ("InvalidKind", f"backendRef {name} is a {kind} ({group or 'core'}), not a Service")
+        )
+        return None
+    if not permitted(
+        grants,
+        from_group=GROUP, from_kind="HTTPRoute", from_namespace=route.meta.namespace,
+        to_group="", to_kind="Service", to_namespace=ns, to_name=name,
+    ):  # fmt: skip
+        out.unresolved.append(
+            (
+                "RefNotPermitted",
+                f'service "{name}" is in namespace "{ns}" and no ReferenceGrant there allows '
+                f'HTTPRoutes of namespace "{route.meta.namespace}" to use it',
+            )
+        )
+        return None
+    service = services.get((ns, name))
+    if service is None:
+        out.unresolved.append(("BackendNotFound", f'service "{name}" not found in "{ns}"'))
+        return None
+    port = ref.get("port")
+    if port is None or not any(p.port == int(port) for p in service.ports):
+        have = ", ".join(str(p.port) for p in service.ports) or "none"
+        out.unresolved.append(
+            (
+                "BackendNotFound",
+                f'service "{name}" in "{ns}" has no port {port} (ports: {have})',
+            )
+        )
+        return None
+    return {"name": name, "namespace": ns, "port": int(port)}
