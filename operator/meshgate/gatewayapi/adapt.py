@@ -70,6 +70,15 @@ class Adapted:
     routes: tuple[Resource[RouteSpec], ...] = ()
     statuses: tuple[DesiredStatus, ...] = ()
 
+    @property
+    def compiled_keys(self) -> frozenset[tuple[str, str, str]]:
+        """The (kind, namespace, name) the compiler reports these adapted objects under: that
+        report is not theirs to show (their status is `statuses`)."""
+        return frozenset(
+            [("Gateway", g.meta.namespace, g.meta.name) for g in self.gateways]
+            + [("Route", r.meta.namespace, r.meta.name) for r in self.routes]
+        )
+
 
 @dataclass
 class _GatewayState:
@@ -82,7 +91,7 @@ class _GatewayState:
 def adapt(objs: GatewayApiObjects, snap: Snapshot, *, replicas: int = 1) -> Adapted:
     ours = {c.meta.name: c for c in objs.classes if c.ours}
     statuses = [_class_status(c) for c in ours.values()]
-    native = {g.meta.key for g in snap.gateways}
+    native = {g.meta.key for g in snap.gateways if g.api_version != API_VERSION}
     secrets = {(s.meta.namespace, s.meta.name): s for s in snap.secrets}
     services = {(s.meta.namespace, s.meta.name): s for s in snap.services}
     namespaces = {n.name: n for n in snap.namespaces}
@@ -308,7 +317,9 @@ def _gateway_status(
         elif v.servable:
             lp = cond("Programmed", False, "Pending", "the gateway is not programmed yet", gen)
         else:
-            lp = cond("Programmed", False, "Invalid", "the listener is not served", gen)
+            lp = cond(
+                "Programmed", False, "Invalid", v.unserved or "the listener is not served", gen
+            )
         listeners.append(
             {
                 "name": v.name,

@@ -33,6 +33,7 @@ class ListenerVerdict:
     # The proxy can serve it: usable and every reference resolved.
     servable: bool
     certificate: tuple[str, str] | None = None  # (namespace, name) of the served Secret
+    unserved: str = ""  # why a valid listener is still not served
 
     @property
     def name(self) -> str:
@@ -81,14 +82,21 @@ def judge_listeners(
             if problem is not None:
                 resolved = cond("ResolvedRefs", False, problem[0], problem[1], gen)
         usable = accepted["status"] == "True" and bool(kinds)
+        # The gateway Pods mount certificates from their own namespace only.
+        foreign = certificate is not None and certificate[0] != gw.meta.namespace
         out.append(
             ListenerVerdict(
                 listener=listener,
                 conditions=(accepted, resolved, conflicted),
                 supported_kinds=kinds,
                 usable=usable,
-                servable=usable and resolved["status"] == "True",
+                servable=usable and resolved["status"] == "True" and not foreign,
                 certificate=certificate if resolved["status"] == "True" else None,
+                unserved=(
+                    "a certificate of another namespace cannot be mounted by the gateway yet"
+                    if foreign
+                    else ""
+                ),
             )
         )
     return tuple(out)

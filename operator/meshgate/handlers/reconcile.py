@@ -108,9 +108,10 @@ class Reconciler:
             if "/" in owner:
                 ns, name = owner.split("/", 1)
                 overrides[("Gateway", ns, name)] = ("Programmed", "WriteFailed", error)
+        adapted = state.adapted.compiled_keys
         statuses = sync_statuses(
             self.rest,
-            result.statuses,
+            tuple(s for s in result.statuses if s.key not in adapted),
             state.statuses,
             state.uids,
             overrides,

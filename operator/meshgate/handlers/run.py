@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     # Importing registers the handlers: the reconcile loop's watches, the identity controller,
     # the peering object, and (when enabled) the sidecar injector's admission webhook.
-    from meshgate.identity import handlers as _identity_handlers  # noqa: F401
+    from meshgate.identity import handlers as identity_handlers
 
     from . import startup, watch
 
@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
         startup.register_admission()
     if settings.gateway_api:
         watch.register_gateway_api()
+        identity_handlers.register_gateway_api()
 
     kopf.run(
         standalone=not settings.peering,

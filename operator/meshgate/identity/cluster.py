@@ -9,10 +9,14 @@ anything or log an object.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from meshgate.gatewayapi.objects import CONTROLLER_NAME
 from meshgate.kube.rest import (
+    GATEWAY_API_GATEWAY,
+    GATEWAY_CLASS,
     MESHGATE_KINDS,
     NAMESPACE,
     NETWORK_POLICY,
@@ -51,10 +55,16 @@ class IdentityState:
 
 
 def read_state(
-    kube: Rest, *, namespaces: tuple[str, ...], operator_namespace: str
+    kube: Rest,
+    *,
+    namespaces: tuple[str, ...],
+    operator_namespace: str,
+    gateway_api: bool = False,
 ) -> IdentityState:
     """`namespaces` empty means cluster-wide. The operator namespace's PeerAuthentications are
-    always read: the mesh-wide one lives there even when it is not a watched namespace."""
+    always read: the mesh-wide one lives there even when it is not a watched namespace. With
+    `gateway_api`, the Gateway API Gateways of meshgate's classes count as Gateways too: their
+    proxies are mesh clients like a meshgate Gateway's."""
 
     def each(kind: Kind, labels: str = "", *, optional: bool = False) -> list[Body]:
         scopes: tuple[str | None, ...] = namespaces or (None,)
@@ -76,11 +86,31 @@ def read_state(
         namespaces=kube.list(NAMESPACE),
         service_accounts=each(SERVICE_ACCOUNT),
         pods=each(POD, f"{INJECTED_LABEL}=true"),
-        gateways=each(GATEWAY, optional=True),
+        gateways=each(GATEWAY, optional=True)
+        + (_standard_gateways(kube, each) if gateway_api else []),
         peer_authentications=peers,
         identity_secrets=_keyed(each(SECRET, IDENTITY_SELECTOR)),
         network_policies=_keyed(each(NETWORK_POLICY, POLICY_SELECTOR)),
     )
+
+
+def _standard_gateways(kube: Rest, each: Callable[..., list[Body]]) -> list[Body]:
+    """Gateway API Gateways whose GatewayClass names meshgate's controller (none when the
+    Gateway API CRDs are not installed)."""
+    try:
+        classes = kube.list(GATEWAY_CLASS)
+    except NotFound:
+        return []
+    ours = {
+        (c.get("metadata") or {}).get("name")
+        for c in classes
+        if (c.get("spec") or {}).get("controllerName") == CONTROLLER_NAME
+    }
+    return [
+        g
+        for g in each(GATEWAY_API_GATEWAY, optional=True)
+        if (g.get("spec") or {}).get("gatewayClassName") in ours
+    ]
 
 
 def _keyed(items: list[Body]) -> dict[Key, Body]:

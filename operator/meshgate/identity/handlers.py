@@ -130,6 +130,15 @@ kopf.on.event("", "v1", "serviceaccounts", id="identity-serviceaccounts")(_mark)
 kopf.on.event("", "v1", "pods", labels={INJECTED_LABEL: "true"}, id="identity-pods")(_mark)
 kopf.on.event("", "v1", "namespaces", id="identity-namespaces")(_mark)
 kopf.on.event("meshgate.io", "v1alpha1", "gateways", id="identity-gateways")(_mark)
+
+
+def register_gateway_api() -> None:
+    """Gateway API Gateways need identities too; watched only when the operator serves them."""
+    kopf.on.event(
+        "gateway.networking.k8s.io", "v1", "gateways", id="identity-gateway-api-gateways"
+    )(_mark)
+
+
 kopf.on.event("meshgate.io", "v1alpha1", "peerauthentications", id="identity-peerauthentications")(
     _mark
 )

@@ -72,6 +72,7 @@ class IdentityReconciler:
             self.kube,
             namespaces=self.settings.namespaces,
             operator_namespace=self.settings.operator_namespace,
+            gateway_api=self.settings.gateway_api,
         )
         plan = plan_identities(
             wanted_identities(

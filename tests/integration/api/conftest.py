@@ -9,14 +9,16 @@ import pytest
 from kubernetes import client
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
-from meshgate_apply import install_crds
+from meshgate_apply import install_crds, install_gateway_api_crds
 
 
 @pytest.fixture(scope="session")
 def meshgate_crds(api_client: ApiClient) -> None:
     """Every generated CRD applied and Established (left installed: CRDs are cluster-wide and a
-    reused `make up` cluster may be serving other tests' objects)."""
+    reused `make up` cluster may be serving other tests' objects), and the Gateway API's
+    standard-channel CRDs the chart carries (examples/gateway-api/ needs them)."""
     install_crds(api_client)
+    install_gateway_api_crds(api_client)
 
 
 @pytest.fixture(scope="module")

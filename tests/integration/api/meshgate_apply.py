@@ -70,3 +70,33 @@ def install_crds(api_client: ApiClient) -> None:
         return True
 
     wait_for(established, timeout=60, what="meshgate.io CRDs to be Established")
+
+
+GATEWAY_API_CRDS = REPO / "charts" / "meshgate" / "files" / "gateway-api-crds"
+
+
+def install_gateway_api_crds(api_client: ApiClient) -> None:
+    """The chart's copy of the Gateway API CRDs, applied and Established."""
+    ext = ApiextensionsV1Api(api_client)
+    names = []
+    for path in sorted(GATEWAY_API_CRDS.glob("*.yaml")):
+        crd = yaml.safe_load(path.read_text())
+        names.append(crd["metadata"]["name"])
+        request(
+            api_client,
+            "PATCH",
+            f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{names[-1]}",
+            crd,
+            STRICT_APPLY,
+            "application/apply-patch+yaml",
+        )
+
+    def established() -> bool:
+        for name in names:
+            status = ext.read_custom_resource_definition(name).status
+            conditions = (status.conditions if status else None) or []
+            if not any(c.type == "Established" and c.status == "True" for c in conditions):
+                return False
+        return True
+
+    wait_for(established, timeout=60, what="Gateway API CRDs to be Established")

@@ -21,6 +21,8 @@ import yaml
 from meshgate.compile import MeshSettings, compile_snapshot, snapshot_from_bodies
 from meshgate.compile.edge import edge_secret_refs, edge_secrets_from_bodies
 from meshgate.compile.snapshot import Snapshot
+from meshgate.gatewayapi import GROUP, Adapted, adapt
+from meshgate.gatewayapi.objects import objects_from_bodies
 from meshgate.render import render_gateway, render_gateway_secrets, render_mesh
 from meshgate.settings import Settings
 
@@ -33,6 +35,12 @@ EXAMPLES_CLUSTER = GOLDEN / "examples-cluster.yaml"
 
 SETTINGS = Settings(proxy_image="meshproxy:golden")
 CORE = {"Service", "EndpointSlice", "Pod", "Secret", "Namespace"}
+CHART_GATEWAY_CLASS = {
+    "apiVersion": f"{GROUP}/v1",
+    "kind": "GatewayClass",
+    "metadata": {"name": "meshgate", "generation": 1},
+    "spec": {"controllerName": "meshgate.io/gateway-controller"},
+}
 
 
 def case_names() -> list[str]:
@@ -81,12 +89,31 @@ def snapshot(docs: list[dict[str, Any]], default_namespace: str = "shop") -> Sna
     )
     # As the I/O layer does: the Secrets edge policies name, reduced to digests and texts.
     uses = edge_secret_refs(snap.edge_authentications, snap.rate_limit_policies)
-    return dataclasses.replace(snap, edge_secrets=edge_secrets_from_bodies(core["Secret"], uses))
+    snap = dataclasses.replace(snap, edge_secrets=edge_secrets_from_bodies(core["Secret"], uses))
+    adapted = gateway_api(docs, snap)
+    return dataclasses.replace(
+        snap,
+        gateways=snap.gateways + adapted.gateways,
+        routes=snap.routes + adapted.routes,
+    )
+
+
+def gateway_api(docs: list[dict[str, Any]], snap: Snapshot) -> Adapted:
+    """The Gateway API documents adapted, as the operator does when `gatewayAPI.enabled`; the
+    chart's GatewayClass `meshgate` is implied whenever there are any."""
+    standard = [d for d in docs if str(d.get("apiVersion", "")).startswith(f"{GROUP}/")]
+    if not standard:
+        return Adapted()
+    if not any(d["kind"] == "GatewayClass" for d in standard):
+        standard.append(CHART_GATEWAY_CLASS)
+    return adapt(objects_from_bodies(standard), snap, replicas=SETTINGS.gateway_api_replicas)
 
 
 def render_case(name: str) -> str:
     """Everything the compiler and renderer produce for one case, as stable, diffable JSON."""
-    result = compile_snapshot(snapshot(documents(name)))
+    docs = documents(name)
+    snap = snapshot(docs)
+    result = compile_snapshot(snap)
     configs: dict[str, Any] = {}
     objects: list[Any] = []
     for gw in result.gateways:
@@ -104,7 +131,16 @@ def render_case(name: str) -> str:
         if obj["kind"] == "ConfigMap":
             text = obj["data"]["config.json"]
             obj["data"]["config.json"] = f"<proxy config, {len(text)} bytes>"
-    statuses = {f"{s.kind} {s.namespace}/{s.name}": s.body() for s in result.statuses}
+    adapted = gateway_api(docs, snap)
+    # The compiler's report on adapted objects is never written (they are not meshgate.io
+    # objects); the Gateway API's own status is.
+    statuses = {
+        f"{s.kind} {s.namespace}/{s.name}": s.body()
+        for s in result.statuses
+        if s.key not in adapted.compiled_keys
+    }
+    for st in adapted.statuses:
+        statuses[f"{GROUP}/{st.kind} {st.namespace}/{st.name}"] = st.body
     out = {"configs": configs, "objects": objects, "status": statuses}
     if result.retained:
         out["retained"] = sorted(result.retained)

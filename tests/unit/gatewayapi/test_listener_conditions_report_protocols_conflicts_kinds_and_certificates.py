@@ -124,8 +124,9 @@ def test_certificate_in_its_own_namespace_is_served() -> None:
     assert out.tls_secrets == ("cert",)
 
 
-def test_reference_grant_lets_a_gateway_use_a_certificate_of_another_namespace() -> None:
+def test_reference_grant_resolves_a_certificate_of_another_namespace_not_yet_served() -> None:
     ref = {"group": "", "kind": "Secret", "name": "cert", "namespace": "certs"}
     grant = reference_grant("certs", "Gateway", "shop", "Secret", "cert")
     ln = _listener([tls_secret("cert", "certs"), grant, gateway("edge", _https(ref))], "https")
     assert condition(ln["conditions"], "ResolvedRefs") == ("True", "ResolvedRefs")
+    assert condition(ln["conditions"], "Programmed") == ("False", "Invalid")

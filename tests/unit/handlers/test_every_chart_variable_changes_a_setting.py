@@ -33,6 +33,7 @@ CASES: dict[str, tuple[str, str, Any]] = {
     "MESHGATE_CA_SECRET": ("corp-ca", "ca_secret", "corp-ca"),
     "MESHGATE_CA_SOURCE": ("existing", "ca_source", "existing"),
     "MESHGATE_GATEWAY_API": ("true", "gateway_api", True),
+    "MESHGATE_GATEWAY_API_REPLICAS": ("1", "gateway_api_replicas", 1),
     "MESHGATE_IMAGE_PULL_POLICY": ("Always", "image_pull_policy", "Always"),
     "MESHGATE_INJECTION_ENABLED": ("false", "injection_enabled", False),
     "MESHGATE_INJECTION_FAILURE_POLICY": ("Ignore", "injection_failure_policy", "Ignore"),
