@@ -117,6 +117,11 @@ class Reconciler:
             overrides,
             on_written=store.record,
         )
+        if state.adapted.gateways and any(k[0] == "Service" for k in outputs.applied):
+            # A gateway Service written just now has its address, which the Gateway API
+            # Gateway reports (and its Programmed waits for); the server's answer is already in
+            # the store, and its watch event will not count as a change.
+            state = read_state(self.store, self.settings, self.parsed)
         gateway_api = sync_gateway_api_statuses(
             self.rest,
             state.adapted.statuses,

@@ -30,6 +30,7 @@ from meshgate.settings import Settings
 from .objects import GATEWAY_LABEL, KubeObject, config_map, gateway_owner, labels
 
 PROXY_UID = 65532
+PRIVILEGED_PORTS = 1024
 _PORT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -177,6 +178,15 @@ def _deployment(
         "volumeMounts": mounts,
     }
     selector = {GATEWAY_LABEL: gw.name}
+    pod_security: dict[str, Any] = {
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    if any(p < PRIVILEGED_PORTS for _, p in out.ports):
+        # The proxy runs unprivileged and without capabilities; a listener on 80 or 443 (usual
+        # for Gateway API Gateways) needs the Pod's own network namespace to allow it (a
+        # namespaced sysctl Kubernetes counts as safe since 1.22).
+        pod_security["sysctls"] = [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}]
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -189,10 +199,7 @@ def _deployment(
                 "spec": {
                     # The proxy never talks to the Kubernetes API.
                     "automountServiceAccountToken": False,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": pod_security,
                     "terminationGracePeriodSeconds": 30,
                     "containers": [container],
                     "volumes": volumes,

@@ -22,7 +22,7 @@ def test_gateway_address_answers_each_version_from_its_own_deployment(user: User
     for route in ("orders-v1", "orders-v2"):
         user.condition("routes", route, "Accepted")
         user.condition("routes", route, "ResolvedRefs")
-    gateway = user.condition("gateways", "edge", "Programmed", timeout=60)
+    gateway = user.condition("gateways.meshgate.io", "edge", "Programmed", timeout=60)
     address = user.gateway_pods("edge")[0]["status"]["podIP"]
 
     for path, pod in (("/v1/orders/42", v1_pod), ("/v2/orders?page=2", v2_pod)):

@@ -59,7 +59,7 @@ def test_operator_down_keeps_traffic_on_the_last_config_and_restart_changes_noth
     user.ready_pods("app=orders", 2)
     for route in ("orders-v1", "orders-v2"):
         user.condition("routes", route, "ResolvedRefs")
-    user.condition("gateways", "steady", "Programmed", timeout=60)
+    user.condition("gateways.meshgate.io", "steady", "Programmed", timeout=60)
     gateway_pod = user.gateway_pods("steady")[0]
     address = gateway_pod["status"]["podIP"]
     user.answer_within(lambda: _both_versions(address), 200, 15, "both versions at the gateway")

@@ -75,7 +75,7 @@ def test_request_crosses_gateway_and_mesh_with_keys_limits_canary_retries_and_ej
         ("authorizationpolicies", "payments-only-orders"),
     ):
         shop.condition(kind, name, "Accepted")
-    shop.condition("gateways", "shop-edge", "Programmed", timeout=60)
+    shop.condition("gateways.meshgate.io", "shop-edge", "Programmed", timeout=60)
     gateway = shop.gateway_pods("shop-edge")[0]["status"]["podIP"]
 
     # One order end to end: each hop saw the verified identity of the one before.
