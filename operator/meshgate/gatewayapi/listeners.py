@@ -70,17 +70,19 @@ def judge_listeners(
         )
         certificate: tuple[str, str] | None = None
         resolved = cond("ResolvedRefs", True, "ResolvedRefs", "all references resolved", gen)
-        if bad_kinds:
+        certificate_ok = True
+        if supported and listener.protocol == "HTTPS":
+            problem, certificate = _certificate(gw, listener, grants, secrets)
+            if problem is not None:
+                certificate_ok = False
+                resolved = cond("ResolvedRefs", False, problem[0], problem[1], gen)
+        if bad_kinds and certificate_ok:  # a listener still serves the kinds it supports
             resolved = cond(
                 "ResolvedRefs", False, "InvalidRouteKinds",
                 "route kinds not supported: " + ", ".join(bad_kinds)
                 + "; meshgate serves HTTPRoute (gateway.networking.k8s.io)",
                 gen,
             )  # fmt: skip
-        elif supported and listener.protocol == "HTTPS":
-            problem, certificate = _certificate(gw, listener, grants, secrets)
-            if problem is not None:
-                resolved = cond("ResolvedRefs", False, problem[0], problem[1], gen)
         usable = accepted["status"] == "True" and bool(kinds)
         # The gateway Pods mount certificates from their own namespace only.
         foreign = certificate is not None and certificate[0] != gw.meta.namespace
@@ -90,8 +92,8 @@ def judge_listeners(
                 conditions=(accepted, resolved, conflicted),
                 supported_kinds=kinds,
                 usable=usable,
-                servable=usable and resolved["status"] == "True" and not foreign,
-                certificate=certificate if resolved["status"] == "True" else None,
+                servable=usable and certificate_ok and not foreign,
+                certificate=certificate if certificate_ok else None,
                 unserved=(
                     "a certificate of another namespace cannot be mounted by the gateway yet"
                     if foreign

@@ -23,6 +23,7 @@ PLURALS = {
     "Service": "services",
     "Secret": "secrets",
     "ConfigMap": "configmaps",
+    "Route": "routes",
 }
 
 

@@ -1,6 +1,6 @@
 """On the real API server, per-listener status: InvalidCertificateRef for a missing or malformed
-certificate Secret, InvalidRouteKinds with the supported kinds left, HostnameConflict for two
-listeners on one port and hostname; the Gateway stays Accepted with ListenersNotValid."""
+certificate Secret, InvalidRouteKinds with the supported kinds left, ProtocolConflict for two
+listeners of different protocols on one port; the Gateway stays Accepted with ListenersNotValid."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ LISTENERS = [
         "allowedRoutes": {"kinds": [{"kind": "TCPRoute"}, {"kind": "HTTPRoute"}]},
     },
     {"name": "twin-a", "port": 8090, "protocol": "HTTP"},
-    {"name": "twin-b", "port": 8090, "protocol": "HTTP"},
+    _https("twin-b", 8090, "malformed"),
 ]
 
 
@@ -74,8 +74,8 @@ def test_listener_problems(
     assert listeners["kinds"]["supportedKinds"] == [
         {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}
     ]
-    assert reason("twin-a", "Conflicted") == ("True", "HostnameConflict")
-    assert reason("twin-b", "Conflicted") == ("True", "HostnameConflict")
+    assert reason("twin-a", "Conflicted") == ("True", "ProtocolConflict")
+    assert reason("twin-b", "Conflicted") == ("True", "ProtocolConflict")
     gw = get(api_client, "Gateway", ns, "edge")
     assert gw is not None
     accepted = find(gw["status"]["conditions"], "Accepted")

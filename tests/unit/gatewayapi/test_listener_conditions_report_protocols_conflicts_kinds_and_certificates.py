@@ -130,3 +130,31 @@ def test_reference_grant_resolves_a_certificate_of_another_namespace_not_yet_ser
     ln = _listener([tls_secret("cert", "certs"), grant, gateway("edge", _https(ref))], "https")
     assert condition(ln["conditions"], "ResolvedRefs") == ("True", "ResolvedRefs")
     assert condition(ln["conditions"], "Programmed") == ("False", "Invalid")
+
+
+def test_https_listeners_sharing_a_port_serve_their_certificates_by_sni() -> None:
+    docs = [gateway_class(), tls_secret("cert"), tls_secret("other")]
+    same = {"group": "", "kind": "Secret", "name": "cert"}
+    other = {"group": "", "kind": "Secret", "name": "other"}
+    gw = gateway(
+        "edge",
+        _https(same, "a"),
+        {**_https(same, "b"), "hostname": "b.example.com"},
+        {**_https(other, "c"), "hostname": "c.example.com"},
+    )
+    adapted, snap = run([*docs, gw], addresses={"shop/edge": [("IPAddress", "10.0.0.9")]})
+    body = status(adapted, "Gateway", "edge")
+    programmed = {
+        name: condition(listener_status(body, name)["conditions"], "Programmed")[0]
+        for name in ("a", "b", "c")
+    }
+    assert programmed == {"a": "True", "b": "True", "c": "True"}
+    (out,) = compile_snapshot(snap).gateways
+    (served,) = out.config.listeners
+    assert served.tls is not None
+    by_sni = {tuple(c.hostnames): c.cert_file for c in served.tls.sni_certificates}
+    assert by_sni == {
+        ("b.example.com",): "/etc/meshgate/certs/cert/tls.crt",
+        ("c.example.com",): "/etc/meshgate/certs/other/tls.crt",
+    }
+    assert out.tls_secrets == ("cert", "other")
