@@ -29,6 +29,7 @@ from meshgate.api.v1alpha1.route import ParentReference, RouteSpec
 from meshgate.compile.snapshot import Meta, Resource, Snapshot
 
 from .conditions import Condition, cond
+from .features import SUPPORTED_FEATURES
 from .listeners import ListenerVerdict, judge_listeners
 from .objects import (
     BUNDLE_VERSION,
@@ -280,7 +281,15 @@ def _class_status(c: GatewayClass) -> DesiredStatus:
         message = f"Gateway API CRDs {bundle} are installed; meshgate serves {BUNDLE_VERSION}"
         version = cond("SupportedVersion", False, "UnsupportedVersion", message, gen)
         accepted = cond("Accepted", False, "UnsupportedVersion", message, gen)
-    return DesiredStatus("GatewayClass", "", c.meta.name, {"conditions": [accepted, version]})
+    return DesiredStatus(
+        "GatewayClass",
+        "",
+        c.meta.name,
+        {
+            "conditions": [accepted, version],
+            "supportedFeatures": [{"name": f} for f in sorted(SUPPORTED_FEATURES)],
+        },
+    )
 
 
 def _gateway_status(

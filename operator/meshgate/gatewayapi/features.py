@@ -1,0 +1,13 @@
+"""The Gateway API features meshgate claims in its GatewayClasses' `status.supportedFeatures`.
+
+Exactly what the conformance run (`make conformance`, `conformance/supported-features.txt`)
+claims and passes; a unit test holds the two lists equal. Sorted by name, as the API requires.
+"""
+
+from __future__ import annotations
+
+SUPPORTED_FEATURES: tuple[str, ...] = (
+    "Gateway",
+    "HTTPRoute",
+    "ReferenceGrant",
+)
