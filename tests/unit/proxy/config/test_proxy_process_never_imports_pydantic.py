@@ -1,5 +1,6 @@
-"""The proxy process reads its config without pydantic, and loads cryptography only when a JWT
-needs it: both cost megabytes of RSS in every sidecar."""
+"""The proxy process reads its config without pydantic, and loads cryptography (JWT, certificate
+dates) and the email package (a cache's HTTP dates) only when its config needs them: each costs
+RSS in every proxy that would load it for nothing."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ PROBE = textwrap.dedent(
         return applied
 
     applied = asyncio.run(serve())
-    heavy = {"pydantic", "pydantic_core", "cryptography", "meshgate", "yaml", "jinja2"}
+    heavy = {"pydantic", "pydantic_core", "cryptography", "email", "meshgate", "yaml", "jinja2"}
     print(json.dumps([applied, sorted({m.split(".")[0] for m in sys.modules} & heavy)]))
     """
 )
@@ -62,7 +63,9 @@ def _free_port() -> int:
         return port
 
 
-def test_a_serving_proxy_has_loaded_neither_pydantic_nor_cryptography(tmp_path: Path) -> None:
+def test_a_serving_proxy_without_tls_jwt_or_cache_has_loaded_none_of_the_heavy_packages(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(_config(_free_port())))
     out = subprocess.run(
