@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -25,7 +26,11 @@ async def _main(args: argparse.Namespace, state_dir: Path) -> int:
     try:
         network.make_local()
         kube = Kube(args.kubeconfig)
-        images = Images(proxy=args.proxy_image, operator=args.operator_image)
+        images = Images(
+            proxy=args.proxy_image,
+            operator=args.operator_image,
+            echo_basic=Path(args.echo_basic) if args.echo_basic else None,
+        )
         agent = Agent(kube, network, state_dir, images)
         await agent.node.register()
         task = asyncio.create_task(agent.run())
@@ -47,7 +52,14 @@ def main() -> int:
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--proxy-image", default="meshproxy", help="the chart's proxy image")
     parser.add_argument("--operator-image", default="meshgate.local/operator")
+    parser.add_argument(
+        "--echo-basic",
+        default=os.environ.get("MESHGATE_ECHO_BASIC", ""),
+        help="the Gateway API suite's echo-basic program (make conformance-bins builds it)",
+    )
     args = parser.parse_args()
+    if args.echo_basic:
+        args.echo_basic = str(Path(args.echo_basic).resolve())
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
     )

@@ -18,10 +18,12 @@ from typing import Any
 from . import atomicdir, binder, commands, volumes
 from .container import Container
 from .kubeapi import ApiException, Kube
+from .kubeproxy import KubeProxy
 from .node import NODE_NAME, NodeHeartbeat
 from .objects import Objects
 from .pod import Pod
 from .podnet import PodNetwork
+from .sandbox import PodSandbox, SandboxError
 
 Body = dict[str, Any]
 SYNC_EVERY = 0.3
@@ -40,13 +42,19 @@ class Agent:
         self.pods: dict[str, Pod] = {}
         self._published: dict[str, Body] = {}
         self._finalizing: dict[str, asyncio.Task[None]] = {}
+        # Network namespaces of the Pods that need one (`commands.needs_own_network`), by UID;
+        # a failed one is kept as its error, which the Pod's containers report.
+        self._sandboxes: dict[str, PodSandbox | SandboxError] = {}
         self.node = NodeHeartbeat(kube, network.node_ip)
+        self.kubeproxy = KubeProxy(kube)
 
     # -- the loop -----------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Sync until cancelled; the Node must be registered first (`node.register()`)."""
         heartbeat = asyncio.create_task(self.node.run())
+        await self.kubeproxy.start()
+        forwarding = asyncio.create_task(self.kubeproxy.run())
         try:
             while True:
                 try:
@@ -56,7 +64,9 @@ class Agent:
                 await asyncio.sleep(SYNC_EVERY)
         finally:
             heartbeat.cancel()
+            forwarding.cancel()
             await self.shutdown()
+            await self.kubeproxy.stop()
 
     async def sync(self) -> None:
         await binder.bind_pending(self.kube, NODE_NAME)
@@ -74,7 +84,7 @@ class Agent:
                 self._finalize(uid, body)
                 continue
             if pod is None:
-                pod = self._admit(body)
+                pod = await self._admit(body)
             pod.body = body
             await self._refresh_volumes(pod)
             await self._publish(pod)
@@ -83,10 +93,17 @@ class Agent:
                 # Gone from the API (force-deleted): only the processes are left to stop.
                 self._finalize(uid, None)
 
-    def _admit(self, body: Body) -> Pod:
+    async def _admit(self, body: Body) -> Pod:
         in_use = {p.pod_ip for p in self.pods.values()}
         ip = self.network.allocate(in_use)
         meta = body["metadata"]
+        if commands.needs_own_network(body["spec"], self.images):
+            try:
+                self._sandboxes[meta["uid"]] = await PodSandbox.create(ip, self.network.node_ip)
+            except SandboxError as exc:
+                name = f"{meta['namespace']}/{meta['name']}"
+                log.warning("pod %s: no network namespace: %s", name, exc)
+                self._sandboxes[meta["uid"]] = exc
         pod_dir = self.state_dir / "pods" / f"{meta['namespace']}_{meta['name']}_{meta['uid']}"
         pod = Pod(body, ip, self.network.node_ip, pod_dir, self._launcher)
         self.pods[meta["uid"]] = pod
@@ -165,6 +182,11 @@ class Agent:
         )
         mounts = self._mounts(pod, container.spec)
         argv = commands.launch_argv(container.spec, self.images, env, mounts)
+        sandbox = self._sandboxes.get(pod.uid)
+        if isinstance(sandbox, SandboxError):
+            raise ValueError(f"the Pod's network namespace: {sandbox}")
+        if sandbox is not None:
+            argv = sandbox.enter(argv)
         for name, value in list(env.items()):
             if name not in base:
                 env[name] = commands.rewrite_path(value, mounts)
@@ -206,6 +228,9 @@ class Agent:
                     f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}",
                     {"gracePeriodSeconds": 0, "preconditions": {"uid": uid}},
                 )
+        sandbox = self._sandboxes.pop(uid, None)
+        if isinstance(sandbox, PodSandbox):
+            await sandbox.destroy()
         self.pods.pop(uid, None)
         self._published.pop(uid, None)
         self._finalizing.pop(uid, None)
@@ -215,3 +240,6 @@ class Agent:
     async def shutdown(self) -> None:
         """Stop every Pod's processes (the agent is going away; the API objects stay)."""
         await asyncio.gather(*(p.terminate() for p in self.pods.values()), return_exceptions=True)
+        sandboxes = [s for s in self._sandboxes.values() if isinstance(s, PodSandbox)]
+        await asyncio.gather(*(s.destroy() for s in sandboxes), return_exceptions=True)
+        self._sandboxes.clear()

@@ -3,6 +3,11 @@
 Images map to programs from this checkout: the proxy image to `.venv/bin/meshproxy`, the
 operator image to `.venv/bin/meshgate`, `meshgate.local/echo*` (the quickstart's and the
 scenarios', built by `examples/apps/echo/Dockerfile`) and `hashicorp/http-echo` to the echo app.
+The Gateway API conformance suite's images map too: its `echo-basic` backend to the real
+echo-basic program built from the same Go module as the suite (`make conformance` builds it), and
+its `coredns` to an idle stand-in (only the suite's UDPRoute tests, outside the GATEWAY-HTTP
+profile, ever query it). echo-basic binds its ports on every address, so each of its Pods gets a
+network namespace of its own (`needs_own_network`, `sandbox.py`).
 Paths under a container's volumeMounts are rewritten into the Pod's directory, and `127.0.0.1` in
 env values into the Pod's own address, because every Pod shares this host's filesystem and
 network.
@@ -29,6 +34,11 @@ ECHO_IMAGE = "meshgate.local/echo"
 # A common stand-in backend; the echo app understands its -listen and -text flags.
 HTTP_ECHO_IMAGE = "hashicorp/http-echo"
 OPERATOR_IMAGE = "meshgate.local/operator"
+# The Gateway API conformance suite's backend and its DNS server (sigs.k8s.io/gateway-api
+# conformance/base/manifests.yaml).
+ECHO_BASIC_IMAGE = "gcr.io/k8s-staging-gateway-api/echo-basic"
+COREDNS_IMAGE = "registry.k8s.io/coredns/coredns"
+IDLE_APP = REPO / "tests" / "e2e" / "apps" / "idle.py"
 _VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
 
@@ -39,6 +49,8 @@ class Images:
     proxy: str = "meshproxy"
     operator: str = OPERATOR_IMAGE
     venv_bin: Path = Path(sys.executable).parent
+    # The echo-basic program `make conformance` builds; None when it is not built.
+    echo_basic: Path | None = None
 
 
 class UnknownImage(ValueError):
@@ -63,7 +75,24 @@ def stand_in(container: Body, images: Images) -> tuple[list[str], list[str]]:
         return [str(images.venv_bin / "meshgate")], [*command[1:], *args]
     if image.startswith(ECHO_IMAGE) or image.removeprefix("docker.io/") == HTTP_ECHO_IMAGE:
         return [sys.executable, str(ECHO_APP)], args
+    if image == ECHO_BASIC_IMAGE:
+        if images.echo_basic is None:
+            raise UnknownImage(
+                f"image {container.get('image')!r} needs the echo-basic program: build it with "
+                "`make conformance-bins` and start the agent with --echo-basic PATH"
+            )
+        return [str(images.echo_basic)], args
+    if image == COREDNS_IMAGE:
+        return [sys.executable, str(IDLE_APP)], []  # its -conf flag means nothing to the stand-in
     raise UnknownImage(f"no local program stands in for image {container.get('image')!r}")
+
+
+def needs_own_network(pod_spec: Body, images: Images) -> bool:
+    """Whether the Pod's programs bind wildcard addresses (echo-basic binds `:3000`, `:3001`,
+    `:8443`), so they must run in a network namespace of their own, as on a node; every other
+    stand-in binds the Pod's address and shares the agent's namespace."""
+    containers = (pod_spec.get("initContainers") or []) + (pod_spec.get("containers") or [])
+    return any(_repo(c.get("image", "")) == ECHO_BASIC_IMAGE for c in containers)
 
 
 def program(container: Body, images: Images) -> list[str]:
