@@ -19,7 +19,6 @@ Every test collected under this directory gets the ``e2e`` marker.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from harness.session import NodeAgent, stop_agent  # noqa: E402  needs the path above
+from harness.session import NodeAgent, running_agent  # noqa: E402  needs the path above
 from helm_release import Release  # noqa: E402  needs the path above
 
 REPO = HERE.parents[1]
@@ -66,35 +65,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def node_agent(kubeconfig: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeAgent]:
-    state_dir = tmp_path_factory.mktemp("node-agent")
-    out_path, log_path = state_dir / "agent.out", state_dir / "agent.log"
-    env = dict(os.environ, PYTHONPATH=str(HERE), PYTHONUNBUFFERED="1")
-    with open(out_path, "wb") as out, open(log_path, "wb") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "harness", "--kubeconfig", kubeconfig, "--state-dir", state_dir],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            env=env,
-            cwd=HERE,
-        )
-    try:
-
-        def ready() -> list[str] | None:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"node agent exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}"
-                )
-            words = out_path.read_text().split()
-            return words if words[:1] == ["ready"] else None
-
-        try:
-            words = wait_for(ready, timeout=60, what="the node agent to register its Node")
-        except WaitTimeout as exc:
-            raise RuntimeError(f"{exc}:\n{log_path.read_text()[-3000:]}") from exc
-        yield NodeAgent(proc.pid, words[1], words[2], state_dir, log_path)
-    finally:
-        stop_agent(proc)
+    with running_agent(kubeconfig, tmp_path_factory.mktemp("node-agent")) as agent:
+        yield agent
 
 
 @pytest.fixture

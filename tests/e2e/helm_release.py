@@ -33,6 +33,8 @@ class Release:
     kubeconfig: str
     name: str = RELEASE
     namespace: str = NAMESPACE
+    # More `--set key=value` for `install`, after the local runner values.
+    settings: tuple[str, ...] = ()
 
     def _run(self, tool: Path, *args: str, timeout: float = 180.0) -> str:
         argv = [str(tool), f"--kubeconfig={self.kubeconfig}", *args]
@@ -51,6 +53,7 @@ class Release:
             "--namespace", self.namespace, "--create-namespace",
             "--values", str(LOCAL_VALUES),
             "--set", f"localRunner.kubeconfig={self.kubeconfig}",
+            *(arg for setting in self.settings for arg in ("--set", setting)),
         )  # fmt: skip
 
     def uninstall(self) -> str:

@@ -1,14 +1,23 @@
-"""What the e2e tests get from the `node_agent` fixture, and where the test apps live."""
+"""Starting and stopping the node agent for a test session, what the tests get back, and
+where the test apps live. The e2e and conformance trees start the agent through `running_agent`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-APPS = Path(__file__).resolve().parents[1] / "apps"
+E2E_DIR = Path(__file__).resolve().parents[1]
+APPS = E2E_DIR / "apps"
+# Registering the Node takes a second or two; a loaded machine gets much more.
+READY_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -32,3 +41,44 @@ def stop_agent(proc: subprocess.Popen[bytes], grace: float = 30.0) -> None:
         except subprocess.TimeoutExpired:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def running_agent(
+    kubeconfig: str, state_dir: Path, extra_args: Sequence[str] = ()
+) -> Iterator[NodeAgent]:
+    """`python -m harness` against `kubeconfig` until the block ends, then stopped by its PID.
+
+    Yields once the agent printed `ready <node-ip> <subnet>`; raises RuntimeError with the tail
+    of its log when it exits or does not get ready in time.
+    """
+    out_path, log_path = state_dir / "agent.out", state_dir / "agent.log"
+    env = dict(os.environ, PYTHONPATH=str(E2E_DIR), PYTHONUNBUFFERED="1")
+    argv = [sys.executable, "-m", "harness", "--kubeconfig", kubeconfig]
+    with open(out_path, "wb") as out, open(log_path, "wb") as err:
+        proc = subprocess.Popen(
+            [*argv, "--state-dir", str(state_dir), *extra_args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env=env,
+            cwd=E2E_DIR,
+        )
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"node agent exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}"
+                )
+            words = out_path.read_text().split()
+            if words[:1] == ["ready"]:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"node agent not ready in {READY_TIMEOUT:.0f}s:\n{log_path.read_text()[-3000:]}"
+                )
+            time.sleep(0.1)
+        yield NodeAgent(proc.pid, words[1], words[2], state_dir, log_path)
+    finally:
+        stop_agent(proc)
