@@ -101,6 +101,26 @@ test: venv testbins sysdeps lint ## everything: lint, types, unit, integration a
 	if [ -n "$$failed" ]; then echo "==> [test] FAILED in$$failed" >&2; exit 1; fi; \
 	echo "==> [test] all tests passed in $$(( $$(date +%s) - start ))s"
 
+CONFORMANCE_BINS := $(LOCAL)/conformance
+
+.PHONY: conformance-bins
+conformance-bins: ## build the Gateway API conformance suite and its echo-basic backend (Go modules, v1.5.1)
+	@command -v go >/dev/null || { echo "make conformance-bins: needs Go 1.25 or newer (https://go.dev/dl/)" >&2; exit 1; }
+	@mkdir -p $(CONFORMANCE_BINS)
+	@echo "==> [conformance] building echo-basic and the suite from sigs.k8s.io/gateway-api/conformance v1.5.1"
+	@cd conformance && go build -buildvcs=false -o $(CONFORMANCE_BINS)/echo-basic sigs.k8s.io/gateway-api/conformance/echo-basic
+	@cd conformance && go test -buildvcs=false -c -o $(CONFORMANCE_BINS)/gateway-http.test .
+
+.PHONY: conformance
+# The run needs its own network namespace (Gateways are reached at their Service addresses, which
+# the node agent makes local there). It may fail: its summary and wall time are printed anyway.
+conformance: venv testbins sysdeps conformance-bins ## the Gateway API conformance suite (GATEWAY-HTTP) against the local control plane
+	@start=$$(date +%s); rc=0; rm -f $(CONFORMANCE_BINS)/summary.txt; \
+	MESHGATE_TESTBINS="$$(cat $(TESTBINS_STAMP))" hack/in-netns.sh \
+	  $(VENV)/bin/pytest -q -ra -p no:cacheprovider tests/conformance || rc=$$?; \
+	echo "==> [conformance] summary"; cat $(CONFORMANCE_BINS)/summary.txt 2>/dev/null || echo "(no summary: the suite never ran)"; \
+	echo "==> [conformance] wall time $$(( $$(date +%s) - start ))s, exit code $$rc"; exit $$rc
+
 .PHONY: unit
 unit: venv ## unit tests only (no control plane)
 	$(VENV)/bin/pytest -q tests/unit
