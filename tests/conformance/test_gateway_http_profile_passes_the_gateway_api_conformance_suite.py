@@ -38,6 +38,7 @@ def test_gateway_http_profile_passes_the_gateway_api_conformance_suite(
         KUBECONFIG=kubeconfig,
         MESHGATE_CONFORMANCE_FEATURES=str(MODULE / "supported-features.txt"),
     )
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.unlink(missing_ok=True)
     started = time.monotonic()
     with open(LOG, "wb") as log:
