@@ -24,6 +24,8 @@ print("listening", flush=True)
 while True:
     c, _ = s.accept(); c.sendall(sys.argv[1].encode()); c.close()
 """
+# Beside the session agent's own table and Service CIDR route, never replacing them.
+TABLE = "meshgate_services_test"
 SERVICE_CIDR = "198.19.254.0/24"
 SERVICE_IP = "198.19.254.10"
 
@@ -69,11 +71,11 @@ async def test_two_sandboxed_pods_bind_one_port_and_a_service_address_reaches_bo
             await run_command("ip", "route", "add", "local", SERVICE_CIDR, "dev", "lo")
             try:
                 forward = Forward(SERVICE_IP, 80, ((first, 3000), (second, 3000)))
-                await run_command("nft", "-f", "-", stdin=ruleset([forward]))
+                await run_command("nft", "-f", "-", stdin=ruleset([forward], TABLE))
                 answers = {await _read(SERVICE_IP, 80) for _ in range(40)}
                 assert answers == {"first", "second"}
             finally:
-                await run_command("nft", "-f", "-", stdin=removal())
+                await run_command("nft", "-f", "-", stdin=removal(TABLE))
                 await run_command("ip", "route", "del", "local", SERVICE_CIDR, "dev", "lo")
         # The sandboxes are gone with their links: the addresses are the agent's /24 again.
         assert ipaddress.IPv4Address(first) in network.subnet

@@ -107,13 +107,13 @@ def _rule(forward: Forward) -> str:
     return f"{match} dnat to numgen random mod {len(forward.endpoints)} map {{ {choices} }}"
 
 
-def ruleset(forwards: Iterable[Forward]) -> str:
+def ruleset(forwards: Iterable[Forward], table: str = TABLE) -> str:
     """An `nft -f` script that replaces the agent's table in one transaction."""
     rules = "".join(f"    {_rule(f)}\n" for f in forwards)
     return (
-        f"add table ip {TABLE}\n"
-        f"delete table ip {TABLE}\n"
-        f"table ip {TABLE} {{\n"
+        f"add table ip {table}\n"
+        f"delete table ip {table}\n"
+        f"table ip {table} {{\n"
         "  chain services {\n"
         f"{rules}"
         "  }\n"
@@ -129,6 +129,6 @@ def ruleset(forwards: Iterable[Forward]) -> str:
     )
 
 
-def removal() -> str:
+def removal(table: str = TABLE) -> str:
     """An `nft -f` script that removes the agent's table, whether or not it exists."""
-    return f"add table ip {TABLE}\ndelete table ip {TABLE}\n"
+    return f"add table ip {table}\ndelete table ip {table}\n"
