@@ -23,7 +23,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from meshproxy import config, podenv, podlabels
+from meshproxy import config, configparts, podenv, podlabels
 from meshproxy.observability.metrics import Registry
 from meshproxy.peermodes import PeerModes
 from meshproxy.reload import ConfigWatcher
@@ -131,7 +131,7 @@ class Proxy:
     async def reload(self) -> bool:
         """Load the file and apply it; False (old config kept) when it is unusable."""
         try:
-            raw = _read(self.config_path)
+            raw = configparts.read_config(self.config_path)  # the parts, when an index
             if raw == self._last_raw:
                 return True
             cfg = self.fit(config.parse_config(raw))
@@ -367,11 +367,6 @@ class Proxy:
             self.built.close_unused(None)
             if self.built.access_log is not None:
                 self.built.access_log.close()
-
-
-def _read(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read()
 
 
 def _socket_key(

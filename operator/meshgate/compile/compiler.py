@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from meshgate.api.v1alpha1.gateway import GatewaySpec
+from meshproxy.configparts import ConfigPartsError, split
 
 from .attach import Attachments, attach
 from .clusters import ClusterBook
@@ -19,6 +20,7 @@ from .gateways import compile_gateway
 from .index import SYSTEM_NAMESPACES, Index
 from .mesh import authorization, compile_namespace
 from .mesh_routes import MeshRoutes, mesh_routes
+from .paths import gateway_config_map, gateway_config_part
 from .peer_authn import peer_authn
 from .report import Report
 from .result import CompileResult, GatewayOutput, MeshOutput, versioned
@@ -61,9 +63,16 @@ def compile_snapshot(snap: Snapshot) -> CompileResult:
             gw, attachments.by_gateway.get(key, []), index, rules, clusters, report, claims, edge
         )
         config, text = versioned(plan.config)
+        try:
+            parts = split(text, config.version)
+        except ConfigPartsError as exc:
+            report.set("Gateway", gw.meta, "Programmed", "False", "ConfigTooLarge", str(exc))
+            retained.add(key)
+            continue
         report.set(
             "Gateway", gw.meta, "Programmed", "True", "Programmed",
-            f"proxy config {config.version} ({len(text)} bytes) compiled",
+            f"proxy config {config.version} ({len(text)} bytes) compiled; "
+            + _stored_in(gw.meta.name, None if parts is None else len(parts.parts)),
         )  # fmt: skip
         spec = gw.spec
         resources = spec.resources
@@ -85,6 +94,7 @@ def compile_snapshot(snap: Snapshot) -> CompileResult:
                 tls_secrets=plan.tls_secrets,
                 config=config,
                 config_json=text,
+                config_parts=parts,
                 edge_files=plan.edge_files,
                 owner_api_version=gw.api_version,
             )
@@ -235,3 +245,12 @@ def _conclude_routes(
             "parents": f"{len({g for g, _ in gateways})}/{attachments.parents.get(key, 0)}",
             "backends": f"{ok}/{total}",
         }
+
+
+def _stored_in(gateway: str, parts: int | None) -> str:
+    """Which ConfigMaps hold the config, for the Programmed message."""
+    index = gateway_config_map(gateway)
+    if parts is None:
+        return f"stored in ConfigMap {index}"
+    names = ", ".join(gateway_config_part(gateway, n) for n in range(parts))
+    return f"stored gzip'ed in ConfigMaps {names}, indexed by ConfigMap {index}"

@@ -27,7 +27,13 @@ def listener_cert_dir(secret: str) -> str:
 
 
 def gateway_config_map(gateway: str) -> str:
+    """The gateway's config, or the index of its parts when too large for one object."""
     return f"meshgate-gw-{gateway}"
+
+
+def gateway_config_part(gateway: str, number: int) -> str:
+    """Part `number` of a gateway config split by `meshproxy.configparts`."""
+    return f"meshgate-gw-{gateway}-config-{number}"
 
 
 MESH_CONFIG_MAP = "meshgate-mesh"

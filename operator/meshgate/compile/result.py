@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from msgspec.structs import replace
 
 from meshproxy.config import ProxyConfig, as_loaded, canonical_json, to_data
+from meshproxy.configparts import SplitConfig
 
 from .report import ObjectStatus
 from .snapshot import Meta
@@ -41,6 +42,8 @@ class GatewayOutput:
     tls_secrets: tuple[str, ...]
     config: ProxyConfig
     config_json: str
+    # The config gzip'ed and cut into parts when too large for one ConfigMap, else None.
+    config_parts: SplitConfig | None = None
     # Files of the generated edge Secret (name -> content): key digests, Redis URLs. Never in
     # the config, a status or a log.
     edge_files: tuple[tuple[str, str], ...] = ()

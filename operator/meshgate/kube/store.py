@@ -70,6 +70,8 @@ def slim(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
     elif kind == "ConfigMap":
         # Writes are decided by the applied-hash annotation; the config text is not needed here.
         out["data"] = dict.fromkeys(body.get("data") or {}, "")
+        if "binaryData" in body:
+            out["binaryData"] = dict.fromkeys(body["binaryData"] or {}, "")
     return out
 
 

@@ -4,6 +4,11 @@ more than one proxy. Pure: the compile output and the operator settings in, obje
 The Deployment's pod template carries no config-version annotation on purpose: meshproxy
 watches its mounted config file and hot-reloads it without dropping requests, so a config change
 must not roll the pods (a rollout would drop connections and cost minutes on big gateways).
+
+A config too large for one ConfigMap (`meshproxy.configparts`) is written as part ConfigMaps
+first, then the index in the gateway's usual ConfigMap: a proxy that reads the new index finds its
+parts already there. The pod template always mounts the index and `MAX_PARTS` optional part
+ConfigMaps in one projected volume, so a config crossing the size threshold never rolls the pods.
 """
 
 from __future__ import annotations
@@ -20,12 +25,14 @@ from meshgate.compile.paths import (
     IDENTITY_DIR,
     STATS_PORT,
     gateway_config_map,
+    gateway_config_part,
     gateway_edge_secret,
     gateway_identity_secret,
     listener_cert_dir,
 )
 from meshgate.compile.result import GatewayOutput
 from meshgate.settings import Settings
+from meshproxy.configparts import MAX_PARTS
 
 from .objects import GATEWAY_LABEL, KubeObject, config_map, gateway_owner, labels
 
@@ -44,15 +51,38 @@ def render_gateway(out: GatewayOutput, settings: Settings) -> list[KubeObject]:
     )
     owners = gateway_owner(gw, out.owner_api_version)
     objects = [
-        config_map(
-            name, gw.namespace, {CONFIG_KEY: out.config_json}, out.version, object_labels, owners
-        ),
+        *_config_maps(out, name, object_labels, owners),
         _deployment(out, settings, name, object_labels, owners),
         _service(out, name, object_labels, owners),
     ]
     if out.replicas > 1:
         objects.append(_pdb(out, name, object_labels, owners))
     return objects
+
+
+def _config_maps(
+    out: GatewayOutput, name: str, object_labels: dict[str, str], owners: list[dict[str, Any]]
+) -> list[KubeObject]:
+    """The config inline, or its parts and then the index naming them: the order to apply."""
+    gw = out.gateway
+    split = out.config_parts
+    if split is None:
+        data = {CONFIG_KEY: out.config_json}
+        return [config_map(name, gw.namespace, data, out.version, object_labels, owners)]
+    parts = [
+        config_map(
+            gateway_config_part(gw.name, number),
+            gw.namespace,
+            {},
+            out.version,
+            object_labels,
+            owners,
+            binary_data={file: base64.b64encode(chunk).decode("ascii")},
+        )
+        for number, (file, chunk) in enumerate(split.parts)
+    ]
+    index = {CONFIG_KEY: split.index_json}
+    return [*parts, config_map(name, gw.namespace, index, out.version, object_labels, owners)]
 
 
 def render_gateway_secrets(out: GatewayOutput) -> list[KubeObject]:
@@ -123,8 +153,13 @@ def _deployment(
     owners: list[dict[str, Any]],
 ) -> KubeObject:
     gw = out.gateway
+    parts = [
+        {"configMap": {"name": gateway_config_part(gw.name, n), "optional": True}}
+        for n in range(MAX_PARTS)
+    ]
     volumes: list[dict[str, Any]] = [
-        {"name": "config", "configMap": {"name": name}},
+        # One projected volume: the kubelet swaps the index and its parts together.
+        {"name": "config", "projected": {"sources": [{"configMap": {"name": name}}, *parts]}},
         # Issued by the identity controller; optional so the gateway starts before it exists
         # (edge listeners work without it; mesh upstreams need it).
         {

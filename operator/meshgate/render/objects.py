@@ -42,7 +42,9 @@ def config_map(
     version: str,
     object_labels: dict[str, str],
     owners: list[dict[str, Any]] | None,
+    binary_data: dict[str, str] | None = None,
 ) -> KubeObject:
+    """`binary_data` values are base64 already, as the API carries them."""
     metadata: dict[str, Any] = {
         "name": name,
         "namespace": namespace,
@@ -51,4 +53,7 @@ def config_map(
     }
     if owners:
         metadata["ownerReferences"] = owners
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": data}
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": data}
+    if binary_data:
+        obj["binaryData"] = binary_data
+    return obj

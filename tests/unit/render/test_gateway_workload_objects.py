@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import random
+from dataclasses import replace
 from typing import Any
 
 from golden_cases import SETTINGS, documents, snapshot
 
 from meshgate.compile import compile_snapshot
 from meshgate.render import render_gateway
+from meshproxy.configparts import split
 
 
 def _objects(case: str) -> dict[str, dict[str, Any]]:
@@ -28,7 +33,9 @@ def test_proxy_runs_non_root_with_read_only_root_fs_and_ready_probe() -> None:
     assert container["securityContext"]["runAsNonRoot"] is True
     assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": 15090}
     assert container["args"] == ["--config", "/etc/meshgate/config.json", "--stats-port", "15090"]
-    assert pod["volumes"][0] == {"name": "config", "configMap": {"name": "meshgate-gw-edge"}}
+    sources = pod["volumes"][0]["projected"]["sources"]
+    assert sources[0] == {"configMap": {"name": "meshgate-gw-edge"}}
+    assert sources[1] == {"configMap": {"name": "meshgate-gw-edge-config-0", "optional": True}}
     assert "annotations" not in dep["spec"]["template"]["metadata"]
 
 
@@ -60,3 +67,23 @@ def test_service_exposes_listener_ports_with_the_spec_type() -> None:
         {"name": "web", "port": 8080, "targetPort": 8080, "protocol": "TCP"}
     ]
     assert svc["metadata"]["annotations"] == {"example.com/team": "edge"}
+
+
+def test_a_config_too_large_for_one_object_is_written_as_parts_then_their_index() -> None:
+    gw = compile_snapshot(snapshot(documents("gateway-basic-http"))).gateways[0]
+    rng = random.Random(0)
+    text = json.dumps([f"{rng.getrandbits(128):x}" for _ in range(60_000)])
+    parts = split(text, gw.version)
+    assert parts is not None
+    objects = render_gateway(replace(gw, config_json=text, config_parts=parts), SETTINGS)
+    maps = [o for o in objects if o["kind"] == "ConfigMap"]
+    names = [o["metadata"]["name"] for o in maps]
+    # Parts first: a proxy that sees the new index finds its parts already written.
+    assert names == [f"meshgate-gw-edge-config-{n}" for n in range(len(parts.parts))] + [
+        "meshgate-gw-edge"
+    ]
+    assert maps[-1]["data"] == {"config.json": parts.index_json}
+    for obj, (file, chunk) in zip(maps, parts.parts, strict=False):
+        assert base64.b64decode(obj["binaryData"][file]) == chunk
+        assert len(json.dumps(obj)) < 1024 * 1024
+    assert all("meshgate.io/config-version" in o["metadata"]["annotations"] for o in maps)
