@@ -13,6 +13,10 @@ from meshproxy.http.heads import HOP_BY_HOP, connection_tokens, safe_head
 from meshproxy.http.message import Request, Response
 
 NO_BODY_STATUS = frozenset({204, 304})
+# Status lines with the standard reason phrase, built once rather than per response.
+_STATUS_LINES: dict[int, str] = {
+    status: f"HTTP/1.1 {status} {phrase}\r\n" for status, phrase in canned.REASONS.items()
+}
 
 ResponseFields = tuple[list[tuple[str, str]], "int | None", bool]
 """An upstream response head's end-to-end headers, Content-Length and whether it is chunked."""
@@ -36,7 +40,10 @@ def read_head(status: int, raw: list[tuple[str, str]]) -> ResponseFields | None:
             elif key == "transfer-encoding":
                 chunked = True
             elif key == "connection":
-                drop = drop | connection_tokens(value)
+                tokens = connection_tokens(value)
+                if tokens <= drop:
+                    continue  # `keep-alive`, `close`: nothing more to drop
+                drop = drop | tokens
                 headers = [
                     (n, v)
                     for n, v in headers
@@ -96,7 +103,10 @@ def response_head(request: Request, response: Response, close: bool) -> Response
 
 def _status_and_headers(response: Response) -> list[str]:
     status = response.status
-    parts = [f"HTTP/1.1 {status} {response.reason or canned.reason(status)}\r\n"]
+    line = None if response.reason else _STATUS_LINES.get(status)
+    if line is None:
+        line = f"HTTP/1.1 {status} {response.reason or canned.reason(status)}\r\n"
+    parts = [line]
     parts += [f"{name}: {value}\r\n" for name, value in response.headers]
     return parts
 
