@@ -21,7 +21,7 @@ retry. So driving by callbacks changes how a request is driven, never what is do
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from meshproxy.http.message import Exchange, Response
 from meshproxy.layers import Handler
@@ -32,14 +32,12 @@ class Layer(Protocol):
     def handle(self, exchange: Exchange, /) -> Awaitable[Response]: ...
 
 
-@runtime_checkable
 class Prepares(Protocol):
     """All of the layer's work is `prepare`, done before the next layer runs."""
 
     def prepare(self, exchange: Exchange, /) -> None: ...
 
 
-@runtime_checkable
 class Starts(Protocol):
     """The layer runs the exchange on (to its end, or to a `spawn`) by callbacks."""
 
@@ -56,13 +54,15 @@ class Chain:
     @classmethod
     def of(cls, layer: Layer) -> Chain:
         """The chain of the innermost `layer` alone."""
-        return cls(layer.handle, layer.start if isinstance(layer, Starts) else None)
+        start: Start | None = getattr(layer, "start", None)  # a `Starts` layer
+        return cls(layer.handle, start)
 
     def wrap(self, layer: Layer) -> Chain:
         """This chain with `layer` around it (`layer` was built with `self.handle` as next)."""
         start = self.start
-        if start is not None and isinstance(layer, Prepares):
-            return Chain(layer.handle, _Prepared(layer.prepare, start).start)
+        prepare: Callable[[Exchange], None] | None = getattr(layer, "prepare", None)  # `Prepares`
+        if start is not None and prepare is not None:
+            return Chain(layer.handle, _Prepared(prepare, start).start)
         return Chain(layer.handle, None)
 
 
