@@ -205,7 +205,9 @@ def step_node_agent(ctx: DemoContext) -> str:
     state = ctx.state_dir / "demo" / "node-agent"
     state.mkdir(parents=True, exist_ok=True)
     out_path, log_path = state / "agent.out", state / "agent.log"
-    env = dict(os.environ, PYTHONPATH=str(e2e), PYTHONUNBUFFERED="1")
+    # Kept after the harness: `make demo` puts the mypyc build of meshproxy there for the Pods.
+    pythonpath = os.pathsep.join(filter(None, [str(e2e), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, PYTHONPATH=pythonpath, PYTHONUNBUFFERED="1")
     argv = [sys.executable, "-m", "harness", "--kubeconfig", str(ctx.kubeconfig)]
     print(f"$ python -m harness --kubeconfig {ctx.kubeconfig} --state-dir {state}", flush=True)
     with open(out_path, "wb") as out, open(log_path, "wb") as err:

@@ -53,11 +53,13 @@ def layers_in(built: Built) -> list[type]:
     while todo:
         item = todo.pop(0)
         owner = getattr(item, "__self__", item)
-        if id(owner) in seen or not hasattr(owner, "__slots__"):
+        if id(owner) in seen or not type(owner).__module__.startswith("meshproxy."):
             continue
         seen.add(id(owner))
         found.append(type(owner))
-        for slot in owner.__slots__:
+        # A mypyc-compiled class keeps no `__slots__`; its attributes are descriptors on the type.
+        names = getattr(owner, "__slots__", None) or [n for n in dir(owner) if n[:2] != "__"]
+        for slot in names:
             value = getattr(owner, slot, None)
             if callable(value) and hasattr(value, "__self__"):
                 todo.append(value)
