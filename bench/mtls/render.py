@@ -14,6 +14,8 @@ from typing import Any
 Row = dict[str, Any]
 
 HOP_NAMES = {
+    "Pb": "Pb: plaintext hop, before (`--before`, pure Python)",
+    "Mb": "Mb: mTLS hop, before (`--before`, pure Python)",
     "P": "P: plaintext hop",
     "M": "M: mTLS hop",
     "P1": "P1: plaintext, new upstream connection per request",
@@ -105,7 +107,7 @@ def _comparisons(hops: list[Row]) -> list[str]:
         "| comparison | per-round median (min–max) | from the medians |",
         "|---|---|---|",
     ]
-    for a, b in (("P", "M"), ("P1", "M1"), ("M", "M1")):
+    for a, b in (("P", "M"), ("Pb", "Mb"), ("Pb", "P"), ("Mb", "M"), ("P1", "M1"), ("M", "M1")):
 
         def rps(r: Row) -> float:
             return float(r["rps"])
@@ -242,6 +244,17 @@ def _findings(hops: list[Row], conns: list[Row], mem: list[Row]) -> list[str]:
             f"{_num(cpu('M'), 1)} µs on the mTLS hop: record encryption on both ends of a "
             "keep-alive connection, no handshakes in the steady state."
         )
+    before = ratio("Pb", "Mb")
+    if before is not None and m_p is not None:
+        out.append(
+            f"- **Before and after, same run.** On the `--before` revision the mTLS hop kept "
+            f"{before:.0%} of its plaintext hop's requests/s (goal: at least 85%); on the measured "
+            f"revision {m_p:.0%}. The measured revision's plaintext hop ran "
+            f"{_num(ratio('Pb', 'P'), 2)}× the earlier one's requests/s, its mTLS hop "
+            f"{_num(ratio('Mb', 'M'), 2)}×; CPU per request (both sidecars) "
+            f"{_num(cpu('Pb'), 1)} → {_num(cpu('P'), 1)} µs plaintext, "
+            f"{_num(cpu('Mb'), 1)} → {_num(cpu('M'), 1)} µs mTLS."
+        )
     m1 = ratio("P1", "M1")
     if m1 is not None:
         out.append(
@@ -311,6 +324,7 @@ def render(raw: dict[str, Any]) -> str:
     command = (
         f".venv/bin/python bench/mtls/run.py --runs {a['runs']} --seconds {a['seconds']} "
         f"--rate {a['rate']} --fresh-rate {a['fresh_rate']} --handshakes {a['handshakes']}"
+        + (f" --before {a['before']}" if a.get("before") not in (None, "None") else "")
     )
     loads = [r["loadavg"] for r in hops + conns]
     steals = [r["steal_percent"] for r in hops + conns]
@@ -325,7 +339,14 @@ def render(raw: dict[str, Any]) -> str:
         "## What was measured, and how",
         "",
         "Real `meshproxy` processes on 127.0.0.1, one process each, the proxy package as "
-        f"committed at `{m['commit']}` (`--source {m['source']}`):",
+        f"committed at `{m['commit']}` (`--source {m['source']}`)"
+        + (", its hot modules compiled by mypyc" if m.get("compiled") else ", pure Python")
+        + (
+            f"; Pb and Mb run the `--before` revision `{m['before']}` in pure Python"
+            if m.get("before")
+            else ""
+        )
+        + ":",
         "",
         "    client ─▶ outbound sidecar (role outbound) ─▶ inbound sidecar (role inbound) ─▶ app",
         "",
@@ -342,7 +363,7 @@ def render(raw: dict[str, Any]) -> str:
         "request opens a new upstream connection (M1: a full mTLS handshake per request). "
         "They share P's and M's inbound sidecars.",
         "",
-        "Rounds interleave P, M, P1, M1, then H0, H1, H2, O1, O2, "
+        "Rounds interleave (Pb, Mb,) P, M, P1, M1, then H0, H1, H2, O1, O2, "
         f"{a['runs']} rounds in one run. Per hop and round: requests/s at saturation "
         f"(`wrk -t1 -c32 -d{float(a['seconds']):g}s`, keep-alive, after a 1 s warm-up); p50/p99 "
         f"from `bench/proxy/paced.py` (through `paced_host.py`, which only sets `Host`) at a "

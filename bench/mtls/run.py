@@ -8,7 +8,11 @@ inbound sidecar ─▶ nginx (the app, one worker, `return 200`). Four hops (see
 - P1, M1  the same with `connectionPool.maxRequestsPerConnection: 1`: every request dials the
   inbound side anew, so M1 pays one full handshake per request (H3)
 
-P1 and M1 share P's and M's inbound sidecars. Rounds interleave the hops (P M P1 M1, ...) so
+With `--before REV`, Pb and Mb are P and M again with both sidecars running that earlier
+revision (pure Python), so a change is measured against its base in one run; P, M, P1, M1 run
+the measured revision's mypyc build (`proxy-image/build_compiled.py`), as `make demo` does.
+
+P1 and M1 share P's and M's inbound sidecars. Rounds interleave the hops (Pb Mb P M P1 M1, ...) so
 drift on this shared machine hits all of them alike. Per hop and round: requests/s at
 saturation (wrk -t1 -c32, keep-alive), p50/p99 at a fixed paced rate, CPU per request of each
 sidecar (user/kernel from /proc), load average and steal. Then, per round, new connections
@@ -19,7 +23,7 @@ Writes bench/mtls/REPORT.md and bench/out/mtls/<stamp>/.
 
 Every process is started here and stopped by its own PID in a `finally`; every load is bounded.
 
-    .venv/bin/python bench/mtls/run.py [--runs 5] [--seconds 5]
+    .venv/bin/python bench/mtls/run.py [--runs 5] [--seconds 5] [--before REV]
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ import procfs  # noqa: E402 - bench/proxy's modules, found through the path line
 import render  # noqa: E402
 import sidecars  # noqa: E402
 import targets  # noqa: E402
-from processes import Started, free_port, say  # noqa: E402
+from processes import Started, compiled_build, free_port, say  # noqa: E402
 from sidecars import IdentityFiles  # noqa: E402
 
 from meshgate.certs.bundle import TrustBundle  # noqa: E402
@@ -72,8 +76,13 @@ class Hop:
     name: str
     mtls: bool
     fresh: bool  # one upstream connection per request
+    before: bool = False  # both sidecars run the `--before` revision
 
 
+HOPS_BEFORE = (
+    Hop("Pb", "plaintext hop, before", mtls=False, fresh=False, before=True),
+    Hop("Mb", "mTLS hop, before", mtls=True, fresh=False, before=True),
+)
 HOPS = (
     Hop("P", "plaintext hop", mtls=False, fresh=False),
     Hop("M", "mTLS hop", mtls=True, fresh=False),
@@ -389,12 +398,12 @@ def _last_peer(access_log: Path) -> str | None:
 # --- the run -------------------------------------------------------------------------------------
 
 
-def _snapshot(out: Path, rev: str) -> Path:
+def _snapshot(out: Path, rev: str, name: str = "src") -> Path:
     """The proxy package as committed at `rev`, so edits in progress never change a run."""
-    dest = out / "src"
+    dest = out / name
     dest.mkdir()
     archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", rev, "proxy-image/meshproxy"],
+        ["git", "-C", str(REPO), "archive", rev, "proxy-image"],
         capture_output=True,
         check=True,
     ).stdout
@@ -431,7 +440,9 @@ def _machine(source: str) -> dict[str, Any]:
     }
 
 
-def _measure_all(out: Path, source: Path | None, args: argparse.Namespace) -> dict[str, Any]:
+def _measure_all(
+    out: Path, source: Path, before: Path | None, args: argparse.Namespace
+) -> dict[str, Any]:
     ca = create_root_ca(sidecars.TRUST_DOMAIN, datetime.now(UTC))
     bundle = TrustBundle.of([ca.cert])
     front = _identity(out / "identity" / "frontend", "frontend", ca, bundle)
@@ -446,10 +457,13 @@ def _measure_all(out: Path, source: Path | None, args: argparse.Namespace) -> di
     peers: dict[str, str | None] = {}
     with ExitStack() as stack:
         app = stack.enter_context(_app(out / "app", app_port))
-        inbound: dict[bool, tuple[Started, int]] = {}
-        for mtls in (False, True):
+        inbound: dict[tuple[bool, bool], tuple[Started, int]] = {}
+        sources = {False: source, True: before}
+        for was, mtls in ((w, m) for w in (False, True) for m in (False, True)):
+            if sources[was] is None:
+                continue
             port, admin = free_port(), free_port()
-            name = "in-M" if mtls else "in-P"
+            name = ("in-M" if mtls else "in-P") + ("b" if was else "")
             launch = sidecars.inbound(
                 out / name,
                 port=port,
@@ -457,27 +471,28 @@ def _measure_all(out: Path, source: Path | None, args: argparse.Namespace) -> di
                 mtls=mtls,
                 identity=_files(back),
                 admin_port=admin,
-                source=source,
+                source=sources[was],
             )
-            inbound[mtls] = (stack.enter_context(_started(name, launch, out / name, admin)), port)
+            run = _started(name, launch, out / name, admin)
+            inbound[was, mtls] = (stack.enter_context(run), port)
         running: list[Running] = []
-        for hop in HOPS:
+        for hop in (*(HOPS_BEFORE if before is not None else ()), *HOPS):
             port, admin = free_port(), free_port()
             name = f"out-{hop.key}"
             launch = sidecars.outbound(
                 out / name,
                 port=port,
                 app_port=app_port,
-                peer_inbound_port=inbound[hop.mtls][1],
+                peer_inbound_port=inbound[hop.before, hop.mtls][1],
                 mtls=hop.mtls,
                 identity=_files(front),
                 admin_port=admin,
-                source=source,
+                source=sources[hop.before],
                 max_requests_per_connection=1 if hop.fresh else 0,
             )
             proc = stack.enter_context(_started(name, launch, out / name, admin))
             _wait(f"{name} → app", _answers(port, host), proc)
-            running.append(Running(hop, port, proc, inbound[hop.mtls][0]))
+            running.append(Running(hop, port, proc, inbound[hop.before, hop.mtls][0]))
         print(f"app (nginx) pid {app.pid} on {app_port}; every sidecar ready", flush=True)
         for rnd in range(1, args.runs + 1):
             for run in running:
@@ -489,7 +504,7 @@ def _measure_all(out: Path, source: Path | None, args: argparse.Namespace) -> di
                     print(f"  -> {run.hop.key}: inbound logged peer {peers[run.hop.key]}")
             for kind in KINDS:
                 print(f"== round {rnd}: ({kind.key}) {kind.name}", flush=True)
-                proc, port = inbound[kind.tls]
+                proc, port = inbound[False, kind.tls]
                 conn_samples.append(_measure_conns(kind, rnd, proc, port, host, client, args))
             print(f"== round {rnd}: (O1, O2) in-memory handshakes, no sockets", flush=True)
             mem_samples += _measure_memory(rnd, client, server, args)
@@ -528,6 +543,10 @@ def main(argv: list[str] | None = None) -> int:
         help="git revision of proxy-image/meshproxy to run, or `worktree` for the checkout",
     )
     parser.add_argument(
+        "--before",
+        help="also run the P and M hops on this git revision (pure Python): the base of a change",
+    )
+    parser.add_argument(
         "--render", type=Path, metavar="RESULTS_JSON", help="only rewrite the report from a run"
     )
     args = parser.parse_args(argv)
@@ -542,11 +561,15 @@ def main(argv: list[str] | None = None) -> int:
     started_at = time.monotonic()
     out = args.out.resolve() / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     out.mkdir(parents=True)
-    source = None if args.source == "worktree" else _snapshot(out, args.source)
+    tree = REPO / "proxy-image" if args.source == "worktree" else _snapshot(out, args.source)
+    compiled = compiled_build(tree, REPO / ".local" / "meshproxy-compiled")
+    before = _snapshot(out, args.before, "before") if args.before else None
     machine = _machine("HEAD" if args.source == "worktree" else args.source)
     machine["source"] = args.source
+    machine["compiled"] = compiled is not None
+    machine["before"] = _machine(args.before)["commit"] if args.before else None
     print(f"bench/mtls: {machine}\nraw output: {out}", flush=True)
-    measured = _measure_all(out, source, args)
+    measured = _measure_all(out, compiled or tree, before, args)
     machine["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
     machine["seconds"] = round(time.monotonic() - started_at)
     raw = {

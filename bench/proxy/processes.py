@@ -12,6 +12,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import IO
@@ -86,3 +87,17 @@ class Started:
                 os.kill(self.pid, signal.SIGKILL)
                 self.process.wait(10)
         self._log.close()
+
+
+def compiled_build(proxy_image: Path, into: Path) -> Path | None:
+    """The mypyc build of the meshproxy under `proxy_image` (its own `build_compiled.py`), for
+    PYTHONPATH; None when that revision has no such script (it predates the compiled build).
+    `into` is the build cache (`.local/meshproxy-compiled`, shared with `make`): builds are keyed
+    by a digest of the source, so a snapshot of the checked-out commit reuses `make`'s build."""
+    script = proxy_image / "build_compiled.py"
+    if not script.exists():
+        return None
+    argv = [sys.executable, str(script), "--into", str(into)]
+    say(argv)
+    done = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=1800)
+    return Path(done.stdout.strip())

@@ -1,17 +1,18 @@
 """Proxy benchmark: meshproxy side by side with nginx, HAProxy and Envoy, in one run.
 
-Five targets, each one process with one worker on 127.0.0.1 (see `targets.py`): (a) the nginx
-backend alone, then (b) meshproxy, (c) nginx, (d) HAProxy and (e) Envoy each in front of that
-same backend. Rounds interleave the targets (a b c d e, a b c d e, ...) so drift on this shared
-machine hits all of them alike. Per target and round: requests/s at saturation (wrk -t1 -c32,
-keep-alive), p50/p99 at a paced 2,000 req/s (`paced.py`), RSS idle and under load, the target
-process's CPU per request split user/kernel, the load average and the host's steal time. Then
-`strace -c` over a fixed number of requests through each proxy, and a py-spy profile of
-meshproxy at saturation. Writes bench/proxy/REPORT.md and the raw figures under bench/out/.
+Up to seven targets, each one process with one worker on 127.0.0.1 (see `targets.py`): (a) the
+nginx backend alone, then meshproxy ((b) the mypyc build of `--source`, (p) the same source in
+pure Python, (m) the `--before` revision), (c) nginx, (d) HAProxy and (e) Envoy each in front of
+that same backend. Rounds interleave the targets (a m p b c d e, a m p b c d e, ...) so drift on
+this shared machine hits all of them alike. Per target and round: requests/s at saturation (wrk
+-t1 -c32, keep-alive), p50/p99 at a paced 2,000 req/s (`paced.py`), RSS idle and under load,
+the target process's CPU per request split user/kernel, the load average and the host's steal
+time. Then `strace -c` over a fixed number of requests through each proxy, and a py-spy profile
+of meshproxy (b) at saturation. Writes bench/proxy/REPORT.md and the raw figures under bench/out/.
 
 Every process is started here and stopped by its own PID in a `finally`; every load is bounded.
 
-    .venv/bin/python bench/proxy/run.py [--runs 3] [--seconds 5]
+    .venv/bin/python bench/proxy/run.py [--runs 3] [--seconds 5] [--before REV]
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import procfs
 import report
 import syscalls
 import targets
-from processes import Started, free_port, say
+from processes import Started, compiled_build, free_port, say
 from targets import Launch, Target
 
 HERE = Path(__file__).resolve().parent
@@ -133,7 +134,11 @@ def _launch(
     target: Target, workdir: Path, port: int, backend_port: int, args: argparse.Namespace
 ) -> Launch:
     if target is targets.MESHPROXY_T:
+        return targets.meshproxy(workdir, port, backend_port, free_port(), args.compiled_dir)
+    if target is targets.MESHPROXY_PURE:
         return targets.meshproxy(workdir, port, backend_port, free_port(), args.source_dir)
+    if target is targets.MESHPROXY_BEFORE:
+        return targets.meshproxy(workdir, port, backend_port, free_port(), args.before_dir)
     if target is targets.NGINX_PROXY:
         return targets.nginx_proxy(workdir, port, backend_port)
     if target is targets.HAPROXY_T:
@@ -182,7 +187,7 @@ def _round(
     rnd: int, backend: Started, backend_port: int, out: Path, args: argparse.Namespace
 ) -> list[Sample]:
     samples = []
-    for target in targets.ALL:
+    for target in args.targets:
         print(f"== round {rnd}: ({target.key}) {target.name}", flush=True)
         if not target.proxy:
             samples.append(_measure(backend.pid, backend_port, target, rnd, args))
@@ -274,12 +279,12 @@ def _profile(backend_port: int, out: Path, args: argparse.Namespace) -> hotspots
         proxy.stop()
 
 
-def _snapshot(out: Path, rev: str) -> Path:
+def _snapshot(out: Path, rev: str, name: str = "src") -> Path:
     """The proxy package as committed at `rev`, so edits in progress never change a run."""
-    dest = out / "src"
+    dest = out / name
     dest.mkdir()
     archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", rev, "proxy-image/meshproxy"],
+        ["git", "-C", str(REPO), "archive", rev, "proxy-image"],
         capture_output=True,
         check=True,
     ).stdout
@@ -341,6 +346,10 @@ def main(argv: list[str] | None = None) -> int:
         help="git revision of proxy-image/meshproxy to measure, or `worktree` for the checkout",
     )
     parser.add_argument(
+        "--before",
+        help="also measure this git revision of meshproxy (pure Python), e.g. the base of a change",
+    )
+    parser.add_argument(
         "--render", type=Path, metavar="RESULTS_JSON", help="only rewrite the report from a run"
     )
     args = parser.parse_args(argv)
@@ -358,8 +367,23 @@ def main(argv: list[str] | None = None) -> int:
     started_at = time.monotonic()
     out = args.out.resolve() / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     out.mkdir(parents=True)
-    args.source_dir = None if args.source == "worktree" else _snapshot(out, args.source)
+    args.source_dir = (
+        REPO / "proxy-image" if args.source == "worktree" else _snapshot(out, args.source)
+    )
+    args.compiled_dir = compiled_build(args.source_dir, REPO / ".local" / "meshproxy-compiled")
+    args.before_dir = _snapshot(out, args.before, "before") if args.before else None
+    pure_only = args.compiled_dir is None  # a revision from before the mypyc build
+    if pure_only:
+        args.compiled_dir = args.source_dir
+    args.targets = [
+        t
+        for t in targets.ALL
+        if not (t is targets.MESHPROXY_PURE and pure_only)
+        and not (t is targets.MESHPROXY_BEFORE and args.before_dir is None)
+    ]
     machine = _machine("HEAD" if args.source == "worktree" else args.source)
+    machine["before"] = _machine(args.before)["commit"] if args.before else None
+    machine["compiled"] = not pure_only
     versions = _versions()
     machine["source"] = args.source
     print(f"bench/proxy: {machine} {versions}\nraw output: {out}", flush=True)
@@ -373,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         backend.wait_ready(backend_port)
         for rnd in range(1, args.runs + 1):
             samples += _round(rnd, backend, backend_port, out, args)
-        for target in targets.ALL:
+        for target in args.targets:
             if target.proxy:
                 traces.append(_strace(target, backend_port, out, args))
         profile = _profile(backend_port, out, args)

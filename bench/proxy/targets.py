@@ -4,7 +4,10 @@ Each target is one process with one worker, listening on 127.0.0.1 only:
 
 - backend: nginx answering every request with a fixed ~100-byte body (`return 200`), access
   log off. Every proxy below forwards to it.
-- meshproxy: its default layers (route match, metrics, tracing ids, access log to a file).
+- meshproxy: its default layers (route match, metrics, tracing ids, access log to a file), as
+  built for this run: (b) the revision measured with its hot modules compiled by mypyc
+  (`proxy-image/build_compiled.py`), (p) the same revision in pure Python, and (m) an earlier
+  revision (`--before REV`, pure Python), so a change is measured against its base in one run.
 - nginx as a reverse proxy: upstream keep-alive over HTTP/1.1, access log off.
 - HAProxy: `nbthread 1`, `http-reuse always`, no log target.
 - Envoy: `--concurrency 1`, configured as its benchmarking FAQ asks (circuit breakers raised,
@@ -46,11 +49,14 @@ class Target:
 
 
 BACKEND = Target("a", "backend alone (nginx)", proxy=False)
-MESHPROXY_T = Target("b", "meshproxy", proxy=True)
+MESHPROXY_BEFORE = Target("m", "meshproxy before (--before, pure Python)", proxy=True)
+MESHPROXY_PURE = Target("p", "meshproxy, pure Python", proxy=True)
+MESHPROXY_T = Target("b", "meshproxy (mypyc build)", proxy=True)
 NGINX_PROXY = Target("c", "nginx proxy", proxy=True)
 HAPROXY_T = Target("d", "HAProxy", proxy=True)
 ENVOY = Target("e", "Envoy", proxy=True)
-ALL = (BACKEND, MESHPROXY_T, NGINX_PROXY, HAPROXY_T, ENVOY)
+ALL = (BACKEND, MESHPROXY_BEFORE, MESHPROXY_PURE, MESHPROXY_T, NGINX_PROXY, HAPROXY_T, ENVOY)
+MESHPROXIES = (MESHPROXY_BEFORE, MESHPROXY_PURE, MESHPROXY_T)
 
 
 def envoy_binary() -> str:
