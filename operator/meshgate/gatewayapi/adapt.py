@@ -12,6 +12,8 @@ meshgate Gateways (`Resource.api_version` keeps the two APIs apart in the compil
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,10 +68,42 @@ class DesiredStatus:
 
 
 @dataclass(frozen=True)
+class CertificateCopy:
+    """A listener certificate from another namespace (allowed by a ReferenceGrant), copied into
+    the Gateway's namespace: a Pod mounts Secrets of its own namespace only."""
+
+    gateway: Meta
+    source: tuple[str, str]  # (namespace, name)
+    name: str  # of the copy, in the Gateway's namespace
+
+
+@dataclass(frozen=True)
 class Adapted:
     gateways: tuple[Resource[GatewaySpec], ...] = ()
     routes: tuple[Resource[RouteSpec], ...] = ()
     statuses: tuple[DesiredStatus, ...] = ()
+    certificate_copies: tuple[CertificateCopy, ...] = ()
+
+    def extend(self, snap: Snapshot) -> Snapshot:
+        """`snap` with the adapted Gateways and Routes, and each certificate copy as the Secret
+        it will be once written (its source's shape): the compiler serves the listener at once,
+        and its Pods start as soon as the copy exists."""
+        have = {(s.meta.namespace, s.meta.name) for s in snap.secrets}
+        sources = {(s.meta.namespace, s.meta.name): s for s in snap.secrets}
+        copies = []
+        for c in self.certificate_copies:
+            source = sources.get(c.source)
+            if source is None or (c.gateway.namespace, c.name) in have:
+                continue
+            meta = Meta(namespace=c.gateway.namespace, name=c.name)
+            copies.append(dataclasses.replace(source, meta=meta))
+        by_key = lambda o: (o.meta.namespace, o.meta.name)  # noqa: E731
+        return dataclasses.replace(
+            snap,
+            gateways=tuple(sorted(snap.gateways + self.gateways, key=by_key)),
+            routes=tuple(sorted(snap.routes + self.routes, key=by_key)),
+            secrets=tuple(sorted(snap.secrets + tuple(copies), key=by_key)),
+        )
 
     @property
     def compiled_keys(self) -> frozenset[tuple[str, str, str]]:
@@ -187,14 +221,20 @@ def adapt(objs: GatewayApiObjects, snap: Snapshot, *, replicas: int = 1) -> Adap
             )
 
     gateways: list[Resource[GatewaySpec]] = []
+    copies: list[CertificateCopy] = []
     for key, state in sorted(states.items()):
-        spec = _gateway_spec(state, replicas)
+        spec = _gateway_spec(state, replicas, copies)
         runtime = snap.gateway_runtime.get(key)
         addresses = list(runtime.addresses) if runtime is not None and spec is not None else []
         if spec is not None:
             gateways.append(Resource("Gateway", state.gw.meta, spec, api_version=API_VERSION))
         statuses.append(_gateway_status(state, spec is not None, addresses))
-    return Adapted(gateways=tuple(gateways), routes=tuple(routes), statuses=tuple(statuses))
+    return Adapted(
+        gateways=tuple(gateways),
+        routes=tuple(routes),
+        statuses=tuple(statuses),
+        certificate_copies=tuple(copies),
+    )
 
 
 def _nn(route: HTTPRoute) -> tuple[str, str]:
@@ -236,7 +276,16 @@ def _echo(ref: ObjectRef) -> dict[str, Any]:
     return out
 
 
-def _gateway_spec(state: _GatewayState, replicas: int) -> GatewaySpec | None:
+def copy_name(gateway: str, source: tuple[str, str]) -> str:
+    """The copy of a certificate Secret of another namespace, named for its Gateway."""
+    digest = hashlib.sha256("/".join(source).encode()).hexdigest()[:10]
+    name = f"meshgate-gw-{gateway}-cert-{digest}"
+    return name if len(name) <= 253 else f"meshgate-gw-cert-{digest}"
+
+
+def _gateway_spec(
+    state: _GatewayState, replicas: int, copies: list[CertificateCopy]
+) -> GatewaySpec | None:
     listeners = []
     for v in state.verdicts:
         if not v.servable:
@@ -245,11 +294,13 @@ def _gateway_spec(state: _GatewayState, replicas: int) -> GatewaySpec | None:
         tls = None
         if ln.protocol == "HTTPS":
             assert v.certificate is not None
-            ns, name = v.certificate
-            ref = SecretObjectReference(
-                name=name, namespace=ns if ns != state.gw.meta.namespace else None
-            )
-            tls = GatewayTLSConfig(certificate_refs=[ref])
+            name = v.certificate[1]
+            if v.certificate[0] != state.gw.meta.namespace:
+                name = copy_name(state.gw.meta.name, v.certificate)
+                copy = CertificateCopy(state.gw.meta, v.certificate, name)
+                if state.refused is None and copy not in copies:
+                    copies.append(copy)
+            tls = GatewayTLSConfig(certificate_refs=[SecretObjectReference(name=name)])
         listeners.append(
             MeshListener(
                 name=ln.name,
@@ -326,9 +377,7 @@ def _gateway_status(
         elif v.servable:
             lp = cond("Programmed", False, "Pending", "the gateway is not programmed yet", gen)
         else:
-            lp = cond(
-                "Programmed", False, "Invalid", v.unserved or "the listener is not served", gen
-            )
+            lp = cond("Programmed", False, "Invalid", "the listener is not served", gen)
         listeners.append(
             {
                 "name": v.name,

@@ -33,7 +33,6 @@ class ListenerVerdict:
     # The proxy can serve it: usable and every reference resolved.
     servable: bool
     certificate: tuple[str, str] | None = None  # (namespace, name) of the served Secret
-    unserved: str = ""  # why a valid listener is still not served
 
     @property
     def name(self) -> str:
@@ -84,21 +83,14 @@ def judge_listeners(
                 gen,
             )  # fmt: skip
         usable = accepted["status"] == "True" and bool(kinds)
-        # The gateway Pods mount certificates from their own namespace only.
-        foreign = certificate is not None and certificate[0] != gw.meta.namespace
         out.append(
             ListenerVerdict(
                 listener=listener,
                 conditions=(accepted, resolved, conflicted),
                 supported_kinds=kinds,
                 usable=usable,
-                servable=usable and certificate_ok and not foreign,
+                servable=usable and certificate_ok,
                 certificate=certificate if certificate_ok else None,
-                unserved=(
-                    "a certificate of another namespace cannot be mounted by the gateway yet"
-                    if foreign
-                    else ""
-                ),
             )
         )
     return tuple(out)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshgate.compile import compile_snapshot
+from meshgate.kube.certificate_copies import sync_certificate_copies
 from meshgate.kube.cluster_state import ParseCache, read_state
 from meshgate.kube.edge_secrets import EdgeSecretWriter, with_edge_secrets
 from meshgate.kube.gatewayapi_status import sync_gateway_api_statuses
@@ -93,6 +94,12 @@ class Reconciler:
         edge_errors = self.edge.sync(
             [s for gw in result.gateways for s in render_gateway_secrets(gw)], force=force
         )
+        # Before the Deployments that mount them.
+        copy_errors = (
+            sync_certificate_copies(self.rest, store, state.adapted.certificate_copies)
+            if self.settings.gateway_api
+            else []
+        )
         outputs = sync_outputs(
             self.rest,
             desired,
@@ -140,7 +147,7 @@ class Reconciler:
             "unchanged": outputs.unchanged,
             "status_written": statuses.written,
             "events": statuses.events,
-            "errors": list(outputs.errors.values()) + statuses.errors + edge_errors,
+            "errors": list(outputs.errors.values()) + statuses.errors + edge_errors + copy_errors,
             "versions": {
                 **{f"gateway/{g.gateway.key}": g.version for g in result.gateways},
                 **{f"mesh/{m.namespace}": m.version for m in result.meshes},

@@ -9,7 +9,6 @@ a unit test holds the two equal. Never performs I/O.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -179,11 +178,7 @@ def read_state(store: Store, settings: Settings, cache: ParseCache | None = None
     if settings.gateway_api:
         objects, gateway_api_statuses = _gateway_api_objects(store, cache)
         adapted = adapt(objects, snapshot, replicas=settings.gateway_api_replicas)
-        snapshot = dataclasses.replace(
-            snapshot,
-            gateways=tuple(sorted(snapshot.gateways + adapted.gateways, key=by_key)),
-            routes=tuple(sorted(snapshot.routes + adapted.routes, key=by_key)),
-        )
+        snapshot = adapted.extend(snapshot)
     cache.end()
     return ClusterState(
         snapshot=snapshot,

@@ -24,6 +24,7 @@ PLURALS = {
     "Secret": "secrets",
     "ConfigMap": "configmaps",
     "Route": "routes",
+    "Deployment": "deployments",
 }
 
 

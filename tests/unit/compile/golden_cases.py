@@ -90,12 +90,7 @@ def snapshot(docs: list[dict[str, Any]], default_namespace: str = "shop") -> Sna
     # As the I/O layer does: the Secrets edge policies name, reduced to digests and texts.
     uses = edge_secret_refs(snap.edge_authentications, snap.rate_limit_policies)
     snap = dataclasses.replace(snap, edge_secrets=edge_secrets_from_bodies(core["Secret"], uses))
-    adapted = gateway_api(docs, snap)
-    return dataclasses.replace(
-        snap,
-        gateways=snap.gateways + adapted.gateways,
-        routes=snap.routes + adapted.routes,
-    )
+    return gateway_api(docs, snap).extend(snap)
 
 
 def gateway_api(docs: list[dict[str, Any]], snap: Snapshot) -> Adapted:

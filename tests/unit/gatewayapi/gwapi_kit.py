@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from meshgate.compile import MeshSettings, snapshot_from_bodies
@@ -183,10 +182,7 @@ def run(docs: list[dict[str, Any]], **kw: Any) -> tuple[Adapted, Snapshot]:
     """Adapt `docs` and return the adapter's output and the snapshot the compiler would take."""
     snap = snapshot(docs, **kw)
     adapted = adapt(objects_from_bodies(docs), snap, replicas=1)
-    full = dataclasses.replace(
-        snap, gateways=snap.gateways + adapted.gateways, routes=snap.routes + adapted.routes
-    )
-    return adapted, full
+    return adapted, adapted.extend(snap)
 
 
 def status(adapted: Adapted, kind: str, name: str, namespace: str = NS) -> dict[str, Any]:

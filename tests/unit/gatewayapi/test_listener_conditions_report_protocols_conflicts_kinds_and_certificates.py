@@ -124,12 +124,22 @@ def test_certificate_in_its_own_namespace_is_served() -> None:
     assert out.tls_secrets == ("cert",)
 
 
-def test_reference_grant_resolves_a_certificate_of_another_namespace_not_yet_served() -> None:
+def test_certificate_of_another_namespace_allowed_by_a_grant_is_served_from_a_copy() -> None:
     ref = {"group": "", "kind": "Secret", "name": "cert", "namespace": "certs"}
     grant = reference_grant("certs", "Gateway", "shop", "Secret", "cert")
-    ln = _listener([tls_secret("cert", "certs"), grant, gateway("edge", _https(ref))], "https")
+    docs = [gateway_class(), tls_secret("cert", "certs"), grant, gateway("edge", _https(ref))]
+    adapted, snap = run(docs, addresses={"shop/edge": [("IPAddress", "10.0.0.9")]})
+    ln = listener_status(status(adapted, "Gateway", "edge"), "https")
     assert condition(ln["conditions"], "ResolvedRefs") == ("True", "ResolvedRefs")
-    assert condition(ln["conditions"], "Programmed") == ("False", "Invalid")
+    assert condition(ln["conditions"], "Programmed") == ("True", "Programmed")
+    (copy,) = adapted.certificate_copies
+    assert copy.source == ("certs", "cert")
+    assert copy.gateway.name == "edge"
+    assert copy.name.startswith("meshgate-gw-edge-cert-")
+    (out,) = compile_snapshot(snap).gateways
+    assert out.tls_secrets == (copy.name,)
+    (served,) = out.config.listeners
+    assert served.tls is not None
 
 
 def test_https_listeners_sharing_a_port_serve_their_certificates_by_sni() -> None:
