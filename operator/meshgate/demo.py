@@ -52,6 +52,12 @@ QUICKSTART_SERVICES = ("web", "api")
 QUICKSTART_GATEWAY = "quickstart"
 LISTENER_PORT = 8080
 PEER_HEADER = "x-meshgate-peer-identity"
+# examples/gateway-api/: the quickstart's edge as a standard Gateway and HTTPRoute.
+GATEWAY_CLASS = "gatewayclasses.gateway.networking.k8s.io"
+GATEWAY_API_GATEWAY = "gateways.gateway.networking.k8s.io"
+HTTP_ROUTE = "httproutes.gateway.networking.k8s.io"
+STANDARD_GATEWAY = "edge"
+STANDARD_ROUTE = "quickstart-echo"
 # Set on the re-run inside the network namespace, so it does not re-run itself again.
 IN_NETNS_ENV = "MESHGATE_DEMO_IN_NETNS"
 
@@ -285,17 +291,19 @@ def step_quickstart(ctx: DemoContext) -> str:
 
 
 @contextlib.contextmanager
-def _gateway_address(ctx: DemoContext) -> Iterator[tuple[str, int]]:
-    """Where the quickstart gateway answers: its Pod's own address locally, a port-forward
+def _gateway_address(
+    ctx: DemoContext, gateway: str = QUICKSTART_GATEWAY
+) -> Iterator[tuple[str, int]]:
+    """Where a quickstart gateway answers: its Pod's own address locally, a port-forward
     on a real cluster (stopped by its PID afterwards)."""
-    selector = f"meshgate.io/gateway={QUICKSTART_GATEWAY}"
+    selector = f"meshgate.io/gateway={gateway}"
     if ctx.local:
         pods = _ready_pods(ctx, DEMO_NAMESPACE, selector) or []
         yield pods[0]["status"]["podIP"], LISTENER_PORT
         return
     local_port = 18080
     argv = [ctx.kubectl, f"--kubeconfig={ctx.kubeconfig}", "port-forward", "-n", DEMO_NAMESPACE]
-    argv += [f"deployment/meshgate-gw-{QUICKSTART_GATEWAY}", f"{local_port}:{LISTENER_PORT}"]
+    argv += [f"deployment/meshgate-gw-{gateway}", f"{local_port}:{LISTENER_PORT}"]
     print(f"$ kubectl {' '.join(argv[2:])}", flush=True)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
@@ -388,6 +396,73 @@ def _shown(answer: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+def _standard_ready(ctx: DemoContext) -> bool:
+    """The Gateway API Gateway Programmed and its HTTPRoute accepted by it, for this generation."""
+    gateway = ctx.get_json(GATEWAY_API_GATEWAY, STANDARD_GATEWAY, "-n", DEMO_NAMESPACE)
+    route = ctx.get_json(HTTP_ROUTE, STANDARD_ROUTE, "-n", DEMO_NAMESPACE)
+
+    def true(conditions: Any, type_: str, generation: Any) -> bool:
+        return any(
+            c.get("type") == type_
+            and c.get("status") == "True"
+            and c.get("observedGeneration") == generation
+            for c in conditions or []
+        )
+
+    programmed = true(
+        (gateway.get("status") or {}).get("conditions"),
+        "Programmed",
+        (gateway.get("metadata") or {}).get("generation"),
+    )
+    parents = (route.get("status") or {}).get("parents") or []
+    generation = (route.get("metadata") or {}).get("generation")
+    accepted = any(true(p.get("conditions"), "Accepted", generation) for p in parents)
+    return programmed and accepted
+
+
+def step_gateway_api(ctx: DemoContext) -> str:
+    """The quickstart's edge again in Gateway API form (examples/gateway-api/): a standard
+    Gateway of class `meshgate` and an HTTPRoute to the same web Service, beside the meshgate
+    Gateway; one request through it, then what kubectl shows of the standard resources."""
+    folder = ctx.root / "examples" / "gateway-api"
+    if not folder.is_dir():
+        return "no examples/gateway-api/ manifests yet: skipped"
+    probe = ctx.kubectl_run("get", GATEWAY_CLASS, "meshgate", "-o", "name", check=False)
+    if probe.returncode != 0:
+        return "no GatewayClass meshgate (the chart's gatewayAPI.enabled is off): skipped"
+    applied = ctx.kubectl_run(
+        "apply", "--server-side", f"--field-manager={FIELD_MANAGER}",
+        "--namespace", DEMO_NAMESPACE, "-f", str(folder.relative_to(ctx.root)),
+    )  # fmt: skip
+    print(applied.stdout.rstrip(), flush=True)
+    _wait(lambda: _standard_ready(ctx), 120, f"Gateway {STANDARD_GATEWAY} Programmed")
+    _wait_ready(ctx, f"meshgate.io/gateway={STANDARD_GATEWAY}", "the Gateway API gateway Pod Ready")
+    with _gateway_address(ctx, STANDARD_GATEWAY) as (address, port):
+        print(f"$ curl http://{address}:{port}/hello", flush=True)
+
+        def answered() -> dict[str, Any] | None:
+            try:
+                status, body = _get(address, port, "/hello")
+            except OSError:
+                return None
+            return json.loads(body) if status == 200 else None
+
+        try:
+            answer = wait_for(answered, timeout=60, what="the Gateway API gateway to answer 200")
+        except WaitTimeout as exc:
+            raise DemoError(str(exc)) from exc
+    caller = (answer.get("headers") or {}).get(PEER_HEADER)
+    print(f"web (pod {answer.get('pod')}) saw the caller {caller}", flush=True)
+    if not caller:
+        raise DemoError(f"web saw no {PEER_HEADER}: the Gateway API gateway did not use mTLS")
+    listed = ctx.kubectl_run("get", f"{GATEWAY_API_GATEWAY},{HTTP_ROUTE}", "--all-namespaces")
+    print(listed.stdout.rstrip(), flush=True)
+    return (
+        f"applied examples/gateway-api/: Gateway {STANDARD_GATEWAY} (class meshgate) Programmed,"
+        f" HTTPRoute {STANDARD_ROUTE} Accepted; HTTP 200 from web over mTLS ({caller})"
+    )
+
+
 def step_show(ctx: DemoContext) -> str:
     proc = ctx.kubectl_run("get", "meshgate", "--all-namespaces", check=False)
     out = (proc.stdout or proc.stderr).strip()
@@ -404,6 +479,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("helm install", step_helm_install),
     ("quickstart", step_quickstart),
     ("request", step_request),
+    ("gateway api", step_gateway_api),
     ("resources", step_show),
 )
 
