@@ -12,7 +12,8 @@ step of a fresh interpreter, so the figures say where the memory goes.
 - sidecar: a STRICT inbound listener and an outbound listener to a MESH cluster, with a real
   workload certificate (issued by meshgate.certs, as the operator does) for its identity.
 
-Each tree's `meshproxy` package is copied to a temporary directory and byte-compiled there
+Each tree's `meshproxy` package (and a mypyc build's runtime module beside it, for the
+`make proxy-compiled` tree) is copied to a temporary directory and byte-compiled there
 first, as `pip install` does for the image: without cached bytecode every start would compile
 the sources, and that leaves memory behind. Every process is started here and stopped by its
 own PID; nothing listens beyond 127.0.0.1.
@@ -208,6 +209,8 @@ def breakdown(source: Path) -> list[tuple[str, float]]:
 def installed_copy(source: Path, target: Path) -> Path:
     """`source`'s meshproxy package copied under `target` and byte-compiled, as pip installs it."""
     shutil.copytree(source / "meshproxy", target / "meshproxy", ignore=_NO_BYTECODE)
+    for runtime in source.glob("*__mypyc*"):  # a mypyc build's shared runtime sits beside it
+        shutil.copy2(runtime, target / runtime.name)
     subprocess.run([PYTHON, "-m", "compileall", "-q", str(target)], check=True, timeout=300)
     return target
 
