@@ -86,3 +86,13 @@ def test_route_parent_entry_names_meshgate_and_echoes_the_parent_ref() -> None:
     assert parent_condition(body, "Accepted") == ("True", "Accepted")
     assert parent_condition(body, "ResolvedRefs") == ("True", "ResolvedRefs")
     assert all(c["observedGeneration"] == 1 for c in entry["conditions"])
+
+
+def test_gateway_asking_for_static_addresses_is_refused_and_not_compiled() -> None:
+    gw = gateway()
+    gw["spec"]["addresses"] = [{"type": "IPAddress", "value": "198.19.0.99"}]
+    adapted, snap = run([gateway_class(), gw, http_route(), service()])
+    body = status(adapted, "Gateway", "edge")
+    assert condition(body["conditions"], "Accepted") == ("False", "UnsupportedAddress")
+    assert condition(body["conditions"], "Programmed") == ("False", "Invalid")
+    assert compile_snapshot(snap).gateways == ()
