@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and benchmarks start as real peers: redis-server (global
 # rate limits), nginx, HAProxy and wrk (bench/), iproute2 and util-linux (hack/in-netns.sh), nftables
-# (the e2e node agent forwards Service addresses to Pods with it).
+# (the e2e node agent forwards Service addresses to Pods with it), Chromium (the API catalog page
+# is opened headless by a test).
 # Installs only what is missing; safe to rerun.
 set -euo pipefail
 declare -A need=(
   [redis-server]=redis-server [nginx]=nginx-light [haproxy]=haproxy [wrk]=wrk
-  [ip]=iproute2 [unshare]=util-linux [nsenter]=util-linux [nft]=nftables
+  [ip]=iproute2 [unshare]=util-linux [nsenter]=util-linux [nft]=nftables [chromium]=chromium
 )
 missing=()
 for cmd in "${!need[@]}"; do

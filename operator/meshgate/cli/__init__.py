@@ -112,6 +112,11 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("top", "`stat`, refreshed live", "meshgate.cli.stat:TopCommand"),
     Command(
+        "catalog",
+        "the API catalog page of a Gateway, written offline from manifest files (-f)",
+        "meshgate.cli.catalog",
+    ),
+    Command(
         "completion",
         "shell completion script for bash or zsh",
         "meshgate.cli.completion",

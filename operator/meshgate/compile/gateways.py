@@ -19,6 +19,7 @@ from meshgate.api.v1alpha1.gateway import GatewaySpec, Listener
 from meshproxy import config as pc
 
 from .attach import Attachment
+from .catalog_page import with_catalog
 from .clusters import ClusterBook
 from .durations import seconds
 from .edge import EdgeBook, GatewayEdge
@@ -123,6 +124,8 @@ def compile_gateway(
         rate_limits=[gw_edge.rate_limits[n] for n in sorted(gw_edge.rate_limits)],
         limits=limits,
     )
+    if spec.catalog is not None:
+        config = with_catalog(config, gw, index)
     fields = report.fields(KIND, gw.meta)
     fields["listeners"] = [statuses[n] for n in sorted(statuses)]
     runtime = index.snapshot.gateway_runtime.get(gw.meta.key)

@@ -63,6 +63,13 @@ def meta_of(body: MetadataBody | None) -> Meta:
         generation=int(body.get("generation", 0) or 0),
         creation_timestamp=body.get("creationTimestamp", "") or "",
         labels=MappingProxyType(dict(body.get("labels") or {})),
+        annotations=MappingProxyType(
+            {
+                k: str(v)
+                for k, v in (body.get("annotations") or {}).items()
+                if k.startswith("meshgate.io/")
+            }
+        ),
     )
 
 

@@ -39,6 +39,8 @@ class Meta:
     # RFC 3339 in UTC from the API server: sorts chronologically as a string.
     creation_timestamp: str = ""
     labels: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    # Only `meshgate.io/` annotations (a Route's description and OpenAPI document for the catalog).
+    annotations: Mapping[str, str] = field(default_factory=lambda: _EMPTY, compare=False)
 
     @property
     def key(self) -> str:

@@ -149,6 +149,24 @@ class EdgeDefaults(ApiModel):
     """A RateLimitPolicy applied to every route on this gateway."""
 
 
+class GatewayCatalog(ApiModel):
+    """Serve the API catalog page on every listener of this gateway: one HTML page listing each
+    API attached to it (hosts, paths and versions, methods, authentication, rate limits, and the
+    OpenAPI document a Route carries in its `meshgate.io/openapi` annotation).
+
+    ```yaml
+    catalog:
+      path: /apis
+    ```
+    """
+
+    path: Annotated[
+        str, StringConstraints(min_length=2, max_length=256, pattern=r"^/[A-Za-z0-9._~/-]*$")
+    ]
+    """Exact path the page is served on; it takes precedence over any Route's match of that
+    same path. Edge policies of the Gateway's own `defaults` apply to it as to every request."""
+
+
 class GatewaySpec(ApiModel):
     """Desired state of a Gateway."""
 
@@ -180,6 +198,8 @@ class GatewaySpec(ApiModel):
     """Compute resources of each proxy."""
     defaults: EdgeDefaults | None = None
     """Edge policies for every Route on this Gateway."""
+    catalog: GatewayCatalog | None = None
+    """Opt in to serving the API catalog page on this gateway."""
 
 
 class ListenerStatus(ApiModel):

@@ -1,0 +1,32 @@
+"""The catalog as one self-contained HTML page (inline CSS, no script, no external fetch).
+
+Rendered with Jinja2 from `meshgate/templates/catalog.html.j2`, package data loaded with
+`PackageLoader` and `StrictUndefined` (a missing variable is an error, never an empty string),
+autoescaped: names and descriptions come from users' objects.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import jinja2
+
+from .model import Catalog
+
+TEMPLATE = "catalog.html.j2"
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("meshgate", "templates"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_page(catalog: Catalog) -> str:
+    return _environment().get_template(TEMPLATE).render(catalog=catalog)
