@@ -71,9 +71,7 @@ def _files(
     if cfg.identity is not None:
         update["identity"] = files(cfg.identity, "cert_file", "key_file", "ca_file")
     update["listeners"] = [
-        replace(lst, tls=files(lst.tls, "cert_file", "key_file", "client_ca_file"))
-        if lst.tls is not None
-        else lst
+        replace(lst, tls=rooted.server_tls(lst.tls)) if lst.tls is not None else lst
         for lst in (listeners if listeners is not None else cfg.listeners)
     ]
     update["clusters"] = [
@@ -95,6 +93,13 @@ class _Rooted:
     def files(self, model: M, *fields: str) -> M:
         update = {f: self.path(getattr(model, f)) for f in fields if getattr(model, f)}
         return replace(model, **update) if update else model
+
+    def server_tls(self, tls: config.ServerTLS) -> config.ServerTLS:
+        tls = self.files(tls, "cert_file", "key_file", "client_ca_file")
+        if not tls.sni_certificates:
+            return tls
+        sni = [self.files(c, "cert_file", "key_file") for c in tls.sni_certificates]
+        return replace(tls, sni_certificates=sni)
 
     def authn(self, policy: config.AuthnPolicy) -> config.AuthnPolicy:
         update: dict[str, object] = {}

@@ -17,7 +17,9 @@ def _cfg(**extra: Any) -> config.ProxyConfig:
             {"name": "out", "address": "127.0.0.1", "port": 15001, "role": "outbound"},
             {"name": "in", "port": 15006, "role": "inbound", "inbound": {"allowedPorts": [8080]}},
             {"name": "fixed", "address": "10.1.2.3", "port": 9000, "role": "edge",
-             "tls": {"certFile": "/etc/gw/tls.crt", "keyFile": "relative.key"}},
+             "tls": {"certFile": "/etc/gw/tls.crt", "keyFile": "relative.key",
+                     "sniCertificates": [{"hostnames": ["b.example"], "certFile": "/etc/b/tls.crt",
+                                          "keyFile": "/etc/b/tls.key"}]}},
         ],
         "clusters": [{"name": "ext", "tls": {"mode": "SIMPLE", "caFile": "/etc/ca.pem"}}],
         "authn": [{"name": "keys", "apiKey": {"keysFile": "/etc/keys/keys.json"},
@@ -61,6 +63,9 @@ def test_fs_root_moves_every_absolute_file_path_and_keeps_relative_ones() -> Non
         "relative.key",
         None,
     )
+    sni = tls.sni_certificates[0]
+    assert sni.cert_file == "/tmp/pods/a/etc/b/tls.crt"
+    assert sni.key_file == "/tmp/pods/a/etc/b/tls.key"
     assert cfg.clusters[0].tls.ca_file == "/tmp/pods/a/etc/ca.pem"
     api_key, jwt = cfg.authn[0].api_key, cfg.authn[0].jwt
     assert api_key is not None
