@@ -18,12 +18,13 @@ the agent makes local to that namespace only.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conformance_kit import BINS, REPO, ConformanceBins
+from conformance_kit import BIN_DIR, BINS, REPO, ConformanceBins
 
 from meshgate.localcluster.waiting import WaitTimeout, wait_for
 
@@ -65,10 +66,11 @@ def conformance_bins() -> ConformanceBins:
 
 
 @pytest.fixture(scope="session")
-def conformance_agent(
-    kubeconfig: str, conformance_bins: ConformanceBins, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[NodeAgent]:
-    state_dir = tmp_path_factory.mktemp("node-agent")
+def conformance_agent(kubeconfig: str, conformance_bins: ConformanceBins) -> Iterator[NodeAgent]:
+    # Kept after the run for the post-mortem (every Pod's logs), unlike pytest's rotated tmp dirs.
+    state_dir = BIN_DIR / "node-agent"
+    shutil.rmtree(state_dir, ignore_errors=True)
+    state_dir.mkdir(parents=True)
     with running_agent(
         kubeconfig, state_dir, ["--echo-basic", str(conformance_bins.echo_basic)]
     ) as agent:
