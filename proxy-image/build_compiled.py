@@ -1,18 +1,21 @@
 """Build meshproxy with its hot modules compiled by mypyc; print the directory to put on PYTHONPATH.
 
-The request path is plain, strictly typed Python; mypyc compiles the same source to C
-extensions (as black and mypy ship themselves), which halves the interpreter's share of a
-request's CPU (bench/proxy/REPORT.md). The .py files stay the fallback and the source of truth:
-the build is a copy of `proxy-image/meshproxy` under `.local/meshproxy-compiled/<digest>/`, with
-the modules in `COMPILED` beside their `.so`. The digest covers every source file, this script
-and the mypy version, so a stale build is never used: an edit makes a new digest, and the next
-`make` builds it again (about 40 s of CPU). Older builds are removed.
+An experiment kept for measuring, not what meshproxy runs as. mypyc compiles the request path's
+strictly typed source to C extensions (as black and mypy ship themselves). In-process, with fake
+transports (bench/proxy/inproc.py, load 10), that cut the proxy's own CPU per request by about
+38%; in the live benchmark on this shared machine (bench/proxy/REPORT.md: (b) against (p), load
+15-20) it showed no gain in requests/s or CPU per request, so `make test` and `make demo` run
+pure Python. Rerun the benchmark on a quieter machine before reconsidering.
 
-Only modules that run per request and that nothing patches at run time belong in `COMPILED`.
-A module compiled here must keep to what mypyc compiles: no `runtime_checkable` protocols,
-no monkeypatching of its classes from outside.
+The build is a copy of `proxy-image/meshproxy` under `<into>/<digest>/` with the modules in
+`COMPILED` beside their `.so`, never an extension next to the source. The digest covers every
+source file, this script and the mypy version, so a stale build is never used; older builds
+are removed. `MESHPROXY_EXPECT_COMPILED=1` with the build on PYTHONPATH makes
+tests/unit/proxy/test_compiled_build_is_what_runs_when_asked_for.py check that every listed
+module came from its extension. A listed module must keep to what mypyc compiles: no
+`runtime_checkable` protocols, no monkeypatching of its classes from outside.
 
-    .venv/bin/python proxy-image/build_compiled.py --into .local/meshproxy-compiled
+    make proxy-compiled   # or: .venv/bin/python proxy-image/build_compiled.py --into DIR
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ this shared machine hits all of them alike. Per target and round: requests/s at 
 -t1 -c32, keep-alive), p50/p99 at a paced 2,000 req/s (`paced.py`), RSS idle and under load,
 the target process's CPU per request split user/kernel, the load average and the host's steal
 time. Then `strace -c` over a fixed number of requests through each proxy, and a py-spy profile
-of meshproxy (b) at saturation. Writes bench/proxy/REPORT.md and the raw figures under bench/out/.
+of meshproxy (p, or b without p) at saturation. Writes bench/proxy/REPORT.md and the raw
+figures under bench/out/.
 
 Every process is started here and stopped by its own PID in a `finally`; every load is bounded.
 
@@ -254,8 +255,12 @@ def _profile(backend_port: int, out: Path, args: argparse.Namespace) -> hotspots
         return None
     print("== profile: meshproxy at saturation, py-spy", flush=True)
     port = free_port()
-    workdir = out / "b-profile"
-    proxy = Started("b", _launch(targets.MESHPROXY_T, workdir, port, backend_port, args), workdir)
+    workdir = out / "profile"
+    # What meshproxy runs as: pure Python (p) when the mypyc experiment (b) is also measured.
+    target = (
+        targets.MESHPROXY_PURE if targets.MESHPROXY_PURE in args.targets else targets.MESHPROXY_T
+    )
+    proxy = Started(target.key, _launch(target, workdir, port, backend_port, args), workdir)
     load: subprocess.Popen[str] | None = None
     try:
         proxy.wait_ready(port)

@@ -1,6 +1,6 @@
-"""`make test` runs the proxy's trees a second time on the mypyc build (PYTHONPATH points at it,
-MESHPROXY_EXPECT_COMPILED=1). This fails that pass if the pure-Python modules were imported
-instead, so the compiled pass can never silently test the fallback."""
+"""The proxy's tests run on the mypyc build (`make proxy-compiled`) with PYTHONPATH pointing at
+it and MESHPROXY_EXPECT_COMPILED=1. This fails such a run if the pure-Python modules were
+imported instead, so it can never silently test the source."""
 
 from __future__ import annotations
 
