@@ -46,6 +46,9 @@ def service_dns_names(service: str, namespace: str) -> tuple[str, ...]:
     return (f"{service}.{namespace}.svc", f"{service}.{namespace}.svc.cluster.local")
 
 
+_MAX_CN = 64
+
+
 def issue_serving_certificate(
     ca: CertificateAuthority,
     *,
@@ -67,7 +70,7 @@ def issue_serving_certificate(
     not_after = min(now + validity, ca.not_after)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, _common_name(names))]))
         .issuer_name(ca.cert.subject)
         .public_key(key.public_key())
         .serial_number(serial_number())
@@ -100,3 +103,9 @@ def issue_serving_certificate(
         not_after=cert.not_valid_after_utc,
         key_pem=key_to_pem(key),
     )
+
+
+def _common_name(names: tuple[str, ...]) -> str:
+    """The first name that fits a CN (64 characters at most, RFC 5280 ub-common-name). Clients
+    check the SAN, never the CN, so a long namespace must not make the certificate unissuable."""
+    return next((n for n in names if len(n) <= _MAX_CN), names[0][:_MAX_CN])

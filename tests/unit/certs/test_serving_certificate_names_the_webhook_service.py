@@ -65,3 +65,20 @@ def test_serving_cert_refuses_an_address_that_is_not_an_ip(
 ) -> None:
     with pytest.raises(CertError, match="does not appear to be an IPv4 or IPv6 address"):
         issue_serving_certificate(ca, service="wh", namespace="mg", now=now, ip_addresses=("wh",))
+
+
+def test_a_namespace_too_long_for_a_common_name_still_gets_a_certificate(
+    ca: CertificateAuthority, now: datetime
+) -> None:
+    namespace = "meshgate-system-with-a-very-long-name-for-this-cluster"
+    served = issue_serving_certificate(ca, service="meshgate-webhook", namespace=namespace, now=now)
+    leaf = x509.load_pem_x509_certificate(served.cert_pem.encode())
+    (cn,) = leaf.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    assert len(str(cn.value)) <= 64
+    verifier = (
+        PolicyBuilder()
+        .store(Store([ca.cert]))
+        .time(now)
+        .build_server_verifier(DNSName(f"meshgate-webhook.{namespace}.svc"))
+    )
+    verifier.verify(leaf, [])
