@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 TRUE = ("1", "true", "yes", "on")
+# What `meshproxy --log-level` accepts.
+PROXY_LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,12 @@ class Settings:
             raise ValueError(
                 f"MESHGATE_INJECTION_FAILURE_POLICY must be Fail or Ignore, not {failure_policy!r}"
             )
+        proxy_log_level = get(d.proxy_log_level, "PROXY_LOG_LEVEL").lower()
+        if proxy_log_level not in PROXY_LOG_LEVELS:
+            raise ValueError(
+                f"MESHGATE_PROXY_LOG_LEVEL must be one of {', '.join(PROXY_LOG_LEVELS)}, "
+                f"not {proxy_log_level!r}"
+            )
         return cls(
             namespaces=namespaces,
             operator_namespace=get(d.operator_namespace, "OPERATOR_NAMESPACE", "NAMESPACE"),
@@ -121,7 +129,7 @@ class Settings:
             ca_secret=get(d.ca_secret, "CA_SECRET"),
             proxy_image=get(d.proxy_image, "PROXY_IMAGE"),
             image_pull_policy=get(d.image_pull_policy, "IMAGE_PULL_POLICY"),
-            proxy_log_level=get(d.proxy_log_level, "PROXY_LOG_LEVEL").lower(),
+            proxy_log_level=proxy_log_level,
             proxy_cpu_request=get(
                 resources.get(("requests", "cpu"), d.proxy_cpu_request), "PROXY_CPU_REQUEST"
             ),

@@ -5,6 +5,8 @@ The admin port (default 127.0.0.1:15000) answers every admin endpoint, `/config`
 stats port (off unless `--stats-port` is given; meshgate's Pods use 15090 on every address) answers
 only `/live`, `/ready` and `/metrics`, for the kubelet and Prometheus.
 
+`--log-level` (debug, info, warning, error; the chart's `proxy.logLevel`) sets what the proxy's
+own JSON log lines (`observability.logformat`) include; the access log is not affected.
 `--pod-labels-file` (or `MESHGATE_POD_LABELS_FILE`) names the downward-API labels file that
 workload-scoped policy is matched against; with `MESHGATE_POD_IP` set, an admin or stats address
 of `0.0.0.0` or `127.0.0.1` becomes the pod's address (see `podenv`: the local harness runs many
@@ -27,6 +29,7 @@ import sys
 
 from meshproxy import podenv
 from meshproxy.admin import AdminServer
+from meshproxy.observability import logformat
 from meshproxy.runtime import Proxy
 
 
@@ -38,14 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stats-port", type=int, default=0, help="/live, /ready, /metrics; 0: off")
     parser.add_argument("--stats-address", default="0.0.0.0")  # noqa: S104 - probes, Prometheus
     parser.add_argument("--pod-labels-file", default=None, help="downward-API labels file")
+    parser.add_argument(
+        "--log-level", default="info", type=str.lower, choices=logformat.LEVELS,
+        help="least severe of the proxy's own log lines to write",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     admin = (podenv.bind_address(args.admin_address, os.environ), args.admin_port)
     stats = (podenv.bind_address(args.stats_address, os.environ), args.stats_port)
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format='{"level":"%(levelname)s","logger":"%(name)s","msg":%(message)r}',
-    )
+    logformat.setup(args.log_level)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - the image always has it

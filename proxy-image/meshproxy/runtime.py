@@ -103,10 +103,10 @@ class Proxy:
             "Open upstream connections, by cluster.",
             self._connection_gauge,
         )
-        self.registry.gauge(
+        self.registry.collected_counter(
             "meshproxy_outlier_ejections_total",
             "Endpoints ejected by outlier detection since start, by cluster (monotonic).",
-            self._ejection_gauge,
+            self._ejection_counts,
         )
         self.registry.gauge(
             "meshproxy_downstream_connections",
@@ -165,6 +165,8 @@ class Proxy:
         self.version = cfg.version or hashlib.sha256(raw).hexdigest()[:16]
         self._reload_ok.inc()
         log.info("config %s applied (version %s)", self.config_path, self.version)
+        for lst in cfg.listeners:
+            log.debug("listener %s (%s) serves %s:%d", lst.name, lst.role, lst.address, lst.port)
         return True
 
     def fit(self, cfg: config.ProxyConfig) -> config.ProxyConfig:
@@ -331,7 +333,7 @@ class Proxy:
             for name, c in self.built.clusters.items()
         ]
 
-    def _ejection_gauge(self) -> list[tuple[tuple[tuple[str, str], ...], float]]:
+    def _ejection_counts(self) -> list[tuple[tuple[tuple[str, str], ...], float]]:
         if self.built is None:
             return []
         return [

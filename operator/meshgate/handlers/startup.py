@@ -44,6 +44,7 @@ def inject_settings(settings: Settings) -> InjectSettings:
             memory_limit=settings.proxy_memory_limit,
         ),
         image_pull_policy=settings.image_pull_policy,
+        proxy_log_level=settings.proxy_log_level,
     )
 
 

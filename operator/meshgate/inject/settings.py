@@ -32,6 +32,8 @@ class InjectSettings:
     trust_domain: str = "cluster.local"
     resources: ProxyResources = ProxyResources()
     image_pull_policy: str = "IfNotPresent"
+    # The chart's proxy.logLevel: `meshproxy --log-level`.
+    proxy_log_level: str = "info"
 
     @property
     def native_sidecar(self) -> bool:

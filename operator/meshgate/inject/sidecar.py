@@ -111,6 +111,8 @@ def proxy_container(
             names.CONFIG_FILE,
             "--stats-port",
             str(names.STATS_PORT),
+            "--log-level",
+            settings.proxy_log_level,
         ],
         "ports": [
             {"name": "mesh-outbound", "containerPort": names.OUTBOUND_PORT, "protocol": "TCP"},

@@ -190,7 +190,11 @@ def _deployment(
         "name": "meshproxy",
         "image": settings.proxy_image,
         "imagePullPolicy": settings.image_pull_policy,
-        "args": ["--config", CONFIG_FILE, "--stats-port", str(STATS_PORT)],
+        "args": [
+            "--config", CONFIG_FILE,
+            "--stats-port", str(STATS_PORT),
+            "--log-level", settings.proxy_log_level,
+        ],  # fmt: skip
         "ports": ports,
         "readinessProbe": {
             "httpGet": {"path": "/ready", "port": STATS_PORT},

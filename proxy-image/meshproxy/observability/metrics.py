@@ -85,7 +85,7 @@ class Registry:
         self._requests: dict[tuple[tuple[str, str], ...], RequestStats] = {}
         self._pools: dict[str, PoolStats] = {}
         self.counters: dict[str, Counter] = {}
-        self._gauges: dict[str, tuple[str, Gauges]] = {}
+        self._gauges: dict[str, tuple[str, str, Gauges]] = {}
         self.retries = self.counter("meshproxy_upstream_retries_total", "Retries, by cluster.")
         self.rate_limited = self.counter(
             "meshproxy_rate_limited_total", "Requests refused with 429, by rate-limit policy."
@@ -124,7 +124,12 @@ class Registry:
 
     def gauge(self, name: str, help_text: str, collect: Gauges) -> None:
         """A gauge read from live state at scrape time (e.g. open connections)."""
-        self._gauges[name] = (help_text, collect)
+        self._gauges[name] = ("gauge", help_text, collect)
+
+    def collected_counter(self, name: str, help_text: str, collect: Gauges) -> None:
+        """A counter read from live state at scrape time: `collect` must only ever grow (e.g.
+        ejections kept by each cluster's detector), so `rate()` and `increase()` apply."""
+        self._gauges[name] = ("counter", help_text, collect)
 
     def request_stats(self, **labels: str) -> RequestStats:
         key = tuple(sorted(labels.items()))
@@ -179,9 +184,9 @@ class Registry:
             out.append(f"# TYPE {counter.name} counter")
             for key, child in counter.children.items():
                 out.append(f"{counter.name}{_labels(key)} {_number(child.value)}")
-        for name, (help_text, collect) in self._gauges.items():
+        for name, (kind, help_text, collect) in self._gauges.items():
             out.append(f"# HELP {name} {help_text}")
-            out.append(f"# TYPE {name} gauge")
+            out.append(f"# TYPE {name} {kind}")
             for key, value in collect():
                 out.append(f"{name}{_labels(key)} {_number(value)}")
         return "\n".join(out) + "\n"

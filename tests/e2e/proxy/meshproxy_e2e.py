@@ -219,12 +219,12 @@ def stop_meshproxy(process: subprocess.Popen[bytes]) -> None:
 
 
 class Proxy:
-    def __init__(self, tmp: Path, cfg: dict[str, Any]) -> None:
+    def __init__(self, tmp: Path, cfg: dict[str, Any], args: tuple[str, ...] = ()) -> None:
         self.config_path = tmp / "config.json"
         self.write_config(cfg)
         self.admin_port = free_port()
         self.log = open(tmp / "proxy.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.process = start_meshproxy(self.config_path, self.admin_port, self.log)
+        self.process = start_meshproxy(self.config_path, self.admin_port, self.log, args)
         self.tmp = tmp
         wait_until(self.ready, 15, "meshproxy /ready")
 
@@ -382,8 +382,8 @@ def raw_exchange(port: int, data: bytes, timeout: float = 5) -> bytes:
 
 
 @contextlib.contextmanager
-def running(tmp: Path, cfg: dict[str, Any]) -> Iterator[Proxy]:
-    proxy = Proxy(tmp, cfg)
+def running(tmp: Path, cfg: dict[str, Any], args: tuple[str, ...] = ()) -> Iterator[Proxy]:
+    proxy = Proxy(tmp, cfg, args)
     try:
         yield proxy
     finally:

@@ -32,7 +32,11 @@ def test_proxy_runs_non_root_with_read_only_root_fs_and_ready_probe() -> None:
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["securityContext"]["runAsNonRoot"] is True
     assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": 15090}
-    assert container["args"] == ["--config", "/etc/meshgate/config.json", "--stats-port", "15090"]
+    assert container["args"] == [
+        *("--config", "/etc/meshgate/config.json"),
+        *("--stats-port", "15090"),
+        *("--log-level", "info"),
+    ]
     sources = pod["volumes"][0]["projected"]["sources"]
     assert sources[0] == {"configMap": {"name": "meshgate-gw-edge"}}
     assert sources[1] == {"configMap": {"name": "meshgate-gw-edge-config-0", "optional": True}}
