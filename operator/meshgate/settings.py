@@ -23,9 +23,8 @@ class Settings:
     # Namespaces to watch; empty means the whole cluster.
     namespaces: tuple[str, ...] = ()
     operator_namespace: str = "meshgate-system"
-    # The operator Pod's own address and name (downward API; the local e2e runner sets the IP).
+    # The operator Pod's own address (downward API; the local e2e runner sets it).
     pod_ip: str = ""
-    pod_name: str = ""
     log_level: str = "info"
     trust_domain: str = "cluster.local"
     cluster_domain: str = "cluster.local"
@@ -49,7 +48,6 @@ class Settings:
     peering_name: str = "meshgate"
     # Sidecar injection: the admission webhook the operator serves.
     injection_enabled: bool = True
-    injection_namespace_label: str = "meshgate.io/inject"
     injection_failure_policy: str = "Fail"
     injection_native_sidecar: bool = True
     webhook_config_name: str = "meshgate-sidecar-injector"
@@ -66,6 +64,9 @@ class Settings:
     gateway_api: bool = False
     # Proxy replicas of each Gateway API Gateway (the standard API has no field for it).
     gateway_api_replicas: int = 2
+    # The chart's ClusterRole: owner of the cluster-scoped objects the operator creates, so
+    # `helm uninstall` garbage-collects them. Empty: they have no owner.
+    owner_cluster_role: str = ""
 
     @property
     def listen_address(self) -> str:
@@ -121,7 +122,6 @@ class Settings:
             namespaces=namespaces,
             operator_namespace=get(d.operator_namespace, "OPERATOR_NAMESPACE", "NAMESPACE"),
             pod_ip=pod_ip,
-            pod_name=get("", "POD_NAME"),
             log_level=get(d.log_level, "LOG_LEVEL").lower(),
             trust_domain=get(d.trust_domain, "TRUST_DOMAIN"),
             cluster_domain=get(d.cluster_domain, "CLUSTER_DOMAIN"),
@@ -146,7 +146,6 @@ class Settings:
             peering=flag(False, "PEERING"),
             peering_name=get(d.peering_name, "PEERING_NAME"),
             injection_enabled=flag(True, "INJECTION_ENABLED"),
-            injection_namespace_label=get(d.injection_namespace_label, "INJECTION_NAMESPACE_LABEL"),
             injection_failure_policy=failure_policy,
             injection_native_sidecar=flag(True, "INJECTION_NATIVE_SIDECAR"),
             webhook_config_name=get(d.webhook_config_name, "WEBHOOK_CONFIG_NAME"),
@@ -158,6 +157,7 @@ class Settings:
             ratelimit_redis_url=get("", "RATELIMIT_REDIS_URL"),
             gateway_api=flag(False, "GATEWAY_API"),
             gateway_api_replicas=int(get(str(d.gateway_api_replicas), "GATEWAY_API_REPLICAS")),
+            owner_cluster_role=get("", "OWNER_CLUSTER_ROLE"),
         )
 
 

@@ -150,6 +150,10 @@ def api_keys_file(meta: Meta) -> str:
     return f"apikeys.{meta.namespace}.{meta.name}.json"
 
 
+# The operator's own Redis URL (the chart's rateLimit.redisUrl) in a gateway's generated Secret.
+DEFAULT_REDIS_FILE = "redis.operator.url"
+
+
 def redis_url_file(meta: Meta) -> str:
     return f"redis.{meta.namespace}.{meta.name}.url"
 
@@ -296,8 +300,14 @@ class EdgeBook:
                 problem = ("InvalidSecret", f"secret {q(ref.name)} has no key {q(ref.key)}")
             else:
                 return True
+        elif backend is None and self.index.snapshot.settings.default_redis_url:
+            return True
         else:
-            problem = ("InvalidSpec", "mode Global needs global.redisURL or global.secretRef")
+            problem = (
+                "InvalidSpec",
+                "mode Global needs global.redisURL or global.secretRef, or the operator's "
+                "Redis (the chart's rateLimit.redisUrl)",
+            )
         self.report.set(
             LIMIT,
             rl.meta,
@@ -527,7 +537,13 @@ class EdgeBook:
             runtime = self.index.snapshot.gateway_runtime.get(gw.meta.key)
             divisor = max(1, runtime.ready_replicas if runtime else 0)
         backend: dict[str, Any] = {}
-        if spec.mode == "Global" and spec.global_ is not None:
+        default_url = self.index.snapshot.settings.default_redis_url
+        if spec.mode == "Global" and spec.global_ is None and default_url:
+            # The operator's URL may carry a password: a file of the generated Secret, as a
+            # URL from a Secret is.
+            edge.files[DEFAULT_REDIS_FILE] = default_url
+            backend["redis_url_file"] = f"{EDGE_SECRET_DIR}/{DEFAULT_REDIS_FILE}"
+        elif spec.mode == "Global" and spec.global_ is not None:
             if spec.global_.redis_url:
                 backend["redis_url"] = spec.global_.redis_url
             elif spec.global_.secret_ref is not None:

@@ -156,6 +156,8 @@ class MeshSettings:
     operator_namespace: str = "meshgate-system"
     trust_domain: str = "cluster.local"
     cluster_domain: str = "cluster.local"
+    # The chart's rateLimit.redisUrl: the Redis of Global RateLimitPolicies that name none.
+    default_redis_url: str = ""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,12 @@ from meshgate.settings import Settings
 from .metrics import Metrics
 
 
+def address(settings: Settings) -> tuple[str, int]:
+    """Where `/healthz` and `/metrics` listen: the chart's operator.healthPort, on the Pod's
+    address when known."""
+    return settings.listen_address, settings.metrics_port
+
+
 def app(metrics: Metrics, resync_seconds: float, started: float) -> web.Application:
     async def healthz(_: web.Request) -> web.Response:
         # Healthy once a reconcile succeeded recently; a fresh process gets a grace period.

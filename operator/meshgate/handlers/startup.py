@@ -20,16 +20,15 @@ import kopf
 from meshgate import __version__
 from meshgate.inject.names import NATIVE_SIDECAR_MINOR
 from meshgate.inject.settings import InjectSettings, ProxyResources
-from meshgate.inject.webhook_config import FailurePolicy, WebhookSettings
+from meshgate.inject.webhook_config import FailurePolicy, WebhookSettings, cluster_role_owner
 from meshgate.kube import edge_secrets
-from meshgate.kube.rest import Kind, Rest, connect
+from meshgate.kube.rest import Kind, KubeError, Rest, connect
 from meshgate.settings import Settings
 
 log = logging.getLogger("meshgate.startup")
 
 CLUSTER_PEERING = Kind("kopf.dev", "v1", "clusterkopfpeerings", "ClusterKopfPeering", False)
 NAMESPACED_PEERING = Kind("kopf.dev", "v1", "kopfpeerings", "KopfPeering")
-SUPPORTED_NAMESPACE_LABEL = "meshgate.io/inject"
 
 
 def inject_settings(settings: Settings) -> InjectSettings:
@@ -67,6 +66,7 @@ def webhook_settings(settings: Settings) -> WebhookSettings:
         failure_policy=policy,
         listen_addr=settings.webhook_listen_addr,
         listen_port=settings.webhook_port,
+        owner_cluster_role=settings.owner_cluster_role,
     )
 
 
@@ -91,10 +91,17 @@ def peering_objects(settings: Settings) -> list[tuple[Kind, str, dict[str, Any]]
     ]
 
 
+CLUSTER_ROLE = Kind("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False)
+
+
 def ensure_peering(rest: Rest, settings: Settings) -> list[str]:
-    """Create the peering objects that do not exist yet; returns the ones created."""
+    """Create the peering objects that do not exist yet; returns the ones created. They are
+    owned by the chart's ClusterRole when it is known, so `helm uninstall` removes them."""
+    owner = _cluster_role_owner(rest, settings.owner_cluster_role)
     created = []
     for kind, ns, body in peering_objects(settings):
+        if owner is not None:
+            body["metadata"]["ownerReferences"] = [owner]
         try:
             rest.create(kind, ns, body)
         except Exception as exc:
@@ -103,6 +110,21 @@ def ensure_peering(rest: Rest, settings: Settings) -> list[str]:
             raise
         created.append(f"{kind.kind}/{ns + '/' if ns else ''}{settings.peering_name}")
     return created
+
+
+def _cluster_role_owner(rest: Rest, name: str) -> dict[str, str] | None:
+    if not name:
+        return None
+    try:
+        role = rest.read(CLUSTER_ROLE, "", name)
+    except KubeError as exc:
+        role, why = None, str(exc)
+    else:
+        why = "not found"
+    if role is None:
+        log.warning("ClusterRole %s: %s; the peering object outlives an uninstall", name, why)
+        return None
+    return cluster_role_owner(name, role["metadata"]["uid"])
 
 
 @kopf.on.startup(id="meshgate-peering")
@@ -120,12 +142,6 @@ async def start_admission(kopf_settings: kopf.OperatorSettings, memo: kopf.Memo)
     from meshgate.inject.webhook import MEMO_KEY, configure_admission
 
     settings = Settings.from_env()
-    if settings.injection_namespace_label != SUPPORTED_NAMESPACE_LABEL:
-        log.warning(
-            "injection namespace label %r is not supported; namespaces opt in with %s=enabled",
-            settings.injection_namespace_label,
-            SUPPORTED_NAMESPACE_LABEL,
-        )
     hook = webhook_settings(settings)
     await configure_admission(kopf_settings, memo, inject_settings(settings), hook)
     if not settings.injection_native_sidecar:

@@ -20,7 +20,7 @@ from meshgate.gatewayapi.objects import store_kind
 from meshgate.kube.rest import GATEWAY_API_KINDS, Rest, connect
 from meshgate.settings import Settings
 
-from .health import app, serve
+from .health import address, app, serve
 from .loop import DirtyLoop
 from .reconcile import Reconciler
 from .relevance import Relevance
@@ -127,9 +127,8 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     State.loop = DirtyLoop(reconciler, ours.debounce_seconds)
     State.loop.mark(force=True)
     State.tasks = [asyncio.create_task(State.loop.run()), asyncio.create_task(_resync(ours))]
-    runner = await serve(
-        app(reconciler.metrics, ours.resync_seconds, time.time()), ours.metrics_port
-    )
+    host, port = address(ours)
+    runner = await serve(app(reconciler.metrics, ours.resync_seconds, time.time()), port, host)
     State.tasks.append(asyncio.create_task(_keep(runner)))
     log.info(
         "meshgate operator started (debounce %.3fs, resync %.0fs)",

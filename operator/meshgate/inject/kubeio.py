@@ -38,6 +38,11 @@ def apply_webhook_configuration(api: Any, body: dict[str, Any]) -> None:
     )
 
 
+def cluster_role_uid(api: Any, name: str) -> str:
+    resp: Any = client.RbacAuthorizationV1Api(api).read_cluster_role(name, _preload_content=False)
+    return str(json.loads(resp.data)["metadata"]["uid"])
+
+
 def read_webhook_configuration(api: Any, name: str) -> dict[str, Any] | None:
     try:
         resp: Any = client.AdmissionregistrationV1Api(api).read_mutating_webhook_configuration(

@@ -212,6 +212,7 @@ async def configure_admission(
     # The cluster's own version picks native sidecar or plain container, whatever was configured.
     minor = await asyncio.to_thread(kubeio.kube_minor, api)
     inject_settings = replace(inject_settings, kube_minor=minor)
+    hook = await _with_owner(api, hook)
     endpoint = _endpoint(hook)
     identity = await _settle(api, hook, endpoint)
     served = leaf_to_serve(identity, endpoint, datetime.now(UTC))
@@ -233,6 +234,25 @@ async def configure_admission(
     memo[SERVING_KEY] = state
     await _apply(state)
     state.task = asyncio.create_task(_keep_identity(state), name="meshgate-webhook-identity")
+
+
+async def _with_owner(api: Any, hook: WebhookSettings) -> WebhookSettings:
+    """The settings with the ClusterRole as owner of the configuration, so `helm uninstall`
+    (which deletes the ClusterRole) leaves no webhook calling a deleted operator."""
+    if not hook.owner_cluster_role:
+        return hook
+    try:
+        uid = await asyncio.to_thread(kubeio.cluster_role_uid, api, hook.owner_cluster_role)
+    except Exception as exc:  # the webhook still works; only the clean-up is lost
+        log.warning(
+            "cannot read ClusterRole %s (%s): webhook configuration %s gets no owner and "
+            "outlives the operator's uninstall; delete it by hand then",
+            hook.owner_cluster_role,
+            getattr(exc, "reason", None) or exc,
+            hook.config_name,
+        )
+        return hook
+    return replace(hook, owner=webhook_config.cluster_role_owner(hook.owner_cluster_role, uid))
 
 
 def _own_configuration(name: str | None, memo: kopf.Memo, **_: Any) -> bool:

@@ -51,6 +51,21 @@ class WebhookSettings:
     # how often each replica re-reads it (a leaf another replica renewed, a deleted Secret).
     tls_secret: str = "meshgate-webhook-tls"  # noqa: S105 - a Secret name, not a secret
     identity_check_seconds: float = 60.0
+    # The chart's cluster-scoped ClusterRole, deleted by `helm uninstall`: named as the
+    # configuration's owner, the garbage collector deletes the configuration with it (a
+    # cluster-scoped object can only be owned by a cluster-scoped one). Empty: no owner.
+    owner_cluster_role: str = ""
+    # Its ownerReference, once the operator has read the ClusterRole's uid.
+    owner: dict[str, str] | None = None
+
+
+def cluster_role_owner(name: str, uid: str) -> dict[str, str]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "name": name,
+        "uid": uid,
+    }
 
 
 def client_config(settings: WebhookSettings, ca_pem: bytes, handler: str) -> dict[str, Any]:
@@ -123,13 +138,16 @@ def mutating_webhook_configuration(settings: WebhookSettings, ca_pem: bytes) -> 
     )
     enabled = {"key": names.INJECT_KEY, "operator": "In", "values": [names.NAMESPACE_ENABLED]}
     not_enabled = {**enabled, "operator": "NotIn"}
+    metadata: dict[str, Any] = {
+        "name": settings.config_name,
+        "labels": {"app.kubernetes.io/managed-by": "meshgate"},
+    }
+    if settings.owner is not None:
+        metadata["ownerReferences"] = [settings.owner]
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "MutatingWebhookConfiguration",
-        "metadata": {
-            "name": settings.config_name,
-            "labels": {"app.kubernetes.io/managed-by": "meshgate"},
-        },
+        "metadata": metadata,
         "webhooks": [
             _webhook(
                 f"namespace.inject.{names.GROUP}",

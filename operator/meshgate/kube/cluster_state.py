@@ -148,6 +148,7 @@ def read_state(store: Store, settings: Settings, cache: ParseCache | None = None
             operator_namespace=settings.operator_namespace,
             trust_domain=settings.trust_domain,
             cluster_domain=settings.cluster_domain,
+            default_redis_url=settings.ratelimit_redis_url,
         ),
         services=tuple(
             sorted(converted(SERVICE.kind, lambda b: service_of(cast(ServiceBody, b))), key=by_key)

@@ -619,12 +619,6 @@ CASES = [
     ),
     # --- RateLimitPolicy ---
     Case(
-        "ratelimitpolicy global mode without redis",
-        "RateLimitPolicy",
-        {"spec.mode": "Global"},
-        ("spec.global", "global (redisURL or secretRef) is required when mode is Global"),
-    ),
-    Case(
         "ratelimitpolicy header key without header",
         "RateLimitPolicy",
         {"spec.rules[0].key": "Header"},

@@ -1,63 +1,290 @@
-"""Every MESHGATE_* variable the chart's operator Deployment sets is read into a setting.
+"""Every MESHGATE_* variable the chart's operator Deployment sets changes what the operator does.
 
-The chart template is the list: a variable added there without a setting here fails the first
-test, and each variable must move its own field away from the default.
+The chart template is the list: a variable added there without a probe here fails the first test.
+Each probe runs the code the variable feeds (the sidecar the webhook injects, the gateway
+Deployment, the webhook configuration, the compiled gateway config and its Secret, the CA Secret
+the identity controller creates, the peering objects, kopf's arguments, the loggers) and returns
+what a user would see; the variable set to a non-default value must change it.
+
+Where a probe stops at an argument of a process (meshproxy's `--log-level`), the e2e suite shows
+the process honouring it: tests/e2e/proxy/
+test_proxy_log_lines_are_json_with_timestamps_at_the_chosen_level.py.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import json
+import logging
 import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from meshgate.compile import compile_snapshot
+from meshgate.gatewayapi import GROUP, adapt
+from meshgate.gatewayapi.objects import objects_from_bodies
+from meshgate.handlers import health, run
 from meshgate.handlers.startup import (
     inject_settings,
     peering_objects,
     sidecar_kind,
     webhook_settings,
 )
+from meshgate.identity.ca_store import CaUnavailable, load_or_create_ca
 from meshgate.identity.settings import IdentitySettings
 from meshgate.inject import jsonpatch_ops
 from meshgate.inject.patch import inject
 from meshgate.inject.policy import NamespaceInfo
-from meshgate.inject.settings import InjectSettings
+from meshgate.inject.webhook_config import cluster_role_owner, mutating_webhook_configuration
+from meshgate.render import render_gateway, render_gateway_secrets
 from meshgate.settings import Settings
 
-CHART = Path(__file__).resolve().parents[3] / "charts" / "meshgate" / "templates"
+REPO = Path(__file__).resolve().parents[3]
+CHART = REPO / "charts" / "meshgate" / "templates"
+GATEWAY_CASE = REPO / "tests" / "golden" / "compile" / "cases" / "gateway-basic-http.yaml"
+CA_PEM = b"-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n"
 
-# variable -> (value, field, expected value of the field)
-CASES: dict[str, tuple[str, str, Any]] = {
-    "MESHGATE_CA_SECRET": ("corp-ca", "ca_secret", "corp-ca"),
-    "MESHGATE_CA_SOURCE": ("existing", "ca_source", "existing"),
-    "MESHGATE_GATEWAY_API": ("true", "gateway_api", True),
-    "MESHGATE_GATEWAY_API_REPLICAS": ("1", "gateway_api_replicas", 1),
-    "MESHGATE_IMAGE_PULL_POLICY": ("Always", "image_pull_policy", "Always"),
-    "MESHGATE_INJECTION_ENABLED": ("false", "injection_enabled", False),
-    "MESHGATE_INJECTION_FAILURE_POLICY": ("Ignore", "injection_failure_policy", "Ignore"),
-    "MESHGATE_INJECTION_NAMESPACE_LABEL": ("x/y", "injection_namespace_label", "x/y"),
-    "MESHGATE_INJECTION_NATIVE_SIDECAR": ("false", "injection_native_sidecar", False),
-    "MESHGATE_LOG_LEVEL": ("DEBUG", "log_level", "debug"),
-    "MESHGATE_METRICS_PORT": ("8080", "metrics_port", 8080),
-    "MESHGATE_OPERATOR_NAMESPACE": ("mesh-ops", "operator_namespace", "mesh-ops"),
-    "MESHGATE_PEERING": ("true", "peering", True),
-    "MESHGATE_PEERING_NAME": ("mg", "peering_name", "mg"),
-    "MESHGATE_POD_NAME": ("meshgate-0", "pod_name", "meshgate-0"),
-    "MESHGATE_PROXY_CPU_REQUEST": ("75m", "proxy_cpu_request", "75m"),
-    "MESHGATE_PROXY_IMAGE": ("meshproxy:dev", "proxy_image", "meshproxy:dev"),
-    "MESHGATE_PROXY_LOG_LEVEL": ("warning", "proxy_log_level", "warning"),
-    "MESHGATE_PROXY_MEMORY_LIMIT": ("1Gi", "proxy_memory_limit", "1Gi"),
-    "MESHGATE_PROXY_MEMORY_REQUEST": ("96Mi", "proxy_memory_request", "96Mi"),
-    "MESHGATE_PROXY_RESOURCES": ('{"requests": {"cpu": "33m"}}', "proxy_cpu_request", "33m"),
-    "MESHGATE_RATELIMIT_REDIS_URL": ("redis://r:6379/0", "ratelimit_redis_url", "redis://r:6379/0"),
-    "MESHGATE_TRUST_DOMAIN": ("example.org", "trust_domain", "example.org"),
-    "MESHGATE_WATCH_NAMESPACES": ("shop, web,", "namespaces", ("shop", "web")),
-    "MESHGATE_WEBHOOK_FAILURE_POLICY": ("Ignore", "injection_failure_policy", "Ignore"),
-    "MESHGATE_WEBHOOK_LISTEN_ADDR": ("10.0.0.7", "webhook_listen_addr", "10.0.0.7"),
-    "MESHGATE_WEBHOOK_PORT": ("9444", "webhook_port", 9444),
-    "MESHGATE_WEBHOOK_SERVICE": ("mg-webhook", "webhook_service", "mg-webhook"),
+Env = dict[str, str]
+Probe = Callable[[Env], Any]
+
+
+# --- what the operator produces from its settings --------------------------------------------
+
+
+def _sidecar(env: Env) -> dict[str, Any]:
+    """The proxy container the webhook injects into a Pod of a labelled namespace, and where."""
+    settings = Settings.from_env(env)
+    on_new_cluster = dataclasses.replace(inject_settings(settings), kube_minor=33)
+    injector = sidecar_kind(on_new_cluster, settings.injection_native_sidecar)
+    pod: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "app", "namespace": "shop"},
+        "spec": {"containers": [{"name": "app", "image": "app"}]},
+    }
+    shop = NamespaceInfo("shop", {"meshgate.io/inject": "enabled"})
+    jsonpatch_ops.apply_in_place(pod, inject(copy.deepcopy(pod), shop, injector).ops)
+    for place in ("initContainers", "containers"):
+        for container in pod["spec"].get(place, []):
+            if container["name"] == "meshgate-proxy":
+                return {"place": place, **container}
+    raise AssertionError("no proxy injected")
+
+
+def _gateway(env: Env, extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A Gateway compiled and rendered: its proxy container, config and generated Secret."""
+    from compile.golden_cases import snapshot  # tests/unit is on sys.path
+
+    settings = Settings.from_env(env)
+    docs = [d for d in yaml.safe_load_all(GATEWAY_CASE.read_text()) if d] + (extra or [])
+    snap = snapshot(docs)
+    snap = dataclasses.replace(
+        snap,
+        settings=dataclasses.replace(snap.settings, default_redis_url=settings.ratelimit_redis_url),
+    )
+    result = compile_snapshot(snap)
+    (gw,) = result.gateways
+    deployment = next(o for o in render_gateway(gw, settings) if o["kind"] == "Deployment")
+    secrets = render_gateway_secrets(gw)
+    return {
+        "container": deployment["spec"]["template"]["spec"]["containers"][0],
+        "config": json.loads(gw.config_json),
+        "secret_files": dict(gw.edge_files),
+        "secrets": [s["metadata"]["name"] for s in secrets],
+        "status": {s.kind: s for s in result.statuses},
+    }
+
+
+def _webhook_configuration(env: Env) -> dict[str, Any]:
+    hook = webhook_settings(Settings.from_env(env))
+    if hook.owner_cluster_role:  # configure_admission reads the uid from the API server
+        hook = dataclasses.replace(hook, owner=cluster_role_owner(hook.owner_cluster_role, "u1"))
+    return mutating_webhook_configuration(hook, CA_PEM)
+
+
+class _NoCaYet:
+    """The API server as the identity controller meets it on a fresh cluster: no CA Secret."""
+
+    def __init__(self) -> None:
+        self.created: list[dict[str, Any]] = []
+
+    def read(self, kind: Any, namespace: str, name: str) -> None:
+        return None
+
+    def create(self, kind: Any, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.created.append(body)
+        return body
+
+
+def _ca_secret_on_a_fresh_cluster(env: Env) -> str:
+    settings, identity = Settings.from_env(env), IdentitySettings.from_env(env)
+    kube = _NoCaYet()
+    try:
+        load_or_create_ca(
+            kube,  # type: ignore[arg-type]
+            namespace=settings.operator_namespace,
+            name=identity.ca_secret,
+            supplied=identity.ca_supplied,
+            trust_domain=settings.trust_domain,
+            now=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+    except CaUnavailable as exc:
+        return f"refused: {exc}"
+    (body,) = kube.created
+    return f"created {body['metadata']['namespace']}/{body['metadata']['name']}"
+
+
+@pytest.fixture
+def _restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, logging.getLogger("meshgate").level)
+    try:
+        yield
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+        logging.getLogger("meshgate").setLevel(saved[2])
+        logging.getLogger("kopf.objects").setLevel(logging.NOTSET)
+
+
+def _operator_writes_debug_lines(env: Env) -> bool:
+    run.configure_logging(Settings.from_env(env), verbose=False)
+    return logging.getLogger("meshgate.reconcile").isEnabledFor(logging.DEBUG)
+
+
+def _kopf_scope(env: Env) -> dict[str, Any]:
+    args = run.kopf_run_arguments(Settings.from_env(env))
+    args["priority"] = args["priority"] is not None  # random per replica
+    return args
+
+
+def _gateway_api_replicas(env: Env) -> list[int | None]:
+    """Replicas of the proxy a standard Gateway API Gateway becomes."""
+    from compile.golden_cases import CHART_GATEWAY_CLASS, snapshot
+
+    gateway = {
+        "apiVersion": f"{GROUP}/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "std", "namespace": "shop", "generation": 1},
+        "spec": {
+            "gatewayClassName": "meshgate",
+            "listeners": [{"name": "http", "port": 8080, "protocol": "HTTP"}],
+        },
+    }
+    adapted = adapt(
+        objects_from_bodies([CHART_GATEWAY_CLASS, gateway]),
+        snapshot([]),
+        replicas=Settings.from_env(env).gateway_api_replicas,
+    )
+    return [g.spec.replicas if g.spec else None for g in adapted.gateways]
+
+
+GLOBAL_LIMIT_WITHOUT_REDIS = {
+    "apiVersion": "meshgate.io/v1alpha1",
+    "kind": "RateLimitPolicy",
+    "metadata": {"name": "shared", "namespace": "shop"},
+    "spec": {
+        "targetRefs": [{"kind": "Gateway", "name": "edge"}],
+        "mode": "Global",
+        "rules": [{"name": "per-ip", "key": "ClientIP", "requests": 5, "per": "Second"}],
+    },
+}
+
+
+def _global_limit(env: Env) -> dict[str, Any]:
+    gw = _gateway(env, [copy.deepcopy(GLOBAL_LIMIT_WITHOUT_REDIS)])
+    status = gw["status"]["RateLimitPolicy"]
+    return {
+        "limits": gw["config"].get("rateLimits"),
+        "files": gw["secret_files"],
+        "conditions": [(c.type, c.status, c.message) for c in status.conditions],
+    }
+
+
+# variable -> (a non-default value, the probe that must see it)
+PROBES: dict[str, tuple[str, Probe]] = {
+    "MESHGATE_CA_SECRET": ("corp-ca", _ca_secret_on_a_fresh_cluster),
+    "MESHGATE_CA_SOURCE": ("existing", _ca_secret_on_a_fresh_cluster),
+    "MESHGATE_GATEWAY_API": (
+        "true",
+        lambda env: [f.__qualname__ for f in run.optional_handlers(Settings.from_env(env))],
+    ),
+    "MESHGATE_GATEWAY_API_REPLICAS": ("1", _gateway_api_replicas),
+    "MESHGATE_IMAGE_PULL_POLICY": (
+        "Always",
+        lambda env: (
+            _sidecar(env)["imagePullPolicy"],
+            _gateway(env)["container"]["imagePullPolicy"],
+        ),
+    ),
+    "MESHGATE_INJECTION_ENABLED": (
+        "false",
+        lambda env: run.optional_handlers(Settings.from_env(env)),
+    ),
+    "MESHGATE_INJECTION_FAILURE_POLICY": (
+        "Ignore",
+        lambda env: [w["failurePolicy"] for w in _webhook_configuration(env)["webhooks"]],
+    ),
+    "MESHGATE_INJECTION_NATIVE_SIDECAR": ("false", lambda env: _sidecar(env)["place"]),
+    "MESHGATE_LOG_LEVEL": ("debug", _operator_writes_debug_lines),
+    "MESHGATE_METRICS_PORT": ("19080", lambda env: health.address(Settings.from_env(env))),
+    "MESHGATE_OPERATOR_NAMESPACE": (
+        "mesh-ops",
+        lambda env: (_webhook_configuration(env)["webhooks"], _ca_secret_on_a_fresh_cluster(env)),
+    ),
+    "MESHGATE_OWNER_CLUSTER_ROLE": (
+        "meshgate-cluster",
+        lambda env: _webhook_configuration(env)["metadata"].get("ownerReferences"),
+    ),
+    "MESHGATE_PEERING": ("true", lambda env: peering_objects(Settings.from_env(env))),
+    "MESHGATE_PEERING_NAME": (
+        "mg",
+        lambda env: (
+            peering_objects(Settings.from_env({**env, "MESHGATE_PEERING": "true"})),
+            _kopf_scope({**env, "MESHGATE_PEERING": "true"}),
+        ),
+    ),
+    "MESHGATE_PROXY_CPU_REQUEST": (
+        "75m",
+        lambda env: (_sidecar(env)["resources"], _gateway(env)["container"]["resources"]),
+    ),
+    "MESHGATE_PROXY_IMAGE": (
+        "meshproxy:dev",
+        lambda env: (_sidecar(env)["image"], _gateway(env)["container"]["image"]),
+    ),
+    "MESHGATE_PROXY_LOG_LEVEL": (
+        "warning",
+        lambda env: (_sidecar(env)["args"], _gateway(env)["container"]["args"]),
+    ),
+    "MESHGATE_PROXY_MEMORY_LIMIT": ("1Gi", lambda env: _sidecar(env)["resources"]),
+    "MESHGATE_PROXY_MEMORY_REQUEST": ("96Mi", lambda env: _sidecar(env)["resources"]),
+    "MESHGATE_PROXY_RESOURCES": (
+        '{"requests": {"cpu": "33m"}}',
+        lambda env: _sidecar(env)["resources"],
+    ),
+    "MESHGATE_RATELIMIT_REDIS_URL": ("redis://:pw@redis.infra:6379/0", _global_limit),
+    "MESHGATE_TRUST_DOMAIN": (
+        "example.org",
+        lambda env: (_sidecar(env)["env"], _gateway(env)["config"].get("identity")),
+    ),
+    "MESHGATE_WATCH_NAMESPACES": ("shop,web", _kopf_scope),
+    "MESHGATE_WEBHOOK_LISTEN_ADDR": (
+        "10.0.0.7",
+        lambda env: webhook_settings(Settings.from_env(env)).listen_addr,
+    ),
+    "MESHGATE_WEBHOOK_PORT": (
+        "9444",
+        lambda env: webhook_settings(Settings.from_env(env)).listen_port,
+    ),
+    "MESHGATE_WEBHOOK_SERVICE": (
+        "mg-webhook",
+        lambda env: [w["clientConfig"] for w in _webhook_configuration(env)["webhooks"]],
+    ),
 }
 
 
@@ -66,20 +293,64 @@ def _chart_variables() -> set[str]:
     return set(re.findall(r"name: (MESHGATE_[A-Z_]+)", text))
 
 
-def test_the_chart_sets_no_variable_the_settings_do_not_know() -> None:
-    assert _chart_variables() <= set(CASES)
+def test_every_variable_the_chart_sets_has_a_probe() -> None:
+    assert _chart_variables() == set(PROBES)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_chart_variable_moves_its_setting_off_the_default(name: str) -> None:
-    value, field, expected = CASES[name]
-    assert getattr(Settings(), field) != expected
-    assert getattr(Settings.from_env({name: value}), field) == expected
+@pytest.mark.usefixtures("_restore_logging")
+@pytest.mark.parametrize("name", sorted(PROBES))
+def test_chart_variable_changes_what_the_operator_does(name: str) -> None:
+    value, probe = PROBES[name]
+    assert probe({name: value}) != probe({})
+
+
+def test_chart_proxy_log_level_reaches_every_proxy_as_its_argument() -> None:
+    env = {"MESHGATE_PROXY_LOG_LEVEL": "warning"}
+    for args in (_sidecar(env)["args"], _gateway(env)["container"]["args"]):
+        assert args[args.index("--log-level") + 1] == "warning"
+
+
+def test_a_bad_proxy_log_level_stops_the_operator_with_the_variable_named() -> None:
+    with pytest.raises(ValueError, match="MESHGATE_PROXY_LOG_LEVEL must be one of"):
+        Settings.from_env({"MESHGATE_PROXY_LOG_LEVEL": "loud"})
+
+
+def test_chart_redis_url_serves_global_limits_through_the_generated_secret_only() -> None:
+    url = "redis://:pw@redis.infra:6379/0"
+    served = _global_limit({"MESHGATE_RATELIMIT_REDIS_URL": url})
+    (limit,) = served["limits"]
+    assert limit["mode"] == "Global"
+    assert limit["redisUrlFile"] == "/etc/meshgate/edge/redis.operator.url"
+    assert served["files"]["redis.operator.url"] == url
+    assert [c[:2] for c in served["conditions"]] == [("Accepted", "True"), ("ResolvedRefs", "True")]
+    assert url not in json.dumps(_gateway({"MESHGATE_RATELIMIT_REDIS_URL": url})["config"])
+    # Without it, the policy says what to set instead of silently limiting nothing.
+    unset = _global_limit({})
+    assert not unset["limits"]
+    assert ("ResolvedRefs", "False") in [c[:2] for c in unset["conditions"]]
+    assert any("rateLimit.redisUrl" in c[2] for c in unset["conditions"])
+
+
+def test_chart_ca_source_existing_refuses_to_invent_a_ca() -> None:
+    outcome = _ca_secret_on_a_fresh_cluster(
+        {"MESHGATE_CA_SOURCE": "existing", "MESHGATE_CA_SECRET": "corp-ca"}
+    )
+    assert outcome.startswith("refused: CA Secret meshgate-system/corp-ca")
 
 
 def test_old_names_stay_aliases() -> None:
-    s = Settings.from_env({"MESHGATE_NAMESPACE": "ops", "MESHGATE_HEALTH_PORT": "8081"})
-    assert (s.operator_namespace, s.metrics_port) == ("ops", 8081)
+    s = Settings.from_env(
+        {
+            "MESHGATE_NAMESPACE": "ops",
+            "MESHGATE_HEALTH_PORT": "8081",
+            "MESHGATE_WEBHOOK_FAILURE_POLICY": "Ignore",
+        }
+    )
+    assert (s.operator_namespace, s.metrics_port, s.injection_failure_policy) == (
+        "ops",
+        8081,
+        "Ignore",
+    )
 
 
 def test_a_single_resource_variable_wins_over_the_json() -> None:
@@ -124,19 +395,6 @@ def test_without_pod_ip_the_webhook_is_reached_through_its_service() -> None:
     assert s.listen_address == "0.0.0.0"
 
 
-def test_sidecars_get_the_charts_proxy_image_resources_and_trust_domain() -> None:
-    s = Settings.from_env(
-        {
-            "MESHGATE_PROXY_IMAGE": "meshproxy:dev",
-            "MESHGATE_TRUST_DOMAIN": "example.org",
-            "MESHGATE_PROXY_RESOURCES": '{"requests": {"cpu": "33m", "memory": "40Mi"}}',
-        }
-    )
-    inject = inject_settings(s)
-    assert (inject.proxy_image, inject.trust_domain) == ("meshproxy:dev", "example.org")
-    assert (inject.resources.cpu_request, inject.resources.memory_request) == ("33m", "40Mi")
-
-
 def test_peering_object_is_cluster_wide_or_one_per_watched_namespace() -> None:
     assert peering_objects(Settings.from_env({})) == []
     (cluster,) = peering_objects(Settings.from_env({"MESHGATE_PEERING": "true"}))
@@ -147,36 +405,6 @@ def test_peering_object_is_cluster_wide_or_one_per_watched_namespace() -> None:
     assert [(k.kind, ns) for k, ns, _ in per_ns] == [("KopfPeering", "a"), ("KopfPeering", "b")]
 
 
-def test_chart_ca_source_decides_who_owns_the_ca_whatever_its_secret_name() -> None:
-    # The chart names the CA Secret `<release>-ca` in both modes.
-    generated = IdentitySettings.from_env(
-        {"MESHGATE_CA_SOURCE": "generate", "MESHGATE_CA_SECRET": "mesh-meshgate-ca"}
-    )
-    assert (generated.ca_secret, generated.ca_supplied) == ("mesh-meshgate-ca", False)
-    existing = IdentitySettings.from_env(
-        {"MESHGATE_CA_SOURCE": "existing", "MESHGATE_CA_SECRET": "meshgate-ca"}
-    )
-    assert existing.ca_supplied is True
-
-
 def test_native_sidecar_false_injects_a_plain_container_on_a_new_cluster() -> None:
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "app", "namespace": "shop"},
-        "spec": {"containers": [{"name": "app", "image": "app"}]},
-    }
-    shop = NamespaceInfo("shop", {"meshgate.io/inject": "enabled"})
-    new_cluster = InjectSettings(kube_minor=33)
-
-    def proxy_place(settings: InjectSettings) -> str:
-        patched = copy.deepcopy(pod)
-        jsonpatch_ops.apply_in_place(patched, inject(patched, shop, settings).ops)
-        spec = patched["spec"]
-        if any(c["name"] == "meshgate-proxy" for c in spec.get("initContainers", [])):
-            return "initContainers"
-        assert any(c["name"] == "meshgate-proxy" for c in spec["containers"])
-        return "containers"
-
-    assert proxy_place(sidecar_kind(new_cluster, True)) == "initContainers"
-    assert proxy_place(sidecar_kind(new_cluster, False)) == "containers"
+    assert _sidecar({})["place"] == "initContainers"
+    assert _sidecar({"MESHGATE_INJECTION_NATIVE_SIDECAR": "false"})["place"] == "containers"

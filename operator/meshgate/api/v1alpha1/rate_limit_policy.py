@@ -91,11 +91,6 @@ class RateLimitPolicySpec(ApiModel):
     model_config = ConfigDict(
         json_schema_extra=validations(
             cel(
-                "self.mode != 'Global' || has(self.global)",
-                "global (redisURL or secretRef) is required when mode is Global",
-                field_path=".global",
-            ),
-            cel(
                 "self.mode != 'Local' || !has(self.global)",
                 "global is only used when mode is Global",
                 field_path=".global",
@@ -112,7 +107,7 @@ class RateLimitPolicySpec(ApiModel):
     mode: Literal["Local", "Global"] = "Local"
     """`Local`: each gateway Pod counts alone; `Global`: Pods share counters in Redis."""
     global_: GlobalBackend | None = Field(default=None, alias="global")
-    """The Redis for mode Global."""
+    """The Redis for mode Global; left out, the operator's (the chart's `rateLimit.redisUrl`)."""
     failure_mode: Literal["Open", "Closed"] = "Open"
     """When Redis is unreachable: `Open` lets requests through, `Closed` rejects them with 429."""
     split_across_replicas: bool = True
