@@ -17,6 +17,8 @@ import kopf
 
 from meshgate.settings import Settings
 
+from . import preflight
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", action="store_true", help="debug logging, kopf's included")
@@ -60,8 +62,15 @@ def optional_handlers(settings: Settings) -> list[Callable[[], None]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:  # a bad chart value: one line naming the variable, no traceback
+        kopf.configure(log_format=kopf.LogFormat.JSON)
+        logging.getLogger("meshgate").error("%s", exc)
+        return 2
     configure_logging(settings, args.verbose)
+    if not preflight.wait_for_cluster(settings):
+        return 1
     # Importing registers the handlers: the reconcile loop's watches, the identity controller,
     # the peering object, and (when enabled) the sidecar injector's admission webhook.
     from meshgate.identity import handlers as _identity_handlers  # noqa: F401
