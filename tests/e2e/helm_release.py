@@ -45,13 +45,23 @@ class Release:
             raise HelmError(f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stderr}")
         return proc.stdout
 
-    def install(self) -> str:
+    def install(self, chart: Path = CHART) -> str:
         """`helm install` with the local runner values; returns what helm printed (NOTES)."""
         return self._run(
             self.helm,
-            "install", self.name, str(CHART),
+            "install", self.name, str(chart),
             "--namespace", self.namespace, "--create-namespace",
-            "--values", str(LOCAL_VALUES),
+            "--values", str(chart / "ci" / LOCAL_VALUES.name),
+            "--set", f"localRunner.kubeconfig={self.kubeconfig}",
+        )  # fmt: skip
+
+    def upgrade(self, chart: Path = CHART) -> str:
+        """`helm upgrade` to `chart` with the local runner values, waiting for nothing."""
+        return self._run(
+            self.helm,
+            "upgrade", self.name, str(chart),
+            "--namespace", self.namespace,
+            "--values", str(chart / "ci" / LOCAL_VALUES.name),
             "--set", f"localRunner.kubeconfig={self.kubeconfig}",
             *(arg for setting in self.settings for arg in ("--set", setting)),
         )  # fmt: skip

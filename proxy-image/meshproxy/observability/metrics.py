@@ -40,13 +40,14 @@ class RequestStats:
 
 
 class PoolStats:
-    """Connections to one cluster's endpoints."""
+    """Connections to one cluster's endpoints, and requests refused for want of one."""
 
-    __slots__ = ("closed", "opened")
+    __slots__ = ("closed", "opened", "overflowed")
 
     def __init__(self) -> None:
         self.opened = 0
         self.closed = 0
+        self.overflowed = 0
 
 
 class Counter:
@@ -179,6 +180,14 @@ class Registry:
         for cluster, pool in sorted(self._pools.items()):
             labels = _labels((("cluster", cluster),))
             out.append(f"meshproxy_upstream_connections_opened_total{labels} {pool.opened}")
+        out += [
+            "# HELP meshproxy_upstream_overflow_total Requests answered 503 at once: every "
+            "connection of the endpoint busy and its pending queue full (circuit breaking).",
+            "# TYPE meshproxy_upstream_overflow_total counter",
+        ]
+        for cluster, pool in sorted(self._pools.items()):
+            labels = _labels((("cluster", cluster),))
+            out.append(f"meshproxy_upstream_overflow_total{labels} {pool.overflowed}")
         for counter in self.counters.values():
             out.append(f"# HELP {counter.name} {counter.help}")
             out.append(f"# TYPE {counter.name} counter")

@@ -1,5 +1,7 @@
 """A keep-alive connection pool for one upstream endpoint, with its circuit-breaking limits.
 
+The limits are per endpoint: a cluster of N endpoints holds up to N x `maxConnections`.
+
 Limits (`config.ConnectionPool`): at most `maxConnections` open or opening; at most
 `maxPendingRequests` waiting for one (beyond that: `overflow`, answered 503 at once);
 a connection retires after `maxRequestsPerConnection`; an idle one is closed after `idleTimeout`
@@ -95,6 +97,8 @@ class EndpointPool:
         if self._total < self.cfg.max_connections:
             return await self._connect()
         if len(self._pending) >= self.cfg.max_pending_requests:
+            if self.stats is not None:
+                self.stats.overflowed += 1
             raise UpstreamFailure("overflow")
         waiter: asyncio.Future[UpstreamConnection] = self._loop.create_future()
         self._pending.append(waiter)

@@ -93,7 +93,8 @@ class TCPSettings(ApiModel):
     """Connection limits shared by HTTP and TCP."""
 
     max_connections: Annotated[int, Field(ge=1, le=2147483647)] | None = None
-    """Most connections to the whole destination, per proxy."""
+    """Most connections to each endpoint of the destination, per proxy (Istio counts the whole
+    destination: with N endpoints, divide its value by N)."""
     connect_timeout: Duration | None = None
     """TCP connect timeout."""
 
@@ -102,7 +103,8 @@ class HTTPSettings(ApiModel):
     """HTTP request limits and connection reuse."""
 
     http1_max_pending_requests: Annotated[int, Field(ge=1, le=2147483647)] | None = None
-    """Most requests queued waiting for a connection; more are rejected with 503."""
+    """Most requests queued waiting for a connection to one endpoint; more are answered 503 at
+    once and counted in `meshproxy_upstream_overflow_total`."""
     http2_max_requests: Annotated[int, Field(ge=1, le=2147483647)] | None = None
     """Most requests in flight to the destination."""
     max_requests_per_connection: Annotated[int, Field(ge=0, le=2147483647)] | None = None
