@@ -31,7 +31,16 @@ def test_schema_rejects_an_unknown_value(helm: str, chart_dir: Path) -> None:
     import subprocess
 
     result = subprocess.run(
-        [helm, "template", "m", str(chart_dir), "--set", "operator.replica=2"],
+        [
+            helm,
+            "template",
+            "m",
+            str(chart_dir),
+            "--kube-version",
+            "v1.34.0",
+            "--set",
+            "operator.replica=2",
+        ],
         capture_output=True,
         text=True,
         check=False,

@@ -42,6 +42,24 @@ def _dry_run(api_client: ApiClient, docs: list[dict[str, Any]]) -> list[str]:
     return accepted
 
 
+def _server_version(api_client: ApiClient) -> str:
+    return str(client.VersionApi(api_client).get_code().git_version)
+
+
+def test_chart_refuses_a_cluster_without_native_sidecars(helm: str, chart_dir: Path) -> None:
+    import subprocess
+
+    result = subprocess.run(
+        [helm, "template", "m", str(chart_dir), "--kube-version", "v1.28.9"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "chart requires kubeVersion: >=1.29.0-0" in result.stderr
+
+
 @pytest.mark.parametrize("crds", [True, False], ids=["crds-enabled", "crds-disabled"])
 def test_rendered_chart_passes_server_side_dry_run(
     helm: str, chart_dir: Path, api_client: ApiClient, crds: bool
@@ -50,6 +68,7 @@ def test_rendered_chart_passes_server_side_dry_run(
     rendered = run(
         [
             helm, "template", "meshgate", str(chart_dir), "-n", NAMESPACE,
+            "--kube-version", _server_version(api_client),
             "--set", f"crds.enabled={str(crds).lower()}",
             "--set", "operator.watchNamespaces={team-a}",
             "--set", "metrics.dashboard.enabled=true",
