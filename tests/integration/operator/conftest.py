@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 from kubernetes.client import ApiClient
-from operator_harness import OperatorProcess, install_crds
+from operator_harness import OPERATOR_NAMESPACE, OperatorProcess, ensure_namespace, install_crds
 
 
 @pytest.fixture(scope="session")
 def operator_crds(api_client: ApiClient) -> None:
+    """The CRDs, and the operator's own namespace, which the chart creates and `meshgate
+    operator` waits for."""
     install_crds(api_client)
+    ensure_namespace(api_client, OPERATOR_NAMESPACE)
 
 
 @pytest.fixture

@@ -89,6 +89,17 @@ def condition(obj: dict[str, Any] | None, type_: str) -> dict[str, Any] | None:
     return None
 
 
+OPERATOR_NAMESPACE = "meshgate-system"
+
+
+def ensure_namespace(api: ApiClient, name: str) -> None:
+    try:
+        call(api, "POST", "/api/v1/namespaces", body={"metadata": {"name": name}})
+    except ApiError as exc:
+        if exc.status != 409:
+            raise
+
+
 def install_crds(api: ApiClient) -> None:
     controller_kit.install_crds(api, field_manager="meshgate-tests")
 
@@ -115,7 +126,7 @@ class OperatorProcess:
             "KUBECONFIG": kubeconfig,
             "PYTHONUNBUFFERED": "1",
             "MESHGATE_WATCH_NAMESPACES": namespace,
-            "MESHGATE_OPERATOR_NAMESPACE": "meshgate-system",
+            "MESHGATE_OPERATOR_NAMESPACE": OPERATOR_NAMESPACE,
             "MESHGATE_METRICS_PORT": str(free_port()),
             "MESHGATE_RESYNC_SECONDS": str(resync),
             "MESHGATE_PROXY_IMAGE": "meshproxy:test",

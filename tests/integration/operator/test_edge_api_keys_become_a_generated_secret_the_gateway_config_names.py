@@ -95,8 +95,12 @@ def test_api_key_digests_reach_the_gateway_through_its_generated_secret_only(
     assert "first-key-of-acme" not in text
     assert first not in text
 
-    deployment = get(api_client, "Deployment", "apps/v1", ns, "meshgate-gw-edge")
-    assert deployment is not None
+    # Applied after the ConfigMap, in the same reconcile.
+    deployment = eventually(
+        lambda: get(api_client, "Deployment", "apps/v1", ns, "meshgate-gw-edge"),
+        timeout=20,
+        what="the gateway Deployment",
+    )
     volumes = deployment["spec"]["template"]["spec"]["volumes"]
     edge = next(v for v in volumes if v["name"] == "edge")
     assert edge["secret"]["secretName"] == "meshgate-gw-edge-apikeys"

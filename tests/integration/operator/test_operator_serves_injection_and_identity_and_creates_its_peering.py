@@ -84,6 +84,13 @@ def test_one_operator_process_injects_pods_issues_identities_and_peers(
     )
     webhook_name = f"meshgate-injector-{secrets.token_hex(3)}"
     webhook_port = free_port()
+    # Stands in for the chart's ClusterRole: the owner of what the operator creates cluster-wide.
+    owner = call(
+        api_client,
+        "POST",
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+        body={"metadata": {"name": f"{webhook_name}-cluster"}, "rules": []},
+    )
     op = OperatorProcess(
         kubeconfig,
         f"{namespace},{ops_namespace}",
@@ -96,6 +103,7 @@ def test_one_operator_process_injects_pods_issues_identities_and_peers(
         MESHGATE_INJECTION_FAILURE_POLICY="Fail",
         MESHGATE_PEERING="true",
         MESHGATE_PEERING_NAME="meshgate-test",
+        MESHGATE_OWNER_CLUSTER_ROLE=owner["metadata"]["name"],
     )
     op.start()
     try:
@@ -110,6 +118,10 @@ def test_one_operator_process_injects_pods_issues_identities_and_peers(
             timeout=60,
             what="the MutatingWebhookConfiguration",
         )
+        # Owned by the ClusterRole: `helm uninstall` deleting it has the configuration deleted.
+        assert [(o["kind"], o["name"], o["uid"]) for o in hook["metadata"]["ownerReferences"]] == [
+            ("ClusterRole", owner["metadata"]["name"], owner["metadata"]["uid"])
+        ]
         urls = sorted(w["clientConfig"].get("url", "") for w in hook["webhooks"])
         assert urls == [
             f"https://127.0.0.1:{webhook_port}/inject-namespace",
@@ -126,6 +138,7 @@ def test_one_operator_process_injects_pods_issues_identities_and_peers(
                 what=f"KopfPeering in {ns}",
             )
             assert peering["metadata"]["name"] == "meshgate-test"
+            assert peering["metadata"]["ownerReferences"][0]["uid"] == owner["metadata"]["uid"]
 
         # A meshed namespace's ServiceAccount gets its identity Secret from the same process.
         secret = eventually(
@@ -167,4 +180,10 @@ def test_one_operator_process_injects_pods_issues_identities_and_peers(
         op.stop()
         with contextlib.suppress(ApiError):
             call(api_client, "DELETE", f"{WEBHOOKS}/{webhook_name}")
+        with contextlib.suppress(ApiError):
+            call(
+                api_client,
+                "DELETE",
+                f"/apis/rbac.authorization.k8s.io/v1/clusterroles/{owner['metadata']['name']}",
+            )
         print(op.log_tail(60))
