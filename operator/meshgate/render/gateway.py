@@ -191,10 +191,10 @@ def _deployment(
         "image": settings.proxy_image,
         "imagePullPolicy": settings.image_pull_policy,
         "args": [
-            "--config", CONFIG_FILE,
-            "--stats-port", str(STATS_PORT),
-            "--log-level", settings.proxy_log_level,
-        ],  # fmt: skip
+            *("--config", CONFIG_FILE),
+            *("--stats-port", str(STATS_PORT)),
+            *("--log-level", settings.proxy_log_level),
+        ],
         "ports": ports,
         "readinessProbe": {
             "httpGet": {"path": "/ready", "port": STATS_PORT},
