@@ -15,6 +15,7 @@ from this checkout's chart with the same values, as the session fixture made it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import tarfile
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from helm_release import CHART, REPO, Release
+from helm_release import CHART, REPO, HelmError, Release
 
 from meshgate.localcluster.waiting import wait_for
 
@@ -38,15 +39,22 @@ def _git(*args: str) -> bytes:
 
 
 def previous_chart(into: Path) -> tuple[str, Path]:
-    """(version, folder) of the chart as it was at its previous `version:`, from git history."""
+    """(version, folder) of the chart just before the commit that set its current `version:`
+    (its last state under the previous version), from git history."""
     current = yaml.safe_load((CHART / "Chart.yaml").read_text())["version"]
-    for commit in _git("log", "--format=%H", "--", f"{CHART_PATH}/Chart.yaml").split():
-        chart = yaml.safe_load(_git("show", f"{commit.decode()}:{CHART_PATH}/Chart.yaml"))
-        if chart["version"] != current:
-            archive = _git("archive", "--format=tar", commit.decode(), CHART_PATH)
-            with tarfile.open(fileobj=BytesIO(archive)) as tar:
-                tar.extractall(into, filter="data")
-            return str(chart["version"]), into / CHART_PATH
+    bump = None
+    for line in _git("log", "--format=%H", "--", f"{CHART_PATH}/Chart.yaml").split():
+        commit = line.decode()
+        chart = yaml.safe_load(_git("show", f"{commit}:{CHART_PATH}/Chart.yaml"))
+        if chart["version"] == current:
+            bump = commit
+            continue
+        assert bump is not None, "the checkout's Chart.yaml version is not committed"
+        archive = _git("archive", "--format=tar", f"{bump}^", CHART_PATH)
+        with tarfile.open(fileobj=BytesIO(archive)) as tar:
+            tar.extractall(into, filter="data")
+        old = yaml.safe_load((into / CHART_PATH / "Chart.yaml").read_text())["version"]
+        return str(old), into / CHART_PATH
     raise AssertionError(f"no chart version before {current} in git history (a shallow clone?)")
 
 
@@ -84,6 +92,20 @@ def test_uninstall_removes_the_webhook_and_upgrade_from_the_previous_chart_serve
     assert owner["kind"] == "ClusterRole"
 
     release.uninstall()
+    try:
+        _uninstalled_then_upgraded(release, owner, tmp_path, namespace)
+    except BaseException:
+        # Whatever failed, the session gets its release back as it made it.
+        with contextlib.suppress(HelmError):
+            release.uninstall()
+        release.install()
+        _ready(release)
+        raise
+
+
+def _uninstalled_then_upgraded(
+    release: Release, owner: dict[str, Any], tmp_path: Path, namespace: str
+) -> None:
     wait_for(
         lambda: _webhook(release) is None,
         timeout=60,
