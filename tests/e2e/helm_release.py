@@ -74,6 +74,14 @@ class Release:
         result: dict[str, Any] = json.loads(out)
         return result
 
+    def history(self) -> list[dict[str, Any]]:
+        """`helm history`: each revision's number, chart (name-version) and status."""
+        out = self._run(
+            self.helm, "history", self.name, "--namespace", self.namespace, "-o", "json"
+        )
+        result: list[dict[str, Any]] = json.loads(out)
+        return result
+
     def kubectl_run(self, *args: str, timeout: float = 60.0) -> str:
         return self._run(self.kubectl, *args, timeout=timeout)
 

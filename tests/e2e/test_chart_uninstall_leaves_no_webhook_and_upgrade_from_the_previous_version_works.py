@@ -112,8 +112,7 @@ def _uninstalled_then_upgraded(
         what=f"the garbage collector to delete {WEBHOOK} with ClusterRole {owner['name']}",
     )
     assert _release_objects(release) == []
-    # A Pod created now is admitted by nothing of meshgate (no webhook left to fail or call).
-    assert not release.operator_pods()
+    wait_for(lambda: not release.operator_pods(), timeout=60, what="the operator Pods gone")
 
     version, old_chart = previous_chart(tmp_path)
     release.install(old_chart)
@@ -121,9 +120,11 @@ def _uninstalled_then_upgraded(
     wait_for(lambda: _webhook(release) is not None, timeout=60, what="the old chart's webhook")
 
     release.upgrade()
-    status = release.status()
-    assert status["version"] == 2
-    assert status["chart"]["metadata"]["version"] != version
+    current = yaml.safe_load((CHART / "Chart.yaml").read_text())["version"]
+    assert [(r["revision"], r["chart"], r["status"]) for r in release.history()] == [
+        (1, f"meshgate-{version}", "superseded"),
+        (2, f"meshgate-{current}", "deployed"),
+    ]
     _ready(release)
 
     def owned() -> dict[str, Any] | None:
