@@ -12,12 +12,10 @@ from typing import Any, Literal
 
 from cryptography import x509
 
+from meshgate.identity.settings import CA_WARNING, WORKLOAD_WARNING_FRACTION
 from meshgate.inject.names import NATIVE_SIDECAR_MINOR, PROXY_CONTAINER
 
 Verdict = Literal["ok", "warning", "error", "skipped"]
-
-# A certificate closer than this to its end is worth a warning: rotation should have renewed it.
-EXPIRY_WARNING = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -174,39 +172,44 @@ def dry_run_injected(pod: Mapping[str, Any] | None, namespace: str, error: str =
 
 
 def certificates(secrets: Sequence[Mapping[str, Any]], now: datetime) -> list[Check]:
-    """The CA and workload certificates, by the `meshgate.io/not-after` the operator stamps on
-    each Secret: read from metadata alone, so `check` never reads key material."""
+    """The CA and workload certificates, by the `meshgate.io/not-before` and `not-after` the
+    operator stamps on each Secret: read from metadata alone, so `check` never reads key material.
+    Warnings follow the operator's own rules: the CA within 30 days of its end; a workload
+    certificate (renewed at 2/3 of its life) with less than a sixth of its life left."""
     out = []
-    soonest: tuple[datetime, str] | None = None
+    # The workload certificate nearest its warning point: (time left past the margin, ...).
+    soonest: tuple[timedelta, datetime, timedelta, str] | None = None
     count = 0
     for secret in secrets:
         meta = secret.get("metadata") or {}
         component = (meta.get("labels") or {}).get("meshgate.io/component")
-        not_after = _when((meta.get("annotations") or {}).get("meshgate.io/not-after"))
+        annotations = meta.get("annotations") or {}
+        not_after = _when(annotations.get("meshgate.io/not-after"))
+        not_before = _when(annotations.get("meshgate.io/not-before"))
         key = f"{meta.get('namespace')}/{meta.get('name')}"
         if component == "ca":
-            out.append(
-                _expiry("mesh CA", key, not_after, now, "rotate the CA (see docs/security.md)")
-            )
+            fix = "rotate the CA (docs/security.md)"
+            out.append(_expiry("mesh CA", key, not_after, now, CA_WARNING, fix))
         elif component == "identity" and not_after is not None:
             count += 1
-            if soonest is None or not_after < soonest[0]:
-                soonest = (not_after, key)
+            life = (not_after - not_before) if not_before else timedelta(hours=24)
+            margin = life / WORKLOAD_WARNING_FRACTION
+            slack = not_after - now - margin
+            if soonest is None or slack < soonest[0]:
+                soonest = (slack, not_after, margin, key)
     if soonest is not None:
-        check = _expiry(
-            "workload certificates",
-            soonest[1],
-            soonest[0],
-            now,
-            "the operator renews workload certificates before they expire: check it is running "
-            "and its logs for issuing errors",
+        _, not_after, margin, key = soonest
+        fix = (
+            "the operator renews workload certificates at 2/3 of their life: check it is "
+            "running and its logs for issuing errors"
         )
+        check = _expiry("workload certificates", key, not_after, now, margin, fix)
         if check.verdict == "ok":
             check = Check(
                 check.name,
                 "ok",
-                f"{count} certificate(s); the soonest ({soonest[1]}) ends "
-                f"{soonest[0]:%Y-%m-%d %H:%M} UTC",
+                f"{count} certificate(s), renewed in time; the soonest to end ({key}) ends "
+                f"{not_after:%Y-%m-%d %H:%M} UTC",
             )
         out.append(check)
     elif not out:
@@ -221,14 +224,16 @@ def _when(text: object) -> datetime | None:
         return None
 
 
-def _expiry(name: str, key: str, not_after: datetime | None, now: datetime, fix: str) -> Check:
+def _expiry(
+    name: str, key: str, not_after: datetime | None, now: datetime, warn: timedelta, fix: str
+) -> Check:
     if not_after is None:
         return Check(name, "warning", f"{key}: no meshgate.io/not-after annotation, expiry unknown")
     left = not_after - now
     when = f"{not_after:%Y-%m-%d %H:%M} UTC"
     if left <= timedelta(0):
         return Check(name, "error", f"{key} expired {when}", fix)
-    if left < EXPIRY_WARNING:
+    if left < warn:
         hours = int(left.total_seconds() // 3600)
         return Check(name, "warning", f"{key} expires in {hours}h ({when})", fix)
     return Check(name, "ok", f"{key} valid until {when}")

@@ -83,3 +83,18 @@ def test_crds_missing_or_of_another_version_are_errors() -> None:
     assert checks.crds({"routes.meshgate.io": same}, expected)[0].verdict == "ok"
     assert "differs" in checks.crds({"routes.meshgate.io": other}, expected)[0].message
     assert checks.crds({"routes.meshgate.io": None}, expected)[0].message == "not installed"
+
+
+def test_a_workload_certificate_warns_only_with_a_sixth_of_its_life_left() -> None:
+    def identity(left: timedelta) -> dict[str, object]:
+        body = secret("identity", "meshgate-identity-web", NOW + left)
+        meta = body["metadata"]
+        assert isinstance(meta, dict)
+        start = NOW + left - timedelta(hours=24)
+        meta["annotations"]["meshgate.io/not-before"] = start.isoformat().replace("+00:00", "Z")
+        return body
+
+    assert checks.certificates([identity(timedelta(hours=10))], NOW)[0].verdict == "ok"
+    late = checks.certificates([identity(timedelta(hours=3))], NOW)[0]
+    assert late.verdict == "warning"
+    assert "expires in 3h" in late.message
