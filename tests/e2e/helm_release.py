@@ -85,6 +85,34 @@ class Release:
     def kubectl_run(self, *args: str, timeout: float = 60.0) -> str:
         return self._run(self.kubectl, *args, timeout=timeout)
 
+    def injects(self, namespace: str) -> bool:
+        """Whether the API server now calls the injector for a Pod created in `namespace` (a
+        server-side dry run: the webhook answers, nothing is stored). The operator reports Ready
+        before the API server has seen the webhook configuration it registers."""
+        probe = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"generateName": "injection-probe-"},
+            "spec": {"containers": [{"name": "probe", "image": "meshgate.local/echo:latest"}]},
+        }
+        proc = subprocess.run(
+            [
+                *(str(self.kubectl), f"--kubeconfig={self.kubeconfig}", "create"),
+                *("--dry-run=server", "-n", namespace, "-o", "json", "-f", "-"),
+            ],
+            input=json.dumps(probe),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if proc.returncode != 0:
+            return False
+        pod = json.loads(proc.stdout)
+        init = [c.get("name") for c in pod.get("spec", {}).get("initContainers") or []]
+        plain = [c.get("name") for c in pod.get("spec", {}).get("containers") or []]
+        return "meshgate-proxy" in init + plain
+
     def scale_operator(self, replicas: int) -> None:
         self.kubectl_run(
             "scale", "deployment", self.name, "-n", self.namespace, f"--replicas={replicas}"
