@@ -14,7 +14,7 @@ TESTBINS_STAMP := $(LOCAL)/testbins.path
 # used by test or demo: on this machine it did not pay in the live benchmark (bench/proxy).
 COMPILED_PATH := $(LOCAL)/meshproxy-compiled.path
 # Only the test trees that exist: git keeps no empty directory, and pytest refuses a missing one.
-TEST_DIRS := $(wildcard tests/unit tests/integration tests/e2e)
+TEST_DIRS := $(wildcard tests/unit tests/integration tests/e2e tests/conformance)
 
 export MESHGATE_LOCAL_DIR := $(LOCAL)
 
@@ -96,14 +96,17 @@ check-generated: venv ## fail when committed CRDs or API docs differ from the mo
 .PHONY: test
 # One pytest session per tree: a tree's conftest helpers cannot shadow another's, and the
 # integration and e2e trees each get their own control plane. Every tree runs even after a
-# failure; exit code 5 (a tree with no tests yet) is not a failure. The e2e tree runs in a
-# private network namespace (hack/in-netns.sh): its Pods get their own local addresses there.
-test: venv testbins sysdeps lint ## everything: lint, types, unit, integration and e2e tests
+# failure; exit code 5 (a tree with no tests yet) is not a failure. The e2e and conformance trees
+# run in a private network namespace (hack/in-netns.sh): Pods and Services get local addresses
+# there. tests/conformance is the Gateway API suite (`make conformance`); here its report goes to
+# .local/, not over the committed one.
+test: venv testbins sysdeps lint conformance-bins ## everything: lint, types, unit, integration, e2e and Gateway API conformance tests
 	@bins="$$(cat $(TESTBINS_STAMP))"; start=$$(date +%s); failed=""; \
 	for dir in $(TEST_DIRS); do \
-	  echo "==> [test] pytest $$dir"; rc=0; wrap=""; \
-	  case $$dir in tests/e2e) wrap="hack/in-netns.sh";; esac; \
-	  MESHGATE_TESTBINS="$$bins" $$wrap $(VENV)/bin/pytest -q -ra -p no:cacheprovider $$dir || rc=$$?; \
+	  echo "==> [test] pytest $$dir"; rc=0; wrap=""; env=""; \
+	  case $$dir in tests/e2e|tests/conformance) wrap="hack/in-netns.sh";; esac; \
+	  case $$dir in tests/conformance) env="MESHGATE_CONFORMANCE_REPORT=$(CONFORMANCE_BINS)/report.yaml";; esac; \
+	  env MESHGATE_TESTBINS="$$bins" $$env $$wrap $(VENV)/bin/pytest -q -ra -p no:cacheprovider $$dir || rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "==> [test] $$dir: no tests collected"; \
 	  elif [ $$rc -ne 0 ]; then failed="$$failed $$dir"; fi; \
 	done; \

@@ -19,7 +19,11 @@ import yaml
 from conformance_kit import MODULE, REPO, ConformanceBins, failures, summary
 from harness.session import NodeAgent
 
-REPORT = MODULE / "reports" / "v1.5.1-meshgate-gateway-http.yaml"
+# The committed report; `make test` writes its run's report under .local/ instead.
+REPORT = Path(
+    os.environ.get("MESHGATE_CONFORMANCE_REPORT")
+    or MODULE / "reports" / "v1.5.1-meshgate-gateway-http.yaml"
+)
 LOG = REPO / ".local" / "conformance" / "suite.log"
 SUMMARY = REPO / ".local" / "conformance" / "summary.txt"
 # The suite's own per-step timeouts bound each test; this bounds the whole run.
@@ -36,7 +40,9 @@ def test_gateway_http_profile_passes_the_gateway_api_conformance_suite(
     env = dict(
         os.environ,
         KUBECONFIG=kubeconfig,
-        MESHGATE_CONFORMANCE_FEATURES=str(MODULE / "supported-features.txt"),
+        # Set it to try more features than the committed list claims.
+        MESHGATE_CONFORMANCE_FEATURES=os.environ.get("MESHGATE_CONFORMANCE_FEATURES")
+        or str(MODULE / "supported-features.txt"),
     )
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.unlink(missing_ok=True)
@@ -67,7 +73,7 @@ def test_gateway_http_profile_passes_the_gateway_api_conformance_suite(
         lines.append(f"no report written to {REPORT}: see the log")
     else:
         lines.extend(summary(report))
-        lines.append(f"report: {REPORT.relative_to(REPO)}")
+        lines.append(f"report: {REPORT}")
     SUMMARY.write_text("\n".join(lines) + "\n")
     assert report is not None, "\n".join(lines) + "\n" + _tail(LOG)
     assert not failures(report), "\n".join(lines)
