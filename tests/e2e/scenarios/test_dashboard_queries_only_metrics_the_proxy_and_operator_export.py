@@ -78,7 +78,7 @@ def test_parser_finds_names_not_functions_labels_or_ranges() -> None:
 
 def test_every_dashboard_query_names_an_exported_metric_of_the_right_type(user: User) -> None:
     user.apply(HERE / "edge_api_versions" / "gateway.yaml")
-    user.condition("gateways", "edge", "Programmed", timeout=60)
+    user.condition("gateways.meshgate.io", "edge", "Programmed", timeout=60)
     gateway = user.gateway_pods("edge")[0]["status"]["podIP"]
     (operator,) = user.release.ready_operator_pods() or []
     health_port = yaml.safe_load(LOCAL_VALUES.read_text())["operator"]["healthPort"]
