@@ -53,6 +53,7 @@ from meshproxy.layers.projection import ProjectionLayer
 from meshproxy.layers.ratelimit import RateLimitLayer
 from meshproxy.layers.retry import RetryLayer
 from meshproxy.layers.route import RouteEntry, RouteLayer
+from meshproxy.layers.sticky import StickyCookieLayer
 from meshproxy.layers.timeout import TimeoutLayer
 from meshproxy.layers.tracing import TracingLayer
 from meshproxy.layers.transform import TransformLayer
@@ -286,6 +287,16 @@ class _Builder:
         }
         return RouteEntry(self._route_chain(route, upstream), stats)
 
+    def _cookie_hash(self, forward: config.Forward) -> config.ConsistentHash | None:
+        """The cookie consistent hash of the first backend that has one (a route's backends
+        normally share a DestinationRule)."""
+        names = {c.cluster for c in forward.clusters}
+        for cluster in self.cfg.clusters:
+            lb = cluster.load_balancer.consistent_hash
+            if cluster.name in names and lb is not None and lb.cookie is not None:
+                return lb
+        return None
+
     def _route_chain(self, route: CompiledRoute, upstream: UpstreamLayer) -> Chain:
         cfg = route.config
         chain: Chain
@@ -302,6 +313,9 @@ class _Builder:
                 chain = chain.wrap(
                     MirrorLayer(chain.handle, forward.mirrors, upstream.handle, dropped)
                 )
+            sticky = self._cookie_hash(forward)
+            if sticky is not None:
+                chain = chain.wrap(StickyCookieLayer(chain.handle, sticky))
         elif cfg.redirect is not None:
             chain = Chain.of(RedirectLayer(route, cfg.redirect))
         else:

@@ -291,6 +291,8 @@ def _load_balancer(lb: LoadBalancerSettings | None) -> pc.LoadBalancer:
             consistent_hash=pc.ConsistentHash(
                 header=ch.http_header_name,
                 cookie=ch.http_cookie.name if ch.http_cookie else None,
+                cookie_path=ch.http_cookie.path if ch.http_cookie else None,
+                cookie_ttl=seconds(ch.http_cookie.ttl) if ch.http_cookie else 0.0,
                 source_ip=bool(ch.use_source_ip),
             ),
         )

@@ -19,6 +19,9 @@ class Endpoint(Model, frozen=True):
 class ConsistentHash(Model, frozen=True):
     header: str | None = None
     cookie: str | None = None
+    # A request without the cookie gets one (a random value it is hashed on) in Set-Cookie.
+    cookie_path: str | None = None
+    cookie_ttl: Seconds = 0.0  # Max-Age; 0: a session cookie
     source_ip: bool = False
 
 

@@ -230,7 +230,7 @@ def hash_key_for(
         if value is not None:
             return value.encode("utf-8", "surrogatepass")
     if cfg.cookie is not None:
-        cookie = _cookie(headers.get("cookie"), cfg.cookie)
+        cookie = request_cookie(headers.get("cookie"), cfg.cookie)
         if cookie is not None:
             return cookie.encode("utf-8", "surrogatepass")
     if cfg.source_ip and client_ip:
@@ -238,7 +238,8 @@ def hash_key_for(
     return None
 
 
-def _cookie(header: str | None, name: str) -> str | None:
+def request_cookie(header: str | None, name: str) -> str | None:
+    """The value of cookie `name` in a Cookie header, or None."""
     if not header:
         return None
     for part in header.split(";"):

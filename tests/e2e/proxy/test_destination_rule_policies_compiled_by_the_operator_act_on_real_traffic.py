@@ -180,6 +180,37 @@ def test_consistent_hash_on_a_header_keeps_each_user_on_one_endpoint(
     assert len(set(homes.values())) >= 2, homes  # and spread across endpoints
 
 
+def test_consistent_hash_on_a_cookie_sets_it_and_keeps_the_client_on_one_endpoint(
+    tmp_path: Path, backends: Backends
+) -> None:
+    policy = (
+        "    loadBalancer:\n"
+        "      consistentHash: {httpCookie: {name: affinity, path: /, ttl: 1h}}\n"
+    )
+    with serving(tmp_path, backends, policy, *(Behaviour(n) for n in "abc")) as (_, port):
+        client = Client(port)
+        try:
+            homes = set()
+            for _ in range(12):  # twelve new clients: each is given a cookie
+                status, headers, body = client.request("GET", "/")
+                assert status == 200
+                cookie = headers["set-cookie"]
+                assert cookie.startswith("affinity=")
+                assert "Max-Age=3600" in cookie
+                assert "Path=/" in cookie
+                pair = cookie.split(";")[0]
+                first = str(json.loads(body)["backend"])
+                # Sending it back: the same endpoint every time, and no new cookie.
+                for _ in range(4):
+                    status, again, body = client.request("GET", "/", headers={"cookie": pair})
+                    assert (status, json.loads(body)["backend"]) == (200, first)
+                    assert "set-cookie" not in again
+                homes.add(first)
+        finally:
+            client.close()
+    assert len(homes) >= 2, homes  # and the cookies spread clients over the endpoints
+
+
 @pytest.fixture
 def backends() -> Iterator[Backends]:
     pool = Backends()
