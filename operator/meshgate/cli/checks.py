@@ -234,8 +234,10 @@ def _expiry(
     if left <= timedelta(0):
         return Check(name, "error", f"{key} expired {when}", fix)
     if left < warn:
-        hours = int(left.total_seconds() // 3600)
-        return Check(name, "warning", f"{key} expires in {hours}h ({when})", fix)
+        minutes = int(left.total_seconds() // 60)
+        return Check(
+            name, "warning", f"{key} expires in {minutes // 60}h{minutes % 60:02d}m ({when})", fix
+        )
     return Check(name, "ok", f"{key} valid until {when}")
 
 

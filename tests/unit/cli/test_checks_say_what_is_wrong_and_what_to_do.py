@@ -32,7 +32,7 @@ def test_kubernetes_older_than_native_sidecars_is_a_warning() -> None:
 def test_a_certificate_near_expiry_warns_and_an_expired_one_fails() -> None:
     near = checks.certificates([secret("ca", "meshgate-ca", NOW + timedelta(hours=30))], NOW)
     assert [(c.name, c.verdict) for c in near] == [("mesh CA", "warning")]
-    assert "expires in 30h" in near[0].message
+    assert "expires in 30h00m" in near[0].message
     gone = checks.certificates(
         [secret("identity", "meshgate-identity-web", NOW - timedelta(1))], NOW
     )
@@ -97,4 +97,4 @@ def test_a_workload_certificate_warns_only_with_a_sixth_of_its_life_left() -> No
     assert checks.certificates([identity(timedelta(hours=10))], NOW)[0].verdict == "ok"
     late = checks.certificates([identity(timedelta(hours=3))], NOW)[0]
     assert late.verdict == "warning"
-    assert "expires in 3h" in late.message
+    assert "expires in 3h00m" in late.message
