@@ -100,6 +100,7 @@ def test_uninstall_removes_the_webhook_and_upgrade_from_the_previous_chart_serve
             release.uninstall()
         release.install()
         _ready(release)
+        _injecting(release, namespace)
         raise
 
 
@@ -151,3 +152,10 @@ def _uninstalled_then_upgraded(
         )
 
     wait_for(programmed, timeout=60, what="the Gateway Programmed after the upgrade")
+    _injecting(release, namespace)
+
+
+def _injecting(release: Release, namespace: str) -> None:
+    """The API server calls the (new) operator's injector again: what the next tests need."""
+    release.kubectl_run("label", "namespace", namespace, "meshgate.io/inject=enabled")
+    wait_for(lambda: release.injects(namespace), timeout=120, what="Pods injected again")
