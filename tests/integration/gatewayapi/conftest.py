@@ -21,13 +21,15 @@ from gwapi_harness import (
     install_gateway_api_crds,
     start_operator,
 )
-from operator_harness import OperatorProcess, install_crds
+from operator_harness import OPERATOR_NAMESPACE, OperatorProcess, ensure_namespace, install_crds
 
 
 @pytest.fixture(scope="session")
 def gateway_api_crds(api_client: ApiClient) -> None:
+    """Both APIs' CRDs, and the operator's own namespace, which `meshgate operator` waits for."""
     install_crds(api_client)
     install_gateway_api_crds(api_client)
+    ensure_namespace(api_client, OPERATOR_NAMESPACE)
 
 
 @pytest.fixture
