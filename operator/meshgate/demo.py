@@ -427,9 +427,18 @@ def step_gateway_api(ctx: DemoContext) -> str:
     folder = ctx.root / "examples" / "gateway-api"
     if not folder.is_dir():
         return "no examples/gateway-api/ manifests yet: skipped"
-    probe = ctx.kubectl_run("get", GATEWAY_CLASS, "meshgate", "-o", "name", check=False)
-    if probe.returncode != 0:
-        return "no GatewayClass meshgate (the chart's gatewayAPI.enabled is off): skipped"
+    crd = ctx.kubectl_run("get", "crd", GATEWAY_CLASS, "-o", "name", check=False, show=False)
+    if crd.returncode != 0:
+        return "no Gateway API CRDs (the chart's gatewayAPI.installCRDs is off): skipped"
+
+    def has_class() -> bool:
+        got = ctx.kubectl_run(
+            "get", GATEWAY_CLASS, "meshgate", "-o", "name", check=False, show=False
+        )
+        return got.returncode == 0
+
+    # The operator creates the class at its start.
+    _wait(has_class, 60, "GatewayClass meshgate (created by the operator)")
     applied = ctx.kubectl_run(
         "apply", "--server-side", f"--field-manager={FIELD_MANAGER}",
         "--namespace", DEMO_NAMESPACE, "-f", str(folder.relative_to(ctx.root)),

@@ -64,6 +64,9 @@ class Settings:
     gateway_api: bool = False
     # Proxy replicas of each Gateway API Gateway (the standard API has no field for it).
     gateway_api_replicas: int = 2
+    # The GatewayClass (controllerName meshgate.io/gateway-controller) the operator creates when
+    # the Gateway API is served; empty: none (the user brings their own).
+    gateway_class: str = ""
     # The chart's ClusterRole: owner of the cluster-scoped objects the operator creates, so
     # `helm uninstall` garbage-collects them. Empty: they have no owner.
     owner_cluster_role: str = ""
@@ -157,6 +160,7 @@ class Settings:
             ratelimit_redis_url=get("", "RATELIMIT_REDIS_URL"),
             gateway_api=flag(False, "GATEWAY_API"),
             gateway_api_replicas=int(get(str(d.gateway_api_replicas), "GATEWAY_API_REPLICAS")),
+            gateway_class=get("", "GATEWAY_CLASS"),
             owner_cluster_role=get("", "OWNER_CLUSTER_ROLE"),
         )
 

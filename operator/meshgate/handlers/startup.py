@@ -18,6 +18,8 @@ from typing import Any
 import kopf
 
 from meshgate import __version__
+from meshgate.gatewayapi import CONTROLLER_NAME
+from meshgate.gatewayapi import GROUP as GATEWAY_API_GROUP
 from meshgate.inject.names import NATIVE_SIDECAR_MINOR
 from meshgate.inject.settings import InjectSettings, ProxyResources
 from meshgate.inject.webhook_config import FailurePolicy, WebhookSettings, cluster_role_owner
@@ -122,9 +124,56 @@ def _cluster_role_owner(rest: Rest, name: str) -> dict[str, str] | None:
     else:
         why = "not found"
     if role is None:
-        log.warning("ClusterRole %s: %s; the peering object outlives an uninstall", name, why)
+        log.warning(
+            "ClusterRole %s: %s; what the operator creates outlives an uninstall", name, why
+        )
         return None
     return cluster_role_owner(name, role["metadata"]["uid"])
+
+
+GATEWAY_CLASS = Kind(GATEWAY_API_GROUP, "v1", "gatewayclasses", "GatewayClass", False)
+
+
+def gateway_class_body(settings: Settings) -> dict[str, Any] | None:
+    """The GatewayClass that hands Gateways to meshgate, or None when none is wanted. The
+    operator creates it rather than the chart: when the chart also installs the Gateway API CRDs,
+    Helm cannot map a GatewayClass in the same release (its kind does not exist yet when Helm
+    builds the release), not even as a post-install hook."""
+    if not (settings.gateway_api and settings.gateway_class):
+        return None
+    return {
+        "apiVersion": f"{GATEWAY_API_GROUP}/v1",
+        "kind": "GatewayClass",
+        "metadata": {
+            "name": settings.gateway_class,
+            "labels": {"app.kubernetes.io/managed-by": "meshgate"},
+        },
+        "spec": {
+            "controllerName": CONTROLLER_NAME,
+            "description": "meshgate's gateway proxies (meshproxy)",
+        },
+    }
+
+
+def ensure_gateway_class(rest: Rest, settings: Settings) -> str:
+    """Create the GatewayClass when it does not exist; an existing one (the user's, or another
+    replica's) is left as it is. Returns what happened, for the log."""
+    body = gateway_class_body(settings)
+    if body is None:
+        return "none wanted"
+    owner = _cluster_role_owner(rest, settings.owner_cluster_role)
+    if owner is not None:
+        body["metadata"]["ownerReferences"] = [owner]
+    try:
+        rest.create(GATEWAY_CLASS, "", body)
+    except Exception as exc:
+        status = getattr(exc, "status", None)
+        if status == 409:
+            return "exists"
+        if status == 404:
+            return "not created: the Gateway API CRDs are not installed (gatewayAPI.installCRDs)"
+        raise
+    return "created"
 
 
 @kopf.on.startup(id="meshgate-peering")
@@ -134,6 +183,15 @@ async def start_peering(**_: Any) -> None:
         return
     created = await asyncio.to_thread(ensure_peering, Rest(connect()), settings)
     log.info("kopf peering %r (created: %s)", settings.peering_name, created or "none")
+
+
+@kopf.on.startup(id="meshgate-gateway-class")
+async def start_gateway_class(**_: Any) -> None:
+    settings = Settings.from_env()
+    if gateway_class_body(settings) is None:
+        return
+    outcome = await asyncio.to_thread(ensure_gateway_class, Rest(connect()), settings)
+    log.info("GatewayClass %r: %s", settings.gateway_class, outcome)
 
 
 async def start_admission(kopf_settings: kopf.OperatorSettings, memo: kopf.Memo) -> None:

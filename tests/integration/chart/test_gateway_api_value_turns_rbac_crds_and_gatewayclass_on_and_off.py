@@ -1,7 +1,8 @@
 """`gatewayAPI.enabled` decides what the chart renders for the Gateway API: off, nothing (no
-RBAC rule, no GatewayClass, no CRD, MESHGATE_GATEWAY_API=false); on, the RBAC rules, the
-GatewayClass `meshgate` and the operator setting; `installCRDs` adds the standard-channel CRDs
-of v1.5.1, unchanged but for meshgate's labels and the keep annotation."""
+RBAC rule, no GatewayClass, no CRD, MESHGATE_GATEWAY_API=false); on, the RBAC rules and the
+operator settings, among them the GatewayClass `meshgate` the operator creates at start;
+`installCRDs` adds the standard-channel CRDs of v1.5.1, unchanged but for meshgate's labels and
+the keep annotation."""
 
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ def test_off_renders_nothing_of_the_gateway_api(helm: str, chart_dir: Path) -> N
     assert not [d for d in docs if d["kind"] == "GatewayClass"]
     assert _gateway_api_crds(docs) == []
     assert _env(docs, "MESHGATE_GATEWAY_API") == "false"
+    assert _env(docs, "MESHGATE_GATEWAY_CLASS") == ""
 
 
 def test_on_renders_rbac_gatewayclass_and_the_setting(helm: str, chart_dir: Path) -> None:
@@ -59,12 +61,11 @@ def test_on_renders_rbac_gatewayclass_and_the_setting(helm: str, chart_dir: Path
         res for r in _rules(docs) if set(r["verbs"]) & {"patch", "update"} for res in r["resources"]
     }
     assert all(res.endswith("/status") for res in writes), writes
-    (gc,) = [d for d in docs if d["kind"] == "GatewayClass"]
-    assert (gc["metadata"]["name"], gc["spec"]["controllerName"]) == (
-        "meshgate",
-        "meshgate.io/gateway-controller",
-    )
-    assert "annotations" not in gc["metadata"]  # a plain object when the CRDs exist already
+    # The operator creates the class (Helm could not map it in a release that installs its CRD).
+    assert not [d for d in docs if d["kind"] == "GatewayClass"]
+    assert _env(docs, "MESHGATE_GATEWAY_CLASS") == "meshgate"
+    creates = {res for r in _rules(docs) if "create" in r["verbs"] for res in r["resources"]}
+    assert "gatewayclasses" in creates
     assert _env(docs, "MESHGATE_GATEWAY_API") == "true"
     assert _env(docs, "MESHGATE_GATEWAY_API_REPLICAS") == "1"
     assert _gateway_api_crds(docs) == []
@@ -85,5 +86,4 @@ def test_install_crds_renders_the_standard_channel_crds(helm: str, chart_dir: Pa
         assert annotations["gateway.networking.k8s.io/bundle-version"] == "v1.5.1"
         assert annotations["gateway.networking.k8s.io/channel"] == "standard"
         assert annotations["helm.sh/resource-policy"] == "keep"
-    (gc,) = [d for d in docs if d["kind"] == "GatewayClass"]
-    assert gc["metadata"]["annotations"]["helm.sh/hook"] == "post-install,post-upgrade"
+    assert not [d for d in docs if d["kind"] == "GatewayClass"]

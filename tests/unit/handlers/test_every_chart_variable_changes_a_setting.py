@@ -31,6 +31,7 @@ from meshgate.gatewayapi import GROUP, adapt
 from meshgate.gatewayapi.objects import objects_from_bodies
 from meshgate.handlers import health, run
 from meshgate.handlers.startup import (
+    gateway_class_body,
     inject_settings,
     peering_objects,
     sidecar_kind,
@@ -215,6 +216,10 @@ PROBES: dict[str, tuple[str, Probe]] = {
         lambda env: [f.__qualname__ for f in run.optional_handlers(Settings.from_env(env))],
     ),
     "MESHGATE_GATEWAY_API_REPLICAS": ("1", _gateway_api_replicas),
+    "MESHGATE_GATEWAY_CLASS": (
+        "meshgate",
+        lambda env: gateway_class_body(Settings.from_env({**env, "MESHGATE_GATEWAY_API": "true"})),
+    ),
     "MESHGATE_IMAGE_PULL_POLICY": (
         "Always",
         lambda env: (
