@@ -133,6 +133,12 @@ conformance: venv testbins sysdeps conformance-bins ## the Gateway API conforman
 	echo "==> [conformance] summary"; cat $(CONFORMANCE_BINS)/summary.txt 2>/dev/null || echo "(no summary: the suite never ran)"; \
 	echo "==> [conformance] wall time $$(( $$(date +%s) - start ))s, exit code $$rc"; exit $$rc
 
+.PHONY: test-scale
+test-scale: venv testbins sysdeps ## the scale e2e test: one Gateway with 10,000 Routes (tens of minutes)
+	@MESHGATE_TESTBINS="$$(cat $(TESTBINS_STAMP))" MESHGATE_SCALE_TESTS=1 hack/in-netns.sh \
+	  $(VENV)/bin/pytest -q -s -ra -p no:cacheprovider \
+	  tests/e2e/scenarios/test_gateway_with_10000_routes_serves_the_last_and_an_edit.py
+
 .PHONY: unit
 unit: venv ## unit tests only (no control plane)
 	$(VENV)/bin/pytest -q tests/unit

@@ -16,6 +16,7 @@ ConfigMaps: 999 and 134,267 bytes. The test prints these figures (`-s`).
 from __future__ import annotations
 
 import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -99,6 +100,10 @@ def route(number: int, path: str) -> dict[str, Any]:
 # At load 20-25 on 2 shared cores it ran 1,450 s: ~17 min to create the Routes and serve the
 # last one, then the edit waits behind the operator's status pass over 10,000 Routes (a status
 # write and an Event per Route).
+@pytest.mark.skipif(
+    os.environ.get("MESHGATE_SCALE_TESTS") != "1",
+    reason="scale test (tens of minutes on 2 cores): run it with `make test-scale`",
+)
 @pytest.mark.timeout(3000)
 def test_gateway_with_10000_routes_serves_the_last_and_an_edit(
     user: User, api_client: ApiClient
