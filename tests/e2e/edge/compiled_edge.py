@@ -15,12 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from compiled_snapshot import snapshot
 
-from meshgate.compile import MeshSettings, compile_snapshot, snapshot_from_bodies
-from meshgate.compile.edge import edge_secret_refs, edge_secrets_from_bodies
+from meshgate.compile import compile_snapshot
 from meshgate.compile.paths import CERTS_DIR, EDGE_SECRET_DIR
-
-CORE = {"Service", "EndpointSlice", "Pod", "Secret", "Namespace"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,34 +29,14 @@ class CompiledGateway:
 
 def compile_gateway(manifests: str, root: Path, port: int) -> CompiledGateway:
     """Compile, write the gateway's files under `root`, serve its one port on 127.0.0.1:`port`."""
-    custom: dict[str, list[Any]] = {}
-    core: dict[str, list[Any]] = {k: [] for k in CORE}
     certs: dict[str, dict[str, str]] = {}
-    for doc in yaml.safe_load_all(manifests):
-        if not doc:
-            continue
-        meta = doc.setdefault("metadata", {})
-        meta.setdefault("namespace", "shop")
-        meta.setdefault("generation", 1)
+    docs = [d for d in yaml.safe_load_all(manifests) if d]
+    for doc in docs:
         if doc["kind"] == "Secret":
             text = doc.pop("stringData", {})
             doc["data"] = {k: base64.b64encode(v.encode()).decode() for k, v in text.items()}
-            certs[meta["name"]] = text
-        if str(doc.get("apiVersion", "")).startswith("meshgate.io/"):
-            custom.setdefault(doc["kind"], []).append(doc)
-        else:
-            core[doc["kind"]].append(doc)
-    snap = snapshot_from_bodies(
-        settings=MeshSettings(operator_namespace="meshgate-system"),
-        custom=custom,
-        services=core["Service"],
-        endpoint_slices=core["EndpointSlice"],
-        pods=core["Pod"],
-        secrets=core["Secret"],
-        namespaces=core["Namespace"],
-    )
-    uses = edge_secret_refs(snap.edge_authentications, snap.rate_limit_policies)
-    snap = dataclasses.replace(snap, edge_secrets=edge_secrets_from_bodies(core["Secret"], uses))
+            certs[doc["metadata"]["name"]] = text
+    snap = snapshot(docs)
     result = compile_snapshot(snap)
     (gateway,) = result.gateways
     edge_dir, certs_dir = root / "edge", root / "certs"

@@ -11,33 +11,15 @@ import json
 from typing import Any
 
 import yaml
+from compiled_snapshot import snapshot
 
-from meshgate.compile import MeshSettings, compile_snapshot, snapshot_from_bodies
-
-CORE = {"Service", "EndpointSlice", "Pod", "Secret", "Namespace"}
+from meshgate.compile import compile_snapshot
 
 
 def compile_mesh(manifests: str, namespace: str = "shop") -> dict[str, Any]:
     """The proxy config the operator compiles for `namespace`'s sidecars."""
-    custom: dict[str, list[Any]] = {}
-    core: dict[str, list[Any]] = {k: [] for k in CORE}
-    for doc in yaml.safe_load_all(manifests):
-        if not doc:
-            continue
-        doc.setdefault("metadata", {}).setdefault("generation", 1)
-        if str(doc.get("apiVersion", "")).startswith("meshgate.io/"):
-            custom.setdefault(doc["kind"], []).append(doc)
-        else:
-            core[doc["kind"]].append(doc)
-    snap = snapshot_from_bodies(
-        settings=MeshSettings(operator_namespace="meshgate-system"),
-        custom=custom,
-        services=core["Service"],
-        endpoint_slices=core["EndpointSlice"],
-        pods=core["Pod"],
-        secrets=core["Secret"],
-        namespaces=core["Namespace"],
-    )
+    docs = [d for d in yaml.safe_load_all(manifests) if d]
+    snap = snapshot(docs, default_namespace=namespace)
     result = compile_snapshot(snap)
     (mesh,) = [m for m in result.meshes if m.namespace == namespace]
     config: dict[str, Any] = json.loads(mesh.config_json)

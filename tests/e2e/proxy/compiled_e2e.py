@@ -10,20 +10,12 @@ by hand, so what runs is what the operator would have produced.
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import yaml
+from compiled_snapshot import snapshot
 
-UNIT = Path(__file__).resolve().parents[2] / "unit"
-for folder in (UNIT, UNIT / "compile"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-from golden_cases import snapshot  # noqa: E402  needs the path above
-
-from meshgate.compile import compile_snapshot  # noqa: E402
+from meshgate.compile import compile_snapshot
 
 NAMESPACE = "shop"
 SERVICE_PORT = 8080
