@@ -3,7 +3,9 @@
 A write is skipped when the object's content hash equals the last one applied and the live object
 still carries it; `force` (the periodic resync) applies everything anyway, which server-side apply
 turns into a no-op when nothing drifted. Objects of a Gateway whose spec is invalid right now are
-never deleted: the last good config stays in place.
+never deleted: the last good config stays in place. One object that cannot be written (its
+namespace is being deleted: 403, or already gone: 404) is that owner's error, never the end of the
+whole pass: every other Gateway and namespace is still brought up to date.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from .rest import BY_KIND, Rest
+from .rest import BY_KIND, NotFound, Rest
 
 HASH_ANNOTATION = "meshgate.io/applied-hash"
 GATEWAY_LABEL = "meshgate.io/gateway"
@@ -85,6 +87,10 @@ def sync_outputs(
             written = rest.apply(obj)
         except ApiException as exc:
             result.errors[owner_of(obj)] = f"applying {key[0]} {key[2]}: {exc.status} {exc.reason}"
+            cache.pop(key, None)
+            continue
+        except NotFound:
+            result.errors[owner_of(obj)] = f"applying {key[0]} {key[2]}: 404 namespace not found"
             cache.pop(key, None)
             continue
         cache[key] = digest
