@@ -13,6 +13,7 @@ error text: failures leave as `UpstreamFailure`.
 from __future__ import annotations
 
 import asyncio
+import math
 
 from meshproxy.http.message import Exchange, LocalReply, Response
 from meshproxy.http1.request import upstream_head
@@ -69,7 +70,11 @@ class UpstreamLayer:
             raise
 
     def pick(self, exchange: Exchange) -> EndpointTarget:
-        """The endpoint for `exchange` (balancer, outlier state); 503 when none is left."""
+        """The endpoint for `exchange` (balancer, outlier state); 503 when the cluster has none.
+
+        When outlier detection has ejected every endpoint, the pick ignores ejections (Envoy's
+        panic routing, which it enters far earlier, below half healthy): a one-endpoint canary
+        subset whose only Pod had a bad streak keeps getting its share instead of 503s."""
         cluster = self._clusters[exchange.cluster]
         hash_key = (
             hash_key_for(cluster.hash_cfg, exchange.request.headers_dict(), exchange.client_ip)
@@ -77,6 +82,8 @@ class UpstreamLayer:
             else None
         )
         endpoint = cluster.balancer.pick(hash_key, self._loop.time())
+        if endpoint is None:
+            endpoint = cluster.balancer.pick(hash_key, math.inf)  # every one ejected: panic
         if endpoint is None:
             raise LocalReply(503)
         target = cluster.targets[endpoint]

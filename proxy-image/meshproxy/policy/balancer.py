@@ -6,8 +6,9 @@ Each balancer precomputes at construction what its picks need: cumulative weight
 weighted random draw, a hash ring for consistent hashing, an equal-weights flag that turns smooth
 weighted round robin into a plain rotation.
 
-Every pick skips endpoints with `ejected_until > now` and returns None when none is left; Envoy's
-"panic mode" (routing to ejected endpoints when too many are out) is deliberately not modelled.
+Every pick skips endpoints with `ejected_until > now` and returns None when none is left. The
+upstream layer then picks again at `now = inf`, ignoring ejections, when every endpoint is out
+(Envoy's panic routing, taken only at zero healthy rather than below half).
 
 This module must never do I/O, read the clock or draw from a global random generator: `now`
 comes in, and the random draws come from the `rng` callable handed to the constructor.

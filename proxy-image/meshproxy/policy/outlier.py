@@ -12,7 +12,8 @@ The rules are Envoy's (which Istio's DestinationRule exposes under the same name
   the percentage. So one endpoint can always be ejected when none is (unless the percentage is
   0), and the last ejection may overshoot the percentage by one endpoint: Envoy's documented
   "if no hosts have been ejected, eject immediately" rule, which gRPC also follows. A cluster
-  of one endpoint can therefore lose it; the balancer then answers None (no panic mode).
+  of one endpoint can therefore lose it; the balancer then answers None and the upstream layer
+  routes across the ejected endpoints rather than fail every request (panic routing).
 - `tick(now)` returns expired endpoints to service with fresh counters, and once per
   `interval` lowers the ejection multiplier of every endpoint that is in service, so an
   endpoint that stays healthy is forgiven its past ejections step by step.

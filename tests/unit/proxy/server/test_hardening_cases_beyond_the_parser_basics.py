@@ -174,12 +174,18 @@ async def test_an_upstream_protocol_error_is_a_fixed_502_without_its_bytes(
     assert b"10.0.0.7" not in reply
 
 
-async def test_no_healthy_endpoint_is_a_fixed_503(
+class _NoEndpoint:
+    """A balancer with nothing to pick, as for a Service with no ready Pod."""
+
+    def pick(self, hash_key: bytes | None, now: float) -> None:
+        return None
+
+
+async def test_no_endpoint_to_pick_is_a_fixed_503(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rig = Rig(config_dict(tmp_path), monkeypatch)
-    for endpoint in rig.built.clusters["be"].endpoints:
-        endpoint.ejected_until = float("inf")
+    rig.built.clusters["be"].balancer = _NoEndpoint()  # type: ignore[assignment]
     await rig.play([("client", GET + b"\r\n")])
     reply = rig.client_transport.data()
     assert reply.startswith(b"HTTP/1.1 503 ")
