@@ -2,12 +2,14 @@
 # Installs the Debian packages the tests and benchmarks start as real peers: redis-server (global
 # rate limits), nginx, HAProxy and wrk (bench/), iproute2 and util-linux (hack/in-netns.sh), nftables
 # (the e2e node agent forwards Service addresses to Pods with it), Chromium (the API catalog page
-# is opened headless by a test).
+# is opened headless by a test), h2load (HTTP/2 load, nghttp2-client) and slowhttptest (slow-client
+# attacks against the edge).
 # Installs only what is missing; safe to rerun.
 set -euo pipefail
 declare -A need=(
   [redis-server]=redis-server [nginx]=nginx-light [haproxy]=haproxy [wrk]=wrk
   [ip]=iproute2 [unshare]=util-linux [nsenter]=util-linux [nft]=nftables [chromium]=chromium
+  [h2load]=nghttp2-client [slowhttptest]=slowhttptest
 )
 missing=()
 for cmd in "${!need[@]}"; do
