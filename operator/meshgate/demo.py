@@ -40,8 +40,8 @@ from .localcluster.errors import LocalClusterError
 from .localcluster.testbins import ENV as TESTBINS_ENV
 from .localcluster.testbins import bin_dir_from_env
 from .localcluster.waiting import WaitTimeout, wait_for
+from .ownership import FIELD_MANAGER
 
-FIELD_MANAGER = "meshgate"
 RELEASE = "meshgate"
 RELEASE_NAMESPACE = "meshgate-system"
 # Declared by examples/quickstart/00-namespace.yaml, labelled for injection.

@@ -24,10 +24,9 @@ from meshgate.certs.ca import CertificateAuthority, load_ca
 from meshgate.certs.errors import CertError
 from meshgate.certs.keys import key_from_pem
 from meshgate.certs.workload import IssuedCertificate
+from meshgate.ownership import COMPONENT_LABEL, MANAGED_BY
 from meshproxy.tls.identity import parse_spiffe_id
 
-MANAGED_BY = {"app.kubernetes.io/managed-by": "meshgate"}
-COMPONENT_LABEL = "meshgate.io/component"
 SERVICE_ACCOUNT_LABEL = "meshgate.io/service-account"
 IDENTITY_ANNOTATION = "meshgate.io/identity"
 NOT_AFTER_ANNOTATION = "meshgate.io/not-after"

@@ -24,6 +24,7 @@ from meshgate.kube.rest import (
     NotFound,
     Rest,
 )
+from meshgate.ownership import COMPONENT_LABEL, MANAGED_SELECTOR
 
 from . import checks
 from .checks import Check
@@ -46,7 +47,7 @@ MUTATING = Kind(
     "MutatingWebhookConfiguration",
     namespaced=False,
 )
-CERT_SELECTOR = "app.kubernetes.io/managed-by=meshgate,meshgate.io/component in (ca,identity)"
+CERT_SELECTOR = f"{MANAGED_SELECTOR},{COMPONENT_LABEL} in (ca,identity)"
 COLUMNS = (Column("", "mark"), Column("CHECK", "name"), Column("RESULT", "message"))
 MARKS = {"ok": "✔", "warning": "!", "error": "✘", "skipped": "-"}
 

@@ -14,6 +14,7 @@ from cryptography import x509
 
 from meshgate.identity.settings import CA_WARNING, WORKLOAD_WARNING_FRACTION
 from meshgate.inject.names import NATIVE_SIDECAR_MINOR, PROXY_CONTAINER
+from meshgate.ownership import COMPONENT_LABEL
 
 Verdict = Literal["ok", "warning", "error", "skipped"]
 
@@ -182,7 +183,7 @@ def certificates(secrets: Sequence[Mapping[str, Any]], now: datetime) -> list[Ch
     count = 0
     for secret in secrets:
         meta = secret.get("metadata") or {}
-        component = (meta.get("labels") or {}).get("meshgate.io/component")
+        component = (meta.get("labels") or {}).get(COMPONENT_LABEL)
         annotations = meta.get("annotations") or {}
         not_after = _when(annotations.get("meshgate.io/not-after"))
         not_before = _when(annotations.get("meshgate.io/not-before"))

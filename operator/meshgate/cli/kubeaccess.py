@@ -13,6 +13,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from meshgate.kube.rest import Rest
+from meshgate.kube.rest import connect as kube_connect
 
 
 def add_kube_flags(parser: argparse.ArgumentParser, *, namespaced: bool = True) -> None:
@@ -34,11 +35,7 @@ def connect(args: argparse.Namespace) -> Rest:
 
 
 def api_client(args: argparse.Namespace) -> k8s.ApiClient:
-    path = getattr(args, "kubeconfig", None) or os.environ.get("KUBECONFIG") or None
-    api: k8s.ApiClient = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
-        config_file=path, context=getattr(args, "context", None)
-    )
-    return api
+    return kube_connect(getattr(args, "kubeconfig", None), getattr(args, "context", None))
 
 
 def current_namespace(args: argparse.Namespace) -> str:

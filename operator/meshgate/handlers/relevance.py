@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-Key = tuple[str, str, str]
+from meshgate.ownership import HASH_ANNOTATION
 
-HASH_ANNOTATION = "meshgate.io/applied-hash"
+Key = tuple[str, str, str]
 
 
 class Relevance:

@@ -25,6 +25,7 @@ from meshgate.inject.settings import InjectSettings, ProxyResources
 from meshgate.inject.webhook_config import FailurePolicy, WebhookSettings, cluster_role_owner
 from meshgate.kube import edge_secrets
 from meshgate.kube.rest import Kind, KubeError, Rest, connect
+from meshgate.ownership import MANAGED_BY
 from meshgate.settings import Settings
 
 log = logging.getLogger("meshgate.startup")
@@ -146,7 +147,7 @@ def gateway_class_body(settings: Settings) -> dict[str, Any] | None:
         "kind": "GatewayClass",
         "metadata": {
             "name": settings.gateway_class,
-            "labels": {"app.kubernetes.io/managed-by": "meshgate"},
+            "labels": dict(MANAGED_BY),
         },
         "spec": {
             "controllerName": CONTROLLER_NAME,

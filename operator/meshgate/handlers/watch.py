@@ -18,6 +18,7 @@ import kopf
 from meshgate.api.v1alpha1.registry import KINDS
 from meshgate.gatewayapi.objects import store_kind
 from meshgate.kube.rest import GATEWAY_API_KINDS, Rest, connect
+from meshgate.ownership import MANAGED_BY
 from meshgate.settings import Settings
 
 from .health import address, app, serve
@@ -27,7 +28,7 @@ from .relevance import Relevance
 
 log = logging.getLogger("meshgate.watch")
 
-OUTPUT_LABELS = {"app.kubernetes.io/managed-by": "meshgate"}
+OUTPUT_LABELS = dict(MANAGED_BY)
 
 
 class State:

@@ -27,14 +27,12 @@ from meshgate.kube.rest import (
     NotFound,
     Rest,
 )
+from meshgate.ownership import COMPONENT_LABEL, INJECTED_LABEL, MANAGED_SELECTOR
 
-from .meshed import INJECTED_LABEL
 from .network_policy import COMPONENT as POLICY_COMPONENT
-from .network_policy import COMPONENT_LABEL
 
-MANAGED = "app.kubernetes.io/managed-by=meshgate"
-IDENTITY_SELECTOR = f"{MANAGED},{COMPONENT_LABEL}=identity"
-POLICY_SELECTOR = f"{MANAGED},{COMPONENT_LABEL}={POLICY_COMPONENT}"
+IDENTITY_SELECTOR = f"{MANAGED_SELECTOR},{COMPONENT_LABEL}=identity"
+POLICY_SELECTOR = f"{MANAGED_SELECTOR},{COMPONENT_LABEL}={POLICY_COMPONENT}"
 
 GATEWAY = MESHGATE_KINDS["Gateway"]
 PEER_AUTHENTICATION = MESHGATE_KINDS["PeerAuthentication"]

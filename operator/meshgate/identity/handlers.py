@@ -27,11 +27,10 @@ from typing import Any, ClassVar
 import kopf
 
 from meshgate.kube.rest import Rest, connect
+from meshgate.ownership import COMPONENT_LABEL, INJECTED_LABEL, MANAGED_BY
 from meshgate.settings import Settings
 
-from .meshed import INJECTED_LABEL
 from .network_policy import COMPONENT as POLICY_COMPONENT
-from .network_policy import COMPONENT_LABEL
 from .reconcile import IdentityReconciler
 from .settings import IdentitySettings
 
@@ -124,7 +123,7 @@ def _ca_secret(name: str, namespace: str | None, **_: Any) -> bool:
     return (namespace, name) == _ca_key()
 
 
-_OURS = {"app.kubernetes.io/managed-by": "meshgate"}
+_OURS = dict(MANAGED_BY)
 
 kopf.on.event("", "v1", "serviceaccounts", id="identity-serviceaccounts")(_mark)
 kopf.on.event("", "v1", "pods", labels={INJECTED_LABEL: "true"}, id="identity-pods")(_mark)

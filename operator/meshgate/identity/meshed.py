@@ -23,11 +23,9 @@ from typing import Any, Literal
 
 from meshgate.certs.secret import identity_secret_name
 from meshgate.compile.paths import gateway_identity_secret
+from meshgate.ownership import INJECT_ENABLED, INJECT_LABEL, INJECTED_LABEL
 from meshproxy.tls.identity import spiffe_id
 
-INJECT_LABEL = "meshgate.io/inject"
-INJECT_ENABLED = "enabled"
-INJECTED_LABEL = "meshgate.io/injected"
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 GATEWAY_ACCOUNT_PREFIX = "meshgate-gw-"
 

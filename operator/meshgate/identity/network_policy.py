@@ -33,14 +33,12 @@ from typing import Any, Literal, NotRequired, TypedDict
 from pydantic import ValidationError
 
 from meshgate.api.v1alpha1.peer_authentication import PeerAuthenticationSpec
-
-from .meshed import INJECTED_LABEL
+from meshgate.ownership import COMPONENT_LABEL, INJECTED_LABEL, MANAGED_BY
 
 INBOUND_PORT = 15006
 ADMIN_PORT = 15090
-COMPONENT_LABEL = "meshgate.io/component"
 COMPONENT = "strict-mtls"
-LABELS = {"app.kubernetes.io/managed-by": "meshgate", COMPONENT_LABEL: COMPONENT}
+LABELS = {**MANAGED_BY, COMPONENT_LABEL: COMPONENT}
 SOURCE_ANNOTATION = "meshgate.io/peer-authentication"
 NAME_PREFIX = "meshgate-strict-"
 # More exception combinations than this means a namespace policy per combination stops being

@@ -8,23 +8,13 @@ is run by callers in a thread. It must never decide anything about injection its
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from kubernetes import client, config
+from kubernetes import client
 
-FIELD_MANAGER = "meshgate"
-
-
-def api_client() -> Any:
-    """A client for $KUBECONFIG (or ~/.kube/config), or the in-cluster ServiceAccount."""
-    if os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG"):
-        config.load_incluster_config()  # type: ignore[no-untyped-call]
-        return client.ApiClient()
-    kubeconfig = os.environ.get("KUBECONFIG")
-    return config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+from meshgate.ownership import FIELD_MANAGER
 
 
 def apply_webhook_configuration(api: Any, body: dict[str, Any]) -> None:

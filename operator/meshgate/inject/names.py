@@ -1,19 +1,22 @@
 """The names, ports and keys injection writes into Pods: one place, shared by inject and uninject.
 
 `uninject` recognises what `inject` added only by these names, so a value here changes both at
-once. This module must never hold logic or import anything beyond the standard library.
+once. This module must never hold logic or import anything beyond the standard library and
+`meshgate.ownership` (the marks other controllers read too).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+from meshgate import ownership
+
 GROUP: Final = "meshgate.io"
 
 # Opt-in and opt-out keys. The namespace label turns injection on for every Pod in it; the Pod
 # annotation turns it on or off for one Pod.
-INJECT_KEY: Final = f"{GROUP}/inject"
-NAMESPACE_ENABLED: Final = "enabled"
+INJECT_KEY: Final = ownership.INJECT_LABEL
+NAMESPACE_ENABLED: Final = ownership.INJECT_ENABLED
 CAPTURE_KEY: Final = f"{GROUP}/capture"
 CAPTURE_IPTABLES: Final = "iptables"
 CAPTURE_PORTS_KEY: Final = f"{GROUP}/capture-ports"
@@ -22,10 +25,10 @@ PROXY_MEMORY_KEY: Final = f"{GROUP}/proxy-memory"
 
 # A meshgate gateway's proxy Pod (the operator labels its Deployment's Pods): already a proxy and
 # a mesh client of its own, so never given a sidecar, whatever its namespace says.
-GATEWAY_LABEL: Final = f"{GROUP}/gateway"
+GATEWAY_LABEL: Final = ownership.GATEWAY_LABEL
 
 # What an injected Pod carries, so tools (and the next admission call) can tell.
-INJECTED_LABEL: Final = f"{GROUP}/injected"
+INJECTED_LABEL: Final = ownership.INJECTED_LABEL
 INJECTED_VERSION_ANNOTATION: Final = f"{GROUP}/injected-version"
 
 PROXY_CONTAINER: Final = "meshgate-proxy"

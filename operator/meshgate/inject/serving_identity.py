@@ -27,12 +27,13 @@ from meshgate.certs.ca import CertificateAuthority, create_root_ca, load_ca
 from meshgate.certs.errors import CertError
 from meshgate.certs.keys import key_from_pem
 from meshgate.certs.rotation import renewal_due
-from meshgate.certs.secret import COMPONENT_LABEL, MANAGED_BY, NOT_AFTER_ANNOTATION, SecretBody
+from meshgate.certs.secret import NOT_AFTER_ANNOTATION, SecretBody
 from meshgate.certs.serving import (
     ServingCertificate,
     issue_serving_certificate,
     service_dns_names,
 )
+from meshgate.ownership import COMPONENT_LABEL, MANAGED_BY
 
 # Besides the kubernetes.io/tls keys: the CA's key, so any replica can reissue the leaf.
 CA_KEY = "ca.key"

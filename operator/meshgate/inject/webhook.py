@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import kopf
 
 from meshgate.certs.serving import ServingCertificate
+from meshgate.kube.rest import connect
 
 from . import jsonpatch_ops, kubeio, names, serving_identity_store, webhook_config
 from .patch import inject
@@ -208,7 +209,7 @@ async def configure_admission(
     applying it is a no-op and replicas never fight. kopf's own configuration management stays
     off: it cannot express namespaceSelector, reinvocationPolicy or a 5 s timeout.
     """
-    api = api if api is not None else kubeio.api_client()
+    api = api if api is not None else connect()
     # The cluster's own version picks native sidecar or plain container, whatever was configured.
     minor = await asyncio.to_thread(kubeio.kube_minor, api)
     inject_settings = replace(inject_settings, kube_minor=minor)

@@ -20,6 +20,8 @@ import base64
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from meshgate.ownership import MANAGED_BY
+
 from . import names
 
 FailurePolicy = Literal["Fail", "Ignore"]
@@ -140,7 +142,7 @@ def mutating_webhook_configuration(settings: WebhookSettings, ca_pem: bytes) -> 
     not_enabled = {**enabled, "operator": "NotIn"}
     metadata: dict[str, Any] = {
         "name": settings.config_name,
-        "labels": {"app.kubernetes.io/managed-by": "meshgate"},
+        "labels": dict(MANAGED_BY),
     }
     if settings.owner is not None:
         metadata["ownerReferences"] = [settings.owner]

@@ -43,6 +43,7 @@ from meshgate.gatewayapi.objects import (
     reference_grant_of,
     store_kind,
 )
+from meshgate.ownership import GATEWAY_LABEL, MANAGED_BY_KEY, MANAGER
 from meshgate.settings import Settings
 
 from .rest import CONFIG_MAP, CRD, DEPLOYMENT, ENDPOINT_SLICE, NAMESPACE, PDB, POD, SECRET, SERVICE
@@ -223,7 +224,7 @@ def wanted_output(obj: dict[str, Any]) -> bool:
     """A generated object a reconcile owns (the listing selects the same by label)."""
     labels = (obj.get("metadata") or {}).get("labels") or {}
     return (
-        labels.get("app.kubernetes.io/managed-by") == "meshgate"
+        labels.get(MANAGED_BY_KEY) == MANAGER
         and labels.get("app.kubernetes.io/name") in GENERATED_NAMES
     )
 
@@ -232,7 +233,7 @@ def _runtime(outputs: dict[Key, dict[str, Any]]) -> dict[str, GatewayRuntime]:
     """Ready proxies and Service addresses per Gateway, from the generated objects' status."""
     out: dict[str, GatewayRuntime] = {}
     for (kind, ns, _name), obj in sorted(outputs.items()):
-        gw = ((obj.get("metadata") or {}).get("labels") or {}).get("meshgate.io/gateway")
+        gw = ((obj.get("metadata") or {}).get("labels") or {}).get(GATEWAY_LABEL)
         if not gw:
             continue
         key = f"{ns}/{gw}"

@@ -20,13 +20,12 @@ from kubernetes.client.exceptions import ApiException
 from meshgate.compile import Snapshot
 from meshgate.compile.edge import edge_secret_of, edge_secret_refs
 from meshgate.compile.snapshot import EdgeSecret
+from meshgate.ownership import FIELD_MANAGER, HASH_ANNOTATION
 
-from .rest import FIELD_MANAGER, SECRET, NotFound, Rest
+from .rest import SECRET, NotFound, Rest
 
 log = logging.getLogger("meshgate.edge")
 
-EDGE_SELECTOR = "app.kubernetes.io/managed-by=meshgate,app.kubernetes.io/name=meshgate-gateway-edge"
-HASH_ANNOTATION = "meshgate.io/applied-hash"
 
 # The Secrets the last reconcile read: a watch event on one of them is worth a reconcile.
 referenced: set[tuple[str, str]] = set()

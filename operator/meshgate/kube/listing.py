@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from meshgate.gatewayapi.objects import BUNDLE_ANNOTATION, store_kind
+from meshgate.ownership import MANAGED_SELECTOR
 from meshgate.settings import Settings
 
 from .cluster_state import ClusterState, read_state
@@ -32,10 +33,7 @@ from .rest import (
 )
 from .store import Store
 
-OUTPUT_SELECTOR = (
-    "app.kubernetes.io/managed-by=meshgate,"
-    "app.kubernetes.io/name in (meshgate-gateway,meshgate-mesh)"
-)
+OUTPUT_SELECTOR = f"{MANAGED_SELECTOR},app.kubernetes.io/name in (meshgate-gateway,meshgate-mesh)"
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,9 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from .rest import BY_KIND, NotFound, Rest
+from meshgate.ownership import GATEWAY_LABEL, HASH_ANNOTATION
 
-HASH_ANNOTATION = "meshgate.io/applied-hash"
-GATEWAY_LABEL = "meshgate.io/gateway"
+from .rest import BY_KIND, NotFound, Rest
 
 Key = tuple[str, str, str]
 

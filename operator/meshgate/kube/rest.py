@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -19,8 +20,7 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
 from meshgate.api.v1alpha1.registry import KINDS
-
-FIELD_MANAGER = "meshgate"
+from meshgate.ownership import FIELD_MANAGER
 
 
 @dataclass(frozen=True)
@@ -86,13 +86,26 @@ class KubeError(ApiException):
         return f"{self.what}: HTTP {self.status} {self.reason}"
 
 
-def connect() -> k8s.ApiClient:
-    """In-cluster credentials when running in a Pod, else `$KUBECONFIG` / ~/.kube/config."""
-    try:
-        k8s_config.load_incluster_config()  # type: ignore[no-untyped-call]
-    except k8s_config.ConfigException:
-        k8s_config.load_kube_config()  # type: ignore[no-untyped-call]
-    return k8s.ApiClient()
+def connect(kubeconfig: str | None = None, context: str | None = None) -> k8s.ApiClient:
+    """The one way meshgate gets a Kubernetes client (operator, injector and CLI alike).
+
+    A kubeconfig named explicitly (argument or `$KUBECONFIG`) wins, as it does for kubectl: a
+    process given one means it. Otherwise the Pod's ServiceAccount when running in a cluster,
+    else ~/.kube/config. Each client gets its own configuration; none is installed globally.
+    """
+    path = kubeconfig or os.environ.get("KUBECONFIG") or None
+    if path is None and context is None:
+        in_cluster = k8s.Configuration()
+        try:
+            k8s_config.load_incluster_config(client_configuration=in_cluster)  # type: ignore[no-untyped-call]
+        except k8s_config.ConfigException:
+            pass  # not in a Pod: the default kubeconfig below
+        else:
+            return k8s.ApiClient(in_cluster)
+    api: k8s.ApiClient = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
+        config_file=path, context=context
+    )
+    return api
 
 
 class Rest:

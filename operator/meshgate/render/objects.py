@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from meshgate.compile.snapshot import Meta
+# Re-exported: the renderers and the CLI import them from here.
+from meshgate.ownership import GATEWAY_LABEL as GATEWAY_LABEL
+from meshgate.ownership import MANAGED_BY as MANAGED_BY
 
 KubeObject = dict[str, Any]
 
-MANAGED_BY = {"app.kubernetes.io/managed-by": "meshgate"}
-GATEWAY_LABEL = "meshgate.io/gateway"
 VERSION_ANNOTATION = "meshgate.io/config-version"
 
 
