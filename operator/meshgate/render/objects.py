@@ -8,9 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from meshgate.compile.snapshot import Meta
-# Re-exported: the renderers and the CLI import them from here.
-from meshgate.ownership import GATEWAY_LABEL as GATEWAY_LABEL
-from meshgate.ownership import MANAGED_BY as MANAGED_BY
+from meshgate.ownership import GATEWAY_LABEL as GATEWAY_LABEL  # re-exported
+from meshgate.ownership import MANAGED_BY as MANAGED_BY  # re-exported
 
 KubeObject = dict[str, Any]
 
