@@ -29,6 +29,7 @@ import sys
 
 from meshproxy import podenv
 from meshproxy.admin import AdminServer
+from meshproxy.limits.fds import raise_open_files_limit
 from meshproxy.observability import logformat
 from meshproxy.runtime import Proxy
 
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     admin = (podenv.bind_address(args.admin_address, os.environ), args.admin_port)
     stats = (podenv.bind_address(args.stats_address, os.environ), args.stats_port)
     logformat.setup(args.log_level)
+    raise_open_files_limit()  # each client connection is a file descriptor
     try:
         import uvloop
     except ImportError:  # pragma: no cover - the image always has it

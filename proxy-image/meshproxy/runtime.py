@@ -20,10 +20,15 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+import msgspec
+
 from meshproxy import config, configparts, podenv, podlabels
+from meshproxy.limits import memory
+from meshproxy.limits.guard import ListenerGuard
+from meshproxy.limits.settings import resolve
 from meshproxy.observability.metrics import Registry
 from meshproxy.peermodes import PeerModes
 from meshproxy.reload import ConfigWatcher
@@ -89,6 +94,26 @@ class Proxy:
         self._reload_failed = self.registry.reloads.child(result="failure")
         self._last_raw: bytes | None = None
         self._loop = asyncio.get_running_loop()
+        self._container_memory = memory.cgroup_limit()
+        self.memory = memory.MemoryCeiling(0)
+        self.registry.gauge(
+            "meshproxy_memory_ceiling_bytes",
+            "Resident size past which new connections are refused and requests shed (0: none).",
+            lambda: [((), float(self.memory.ceiling))],
+        )
+        self.registry.gauge(
+            "meshproxy_overloaded",
+            "1 while the resident size is past the memory ceiling.",
+            lambda: [((), 1.0 if self.memory.over else 0.0)],
+        )
+        self.registry.gauge(
+            "meshproxy_requests_in_progress",
+            "Requests handed to the stack and not yet answered, by listener.",
+            lambda: [
+                ((("listener", o.cfg.name),), float(o.state.guard.active))
+                for o in self._listeners.values()
+            ],
+        )
         self.registry.gauge(
             "meshproxy_config_info",
             "The active config: schema and version (content hash) as labels.",
@@ -220,6 +245,10 @@ class Proxy:
             else:
                 current.cfg = wanted_cfg
                 current.state.stack = built.stacks[wanted_cfg.name]  # the swap: one reference
+                current.state.guard.configure(
+                    resolve(wanted_cfg, built.config.limits), _line_writer(built)
+                )
+        self._set_memory_ceiling(built.config.limits)
         previous, self.built = self.built, built
         if previous is not None:
             delay = built.config.limits.drain_timeout
@@ -235,7 +264,10 @@ class Proxy:
         socket_key: object,
     ) -> _OpenListener:
         cfg = built.config
-        state = ListenerState(built.stacks[lst.name], "https" if lst.tls else "http")
+        guard = ListenerGuard(
+            resolve(lst, cfg.limits), lst.name, self.registry, self.memory, _line_writer(built)
+        )
+        state = ListenerState(built.stacks[lst.name], "https" if lst.tls else "http", guard)
         identity_of = identity_reader(identity.config.trust_domain) if identity else None
         server: _Server
         modes = (
@@ -284,6 +316,17 @@ class Proxy:
                 edge.watch(POLL_SECONDS, lambda outcome: self._on_edge_cert(edge, outcome))
             )
         return listener
+
+    def _set_memory_ceiling(self, limits: config.Limits) -> None:
+        setting = limits.memory_ceiling_bytes
+        self.memory.ceiling = memory.ceiling_bytes(
+            None if setting is msgspec.UNSET else setting, self._container_memory
+        )
+        if self.memory.ceiling:
+            self.memory.start()
+        else:
+            self.memory.stop()
+            self.memory.observe(0)
 
     def _on_edge_cert(self, edge: ReloadingEdgeCertificate, outcome: Outcome) -> None:
         if outcome == "reloaded":
@@ -348,6 +391,7 @@ class Proxy:
         """Stop accepting; finish in-flight requests within the drain timeout."""
         self.draining = True
         self._watcher.stop()
+        self.memory.stop()
         if self._retry is not None:
             self._retry.cancel()
         if self.identity is not None:
@@ -369,6 +413,10 @@ class Proxy:
             self.built.close_unused(None)
             if self.built.access_log is not None:
                 self.built.access_log.close()
+
+
+def _line_writer(built: Built) -> Callable[[str], None] | None:
+    return built.access_log.write_line if built.access_log is not None else None
 
 
 def _socket_key(

@@ -46,7 +46,14 @@ from .filters import (
     Rewrite,
 )
 from .forward import Backoff, Forward, Mirror, Retry, RetryBudget, RetryOn, WeightedCluster
-from .listeners import RESERVED_PORTS, Inbound, Listener, ServerTLS, SniCertificate
+from .listeners import (
+    RESERVED_PORTS,
+    ConnectionLimits,
+    Inbound,
+    Listener,
+    ServerTLS,
+    SniCertificate,
+)
 from .match import HeaderMatch, PathMatch, QueryParamMatch, RouteMatch
 from .node import Identity, Node
 from .policy import (
@@ -87,6 +94,7 @@ __all__ = [
     "ClaimToHeader",
     "Cluster",
     "ConfigError",
+    "ConnectionLimits",
     "ConnectionPool",
     "ConsistentHash",
     "Cors",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
-from .base import Model, Port
+from .base import Model, NonNegative, Port, Seconds
 from .policy import PeerAuthn
 from .routes import VirtualHost
 
@@ -49,6 +49,29 @@ class Inbound(Model, frozen=True):
             raise ValueError(f"inbound.allowedPorts: {bad} are the proxy's own ports")
 
 
+class ConnectionLimits(Model, frozen=True):
+    """What one client may cost this listener: how long it may take and how much it may hold.
+
+    Timeouts of 0 are off. `headerTimeout` and `idleTimeout` unset take the proxy-wide `limits`
+    values; the rest have their own defaults here. Caps of 0 are off; `maxConnectionsPerClient`
+    unset is 1024 on an edge listener (one address should not hold a gateway) and off elsewhere
+    (a sidecar's clients are its own app and other proxies).
+    """
+
+    header_timeout: Seconds | None = None  # first byte of a request to its last header
+    idle_timeout: Seconds | None = None  # keep-alive connection with no request
+    body_timeout: Seconds = 15.0  # longest gap in a request body still arriving
+    request_timeout: Seconds = 60.0  # the whole request (head and body) received within this
+    send_timeout: Seconds = 30.0  # longest a response may sit unsent to a client not reading
+    write_buffer_bytes: Annotated[int, msgspec.Meta(ge=4096)] = 64 * 1024  # high-water mark
+    # A request whose body is at most this long (declared, or chunked so far) waits for all of
+    # it before an upstream is picked: a slow body holds a client connection, never an upstream.
+    body_prebuffer_bytes: Annotated[int, msgspec.Meta(ge=0, le=256 * 1024)] = 64 * 1024
+    max_connections: NonNegative = 10_000
+    max_connections_per_client: NonNegative | None = None  # open connections from one address
+    max_pending_requests: NonNegative = 4096  # requests in progress on this listener
+
+
 class Listener(Model, frozen=True):
     name: str
     port: Port
@@ -60,6 +83,8 @@ class Listener(Model, frozen=True):
     authn: list[str] = msgspec.field(default_factory=list)
     authz: list[str] = msgspec.field(default_factory=list)
     rate_limits: list[str] = msgspec.field(default_factory=list)
+    # Unset (and so absent from the JSON) means every default of `ConnectionLimits`.
+    connection_limits: ConnectionLimits | msgspec.UnsetType = msgspec.UNSET
 
     def __post_init__(self) -> None:
         if self.role == "inbound" and self.inbound is None:

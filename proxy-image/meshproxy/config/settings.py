@@ -31,3 +31,6 @@ class Limits(Model, frozen=True):
     idle_timeout: Seconds = 60.0
     drain_timeout: Seconds = 20.0
     max_pipelined_requests: Positive = 64
+    # Past this resident size new connections are refused and new requests shed with 503.
+    # Unset: 90 % of the container's memory limit (cgroup), none when it has no limit; 0: off.
+    memory_ceiling_bytes: NonNegative | msgspec.UnsetType = msgspec.UNSET

@@ -1,9 +1,17 @@
 """One client connection: parse with httptools, run each request through the stack, in order.
 
 Lifetime and backpressure are explicit:
+- the listener's guard (`meshproxy.limits`) admits the connection before a byte is parsed, and
+  each request before it enters the stack; a refused connection is closed, a shed request is
+  answered 503 with `Retry-After`;
 - a single timer per connection enforces the header-read timeout (from the first byte of a
   request to its last header) and the idle keep-alive timeout (re-armed after each response); the
-  timer is lazy: phase changes only move a deadline, the timer re-arms itself when it fires early;
+  timer is lazy: phase changes only move a deadline, the timer re-arms itself when it fires early.
+  While a request is in progress it ticks (`ListenerLimits.tick`) to look at the body gap, the
+  whole-request receive deadline and how long a response has been stuck unsent; these are read
+  from counters at the tick, so no chunk or write reads the clock;
+- a request whose body is short (`bodyPrebufferBytes`) and still arriving waits for all of it
+  before it enters the stack, so a slow body holds this connection and never an upstream one;
 - pipelined requests queue and are answered strictly in order, one at a time; above
   `limits.maxPipelinedRequests` queued requests reading pauses, and large reads are parsed in
   slices so one 10,000-request write never becomes 10,000 queued requests;
@@ -36,6 +44,7 @@ from meshproxy.http.message import Exchange, LocalReply, Request, Response
 from meshproxy.http1.request import check_head, read_field
 from meshproxy.http1.response import response_head, upgrade_head
 from meshproxy.http1.sink import BodySink
+from meshproxy.limits import guard as limit
 from meshproxy.server.state import ListenerState, Stack
 from meshproxy.upstream.errors import UpstreamFailure
 
@@ -55,27 +64,38 @@ class _Reject(Exception):
 class HttpServerProtocol(asyncio.Protocol):
     __slots__ = (
         "_active",
+        "_admitted",
         "_backlog",
+        "_body_seen",
+        "_cl",
         "_client_ip",
         "_closing",
         "_deadline",
         "_flow",
+        "_guard",
         "_head_bytes",
         "_headers",
+        "_holding",
         "_host",
         "_identity",
         "_in_head",
         "_limits",
         "_listener",
         "_loop",
+        "_parked",
         "_parser",
         "_parsing",
         "_phase",
         "_port",
+        "_progress_at",
         "_queue",
         "_raw_head",
         "_reject_status",
+        "_seq",
+        "_seq_at",
+        "_seq_seen",
         "_sni",
+        "_stalled_at",
         "_timer",
         "_transport",
         "_tunnel",
@@ -104,6 +124,16 @@ class HttpServerProtocol(asyncio.Protocol):
         self._raw_head = 0
         self._sni: str | None = None
         self._port = 0
+        self._admitted = False
+        self._holding = False  # counted in the guard's requests in progress
+        self._parked: Exchange | None = None  # waiting for its short body before the stack
+        self._stalled_at = 0.0  # when the transport's write buffer went over its high-water mark
+        self._seq = 0  # requests begun on this connection
+        self._seq_seen = -1  # the request being received at the last tick, and since when
+        self._seq_at = 0.0
+        self._body_seen = -1  # body bytes received at the last tick, and when they last grew
+        self._progress_at = 0.0
+        self._timer: asyncio.TimerHandle | None = None
 
     # --- connection lifetime --------------------------------------------------------------------
 
@@ -111,9 +141,20 @@ class HttpServerProtocol(asyncio.Protocol):
         transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         self._transport = transport
         self._flow = FlowControl(transport)
-        self._parser = httptools.HttpRequestParser(self)
         peer = transport.get_extra_info("peername")
         self._client_ip = peer[0] if peer else ""
+        guard = self._guard = self._listener.guard
+        refused = guard.admit(self._client_ip)
+        if refused is not None:
+            # Past a cap: closed before a byte is read or parsed, the cheapest answer there is.
+            guard.hit(refused, self._client_ip)
+            self._phase = _CLOSED
+            transport.abort()
+            return
+        self._admitted = True
+        cl = self._cl = guard.limits
+        transport.set_write_buffer_limits(high=cl.write_buffer_bytes)
+        self._parser = httptools.HttpRequestParser(self)
         sock = transport.get_extra_info("sockname")
         self._port = sock[1] if sock else 0
         ssl_object = transport.get_extra_info("ssl_object")
@@ -126,13 +167,18 @@ class HttpServerProtocol(asyncio.Protocol):
         self._limits = self._listener.stack.limits
         self._listener.connections.add(self)
         self._phase = _HEADERS
-        self._deadline = self._loop.time() + self._limits.header_timeout
-        self._timer: asyncio.TimerHandle | None = self._loop.call_at(self._deadline, self._on_timer)
+        self._deadline = self._loop.time() + cl.header_timeout
+        self._timer = self._loop.call_at(self._deadline, self._on_timer)
         if self._listener.draining:
             self.shutdown()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._phase = _CLOSED
+        if not self._admitted:
+            return
+        self._admitted = False
+        self._guard.leave(self._client_ip)
+        self._release()
         self._listener.connections.discard(self)
         if self._timer is not None:
             self._timer.cancel()
@@ -146,6 +192,10 @@ class HttpServerProtocol(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._flow.pause_writing()
+        send_timeout = self._cl.send_timeout
+        if send_timeout and self._phase != _CLOSED:
+            self._stalled_at = now = self._loop.time()
+            self._arm(now + send_timeout)
 
     def resume_writing(self) -> None:
         self._flow.resume_writing()
@@ -162,28 +212,89 @@ class HttpServerProtocol(asyncio.Protocol):
 
     def _set_deadline(self, deadline: float) -> None:
         self._deadline = deadline
+        self._arm(deadline)
+
+    def _arm(self, when: float) -> None:
         timer = self._timer
-        if timer is None or timer.when() > deadline:
+        if timer is None or timer.when() > when:
             # The lazy timer only moves later by itself; an earlier deadline re-arms it. In
             # steady keep-alive traffic it is already due earlier, so this rarely costs a timer.
             if timer is not None:
                 timer.cancel()
-            self._timer = self._loop.call_at(deadline, self._on_timer)
+            self._timer = self._loop.call_at(when, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
         if self._phase == _CLOSED or self._transport is None:
             return
         now = self._loop.time()
+        cl = self._cl
+        stalled = self._flow.write_paused and cl.send_timeout
+        if stalled and now >= self._stalled_at + cl.send_timeout:
+            self._limit_close(limit.SEND_TIMEOUT)  # a client not reading what it asked for
+            return
         if self._phase == _BUSY:
+            overdue = self._receive_overdue(now, cl.body_timeout, cl.request_timeout)
+            if overdue is not None:
+                self._limit_close(overdue)
+                return
             # Requests in flight are bounded by route timeouts; look again later.
-            self._timer = self._loop.call_at(now + self._limits.header_timeout, self._on_timer)
+            self._timer = self._loop.call_at(now + cl.tick, self._on_timer)
         elif now >= self._deadline:
             # Slow header read or idle keep-alive: close, with nothing owed to the client.
-            self._phase = _CLOSED
-            self._transport.close()
+            if self._phase == _HEADERS:
+                self._limit_close(limit.HEADER_TIMEOUT)
+            else:
+                self._guard.hit(limit.IDLE_TIMEOUT, self._client_ip, log=False)
+                self._phase = _CLOSED
+                self._transport.close()
         else:
             self._timer = self._loop.call_at(self._deadline, self._on_timer)
+
+    def _receive_overdue(
+        self, now: float, body_timeout: float, request_timeout: float
+    ) -> str | None:
+        """Which receive limit the request still arriving has passed, judged from what changed
+        since the last tick (so nothing per chunk reads the clock)."""
+        receiving = self._in_head or self._parsing is not None
+        if not receiving:
+            self._seq_seen = -1
+            self._body_seen = -1
+            return None
+        if self._seq != self._seq_seen:
+            self._seq_seen, self._seq_at = self._seq, now
+            self._body_seen, self._progress_at = -1, now
+        elif request_timeout and now - self._seq_at >= request_timeout:
+            return limit.REQUEST_TIMEOUT
+        parsing = self._parsing
+        body = parsing.body if parsing is not None else None
+        if body is not None and body_timeout:
+            if body.received != self._body_seen:
+                self._body_seen, self._progress_at = body.received, now
+            elif now - self._progress_at >= body_timeout:
+                return limit.BODY_TIMEOUT
+        return None
+
+    def _limit_close(self, which: str) -> None:
+        """A limit fired: count and log it, mark the request it cut, and close at once."""
+        self._guard.hit(which, self._client_ip)
+        exchange = self._parked or self._active
+        if exchange is not None:
+            exchange.flags = f"{exchange.flags},{which}" if exchange.flags else which
+        parsing = self._parsing
+        if parsing is not None and parsing.body is not None:
+            parsing.body.fail(BodyError(which))
+        parked, self._parked = self._parked, None
+        transport = self._transport
+        assert transport is not None
+        if parked is not None and which != limit.SEND_TIMEOUT:
+            # Nothing of its answer was written: say why before closing.
+            transport.write(canned.CLOSE[408])
+            self._listener.stack.finish(parked, 408, 0, False)
+            self._active = None
+            self._release()
+        self._phase = _CLOSED
+        transport.abort() if which == limit.SEND_TIMEOUT else transport.close()
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -248,6 +359,7 @@ class HttpServerProtocol(asyncio.Protocol):
     # httptools callbacks, in the order the parser calls them.
 
     def on_message_begin(self) -> None:
+        self._seq += 1
         self._url = b""
         self._headers = []
         self._host = None
@@ -256,7 +368,7 @@ class HttpServerProtocol(asyncio.Protocol):
         self._raw_head = 0
         if self._phase == _IDLE:
             self._phase = _HEADERS
-            self._set_deadline(self._loop.time() + self._limits.header_timeout)
+            self._set_deadline(self._loop.time() + self._cl.header_timeout)
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -337,6 +449,10 @@ class HttpServerProtocol(asyncio.Protocol):
             self._reject_status = 413
             raise _Reject
         body.feed(data)
+        parked = self._parked
+        if parked is not None and body.received >= self._cl.body_prebuffer_bytes:
+            self._parked = None
+            self._loop.call_soon(self._enter_parked, parked)
 
     def on_message_complete(self) -> None:
         request = self._parsing
@@ -344,6 +460,10 @@ class HttpServerProtocol(asyncio.Protocol):
             self._parsing = None
             if request.body is not None:
                 request.body.finish()
+            parked = self._parked
+            if parked is not None and parked.request is request:
+                self._parked = None
+                self._loop.call_soon(self._enter_parked, parked)
 
     def _on_upgrade_request(self) -> None:
         """An `Upgrade` or `CONNECT` request was parsed; nothing after it is HTTP any more."""
@@ -384,11 +504,30 @@ class HttpServerProtocol(asyncio.Protocol):
             return
         self._active = item
         self._phase = _BUSY
+        shed = self._guard.start()
+        if shed is not None:
+            self._shed(item, shed)
+            return
+        self._holding = True
         request = item.request
         body = request.body
-        if body is not None and not body.complete and request.header("expect") == "100-continue":
-            # Answered here, so the client sends its body now; `expect` is not forwarded.
-            self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # type: ignore[union-attr]
+        if body is not None and not body.complete:
+            self._arm(self._loop.time() + self._cl.tick)  # watch the body arrive
+            if request.header("expect") == "100-continue":
+                # Answered here, so the client sends its body now; `expect` is not forwarded.
+                self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # type: ignore[union-attr]
+            prebuffer = self._cl.body_prebuffer_bytes
+            if body.received < prebuffer and (body.length is None or body.length <= prebuffer):
+                self._parked = item  # enters the stack once its body is in (`on_body`)
+                return
+        self._enter(item)
+
+    def _enter_parked(self, exchange: Exchange) -> None:
+        if self._phase != _CLOSED and self._active is exchange:
+            self._enter(exchange)
+
+    def _enter(self, item: Exchange) -> None:
+        """Hand a request to the stack."""
         stack = self._listener.stack
         start = stack.start
         if start is None:
@@ -404,6 +543,23 @@ class HttpServerProtocol(asyncio.Protocol):
         except Exception:
             log.exception("request handler failed")
             self.reply_soon(item, 500, stack)
+
+    def _shed(self, exchange: Exchange, which: str) -> None:
+        """Past capacity: answer 503 with Retry-After without entering the stack, and close."""
+        self._guard.hit(which, self._client_ip, log=False)  # the request's own line says it
+        exchange.flags = which
+        transport = self._transport
+        assert transport is not None
+        transport.write(limit.SHED_REPLY)
+        transport.close()
+        self._phase = _CLOSED
+        self._active = None
+        self._listener.stack.finish(exchange, 503, len(limit.SHED_REPLY), True)
+
+    def _release(self) -> None:
+        if self._holding:
+            self._holding = False
+            self._guard.end()
 
     def _resume_backlog(self) -> None:
         if self._backlog and self._phase != _CLOSED and not self._flow.read_paused:
@@ -443,6 +599,7 @@ class HttpServerProtocol(asyncio.Protocol):
                 response.body.discard()
             stack.finish(exchange, response.status, 0, False)
             self._active = None
+            self._release()
             return
         self._write_response(exchange, response, stack)
 
@@ -491,6 +648,7 @@ class HttpServerProtocol(asyncio.Protocol):
             self._phase = _CLOSED
             stack.finish(exchange, 502, 0, False)
             self._active = None
+            self._release()
             return False
         transport.write(head + data if data else head)
         return True
@@ -507,6 +665,7 @@ class HttpServerProtocol(asyncio.Protocol):
         """The response is fully written: account for it, then serve the next request or idle."""
         stack.finish(exchange, status, sent, ok)
         self._active = None
+        self._release()
         transport = self._transport
         if transport is None or self._phase == _CLOSED:
             return
@@ -526,7 +685,7 @@ class HttpServerProtocol(asyncio.Protocol):
             transport.close()
         else:
             self._phase = _IDLE
-            self._set_deadline(self._loop.time() + self._limits.idle_timeout)
+            self._set_deadline(self._loop.time() + self._cl.idle_timeout)
 
     def _next_when_writable(self) -> None:
         if self._phase != _CLOSED and self._active is None and self._queue:
@@ -549,6 +708,7 @@ class HttpServerProtocol(asyncio.Protocol):
     def _tunnel_done(self, exchange: Exchange, stack: Stack) -> None:
         stack.finish(exchange, 101, 0, True)
         self._active = None
+        self._release()
         self._phase = _CLOSED
         if self._transport is not None:
             self._transport.close()

@@ -11,6 +11,8 @@ from typing import Protocol
 
 from meshproxy import config
 from meshproxy.http.message import Exchange, Response
+from meshproxy.limits.guard import ListenerGuard
+from meshproxy.limits.settings import resolve
 
 
 class Stack(Protocol):
@@ -57,11 +59,14 @@ class Closable(Protocol):
 class ListenerState:
     """Shared by all connections of one listener."""
 
-    __slots__ = ("connections", "draining", "scheme", "sni_names", "stack")
+    __slots__ = ("connections", "draining", "guard", "scheme", "sni_names", "stack")
 
-    def __init__(self, stack: Stack, scheme: str) -> None:
+    def __init__(self, stack: Stack, scheme: str, guard: ListenerGuard | None = None) -> None:
         self.stack = stack
         self.scheme = scheme
+        # Connection counts and limits (`meshproxy.limits`); by default those of a listener
+        # that sets none, with the stack's proxy-wide timeouts.
+        self.guard = guard or ListenerGuard(resolve(None, stack.limits))
         self.connections: set[Closable] = set()
         self.draining = False
         # SSL objects to the SNI name their client sent (filled by the context's sni_callback).

@@ -19,6 +19,8 @@ class FakeTransport:
         self.closed = False
         self.peer = peer
         self.pause_calls = 0
+        self.aborted = False
+        self.high_water: int | None = None
 
     def write(self, data: bytes) -> None:
         assert not self.closed, "write after close"
@@ -39,6 +41,10 @@ class FakeTransport:
 
     def abort(self) -> None:
         self.closed = True
+        self.aborted = True
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self.high_water = high
 
     def is_closing(self) -> bool:
         return self.closed

@@ -1,0 +1,58 @@
+"""One listener's connection limits as plain numbers, resolved once at config load.
+
+Pure: the config's optional fields and the proxy-wide `limits` become the numbers a connection
+reads, so nothing on the request path looks up a default or an Optional.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import msgspec
+
+from meshproxy import config
+
+EDGE_MAX_CONNECTIONS_PER_CLIENT = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerLimits:
+    header_timeout: float
+    idle_timeout: float
+    body_timeout: float  # 0: off
+    request_timeout: float  # 0: off
+    send_timeout: float  # 0: off
+    write_buffer_bytes: int
+    body_prebuffer_bytes: int
+    max_connections: int  # 0: off
+    max_connections_per_client: int  # 0: off
+    max_pending_requests: int  # 0: off
+
+    @property
+    def tick(self) -> float:
+        """How often a busy connection looks at its receive and send deadlines: often enough
+        that a deadline fires within half of itself late."""
+        spans = [t for t in (self.body_timeout, self.request_timeout, self.send_timeout) if t]
+        return max(min(spans) / 2, 0.01) if spans else self.header_timeout
+
+
+def resolve(listener: config.Listener | None, limits: config.Limits) -> ListenerLimits:
+    """The numbers for `listener` (None: a listener with every default, role edge excluded)."""
+    given = listener.connection_limits if listener is not None else msgspec.UNSET
+    cl = given if isinstance(given, config.ConnectionLimits) else config.ConnectionLimits()
+    per_client = cl.max_connections_per_client
+    if per_client is None:
+        edge = listener is not None and listener.role == "edge"
+        per_client = EDGE_MAX_CONNECTIONS_PER_CLIENT if edge else 0
+    return ListenerLimits(
+        header_timeout=limits.header_timeout if cl.header_timeout is None else cl.header_timeout,
+        idle_timeout=limits.idle_timeout if cl.idle_timeout is None else cl.idle_timeout,
+        body_timeout=cl.body_timeout,
+        request_timeout=cl.request_timeout,
+        send_timeout=cl.send_timeout,
+        write_buffer_bytes=cl.write_buffer_bytes,
+        body_prebuffer_bytes=cl.body_prebuffer_bytes,
+        max_connections=cl.max_connections,
+        max_connections_per_client=per_client,
+        max_pending_requests=cl.max_pending_requests,
+    )
