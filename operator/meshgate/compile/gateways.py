@@ -21,6 +21,7 @@ from meshproxy import config as pc
 from .attach import Attachment
 from .catalog_page import with_catalog
 from .clusters import ClusterBook
+from .connection_limits import port_limits
 from .durations import seconds
 from .edge import EdgeBook, GatewayEdge
 from .index import Index
@@ -106,6 +107,7 @@ def compile_gateway(
                 virtual_hosts=vhosts,
                 authn=authn,
                 rate_limits=rate_limits,
+                connection_limits=port_limits(group),
             )
         )
 

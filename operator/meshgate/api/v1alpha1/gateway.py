@@ -60,6 +60,40 @@ class AllowedRoutes(ApiModel):
     """Namespaces Routes may come from."""
 
 
+class ListenerConnectionLimits(ApiModel):
+    """What one client may cost this listener: how long it may take and how much it may hold.
+    Unset fields keep the proxy's defaults (in each description). A timeout of `0s` or a cap of
+    `0` turns that limit off. Listeners that share a port must set the same limits.
+
+    ```yaml
+    connectionLimits:
+      headerTimeout: 5s
+      maxConnectionsPerClient: 256
+    ```
+    """
+
+    header_timeout: Duration | None = None
+    """From a request's first byte to its last header (default 10s); slower: closed."""
+    body_timeout: Duration | None = None
+    """Longest pause in a request body still arriving (default 15s); longer: 408, closed."""
+    request_timeout: Duration | None = None
+    """The whole request, head and body, must be received within this (default 60s)."""
+    idle_timeout: Duration | None = None
+    """A keep-alive connection with no request is closed after this (default 60s)."""
+    send_timeout: Duration | None = None
+    """Longest a response may sit unsent because the client is not reading (default 30s)."""
+    write_buffer_bytes: Annotated[int, Field(ge=4096, le=16777216)] | None = None
+    """Unsent response bytes held per connection before the upstream is paused (default
+    65536)."""
+    max_connections: Annotated[int, Field(ge=0, le=1000000)] | None = None
+    """Open connections on this listener, per proxy (default 10000); more are closed at once."""
+    max_connections_per_client: Annotated[int, Field(ge=0, le=1000000)] | None = None
+    """Open connections from one client address, per proxy (default 1024)."""
+    max_pending_requests: Annotated[int, Field(ge=0, le=1000000)] | None = None
+    """Requests in progress on this listener, per proxy (default 4096); more are answered 503
+    with `Retry-After`."""
+
+
 class Listener(ApiModel):
     """One port the gateway accepts traffic on.
 
@@ -103,6 +137,8 @@ class Listener(ApiModel):
     """TLS settings; required for HTTPS, forbidden for HTTP."""
     allowed_routes: AllowedRoutes = Field(default_factory=AllowedRoutes)
     """Which Routes may attach; by default only Routes in the Gateway's namespace."""
+    connection_limits: ListenerConnectionLimits | None = None
+    """Timeouts and connection caps for slow or greedy clients; unset keeps safe defaults."""
 
 
 class GatewayService(ApiModel):
@@ -185,6 +221,12 @@ class GatewaySpec(ApiModel):
                     "self.all(a, self.all(b, a.name == b.name || a.port != b.port"
                     " || (has(a.hostname) && has(b.hostname) && a.hostname != b.hostname)))",
                     "listeners that share a port need distinct hostnames",
+                ),
+                cel(
+                    "self.all(a, self.all(b, a.port != b.port"
+                    " || has(a.connectionLimits) == has(b.connectionLimits)"
+                    " && (!has(a.connectionLimits) || a.connectionLimits == b.connectionLimits)))",
+                    "listeners that share a port must set the same connectionLimits",
                 ),
             ),
         ),
