@@ -100,7 +100,7 @@ check-generated: venv ## fail when committed CRDs or API docs differ from the mo
 # run in a private network namespace (hack/in-netns.sh): Pods and Services get local addresses
 # there. tests/conformance is the Gateway API suite (`make conformance`); here its report goes to
 # .local/, not over the committed one.
-test: venv testbins sysdeps lint conformance-bins ## everything: lint, types, unit, integration, e2e and Gateway API conformance tests
+test: venv testbins sysdeps lint harness-bins conformance-bins go-test ## everything: lint, types, unit, integration, e2e and Gateway API conformance tests
 	@bins="$$(cat $(TESTBINS_STAMP))"; start=$$(date +%s); failed=""; \
 	for dir in $(TEST_DIRS); do \
 	  echo "==> [test] pytest $$dir"; rc=0; wrap=""; env=""; \
@@ -114,9 +114,20 @@ test: venv testbins sysdeps lint conformance-bins ## everything: lint, types, un
 	echo "==> [test] all tests passed in $$(( $$(date +%s) - start ))s"
 
 CONFORMANCE_BINS := $(LOCAL)/conformance
+HARNESS_BINS := $(LOCAL)/bin
+
+.PHONY: harness-bins
+harness-bins: ## build the e2e node agent's kubelet API, kubelet-api/ (Go): kubectl exec and logs
+	@command -v go >/dev/null || { echo "make harness-bins: needs Go 1.25 or newer (https://go.dev/dl/)" >&2; exit 1; }
+	@mkdir -p $(HARNESS_BINS)
+	@cd kubelet-api && go build -buildvcs=false -o $(HARNESS_BINS)/kubelet-api .
+
+.PHONY: go-test
+go-test: ## the Go tests: kubelet-api/
+	@cd kubelet-api && go test -buildvcs=false -count=1 ./...
 
 .PHONY: conformance-bins
-conformance-bins: ## build the Gateway API conformance suite and its echo-basic backend (Go modules, v1.5.1)
+conformance-bins: harness-bins ## build the Gateway API conformance suite and its echo-basic backend (Go modules, v1.5.1)
 	@command -v go >/dev/null || { echo "make conformance-bins: needs Go 1.25 or newer (https://go.dev/dl/)" >&2; exit 1; }
 	@mkdir -p $(CONFORMANCE_BINS)
 	@echo "==> [conformance] building echo-basic and the suite from sigs.k8s.io/gateway-api/conformance v1.5.1"

@@ -1,5 +1,7 @@
 """End-to-end fixtures: the local node agent on top of the session's control plane.
 
+``kubectl`` (session)
+    The path of the kubectl beside the control plane's binaries.
 ``apply_manifest`` (function)
     ``apply(path, namespace)`` creates every object of a YAML file, as ``kubectl create -f``.
 ``node_agent`` (session)
@@ -69,6 +71,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def node_agent(kubeconfig: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeAgent]:
     with running_agent(kubeconfig, tmp_path_factory.mktemp("node-agent")) as agent:
         yield agent
+
+
+@pytest.fixture(scope="session")
+def kubectl() -> Path:
+    """The kubectl beside the control plane's binaries."""
+    return _tool("kubectl")
 
 
 @pytest.fixture

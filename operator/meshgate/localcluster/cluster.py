@@ -434,6 +434,9 @@ class LocalCluster:
             f"--enable-admission-plugins={','.join(ADMISSION_PLUGINS)}",
             "--allow-privileged=true",
             "--profiling=false",
+            # pods/exec and pods/log dial the e2e node agent's kubelet API at the Node's
+            # InternalIP: its Hostname address resolves nowhere.
+            "--kubelet-preferred-address-types=InternalIP",
         ]
 
     def _kcm_argv(self, bin_dir: Path, ep: Endpoints, kubeconfig: Path) -> list[str]:

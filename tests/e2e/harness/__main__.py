@@ -18,6 +18,7 @@ from pathlib import Path
 from .agent import Agent
 from .commands import Images
 from .kubeapi import Kube
+from .kubeletapi import DEFAULT_BINARY, KubeletApi
 from .podnet import PodNetwork
 
 
@@ -30,8 +31,15 @@ async def _main(args: argparse.Namespace, state_dir: Path) -> int:
             proxy=args.proxy_image,
             operator=args.operator_image,
             echo_basic=Path(args.echo_basic) if args.echo_basic else None,
+            echo_advanced=Path(args.echo_advanced) if args.echo_advanced else None,
         )
-        agent = Agent(kube, network, state_dir, images)
+        kubelet_api = None
+        if args.kubelet_api:
+            kubelet_api = await KubeletApi.start(
+                Path(args.kubelet_api), network.node_ip, state_dir, args.exec_timeout
+            )
+        port = kubelet_api.port if kubelet_api is not None else None
+        agent = Agent(kube, network, state_dir, images, kubelet_port=port)
         await agent.node.register()
         task = asyncio.create_task(agent.run())
         loop = asyncio.get_running_loop()
@@ -40,6 +48,8 @@ async def _main(args: argparse.Namespace, state_dir: Path) -> int:
         print(f"ready {network.node_ip} {network.subnet}", flush=True)
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        if kubelet_api is not None:
+            await kubelet_api.stop()
         kube.close()
         return 0
     finally:
@@ -57,9 +67,24 @@ def main() -> int:
         default=os.environ.get("MESHGATE_ECHO_BASIC", ""),
         help="the Gateway API suite's echo-basic program (make conformance-bins builds it)",
     )
+    parser.add_argument(
+        "--echo-advanced",
+        default=os.environ.get("MESHGATE_ECHO_ADVANCED", ""),
+        help="meshgate's emulation of the mesh suite's echo-advanced (make conformance-bins)",
+    )
+    parser.add_argument(
+        "--kubelet-api",
+        default=os.environ.get("MESHGATE_KUBELET_API")
+        or (str(DEFAULT_BINARY) if DEFAULT_BINARY.is_file() else ""),
+        help="the kubelet API server for exec and logs (make harness-bins); empty: none",
+    )
+    parser.add_argument(
+        "--exec-timeout", type=float, default=120.0, help="seconds an exec'd command may run"
+    )
     args = parser.parse_args()
-    if args.echo_basic:
-        args.echo_basic = str(Path(args.echo_basic).resolve())
+    for name in ("echo_basic", "echo_advanced", "kubelet_api"):
+        if getattr(args, name):
+            setattr(args, name, str(Path(getattr(args, name)).resolve()))
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
     )

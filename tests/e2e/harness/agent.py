@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -32,7 +33,12 @@ log = logging.getLogger("harness")
 
 class Agent:
     def __init__(
-        self, kube: Kube, network: PodNetwork, state_dir: Path, images: commands.Images
+        self,
+        kube: Kube,
+        network: PodNetwork,
+        state_dir: Path,
+        images: commands.Images,
+        kubelet_port: int | None = None,
     ) -> None:
         self.kube = kube
         self.network = network
@@ -45,7 +51,7 @@ class Agent:
         # Network namespaces of the Pods that need one (`commands.needs_own_network`), by UID;
         # a failed one is kept as its error, which the Pod's containers report.
         self._sandboxes: dict[str, PodSandbox | SandboxError] = {}
-        self.node = NodeHeartbeat(kube, network.node_ip)
+        self.node = NodeHeartbeat(kube, network.node_ip, kubelet_port=kubelet_port)
         self.kubeproxy = KubeProxy(kube)
 
     # -- the loop -----------------------------------------------------------------------------
@@ -192,6 +198,15 @@ class Agent:
                 env[name] = commands.rewrite_path(value, mounts)
         env["MESHGATE_FS_ROOT"] = str(pod.dir / "root")
         env["HOME"] = str(pod.dir)
+        exec_spec = {
+            "env": env,
+            "cwd": str(pod.dir),
+            "wrap": sandbox.enter([]) if sandbox is not None else [],
+            "commands": commands.image_commands(container.spec, self.images),
+        }
+        await asyncio.to_thread(
+            _write_exec_spec, pod.dir / "exec" / f"{container.name}.json", exec_spec
+        )
         return argv, env
 
     # -- status and deletion ------------------------------------------------------------------
@@ -235,6 +250,7 @@ class Agent:
         self._published.pop(uid, None)
         self._finalizing.pop(uid, None)
         if pod is not None:
+            shutil.rmtree(pod.dir / "exec", ignore_errors=True)  # no exec into a stopped Pod
             shutil.rmtree(pod.dir / "root", ignore_errors=True)  # logs stay for the post-mortem
 
     async def shutdown(self) -> None:
@@ -243,3 +259,15 @@ class Agent:
         sandboxes = [s for s in self._sandboxes.values() if isinstance(s, PodSandbox)]
         await asyncio.gather(*(s.destroy() for s in sandboxes), return_exceptions=True)
         self._sandboxes.clear()
+
+
+def _write_exec_spec(path: Path, spec: Body) -> None:
+    """What `kubelet-api` needs to run an exec'd command as this container would (its env, the
+    Pod's network namespace, the image's own commands); replaced whole, never half written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    # 0600: the environment may hold values from Secrets.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(spec, out)
+    os.replace(tmp, path)

@@ -7,7 +7,9 @@ The Gateway API conformance suite's images map too: its `echo-basic` backend to 
 echo-basic program built from the same Go module as the suite (`make conformance` builds it), and
 its `coredns` to an idle stand-in (only the suite's UDPRoute tests, outside the GATEWAY-HTTP
 profile, ever query it). echo-basic binds its ports on every address, so each of its Pods gets a
-network namespace of its own (`needs_own_network`, `sandbox.py`).
+network namespace of its own (`needs_own_network`, `sandbox.py`). The mesh profile's
+`echo-advanced` (Istio's echo server, whose `client` command the suite execs) maps to meshgate's
+emulation of it (`conformance/echoadvanced`), which binds the Pod's address.
 Paths under a container's volumeMounts are rewritten into the Pod's directory, and `127.0.0.1` in
 env values into the Pod's own address, because every Pod shares this host's filesystem and
 network.
@@ -38,6 +40,8 @@ OPERATOR_IMAGE = "meshgate.local/operator"
 # conformance/base/manifests.yaml).
 ECHO_BASIC_IMAGE = "gcr.io/k8s-staging-gateway-api/echo-basic"
 COREDNS_IMAGE = "registry.k8s.io/coredns/coredns"
+# The mesh profile's backend and client (sigs.k8s.io/gateway-api conformance/mesh/manifests.yaml).
+ECHO_ADVANCED_IMAGE = "gcr.io/k8s-staging-gateway-api/echo-advanced"
 IDLE_APP = REPO / "tests" / "e2e" / "apps" / "idle.py"
 _VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
@@ -51,6 +55,8 @@ class Images:
     venv_bin: Path = Path(sys.executable).parent
     # The echo-basic program `make conformance` builds; None when it is not built.
     echo_basic: Path | None = None
+    # meshgate's emulation of the echo-advanced image (server and `client`); None when not built.
+    echo_advanced: Path | None = None
 
 
 class UnknownImage(ValueError):
@@ -82,6 +88,13 @@ def stand_in(container: Body, images: Images) -> tuple[list[str], list[str]]:
                 "`make conformance-bins` and start the agent with --echo-basic PATH"
             )
         return [str(images.echo_basic)], args
+    if image == ECHO_ADVANCED_IMAGE:
+        if images.echo_advanced is None:
+            raise UnknownImage(
+                f"image {container.get('image')!r} needs the echo-advanced emulation: build it "
+                "with `make conformance-bins` and start the agent with --echo-advanced PATH"
+            )
+        return [str(images.echo_advanced)], args
     if image == COREDNS_IMAGE:
         return [sys.executable, str(IDLE_APP)], []  # its -conf flag means nothing to the stand-in
     raise UnknownImage(f"no local program stands in for image {container.get('image')!r}")
@@ -93,6 +106,16 @@ def needs_own_network(pod_spec: Body, images: Images) -> bool:
     stand-in binds the Pod's address and shares the agent's namespace."""
     containers = (pod_spec.get("initContainers") or []) + (pod_spec.get("containers") or [])
     return any(_repo(c.get("image", "")) == ECHO_BASIC_IMAGE for c in containers)
+
+
+def image_commands(container: Body, images: Images) -> dict[str, list[str]]:
+    """Commands the container's image holds that an `exec` may name, as host argv: the
+    echo-advanced image's `client` (and its path there, `/usr/local/bin/client`)."""
+    image = _repo(container.get("image", ""))
+    if image == ECHO_ADVANCED_IMAGE and images.echo_advanced is not None:
+        client = [str(images.echo_advanced), "client"]
+        return {"client": client, "/usr/local/bin/client": client}
+    return {}
 
 
 def program(container: Body, images: Images) -> list[str]:

@@ -38,7 +38,7 @@ def node_body(name: str, address: str) -> Body:
     }
 
 
-def node_status(address: str, since: str) -> Body:
+def node_status(address: str, since: str, kubelet_port: int | None = None) -> Body:
     now = rfc3339()
 
     def condition(kind: str, status: str, reason: str) -> Body:
@@ -51,7 +51,7 @@ def node_status(address: str, since: str) -> Body:
             "lastTransitionTime": since,
         }
 
-    return {
+    status: Body = {
         "status": {
             "capacity": CAPACITY,
             "allocatable": CAPACITY,
@@ -79,15 +79,22 @@ def node_status(address: str, since: str) -> Body:
             },
         }
     }
+    if kubelet_port is not None:
+        # Where the API server dials for pods/exec and pods/log (`kubelet-api`, at InternalIP).
+        status["status"]["daemonEndpoints"] = {"kubeletEndpoint": {"Port": kubelet_port}}
+    return status
 
 
 class NodeHeartbeat:
     """Registers the Node, then renews its Lease and status until cancelled."""
 
-    def __init__(self, kube: Kube, address: str, name: str = NODE_NAME) -> None:
+    def __init__(
+        self, kube: Kube, address: str, name: str = NODE_NAME, kubelet_port: int | None = None
+    ) -> None:
         self.kube = kube
         self.address = address
         self.name = name
+        self.kubelet_port = kubelet_port
         self._since = rfc3339()
 
     async def register(self) -> None:
@@ -100,7 +107,8 @@ class NodeHeartbeat:
 
     async def _beat(self) -> None:
         await self.kube.merge_patch(
-            f"/api/v1/nodes/{self.name}/status", node_status(self.address, self._since)
+            f"/api/v1/nodes/{self.name}/status",
+            node_status(self.address, self._since, self.kubelet_port),
         )
         path = f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{self.name}"
         spec = {
