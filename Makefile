@@ -123,15 +123,17 @@ harness-bins: ## build the e2e node agent's kubelet API, kubelet-api/ (Go): kube
 	@cd kubelet-api && go build -buildvcs=false -o $(HARNESS_BINS)/kubelet-api .
 
 .PHONY: go-test
-go-test: ## the Go tests: kubelet-api/
+go-test: ## the Go tests: kubelet-api/, and the echo-advanced emulation against the suite's parser
 	@cd kubelet-api && go test -buildvcs=false -count=1 ./...
+	@cd conformance && go test -buildvcs=false -count=1 ./echoadvanced/...
 
 .PHONY: conformance-bins
-conformance-bins: harness-bins ## build the Gateway API conformance suite and its echo-basic backend (Go modules, v1.5.1)
+conformance-bins: harness-bins ## build the Gateway API conformance suite, its echo-basic backend and our echo-advanced emulation (Go, v1.5.1)
 	@command -v go >/dev/null || { echo "make conformance-bins: needs Go 1.25 or newer (https://go.dev/dl/)" >&2; exit 1; }
 	@mkdir -p $(CONFORMANCE_BINS)
 	@echo "==> [conformance] building echo-basic and the suite from sigs.k8s.io/gateway-api/conformance v1.5.1"
 	@cd conformance && go build -buildvcs=false -o $(CONFORMANCE_BINS)/echo-basic sigs.k8s.io/gateway-api/conformance/echo-basic
+	@cd conformance && go build -buildvcs=false -o $(CONFORMANCE_BINS)/echo-advanced ./echoadvanced
 	@cd conformance && go test -buildvcs=false -c -o $(CONFORMANCE_BINS)/gateway-http.test .
 
 .PHONY: conformance
