@@ -70,6 +70,7 @@ class H2ServerConnection(asyncio.Protocol):
         self._streams: dict[int, _Stream] = {}
         self._closing = False
         self._closed = False
+        self._admitted = False
         self.transport: asyncio.Transport | None = None
 
     # --- Link (http2.streams) ----------------------------------------------------------------
@@ -90,6 +91,17 @@ class H2ServerConnection(asyncio.Protocol):
         self.flow = FlowControl(transport)
         peer = transport.get_extra_info("peername")
         self._client_ip = peer[0] if peer else ""
+        guard = self._guard = self._listener.guard
+        refused = guard.admit(self._client_ip)
+        if refused is not None:
+            # Past a connection cap: closed before a frame is read, as the HTTP/1 codec does.
+            guard.hit(refused, self._client_ip)
+            self._closed = True
+            transport.abort()
+            return
+        self._admitted = True
+        cl = guard.limits
+        transport.set_write_buffer_limits(high=cl.write_buffer_bytes)
         sock = transport.get_extra_info("sockname")
         self._port = sock[1] if sock else 0
         ssl_object = transport.get_extra_info("ssl_object")
@@ -105,7 +117,8 @@ class H2ServerConnection(asyncio.Protocol):
         self.h2 = server_side(limits.http2, limits.max_header_bytes)
         start(self.h2, limits.http2)
         self.flush()
-        self._idle_deadline = self.now() + limits.header_timeout
+        self._idle_timeout = cl.idle_timeout
+        self._idle_deadline = self.now() + cl.header_timeout
         self._timer: asyncio.TimerHandle | None = self._loop.call_later(1.0, self._tick)
         self._listener.connections.add(self)
         if self._listener.draining:
@@ -113,6 +126,10 @@ class H2ServerConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
+        if not self._admitted:
+            return
+        self._admitted = False
+        self._guard.leave(self._client_ip)
         self._listener.connections.discard(self)
         if self._timer is not None:
             self._timer.cancel()
@@ -208,6 +225,13 @@ class H2ServerConnection(asyncio.Protocol):
             self._answer_canned(sid, checked)
             return
         host, path, query, length, _ = checked
+        shed = self._guard.start()
+        if shed is not None:
+            # Overloaded: the client may send it again elsewhere (it never started here).
+            self._guard.hit(shed, self._client_ip)
+            with contextlib.suppress(H2Error):
+                self.h2.reset_stream(sid, ErrorCodes.REFUSED_STREAM)
+            return
         reader = StreamReader(self, sid)
         body = None if event.stream_ended is not None else Body(reader, length)
         request = Request(method, path, query, fields, host, body, "2", True)
@@ -429,9 +453,10 @@ class H2ServerConnection(asyncio.Protocol):
     def _forget(self, sid: int, stream: _Stream) -> None:
         if self._streams.get(sid) is stream:
             del self._streams[sid]
+            self._guard.end()
             stream.reader.release()
             if not self._streams:
-                self._idle_deadline = self.now() + self._limits.idle_timeout
+                self._idle_deadline = self.now() + self._idle_timeout
                 if self._closing and self.transport is not None:
                     self.flush()
                     self.transport.close()

@@ -43,7 +43,7 @@ class CodecChoice(asyncio.Protocol):
         elif alpn is not None:
             self._hand_over(HttpServerProtocol(self._listener, self._identity_of))
         else:
-            timeout = self._listener.stack.limits.header_timeout
+            timeout = self._listener.guard.limits.header_timeout
             self._timer = asyncio.get_running_loop().call_later(timeout, transport.close)
 
     def data_received(self, data: bytes) -> None:
