@@ -4,13 +4,15 @@ Never does I/O, never imports kopf or the Kubernetes client: everything here is 
 its arguments, so the same snapshot always gives byte-identical output.
 """
 
-from .compiler import compile_snapshot
+from .compiler import Compiler, CompileStats, compile_snapshot
 from .ingest import snapshot_from_bodies
 from .result import CompileResult, GatewayOutput, MeshOutput
 from .snapshot import MeshSettings, Snapshot
 
 __all__ = [
     "CompileResult",
+    "CompileStats",
+    "Compiler",
     "GatewayOutput",
     "MeshOutput",
     "MeshSettings",

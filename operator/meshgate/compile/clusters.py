@@ -25,10 +25,11 @@ from meshproxy import config as pc
 
 from .durations import seconds
 from .index import Index
-from .names import cluster_name
+from .names import ClusterRef, cluster_name
+from .notes import Notes
 from .paths import listener_cert_dir
 from .peer_authn import peer_authn, sends_plaintext
-from .report import Report, q
+from .report import q
 from .snapshot import Resource, Service, ServicePort
 
 KIND = "DestinationRule"
@@ -68,7 +69,7 @@ class ClusterBook:
     """Builds clusters on demand, so each config carries only the clusters its routes use."""
 
     index: Index
-    report: Report
+    notes: Notes
     rules: dict[tuple[str, str], Resource[DestinationRuleSpec]] = field(default_factory=dict)
     _built: dict[str, pc.Cluster] = field(default_factory=dict)
     # cluster name -> `<namespace>/<secret>` of the client credential a SIMPLE/MUTUAL cluster reads
@@ -77,8 +78,9 @@ class ClusterBook:
     _peer_entries: dict[str, list[pc.PeerAuthn]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, index: Index, report: Report) -> ClusterBook:
-        book = cls(index=index, report=report)
+    def build(cls, index: Index) -> ClusterBook:
+        """The book, with what it found about DestinationRules in `notes`."""
+        book = cls(index=index, notes=Notes())
         book._attach_destination_rules()
         return book
 
@@ -88,14 +90,14 @@ class ClusterBook:
         operator_ns = self.index.snapshot.settings.operator_namespace
         candidates: dict[tuple[str, str], list[Resource[DestinationRuleSpec]]] = {}
         for dr in self.index.snapshot.destination_rules:
-            self.report.track(KIND, dr.meta)
+            self.notes.track(KIND, dr.meta)
             if dr.spec is None:
-                self.report.set(KIND, dr.meta, "Accepted", "False", "Invalid", dr.error or "")
+                self.notes.set(KIND, dr.meta, "Accepted", "False", "Invalid", dr.error or "")
                 continue
             target = self.index.resolve_host(dr.spec.host, dr.meta.namespace)
             if target is None:
-                self.report.set(KIND, dr.meta, "Accepted", "True", "Accepted", "spec is valid")
-                self.report.set(
+                self.notes.set(KIND, dr.meta, "Accepted", "True", "Accepted", "spec is valid")
+                self.notes.set(
                     KIND,
                     dr.meta,
                     "ResolvedRefs",
@@ -107,7 +109,7 @@ class ClusterBook:
                 continue
             same_ns = dr.meta.namespace == target[0]
             if not same_ns and dr.meta.namespace != operator_ns:
-                self.report.set(
+                self.notes.set(
                     KIND,
                     dr.meta,
                     "Accepted",
@@ -123,15 +125,17 @@ class ClusterBook:
             winner = drs[0]
             self.rules[target] = winner
             for dr in drs:
-                self.report.set(KIND, dr.meta, "ResolvedRefs", "True", "ResolvedRefs", "host found")
+                self.notes.set(KIND, dr.meta, "ResolvedRefs", "True", "ResolvedRefs", "host found")
                 if dr is winner:
                     self._check_subsets(dr, target)
-                    self.report.set(KIND, dr.meta, "Accepted", "True", "Accepted", "in effect")
-                    self.report.fields(KIND, dr.meta)["attachedTo"] = [
-                        {"group": "", "kind": "Service", "namespace": target[0], "name": target[1]}
-                    ]
+                    self.notes.set(KIND, dr.meta, "Accepted", "True", "Accepted", "in effect")
+                    self.notes.field(
+                        KIND, dr.meta, "attachedTo",
+                        [{"group": "", "kind": "Service", "namespace": target[0],
+                          "name": target[1]}],
+                    )  # fmt: skip
                 else:
-                    self.report.set(
+                    self.notes.set(
                         KIND,
                         dr.meta,
                         "Accepted",
@@ -146,7 +150,7 @@ class ClusterBook:
         for subset in dr.spec.subsets or []:
             picked = self._subset_pods(target, subset.labels)
             if not picked:
-                self.report.set(
+                self.notes.set(
                     KIND,
                     dr.meta,
                     "Ready",
@@ -155,7 +159,7 @@ class ClusterBook:
                     f"subset {q(subset.name)} (labels {dict(sorted(subset.labels.items()))}) "
                     "matches no ready endpoint",
                 )
-        self.report.default(KIND, dr.meta, "Ready", "True", "Ready", "every subset has endpoints")
+        self.notes.default(KIND, dr.meta, "Ready", "True", "Ready", "every subset has endpoints")
 
     def _subset_pods(self, target: tuple[str, str], labels: dict[str, str]) -> set[str]:
         found: set[str] = set()
@@ -239,8 +243,20 @@ class ClusterBook:
                     endpoints.append((pod.meta.labels, number))
         return sends_plaintext(entries, endpoints)
 
-    def ready_endpoints(self, name: str) -> int:
-        built = self._built.get(name)
+    def ensure(self, ref: ClusterRef) -> pc.Cluster | None:
+        """The cluster a kept translation names, built now if this compile has not yet; None
+        when its Service or port is gone (the translation is then stale anyway)."""
+        built = self._built.get(ref.name)
+        if built is not None:
+            return built
+        service = self.index.services.get((ref.namespace, ref.service))
+        port = next((p for p in service.ports if p.port == ref.port), None) if service else None
+        if service is None or port is None:
+            return None
+        return self._built[self.cluster(service, port, ref.subset)]
+
+    def ready_endpoints(self, ref: ClusterRef) -> int:
+        built = self.ensure(ref)
         return len(built.endpoints) if built else 0
 
     def _tls(

@@ -1,250 +1,404 @@
-"""`compile_snapshot`: the whole desired state, proxy configs and status, from one snapshot. Pure.
+"""`Compiler`: the whole desired state, proxy configs and status, from a snapshot, redoing only
+what a change reaches. Pure (no I/O), though it keeps what it compiled between calls.
 
-Order matters only for status bookkeeping: clusters and retry policies are indexed first, then
-Gateways, then meshed namespaces, then every Route's status is concluded from what those steps
-recorded. A resource that cannot be used is reported and left out; nothing here raises for bad
-user input.
+A compile has three kinds of work:
+
+- the books, rebuilt every time because they are cheap and everything reads them: lookups by
+  key, DestinationRules by Service, RetryPolicies and edge policies by target, and which Gateway
+  listener and which mesh host accepts which Route;
+- the stages, kept between compiles and redone only when an input they read moved: each Route's
+  translation (redone when the Route or any lookup it made answers differently), each Gateway's
+  config (when the Gateway, the Routes attached to it, their translations, the clusters they
+  name, its runtime or a policy that can reach it moved), each meshed namespace's sidecar config
+  (when a Service, endpoint, Pod, mesh Route or mesh-wide policy moved);
+- the status pass (`status_pass`), run every time over the stages' usage records.
+
+`compile_snapshot(snap)` is a compile with nothing kept: the reference that a property test holds
+every sequence of incremental compiles equal to. Nothing here raises for bad user input: a
+resource that cannot be used is reported and left out.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from meshgate.api.v1alpha1.gateway import GatewaySpec
+from meshgate.api.v1alpha1.route import RouteSpec
 from meshproxy.configparts import ConfigPartsError, split
 
-from .attach import Attachments, attach
+from .attach import Attachment, attach
+from .changes import Changes, changes
 from .clusters import ClusterBook
 from .edge import EdgeBook
-from .gateways import compile_gateway
+from .gateways import GatewayUse, compile_gateway
 from .index import SYSTEM_NAMESPACES, Index
-from .mesh import authorization, compile_namespace
-from .mesh_routes import MeshRoutes, mesh_routes
+from .mesh import MeshUse, compile_namespace
+from .mesh_routes import mesh_routes
+from .notes import NoteLog, Notes
 from .paths import gateway_config_map, gateway_config_part
-from .peer_authn import peer_authn
-from .report import Report
 from .result import CompileResult, GatewayOutput, MeshOutput, versioned
 from .retries import RetryBook
-from .rules import KIND as ROUTE
-from .rules import RuleCompiler
-from .snapshot import Resource, Snapshot
-from .vhosts import Claims
+from .rules import Lookups, RouteTranslation, translate
+from .same import same
+from .snapshot import GatewayRuntime, Resource, Snapshot
+from .status_pass import Books, statuses
+
+# Changes to these reach every Gateway's config (policies by target, cluster policies, the
+# Gateways' own defaults and listeners); they are rare, so they simply redo every Gateway.
+GATEWAY_WIDE = (
+    "gateways",
+    "destination_rules",
+    "retry_policies",
+    "peer_authentications",
+    "edge_authentications",
+    "rate_limit_policies",
+)
+# Changes to these reach every meshed namespace's config (each lists every Service).
+MESH_WIDE = (
+    "services",
+    "endpoint_slices",
+    "pods",
+    "destination_rules",
+    "retry_policies",
+    "peer_authentications",
+    "authorization_policies",
+)
 
 
 def compile_snapshot(snap: Snapshot) -> CompileResult:
-    index = Index.build(snap)
-    report = Report()
-    clusters = ClusterBook.build(index, report)
-    retries = RetryBook.build(index, report)
-    rules = RuleCompiler(index=index, clusters=clusters, retries=retries, report=report)
-    claims = Claims()
-    edge = EdgeBook.build(index, report)
+    """Compile everything from nothing: the reference for `Compiler`."""
+    return Compiler().compile(snap)
 
-    gateways: dict[str, Resource[GatewaySpec]] = {}
-    retained: set[str] = set()
-    for gw in snap.gateways:
-        report.track("Gateway", gw.meta)
-        gateways[gw.meta.key] = gw
-        if gw.spec is None:
-            report.set("Gateway", gw.meta, "Accepted", "False", "Invalid", gw.error or "")
-            report.set(
-                "Gateway", gw.meta, "Programmed", "False", "Invalid",
-                "the last good configuration stays in place until the spec is fixed",
-            )  # fmt: skip
-            retained.add(gw.meta.key)
-    attachments = attach(index, gateways)
-    routes_in_mesh = mesh_routes(index)
 
-    gw_outputs = []
-    for key, gw in sorted(gateways.items()):
-        if gw.spec is None:
-            continue
-        plan = compile_gateway(
-            gw, attachments.by_gateway.get(key, []), index, rules, clusters, report, claims, edge
+@dataclass(frozen=True)
+class GatewayStage:
+    gateway: Resource[GatewaySpec]
+    attachments: tuple[Attachment, ...]
+    runtime: GatewayRuntime | None
+    use: GatewayUse
+    fate: NoteLog  # Programmed, or why the config cannot be stored
+    output: GatewayOutput | None  # None: the last good outputs stay in place
+
+
+@dataclass(frozen=True)
+class MeshStage:
+    use: MeshUse
+    output: MeshOutput
+
+
+@dataclass(frozen=True)
+class CompileStats:
+    """What the last compile redid and what it kept, for tests, logs and metrics."""
+
+    gateways_compiled: int = 0
+    gateways_kept: int = 0
+    meshes_compiled: int = 0
+    meshes_kept: int = 0
+    translations_made: int = 0
+    translations_kept: int = 0
+
+
+class _Translations:
+    """Route translations for one compile, reusing the previous compile's while valid."""
+
+    def __init__(self, kept: dict[tuple[str, float | None], RouteTranslation], lookups: Lookups):
+        self.kept = kept
+        self.lookups = lookups
+        self.now: dict[tuple[str, float | None], RouteTranslation] = {}
+        self.by_route: dict[str, RouteTranslation] = {}
+        self.made = 0
+
+    def get(self, route: Resource[RouteSpec], default_timeout: float | None) -> RouteTranslation:
+        key = (route.meta.key, default_timeout)
+        tr = self.now.get(key)
+        if tr is not None:
+            return tr
+        tr = self.kept.get(key)
+        if tr is None or not tr.still_valid(route, self.lookups):
+            tr = translate(route, default_timeout, self.lookups)
+            self.made += 1
+        self._add(key, tr)
+        return tr
+
+    def adopt(self, translations: Iterable[RouteTranslation]) -> None:
+        """Translations a kept stage holds: still valid (the stage was checked)."""
+        for tr in translations:
+            key = (tr.route.meta.key, tr.default_timeout)
+            if key not in self.now:
+                self._add(key, tr)
+
+    def any_of(self, route: Resource[RouteSpec]) -> RouteTranslation:
+        """One translation of the Route, for its status (whatever its default timeout)."""
+        return self.by_route.get(route.meta.key) or self.get(route, None)
+
+    def _add(self, key: tuple[str, float | None], tr: RouteTranslation) -> None:
+        self.now[key] = tr
+        self.by_route.setdefault(key[0], tr)
+
+
+class Compiler:
+    """Compiles snapshot after snapshot; each result equals `compile_snapshot` of its snapshot."""
+
+    def __init__(self) -> None:
+        self._snapshot: Snapshot | None = None
+        self._translations: dict[tuple[str, float | None], RouteTranslation] = {}
+        self._gateways: dict[str, GatewayStage] = {}
+        self._meshes: dict[str, MeshStage] = {}
+        self._edge_route_targets: frozenset[tuple[str, str]] = frozenset()
+        self.stats = CompileStats()
+
+    def compile(self, snap: Snapshot) -> CompileResult:
+        moved = changes(self._snapshot, snap)
+        index = Index.build(snap)
+        clusters = ClusterBook.build(index)
+        retries = RetryBook.build(index)
+        edge = EdgeBook.build(index)
+        lookups = Lookups(
+            index.services, clusters.rules, retries.by_name, retries.by_route, retries.by_service
         )
-        config, text = versioned(plan.config)
-        try:
-            parts = split(text, config.version)
-        except ConfigPartsError as exc:
-            report.set("Gateway", gw.meta, "Programmed", "False", "ConfigTooLarge", str(exc))
-            retained.add(key)
-            continue
-        report.set(
-            "Gateway", gw.meta, "Programmed", "True", "Programmed",
-            f"proxy config {config.version} ({len(text)} bytes) compiled; "
-            + _stored_in(gw.meta.name, None if parts is None else len(parts.parts)),
-        )  # fmt: skip
-        spec = gw.spec
-        resources = spec.resources
-        gw_outputs.append(
-            GatewayOutput(
-                gateway=gw.meta,
-                replicas=spec.replicas,
-                service_type=spec.service.type,
-                service_annotations=tuple(sorted(spec.service.annotations.items())),
-                resources=tuple(
-                    (kind, tuple(sorted((k, str(v)) for k, v in (values or {}).items())))
-                    for kind, values in (
-                        ("requests", resources.requests if resources else None),
-                        ("limits", resources.limits if resources else None),
-                    )
-                    if values
-                ),
-                ports=plan.ports,
-                tls_secrets=plan.tls_secrets,
-                config=config,
-                config_json=text,
-                config_parts=parts,
-                edge_files=plan.edge_files,
-                owner_api_version=gw.api_version,
+        translations = _Translations(self._translations, lookups)
+
+        gateway_notes = Notes()
+        gateways: dict[str, Resource[GatewaySpec]] = {}
+        retained: set[str] = set()
+        for gw in snap.gateways:
+            gateway_notes.track("Gateway", gw.meta)
+            gateways[gw.meta.key] = gw
+            if gw.spec is None:
+                gateway_notes.set(
+                    "Gateway", gw.meta, "Accepted", "False", "Invalid", gw.error or ""
+                )
+                gateway_notes.set(
+                    "Gateway", gw.meta, "Programmed", "False", "Invalid",
+                    "the last good configuration stays in place until the spec is fixed",
+                )  # fmt: skip
+                retained.add(gw.meta.key)
+        attachments = attach(index, gateways)
+        routes_in_mesh = mesh_routes(index)
+        edge_route_targets = frozenset(
+            (ns, name) for kind, ns, name in edge.by_target if kind == "Route"
+        )
+
+        all_gateways = (
+            moved.everything
+            or moved.settings
+            or moved.namespaces
+            or moved.edge_secrets
+            or moved.any(*GATEWAY_WIDE)
+            or any(
+                key in self._edge_route_targets or key in edge_route_targets
+                for key in moved.of("routes")
             )
         )
+        touched = _touched_services(moved)
+        stages: dict[str, GatewayStage] = {}
+        compiled = kept = 0
+        for key, gw in sorted(gateways.items()):
+            if gw.spec is None:
+                continue
+            atts = tuple(attachments.by_gateway.get(key, []))
+            runtime = snap.gateway_runtime.get(key)
+            prev = self._gateways.get(key)
+            if (
+                prev is not None
+                and not all_gateways
+                and _gateway_holds(prev, gw, atts, runtime, moved, touched, clusters, lookups)
+            ):
+                stage = prev
+                translations.adopt(prev.use.translations)
+                kept += 1
+            else:
+                stage = _compile_gateway(gw, atts, runtime, index, translations, clusters, edge)
+                compiled += 1
+            stages[key] = stage
+            if stage.output is None:
+                retained.add(key)
 
-    for pa in snap.peer_authentications:
-        report.track("PeerAuthentication", pa.meta)
-        if pa.spec is None:
-            report.set(
-                "PeerAuthentication", pa.meta, "Accepted", "False", "Invalid", pa.error or ""
+        policy_notes = Notes()
+        for pa in snap.peer_authentications:
+            policy_notes.track("PeerAuthentication", pa.meta)
+            if pa.spec is None:
+                policy_notes.set(
+                    "PeerAuthentication", pa.meta, "Accepted", "False", "Invalid", pa.error or ""
+                )
+        for ap in snap.authorization_policies:
+            policy_notes.track("AuthorizationPolicy", ap.meta)
+            if ap.spec is None:
+                policy_notes.set(
+                    "AuthorizationPolicy", ap.meta, "Accepted", "False", "Invalid", ap.error or ""
+                )
+
+        all_meshes = (
+            moved.everything
+            or moved.settings
+            or moved.namespaces
+            or moved.any(*MESH_WIDE)
+            or any(
+                (old is not None and old.spec is not None and old.spec.hosts)
+                or (new is not None and new.spec is not None and new.spec.hosts)
+                for old, new in moved.of("routes").values()
             )
-    for ap in snap.authorization_policies:
-        report.track("AuthorizationPolicy", ap.meta)
-        if ap.spec is None:
-            report.set(
-                "AuthorizationPolicy", ap.meta, "Accepted", "False", "Invalid", ap.error or ""
-            )
-    mesh_outputs = []
-    operator_ns = snap.settings.operator_namespace
-    for ns in snap.namespaces:
-        if not ns.meshed or ns.name in SYSTEM_NAMESPACES or ns.name == operator_ns:
-            continue
-        config = compile_namespace(
-            ns.name,
-            index,
-            rules,
-            clusters,
-            retries,
-            routes_in_mesh,
-            peer_authn(ns.name, index, snap.peer_authentications, report),
-            authorization(ns.name, index, snap.authorization_policies),
-            report,
-            claims,
         )
-        config, text = versioned(config)
-        mesh_outputs.append(MeshOutput(namespace=ns.name, config=config, config_json=text))
+        meshes: dict[str, MeshStage] = {}
+        mesh_compiled = mesh_kept = 0
+        operator_ns = snap.settings.operator_namespace
+        for ns in snap.namespaces:
+            if not ns.meshed or ns.name in SYSTEM_NAMESPACES or ns.name == operator_ns:
+                continue
+            prev_mesh = self._meshes.get(ns.name)
+            if prev_mesh is not None and not all_meshes:
+                meshes[ns.name] = prev_mesh
+                translations.adopt(prev_mesh.use.translations)
+                mesh_kept += 1
+                continue
+            use = MeshUse()
+            config = compile_namespace(
+                ns.name,
+                index,
+                translations.get,
+                clusters,
+                retries,
+                routes_in_mesh,
+                snap.peer_authentications,
+                snap.authorization_policies,
+                use,
+            )
+            config, text = versioned(config)
+            meshes[ns.name] = MeshStage(
+                use=use, output=MeshOutput(namespace=ns.name, config=config, config_json=text)
+            )
+            mesh_compiled += 1
 
-    _conclude_policies(snap, index, report)
-    edge.finish()
-    retries.finish()
-    _conclude_routes(snap, index, report, rules, attachments, routes_in_mesh, claims)
-    return CompileResult(
-        gateways=tuple(gw_outputs),
-        meshes=tuple(mesh_outputs),
-        statuses=report.freeze(),
-        retained=frozenset(retained),
+        books = Books(index, clusters, retries, edge, attachments, routes_in_mesh)
+        # Every valid Route's translation, now: the status pass may run in another thread later
+        # and must find them all made (translating mutates this compile's cache).
+        route_facts = {
+            r.meta.key: translations.any_of(r) for r in snap.routes if r.spec is not None
+        }
+        gateway_log = gateway_notes.freeze()
+        gateway_uses = [(s.use, s.fate) for s in stages.values()]
+        policy_log = policy_notes.freeze()
+        mesh_uses = [m.use for m in meshes.values()]
+        result = CompileResult(
+            gateways=tuple(s.output for s in stages.values() if s.output is not None),
+            meshes=tuple(m.output for m in meshes.values()),
+            retained=frozenset(retained),
+            status_pass=lambda: statuses(
+                snap,
+                books,
+                gateway_log,
+                gateway_uses,
+                policy_log,
+                mesh_uses,
+                route_facts,
+            ),
+        )
+        self.stats = CompileStats(
+            gateways_compiled=compiled,
+            gateways_kept=kept,
+            meshes_compiled=mesh_compiled,
+            meshes_kept=mesh_kept,
+            translations_made=translations.made,
+            translations_kept=len(translations.now) - translations.made,
+        )
+        self._snapshot = snap
+        self._translations = translations.now
+        self._gateways = stages
+        self._meshes = meshes
+        self._edge_route_targets = edge_route_targets
+        return result
+
+
+def _touched_services(moved: Changes) -> tuple[set[tuple[str, str]], set[str]]:
+    """Services whose clusters may have moved (Service or EndpointSlice changes), and the
+    namespaces where a Pod moved (subsets and peer modes read Pods' labels)."""
+    services = set(moved.of("services"))
+    for old, new in moved.of("endpoint_slices").values():
+        for sl in (old, new):
+            if sl is not None and sl.service:
+                services.add((sl.meta.namespace, sl.service))
+    pod_namespaces = {ns for ns, _ in moved.of("pods")}
+    return services, pod_namespaces
+
+
+def _gateway_holds(
+    prev: GatewayStage,
+    gw: Resource[GatewaySpec],
+    attachments: tuple[Attachment, ...],
+    runtime: GatewayRuntime | None,
+    moved: Changes,
+    touched: tuple[set[tuple[str, str]], set[str]],
+    clusters: ClusterBook,
+    lookups: Lookups,
+) -> bool:
+    """Whether a Gateway's kept stage is what compiling it again would give (the changes that
+    reach every Gateway are ruled out by the caller)."""
+    assert gw.spec is not None
+    if not same(prev.gateway, gw) or prev.attachments != attachments or prev.runtime != runtime:
+        return False
+    if gw.spec.catalog is not None and moved.of("routes"):
+        return False  # the catalog page describes every Route
+    if any(ns == gw.meta.namespace for ns, _ in moved.of("secrets")):
+        return False  # listener certificates
+    if not all(tr.still_valid(tr.route, lookups) for tr in prev.use.translations):
+        return False
+    services, pod_namespaces = touched
+    return all(
+        clusters.ensure(ref) == cluster
+        for ref, cluster in prev.use.clusters.items()
+        if (ref.namespace, ref.service) in services or ref.namespace in pod_namespaces
     )
 
 
-def _conclude_policies(snap: Snapshot, index: Index, report: Report) -> None:
-    for pa in snap.peer_authentications:
-        if pa.spec is not None:
-            report.default(
-                "PeerAuthentication", pa.meta, "Accepted", "True", "Accepted", "in effect"
-            )
-            scope = _scope(pa.meta.namespace, snap.settings.operator_namespace, index)
-            report.fields("PeerAuthentication", pa.meta)["attachedTo"] = scope
-    for ap in snap.authorization_policies:
-        if ap.spec is not None:
-            report.default(
-                "AuthorizationPolicy", ap.meta, "Accepted", "True", "Accepted", "in effect"
-            )
-            scope = _scope(ap.meta.namespace, snap.settings.operator_namespace, index)
-            report.fields("AuthorizationPolicy", ap.meta)["attachedTo"] = scope
-
-
-def _scope(namespace: str, operator_ns: str, index: Index) -> list[dict[str, Any]]:
-    """The meshed namespaces a namespace-scoped policy reaches (all of them from the root)."""
-    names = [
-        n.name
-        for n in index.snapshot.namespaces
-        if index.meshed(n.name) and n.name != operator_ns
-        and (namespace == operator_ns or n.name == namespace)
-    ]  # fmt: skip
-    return [{"group": "", "kind": "Namespace", "name": n} for n in names]
-
-
-def _conclude_routes(
-    snap: Snapshot,
+def _compile_gateway(
+    gw: Resource[GatewaySpec],
+    attachments: tuple[Attachment, ...],
+    runtime: GatewayRuntime | None,
     index: Index,
-    report: Report,
-    rules: RuleCompiler,
-    attachments: Attachments,
-    mesh: MeshRoutes,
-    claims: Claims,
-) -> None:
-    for route in snap.routes:
-        report.track(ROUTE, route.meta)
-        if route.spec is None:
-            report.set(ROUTE, route.meta, "Accepted", "False", "Invalid", route.error or "")
-            continue
-        key = route.meta.key
-        if key not in rules._counted:  # not attached anywhere: still check its references
-            rules.entries(route)
-        gateways = sorted(attachments.accepted.get(key, set()))
-        hosts = sorted(mesh.hosts.get(key, set()))
-        refused = attachments.refused.get(key, []) + mesh.refused.get(key, [])
-        shadow = claims.shadowed.get(key, [])
-        if (gateways or hosts) and shadow and key not in claims.won:
-            report.set(ROUTE, route.meta, "Accepted", "False", "HostnameConflict", shadow[0])
-        if gateways or hosts:
-            msg = "attached"
-            if refused:
-                msg += "; not attached: " + "; ".join(m for _, m in refused)
-            report.set(ROUTE, route.meta, "Accepted", "True", "Accepted", msg)
-        else:
-            reason, message = refused[0] if refused else ("NoMatchingParent", "no parent")
-            report.set(ROUTE, route.meta, "Accepted", "False", reason, message)
-        report.default(ROUTE, route.meta, "ResolvedRefs", "True", "ResolvedRefs", "all refs found")
-        total, ok = rules.backend_counts.get((route.meta.namespace, route.meta.name), (0, 0))
-        ready = rules.ready.get((route.meta.namespace, route.meta.name), 0)
-        where = [f"gateway {g} listener {ln}" for g, ln in gateways]
-        where += [f"mesh host {n}.{ns}" for ns, n in hosts]
-        if not (gateways or hosts):
-            report.set(ROUTE, route.meta, "Served", "False", "NotAttached", "no parent accepts it")
-        elif key not in claims.won and shadow:
-            report.set(ROUTE, route.meta, "Served", "False", "Shadowed", "; ".join(shadow))
-        elif ok and not ready:
-            report.set(
-                ROUTE, route.meta, "Served", "False", "NoReadyEndpoints",
-                "its backends have no ready endpoints; requests get 503",
-            )  # fmt: skip
-        else:
-            report.set(
-                ROUTE, route.meta, "Served", "True", "Served", "served on " + ", ".join(where)
+    translations: _Translations,
+    clusters: ClusterBook,
+    edge: EdgeBook,
+) -> GatewayStage:
+    assert gw.spec is not None
+    use = GatewayUse()
+    plan = compile_gateway(gw, list(attachments), index, translations.get, clusters, edge, use)
+    config, text = versioned(plan.config)
+    fate = Notes()
+    try:
+        parts = split(text, config.version)
+    except ConfigPartsError as exc:
+        fate.set("Gateway", gw.meta, "Programmed", "False", "ConfigTooLarge", str(exc))
+        return GatewayStage(gw, attachments, runtime, use, fate.freeze(), None)
+    fate.set(
+        "Gateway", gw.meta, "Programmed", "True", "Programmed",
+        f"proxy config {config.version} ({len(text)} bytes) compiled; "
+        + _stored_in(gw.meta.name, None if parts is None else len(parts.parts)),
+    )  # fmt: skip
+    spec = gw.spec
+    resources = spec.resources
+    output = GatewayOutput(
+        gateway=gw.meta,
+        replicas=spec.replicas,
+        service_type=spec.service.type,
+        service_annotations=tuple(sorted(spec.service.annotations.items())),
+        resources=tuple(
+            (kind, tuple(sorted((k, str(v)) for k, v in (values or {}).items())))
+            for kind, values in (
+                ("requests", resources.requests if resources else None),
+                ("limits", resources.limits if resources else None),
             )
-        if shadow and key in claims.won:
-            pass  # partial shadowing is reported by the Conflicted condition set while ordering
-        elif not shadow:
-            report.default(ROUTE, route.meta, "Conflicted", "False", "NoConflicts", "no conflicts")
-        applied = sorted(rules.applied.get((route.meta.namespace, route.meta.name), set()))
-        fields = report.fields(ROUTE, route.meta)
-        fields["servedOn"] = {
-            "gateways": [
-                {"group": "meshgate.io", "kind": "Gateway", "namespace": g.split("/")[0],
-                 "name": g.split("/")[1]}
-                for g in sorted({g for g, _ in gateways})
-            ],
-            "hosts": [f"{n}.{ns}" for ns, n in hosts],
-        }  # fmt: skip
-        fields["appliedPolicies"] = [
-            {"kind": k, "namespace": ns, "name": n, "source": s, **({"rule": r} if r else {})}
-            for k, ns, n, s, r in applied
-        ]
-        spec = route.spec
-        fields["summary"] = {
-            "hosts": ",".join([*(spec.hostnames or []), *(spec.hosts or [])])[:256],
-            "parents": f"{len({g for g, _ in gateways})}/{attachments.parents.get(key, 0)}",
-            "backends": f"{ok}/{total}",
-        }
+            if values
+        ),
+        ports=plan.ports,
+        tls_secrets=plan.tls_secrets,
+        config=config,
+        config_json=text,
+        config_parts=parts,
+        edge_files=plan.edge_files,
+        owner_api_version=gw.api_version,
+    )
+    return GatewayStage(gw, attachments, runtime, use, fate.freeze(), output)
 
 
 def _stored_in(gateway: str, parts: int | None) -> str:

@@ -11,11 +11,13 @@ reason=HostnameConflict`: two certificates would claim every name.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import msgspec
 
 from meshgate.api.v1alpha1.gateway import GatewaySpec, Listener
+from meshgate.api.v1alpha1.route import RouteSpec
 from meshproxy import config as pc
 
 from .attach import Attachment
@@ -25,9 +27,11 @@ from .connection_limits import port_limits
 from .durations import seconds
 from .edge import EdgeBook, GatewayEdge
 from .index import Index
+from .names import ClusterRef
+from .notes import Notes
 from .paths import IDENTITY_DIR, listener_cert_dir
-from .report import Report, q
-from .rules import Entry, RuleCompiler
+from .report import q
+from .rules import Applied, Entry, RouteTranslation
 from .snapshot import Resource
 from .vhosts import Claims, clusters_used, ordered_routes
 
@@ -44,17 +48,35 @@ class GatewayPlan:
     edge_files: tuple[tuple[str, str], ...] = ()
 
 
+Translate = Callable[[Resource[RouteSpec], float | None], RouteTranslation]
+
+
+@dataclass
+class GatewayUse:
+    """What compiling one Gateway found and used, beside its config: for the status pass, and
+    for deciding whether the next compile must do it again."""
+
+    notes: Notes = field(default_factory=Notes)
+    claims: Claims = field(default_factory=Claims)
+    edge: GatewayEdge = field(default_factory=GatewayEdge)
+    # route (namespace, name) -> the edge policies in effect on its proxy routes here
+    applied: dict[tuple[str, str], set[Applied]] = field(default_factory=dict)
+    translations: list[RouteTranslation] = field(default_factory=list)
+    clusters: dict[ClusterRef, pc.Cluster | None] = field(default_factory=dict)
+
+
 def compile_gateway(
     gw: Resource[GatewaySpec],
     attachments: list[Attachment],
     index: Index,
-    rules: RuleCompiler,
+    translate: Translate,
     clusters: ClusterBook,
-    report: Report,
-    claims: Claims,
     edge: EdgeBook,
+    use: GatewayUse,
 ) -> GatewayPlan:
+    """The gateway's config; what it found and used goes into `use`."""
     assert gw.spec is not None
+    report, claims, gw_edge = use.notes, use.claims, use.edge
     spec = gw.spec
     defaults = spec.defaults
     timeout = seconds(defaults.request_timeout) if defaults and defaults.request_timeout else None
@@ -69,7 +91,6 @@ def compile_gateway(
     statuses: dict[str, dict[str, object]] = {}
     proxy_listeners: list[pc.Listener] = []
     secrets: set[str] = set()
-    gw_edge = GatewayEdge()
     for port in sorted(by_port):
         group = by_port[port]
         authn, rate_limits = edge.listener_level(gw, [ln.name for ln in group], gw_edge)
@@ -81,10 +102,14 @@ def compile_gateway(
             attached = by_listener.get(listener.name, [])
             if conds[0]["status"] == "True" and conds[1]["status"] == "True":
                 for a in attached:
+                    translation = translate(a.route, timeout)
+                    use.translations.append(translation)
+                    for ref in translation.clusters:
+                        use.clusters[ref] = clusters.ensure(ref)
                     for host in a.hostnames:
-                        for entry in rules.entries(a.route, default_timeout=timeout):
+                        for entry in translation.entries:
                             entries[host].append(
-                                _with_edge(entry, gw, listener.name, authn, edge, gw_edge, rules)
+                                _with_edge(entry, gw, listener.name, authn, edge, use)
                             )
             statuses[listener.name] = {
                 "name": listener.name,
@@ -128,16 +153,17 @@ def compile_gateway(
     )
     if spec.catalog is not None:
         config = with_catalog(config, gw, index)
-    fields = report.fields(KIND, gw.meta)
-    fields["listeners"] = [statuses[n] for n in sorted(statuses)]
+    report.field(KIND, gw.meta, "listeners", [statuses[n] for n in sorted(statuses)])
     runtime = index.snapshot.gateway_runtime.get(gw.meta.key)
     if runtime is not None:
-        fields["addresses"] = [{"type": t, "value": v} for t, v in runtime.addresses]
+        addresses = [{"type": t, "value": v} for t, v in runtime.addresses]
+        report.field(KIND, gw.meta, "addresses", addresses)
     ready = runtime.ready_replicas if runtime else 0
-    fields["summary"] = {
+    summary = {
         "ready": f"{ready}/{spec.replicas}",
         "routes": len({a.route.meta.key for a in attachments}),
     }
+    report.field(KIND, gw.meta, "summary", summary)
     bad = [s for s in statuses.values() if _any_false(s)]
     if bad:
         names = ", ".join(str(s["name"]) for s in bad)
@@ -172,15 +198,13 @@ def _with_edge(
     listener: str,
     listener_authn: list[str],
     edge: EdgeBook,
-    gw_edge: GatewayEdge,
-    rules: RuleCompiler,
+    use: GatewayUse,
 ) -> Entry:
     """The entry with the route-level edge policies of its Route (and rule) attached, and the
     API key headers of every policy in effect on it removed before the request goes upstream."""
-    authn, limits, applied = edge.route_level(gw, listener, entry.owner, entry.rule, gw_edge)
+    authn, limits, applied = edge.route_level(gw, listener, entry.owner, entry.rule, use.edge)
     key = (entry.owner.meta.namespace, entry.owner.meta.name)
-    for item in applied:
-        rules.applied.setdefault(key, set()).add(item)
+    use.applied.setdefault(key, set()).update(applied)
     strip = edge.stripped_headers([*listener_authn, *authn])
     if not authn and not limits and not strip:
         return entry

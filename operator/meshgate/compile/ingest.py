@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -180,8 +181,95 @@ def namespace_of(body: NamespaceBody) -> Namespace:
     return Namespace(name=meta.name, labels=meta.labels)
 
 
-def _sorted(items: Iterable[Any], key: Any) -> tuple[Any, ...]:
-    return tuple(sorted(items, key=key))
+# meshgate kind -> (Snapshot field, spec model)
+CUSTOM_KINDS: dict[str, tuple[str, type[BaseModel]]] = {
+    "Gateway": ("gateways", GatewaySpec),
+    "Route": ("routes", RouteSpec),
+    "DestinationRule": ("destination_rules", DestinationRuleSpec),
+    "RetryPolicy": ("retry_policies", RetryPolicySpec),
+    "PeerAuthentication": ("peer_authentications", PeerAuthenticationSpec),
+    "AuthorizationPolicy": ("authorization_policies", AuthorizationPolicySpec),
+    "EdgeAuthentication": ("edge_authentications", EdgeAuthenticationSpec),
+    "RateLimitPolicy": ("rate_limit_policies", RateLimitPolicySpec),
+}
+# Kubernetes kind -> (Snapshot field, converter)
+CORE_KINDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "Service": ("services", service_of),
+    "EndpointSlice": ("endpoint_slices", endpoint_slice_of),
+    "Pod": ("pods", pod_of),
+    "Secret": ("secrets", secret_of),
+    "Namespace": ("namespaces", namespace_of),
+}
+
+Key = tuple[str, str, str]
+
+
+@dataclass
+class ParseCache:
+    """Parsed objects by (kind, namespace, name), valid while the resourceVersion is the same.
+
+    A body without a resourceVersion is parsed every time. The parsed object is handed back
+    itself while it is valid, so an unchanged object is the very same object in consecutive
+    snapshots (which is what lets `meshgate.compile.Compiler` find changes by identity).
+    """
+
+    _entries: dict[Key, tuple[str, Any]] = field(default_factory=dict)
+    _seen: set[Key] = field(default_factory=set)
+    parsed: int = 0  # parses done since `begin`, for tests and logs
+
+    def get(self, kind: str, body: Mapping[str, Any], parse: Callable[[Any], Any]) -> Any:
+        meta = body.get("metadata") or {}
+        key = (kind, meta.get("namespace", "") or "", meta.get("name", "") or "")
+        version = str(meta.get("resourceVersion") or "")
+        hit = self._entries.get(key)
+        if hit is not None and version and hit[0] == version:
+            self._seen.add(key)
+            return hit[1]
+        value = parse(body)
+        self.parsed += 1
+        self._entries[key] = (version, value)
+        self._seen.add(key)
+        return value
+
+    def begin(self) -> None:
+        self._seen = set()
+        self.parsed = 0
+
+    def end(self) -> None:
+        """Forget what this read did not see: deleted objects must not be kept alive."""
+        for key in [k for k in self._entries if k not in self._seen]:
+            del self._entries[key]
+
+
+def build_snapshot(
+    settings: MeshSettings,
+    bodies: Callable[[str], Iterable[Mapping[str, Any]]],
+    cache: ParseCache,
+    gateway_runtime: Mapping[str, GatewayRuntime] | None = None,
+) -> Snapshot:
+    """The one way a snapshot is built: `bodies(kind)` gives the bodies of each meshgate and
+    Kubernetes kind (unknown kinds: none), each parsed through `cache`.
+
+    Everything is sorted by namespace/name so the same cluster gives the same snapshot whatever
+    order the API server or a watch cache returned it in.
+    """
+    fields: dict[str, Any] = {}
+    for kind, (name, model) in CUSTOM_KINDS.items():
+
+        def parse(b: Any, kind: str = kind, model: type[BaseModel] = model) -> Any:
+            return parse_resource(kind, model, b)
+
+        items = [cache.get(kind, b, parse) for b in bodies(kind)]
+        fields[name] = tuple(sorted(items, key=_by_key))
+    for kind, (name, convert) in CORE_KINDS.items():
+        items = [cache.get(kind, b, convert) for b in bodies(kind)]
+        order = (lambda n: n.name) if kind == "Namespace" else _by_key
+        fields[name] = tuple(sorted(items, key=order))
+    return Snapshot(settings=settings, gateway_runtime=dict(gateway_runtime or {}), **fields)
+
+
+def _by_key(o: Any) -> tuple[str, str]:
+    return (o.meta.namespace, o.meta.name)
 
 
 def snapshot_from_bodies(
@@ -195,31 +283,17 @@ def snapshot_from_bodies(
     namespaces: Iterable[NamespaceBody] = (),
     gateway_runtime: Mapping[str, GatewayRuntime] | None = None,
 ) -> Snapshot:
-    """Build a snapshot. `custom` maps a meshgate kind to its bodies; unknown kinds are ignored.
+    """Build a snapshot from bodies at hand. `custom` maps a meshgate kind to its bodies;
+    unknown kinds are ignored."""
+    core: dict[str, Iterable[Any]] = {
+        "Service": services,
+        "EndpointSlice": endpoint_slices,
+        "Pod": pods,
+        "Secret": secrets,
+        "Namespace": namespaces,
+    }
 
-    Everything is sorted by namespace/name so the same cluster gives the same snapshot whatever
-    order the API server or a watch cache returned it in.
-    """
+    def bodies(kind: str) -> Iterable[Mapping[str, Any]]:
+        return core.get(kind) or custom.get(kind) or ()
 
-    def parsed(kind: str, model: type[SpecT]) -> tuple[Resource[SpecT], ...]:
-        items = [parse_resource(kind, model, b) for b in custom.get(kind, ())]
-        return _sorted(items, key=lambda r: (r.meta.namespace, r.meta.name))
-
-    by_key = lambda o: (o.meta.namespace, o.meta.name)  # noqa: E731
-    return Snapshot(
-        settings=settings,
-        gateways=parsed("Gateway", GatewaySpec),
-        routes=parsed("Route", RouteSpec),
-        destination_rules=parsed("DestinationRule", DestinationRuleSpec),
-        retry_policies=parsed("RetryPolicy", RetryPolicySpec),
-        peer_authentications=parsed("PeerAuthentication", PeerAuthenticationSpec),
-        authorization_policies=parsed("AuthorizationPolicy", AuthorizationPolicySpec),
-        edge_authentications=parsed("EdgeAuthentication", EdgeAuthenticationSpec),
-        rate_limit_policies=parsed("RateLimitPolicy", RateLimitPolicySpec),
-        services=_sorted((service_of(b) for b in services), by_key),
-        endpoint_slices=_sorted((endpoint_slice_of(b) for b in endpoint_slices), by_key),
-        pods=_sorted((pod_of(b) for b in pods), by_key),
-        secrets=_sorted((secret_of(b) for b in secrets), by_key),
-        namespaces=_sorted((namespace_of(b) for b in namespaces), lambda n: n.name),
-        gateway_runtime=dict(gateway_runtime or {}),
-    )
+    return build_snapshot(settings, bodies, ParseCache(), gateway_runtime)

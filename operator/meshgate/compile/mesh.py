@@ -10,7 +10,12 @@ AuthorizationPolicies.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 from meshgate.api.v1alpha1.authorization_policy import AuthorizationPolicySpec
+from meshgate.api.v1alpha1.peer_authentication import PeerAuthenticationSpec
+from meshgate.api.v1alpha1.route import RouteSpec
 from meshproxy import config as pc
 
 from .clusters import ClusterBook
@@ -18,27 +23,43 @@ from .gateways import _identity
 from .index import SYSTEM_NAMESPACES, Index
 from .mesh_routes import MeshRoutes
 from .names import service_domains
+from .notes import Notes
 from .paths import INBOUND_PORT, OUTBOUND_PORT
-from .peer_authn import _selector
-from .report import Report
+from .peer_authn import _selector, peer_authn
 from .retries import RetryBook, from_policy
-from .rules import Entry, RuleCompiler
+from .rules import Entry, RouteTranslation
 from .snapshot import Resource, Service, ServicePort
 from .vhosts import Claims, clusters_used, ordered_routes
+
+Translate = Callable[[Resource[RouteSpec], float | None], RouteTranslation]
+
+
+@dataclass
+class MeshUse:
+    """What compiling one namespace's sidecar config found and used, beside the config."""
+
+    notes: Notes = field(default_factory=Notes)
+    claims: Claims = field(default_factory=Claims)
+    translations: list[RouteTranslation] = field(default_factory=list)
+    # RetryPolicy (namespace, name) -> the Services whose default routes carry it
+    retry_uses: set[tuple[tuple[str, str], tuple[str, str, str]]] = field(default_factory=set)
 
 
 def compile_namespace(
     namespace: str,
     index: Index,
-    rules: RuleCompiler,
+    translate: Translate,
     clusters: ClusterBook,
     retries: RetryBook,
     routes: MeshRoutes,
-    peer: list[pc.PeerAuthn],
-    authz: list[pc.AuthzPolicy],
-    report: Report,
-    claims: Claims,
+    peer_authentications: tuple[Resource[PeerAuthenticationSpec], ...],
+    authorization_policies: tuple[Resource[AuthorizationPolicySpec], ...],
+    use: MeshUse,
 ) -> pc.ProxyConfig:
+    """The namespace's sidecar config; what it found and used goes into `use`."""
+    report, claims = use.notes, use.claims
+    peer = peer_authn(namespace, index, peer_authentications, report)
+    authz = authorization(namespace, index, authorization_policies)
     domain = index.snapshot.settings.cluster_domain
     vhosts: list[pc.VirtualHost] = []
     for service in index.snapshot.services:
@@ -55,10 +76,14 @@ def compile_namespace(
             if governing:
                 entries: list[Entry] = []
                 for r in governing:
-                    entries.extend(rules.entries(r))
+                    translation = translate(r, None)
+                    use.translations.append(translation)
+                    for ref in translation.clusters:
+                        clusters.ensure(ref)
+                    entries.extend(translation.entries)
                 vh_routes = ordered_routes(f"{name}.{ns}:{port.port}", entries, report, claims)
             else:
-                vh_routes = [_default_route(service, port, clusters, retries)]
+                vh_routes = [_default_route(service, port, clusters, retries, use)]
             vhosts.append(
                 pc.VirtualHost(name=f"{ns}/{name}:{port.port}", domains=domains, routes=vh_routes)
             )
@@ -88,13 +113,13 @@ def _default_port(service: Service) -> ServicePort:
 
 
 def _default_route(
-    service: Service, port: ServicePort, clusters: ClusterBook, retries: RetryBook
+    service: Service, port: ServicePort, clusters: ClusterBook, retries: RetryBook, use: MeshUse
 ) -> pc.Route:
     ns, name = service.meta.namespace, service.meta.name
     rp = retries.by_service.get((ns, name))
     retry = None
     if rp is not None and rp.spec is not None:
-        retries.note_use(rp, "Service", ns, name)
+        use.retry_uses.add(((rp.meta.namespace, rp.meta.name), ("Service", ns, name)))
         retry = from_policy(rp.spec)
     return pc.Route(
         name=f"{ns}/{name}:{port.port}/default",

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 def cluster_name(namespace: str, service: str, port: int, subset: str | None = None) -> str:
     base = f"{namespace}/{service}:{port}"
     return f"{base}/{subset}" if subset else base
+
+
+@dataclass(frozen=True)
+class ClusterRef:
+    """A cluster a route names: a Service port, optionally one DestinationRule subset."""
+
+    namespace: str
+    service: str
+    port: int
+    subset: str | None = None
+
+    @property
+    def name(self) -> str:
+        return cluster_name(self.namespace, self.service, self.port, self.subset)
 
 
 def service_domains(namespace: str, service: str, cluster_domain: str, *, local: bool) -> list[str]:

@@ -16,7 +16,7 @@ from meshproxy import config as pc
 from meshproxy.peermodes import PeerModes
 
 from .index import Index
-from .report import Report
+from .notes import Notes
 from .snapshot import Resource
 
 PA_KIND = "PeerAuthentication"
@@ -26,7 +26,7 @@ def peer_authn(
     namespace: str,
     index: Index,
     pas: tuple[Resource[PeerAuthenticationSpec], ...],
-    report: Report | None,
+    report: Notes | None,
 ) -> list[pc.PeerAuthn]:
     """Mesh-wide, then namespace-wide (replacing it), then per-workload modes; UNSET inherits.
     Conflicts are reported when `report` is given (once per compile, by the namespace's own

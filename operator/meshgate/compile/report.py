@@ -1,7 +1,8 @@
 """Status as compile output: the conditions and explanations each object will show.
 
-The compiler records what it found about each object (`Report`); `ObjectStatus` is the frozen
-result, written as a status body by the I/O layer. Time never enters here: the I/O layer adds
+Compile stages record what they found about each object (`meshgate.compile.notes`); the status
+pass replays those records into a `Report` and concludes; `ObjectStatus` is the frozen result,
+written as a status body by the I/O layer. Time never enters here: the I/O layer adds
 `lastTransitionTime` by comparing with what is already stored, so status stays a pure function of
 the snapshot.
 """
@@ -10,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from .notes import NoteLog, Status
 from .snapshot import Meta
-
-Status = Literal["True", "False", "Unknown"]
 
 
 def q(value: object) -> str:
@@ -49,7 +49,10 @@ class ObjectStatus:
         return next((c for c in self.conditions if c.type == type_), None)
 
     def body(self) -> dict[str, Any]:
-        """The status subresource body without timestamps, camelCase as the CRDs define it."""
+        """The status subresource body without timestamps, camelCase as the CRDs define it.
+
+        Field values are shared with the compiler's kept usage records: copy before changing
+        anything inside them."""
         conditions = [
             {
                 "type": c.type,
@@ -84,7 +87,7 @@ def is_good(c: Condition) -> bool:
 
 
 class Report:
-    """Collects conditions and fields while compiling; the first word on a condition type wins
+    """Collects conditions and fields in the status pass; the first word on a condition type wins
     unless a later, worse one replaces it (False beats True: one problem is enough to say so)."""
 
     def __init__(self) -> None:
@@ -119,6 +122,19 @@ class Report:
         """Set a condition only when nothing has been said about it yet."""
         if not self.has(kind, meta, type_):
             self.set(kind, meta, type_, status, reason, message)
+
+    def replay(self, log: NoteLog) -> None:
+        """Apply a stage's recorded findings, in the order they were recorded."""
+        for note in log:
+            op = note[0]
+            if op == "set":
+                self.set(*note[1:])
+            elif op == "default":
+                self.default(*note[1:])
+            elif op == "field":
+                self.fields(note[1], note[2])[note[3]] = note[4]
+            else:
+                self.track(note[1], note[2])
 
     def fields(self, kind: str, meta: Meta) -> dict[str, Any]:
         self.track(kind, meta)

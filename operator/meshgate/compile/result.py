@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from msgspec.structs import replace
 
@@ -20,15 +22,24 @@ def versioned(config: ProxyConfig) -> tuple[ProxyConfig, str]:
 
     `as_loaded` decodes the config with the proxy's own decoder: a config the proxy would refuse
     fails the compile here (a compiler bug) instead of being written. The checked config is
-    dumped once and the dict serialised twice, as `meshproxy.config.dump_config` serialises it
-    (a unit test holds the text equal to `dump_config(stamped)`).
+    serialised once, as `meshproxy.config.dump_config` serialises it (a unit test holds the text
+    equal to `dump_config(stamped)`): `version` sorts last of the top-level keys, so the stamped
+    text is the hashed text with its last member replaced.
     """
     checked = as_loaded(config)
     data = to_data(checked)
     data["version"] = ""
-    digest = hashlib.sha256(canonical_json(data).encode()).hexdigest()[:16]
-    data["version"] = digest
-    return replace(checked, version=digest), canonical_json(data)
+    blank = canonical_json(data)
+    digest = hashlib.sha256(blank.encode()).hexdigest()[:16]
+    if blank.endswith(_BLANK_VERSION):
+        text = f'{blank[: -len(_BLANK_VERSION)]}"version":"{digest}"}}'
+    else:  # a schema whose last key is not `version`: serialise again
+        data["version"] = digest
+        text = canonical_json(data)
+    return replace(checked, version=digest), text
+
+
+_BLANK_VERSION = '"version":""}'
 
 
 @dataclass(frozen=True)
@@ -68,8 +79,17 @@ class MeshOutput:
 
 @dataclass(frozen=True)
 class CompileResult:
+    """Configs at once; statuses on first read, so the I/O layer can write the configs before
+    the status pass runs (a change reaches the proxies without waiting for every status)."""
+
     gateways: tuple[GatewayOutput, ...]
     meshes: tuple[MeshOutput, ...]
-    statuses: tuple[ObjectStatus, ...]
     # Gateways whose spec cannot be used right now: their last good outputs must stay in place.
     retained: frozenset[str]
+    # The status pass over this compile's usage records: reads only immutable values, so it may
+    # run later and in another thread.
+    status_pass: Callable[[], tuple[ObjectStatus, ...]] = field(compare=False, repr=False)
+
+    @cached_property
+    def statuses(self) -> tuple[ObjectStatus, ...]:
+        return self.status_pass()

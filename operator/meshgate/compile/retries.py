@@ -16,7 +16,8 @@ from meshproxy import config as pc
 
 from .durations import seconds
 from .index import Index
-from .report import Report, q
+from .notes import Notes
+from .report import q
 from .snapshot import Resource
 
 KIND = "RetryPolicy"
@@ -25,15 +26,16 @@ KIND = "RetryPolicy"
 @dataclass
 class RetryBook:
     index: Index
-    report: Report
+    notes: Notes
     by_name: dict[tuple[str, str], Resource[RetryPolicySpec]] = field(default_factory=dict)
     by_route: dict[tuple[str, str], Resource[RetryPolicySpec]] = field(default_factory=dict)
     by_service: dict[tuple[str, str], Resource[RetryPolicySpec]] = field(default_factory=dict)
-    attached: dict[tuple[str, str], set[tuple[str, str, str]]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, index: Index, report: Report) -> RetryBook:
-        book = cls(index=index, report=report)
+    def build(cls, index: Index) -> RetryBook:
+        """The book, with what it found about RetryPolicies in `notes`."""
+        book = cls(index=index, notes=Notes())
+        report = book.notes
         routes = {(r.meta.namespace, r.meta.name) for r in index.snapshot.routes}
         ordered = sorted(index.snapshot.retry_policies, key=lambda r: r.meta.age_key)
         for rp in ordered:
@@ -43,7 +45,6 @@ class RetryBook:
                 continue
             report.set(KIND, rp.meta, "Accepted", "True", "Accepted", "spec is valid")
             book.by_name[(rp.meta.namespace, rp.meta.name)] = rp
-            book.attached[(rp.meta.namespace, rp.meta.name)] = set()
             for ref in rp.spec.target_refs or []:
                 key = (rp.meta.namespace, ref.name)
                 known = routes if ref.kind == "Route" else set(index.services)
@@ -63,18 +64,23 @@ class RetryBook:
             report.default(KIND, rp.meta, "ResolvedRefs", "True", "ResolvedRefs", "targets found")
         return book
 
-    def note_use(self, rp: Resource[RetryPolicySpec], kind: str, namespace: str, name: str) -> None:
-        self.attached[(rp.meta.namespace, rp.meta.name)].add((kind, namespace, name))
-
-    def finish(self) -> None:
-        """Write each policy's `attachedTo`: where it is in effect right now."""
-        for key, uses in self.attached.items():
-            rp = self.by_name[key]
-            group = {"Route": "meshgate.io", "Service": ""}
-            self.report.fields(KIND, rp.meta)["attachedTo"] = [
-                {"group": group.get(k, ""), "kind": k, "namespace": ns, "name": n}
-                for k, ns, n in sorted(uses)
-            ]
+    def attached_to(self, uses: dict[tuple[str, str], set[tuple[str, str, str]]]) -> Notes:
+        """Each usable policy's `attachedTo`: where it is in effect right now. `uses` maps a
+        policy's (namespace, name) to the (kind, namespace, name) of the Routes and Services
+        whose proxy routes carry it."""
+        notes = Notes()
+        group = {"Route": "meshgate.io", "Service": ""}
+        for key, rp in self.by_name.items():
+            notes.field(
+                KIND,
+                rp.meta,
+                "attachedTo",
+                [
+                    {"group": group.get(k, ""), "kind": k, "namespace": ns, "name": n}
+                    for k, ns, n in sorted(uses.get(key, ()))
+                ],
+            )
+        return notes
 
 
 def from_policy(spec: RetryPolicySpec) -> pc.Retry:

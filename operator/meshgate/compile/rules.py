@@ -1,8 +1,14 @@
-"""One Route rule to proxy routes: matches, filters, weighted backends, timeouts, retry. Pure.
+"""One Route's rules to proxy routes: matches, filters, weighted backends, timeouts, retry. Pure.
 
-Every problem found on the way is recorded on the Route's status; a rule that cannot forward
-still gets a route (a 500 direct response, as the Gateway API asks for a rule whose backends are
-all invalid) so its traffic fails loudly instead of falling through to a less specific rule.
+`translate` is a function of the Route and of the few lookups it makes (its backend Services,
+their DestinationRules, the RetryPolicies that may apply), which it records in the result: a
+kept translation is still right while every recorded lookup answers the same
+(`RouteTranslation.still_valid`), which is what lets an incremental compile reuse it.
+
+Every problem found on the way is recorded in the translation's notes for the Route's status; a
+rule that cannot forward still gets a route (a 500 direct response, as the Gateway API asks for a
+rule whose backends are all invalid) so its traffic fails loudly instead of falling through to a
+less specific rule.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from typing import Any
 
 from msgspec.structs import replace
 
+from meshgate.api.v1alpha1.destination_rule import DestinationRuleSpec
 from meshgate.api.v1alpha1.retry_policy import RetryPolicySpec
 from meshgate.api.v1alpha1.route import (
     BackendObjectReference,
@@ -24,15 +31,19 @@ from meshgate.api.v1alpha1.route import (
 )
 from meshproxy import config as pc
 
-from .clusters import ClusterBook
 from .durations import seconds
-from .index import Index
+from .names import ClusterRef
+from .notes import NoteLog, Notes
 from .precedence import match_claim, precedence_key
-from .report import Report, q
-from .retries import RetryBook, from_inline, from_policy
+from .report import q
+from .retries import from_inline, from_policy
+from .same import same
 from .snapshot import Resource, Service, ServicePort
 
 KIND = "Route"
+
+# (kind, namespace, name, source, rule) of a policy in effect on a Route, for `appliedPolicies`.
+Applied = tuple[str, str, str, str, str]
 
 
 @dataclass(frozen=True)
@@ -47,38 +58,81 @@ class Entry:
     rule: str = ""  # the rule's name, for policies that target one rule
 
 
+class Lookups:
+    """The tables a translation may read, each answering by (namespace, name)."""
+
+    def __init__(
+        self,
+        services: dict[tuple[str, str], Service],
+        destination_rules: dict[tuple[str, str], Resource[DestinationRuleSpec]],
+        retries_by_name: dict[tuple[str, str], Resource[RetryPolicySpec]],
+        retries_by_route: dict[tuple[str, str], Resource[RetryPolicySpec]],
+        retries_by_service: dict[tuple[str, str], Resource[RetryPolicySpec]],
+    ) -> None:
+        self.tables: dict[str, dict[tuple[str, str], Any]] = {
+            "service": services,
+            "destination_rule": destination_rules,
+            "retry_by_name": retries_by_name,
+            "retry_by_route": retries_by_route,
+            "retry_by_service": retries_by_service,
+        }
+
+    def get(self, table: str, key: tuple[str, str]) -> Any:
+        return self.tables[table].get(key)
+
+
+Read = tuple[str, tuple[str, str], Any]  # (table, key, what it answered)
+
+
+@dataclass(frozen=True)
+class RouteTranslation:
+    """A Route's proxy routes and what its translation found, for configs and its status."""
+
+    route: Resource[RouteSpec]
+    default_timeout: float | None
+    entries: tuple[Entry, ...]
+    notes: NoteLog
+    backends: tuple[int, int]  # (backendRefs, resolved)
+    ready_from: tuple[ClusterRef, ...]  # the forward clusters whose ready endpoints it counts
+    clusters: tuple[ClusterRef, ...]  # every cluster its entries name (mirrors too)
+    applied: frozenset[Applied]
+    retry_uses: frozenset[tuple[str, str]]  # RetryPolicies in effect on it
+    reads: tuple[Read, ...]
+
+    def still_valid(self, route: Resource[RouteSpec], lookups: Lookups) -> bool:
+        """Whether translating `route` now would give this translation again."""
+        if not same(self.route, route):
+            return False
+        return all(same(lookups.get(table, key), value) for table, key, value in self.reads)
+
+
+def translate(
+    route: Resource[RouteSpec], default_timeout: float | None, lookups: Lookups
+) -> RouteTranslation:
+    return _Translator(route, lookups).run(default_timeout)
+
+
 @dataclass
-class RuleCompiler:
-    """Translates rules, remembering which clusters were used and which policies applied."""
+class _Translator:
+    """The state of one translation; what it read and found becomes the `RouteTranslation`."""
 
-    index: Index
-    clusters: ClusterBook
-    retries: RetryBook
-    report: Report
-    used: set[str] = field(default_factory=set)
-    backend_counts: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
-    applied: dict[tuple[str, str], set[tuple[str, str, str, str, str]]] = field(
-        default_factory=dict
-    )
-    ready: dict[tuple[str, str], int] = field(default_factory=dict)
-    _memo: dict[tuple[str, float | None], list[Entry]] = field(default_factory=dict)
-    _counted: set[str] = field(default_factory=set)
+    route: Resource[RouteSpec]
+    lookups: Lookups
+    notes: Notes = field(default_factory=Notes)
+    reads: dict[tuple[str, tuple[str, str]], Any] = field(default_factory=dict)
+    total: int = 0
+    resolved: int = 0
+    ready_from: list[ClusterRef] = field(default_factory=list)
+    clusters: dict[ClusterRef, None] = field(default_factory=dict)
+    applied: set[Applied] = field(default_factory=set)
+    retry_uses: set[tuple[str, str]] = field(default_factory=set)
 
-    def entries(
-        self, route: Resource[RouteSpec], *, default_timeout: float | None = None
-    ) -> list[Entry]:
-        """The route's entries; memoised, since one Route may serve many gateways and hosts."""
-        memo_key = (route.meta.key, default_timeout)
-        if memo_key not in self._memo:
-            self._memo[memo_key] = self._entries(route, default_timeout)
-            self._counted.add(route.meta.key)
-        return self._memo[memo_key]
-
-    def _entries(self, route: Resource[RouteSpec], default_timeout: float | None) -> list[Entry]:
+    def run(self, default_timeout: float | None) -> RouteTranslation:
+        route = self.route
         assert route.spec is not None
         out: list[Entry] = []
         for i, rule in enumerate(route.spec.rules):
-            base = self._action(route, i, rule, default_timeout)
+            base = self._action(i, rule, default_timeout)
             if base is None:
                 continue
             for j, m in enumerate(rule.matches):
@@ -94,15 +148,26 @@ class RuleCompiler:
                         rule=rule.name or "",
                     )
                 )
-        return out
+        return RouteTranslation(
+            route=route,
+            default_timeout=default_timeout,
+            entries=tuple(out),
+            notes=self.notes.freeze(),
+            backends=(self.total, self.resolved),
+            ready_from=tuple(self.ready_from),
+            clusters=tuple(self.clusters),
+            applied=frozenset(self.applied),
+            retry_uses=frozenset(self.retry_uses),
+            reads=tuple((table, key, value) for (table, key), value in self.reads.items()),
+        )
 
-    def _action(
-        self,
-        route: Resource[RouteSpec],
-        i: int,
-        rule: RouteRule,
-        default_timeout: float | None,
-    ) -> pc.Route | None:
+    def _read(self, table: str, key: tuple[str, str]) -> Any:
+        value = self.lookups.get(table, key)
+        self.reads[(table, key)] = value
+        return value
+
+    def _action(self, i: int, rule: RouteRule, default_timeout: float | None) -> pc.Route | None:
+        route = self.route
         filters: dict[str, RouteFilter] = {f.type: f for f in rule.filters or []}
         fields: dict[str, Any] = {"name": "", "source": route.meta.key}
         if (f := filters.get("RequestHeaderModifier")) and f.request_header_modifier:
@@ -156,7 +221,7 @@ class RuleCompiler:
                 status_code=r.status_code,
             )
             return pc.Route(**fields)
-        forward = self._forward(route, i, rule, filters, default_timeout)
+        forward = self._forward(i, rule, filters, default_timeout)
         if forward is None:
             fields["direct_response"] = pc.DirectResponse(
                 status=500, body="no valid backend for this route\n"
@@ -167,26 +232,23 @@ class RuleCompiler:
 
     def _forward(
         self,
-        route: Resource[RouteSpec],
         i: int,
         rule: RouteRule,
         filters: dict[str, RouteFilter],
         default_timeout: float | None,
     ) -> pc.Forward | None:
+        route = self.route
         weighted: list[pc.WeightedCluster] = []
         refs = rule.backend_refs or []
         resolved = 0
-        key = (route.meta.namespace, route.meta.name)
         first_service: Service | None = None
         for ref in refs:
-            target = self._backend(route, ref)
+            target = self._backend(ref)
             if target is None:
                 continue
             service, port = target
-            if ref.subset and not self.clusters.has_subset(
-                service.meta.namespace, service.meta.name, ref.subset
-            ):
-                self.report.set(
+            if ref.subset and not self._has_subset(service, ref.subset):
+                self.notes.set(
                     KIND,
                     route.meta,
                     "ResolvedRefs",
@@ -198,19 +260,17 @@ class RuleCompiler:
                 continue
             resolved += 1
             first_service = first_service or service
-            name = self.clusters.cluster(service, port, ref.subset)
-            self.used.add(name)
-            if route.meta.key not in self._counted:
-                self.ready[key] = self.ready.get(key, 0) + self.clusters.ready_endpoints(name)
-            self._note_destination_rule(route, service)
+            cluster = ClusterRef(service.meta.namespace, service.meta.name, port.port, ref.subset)
+            self.clusters[cluster] = None
+            self.ready_from.append(cluster)
+            self._note_destination_rule(service)
             if ref.weight > 0:
-                weighted.append(pc.WeightedCluster(cluster=name, weight=ref.weight))
-        if route.meta.key not in self._counted:
-            total, ok = self.backend_counts.get(key, (0, 0))
-            self.backend_counts[key] = (total + len(refs), ok + resolved)
+                weighted.append(pc.WeightedCluster(cluster=cluster.name, weight=ref.weight))
+        self.total += len(refs)
+        self.resolved += resolved
         if not weighted:
             if not refs:
-                self._partial(route, f"rule {i}: no backendRefs; requests get 500")
+                self._partial(f"rule {i}: no backendRefs; requests get 500")
             return None
         mirrors = []
         # A rule may mirror to several backends: every RequestMirror filter counts.
@@ -218,16 +278,17 @@ class RuleCompiler:
             mirror_cfg = mirror.request_mirror
             if mirror.type != "RequestMirror" or mirror_cfg is None:
                 continue
-            target = self._backend(route, mirror_cfg.backend_ref)
+            target = self._backend(mirror_cfg.backend_ref)
             if target is not None:
-                name = self.clusters.cluster(*target)
-                self.used.add(name)
-                mirrors.append(pc.Mirror(cluster=name, percent=mirror_cfg.percent))
+                service, port = target
+                cluster = ClusterRef(service.meta.namespace, service.meta.name, port.port)
+                self.clusters[cluster] = None
+                mirrors.append(pc.Mirror(cluster=cluster.name, percent=mirror_cfg.percent))
         rewrite = None
         rw = getattr(filters.get("URLRewrite"), "url_rewrite", None)
         if rw is not None:
             rewrite = pc.Rewrite(hostname=rw.hostname, path=_path(rw.path))
-        retry = self._retry(route, i, rule, first_service)
+        retry = self._retry(i, rule, first_service)
         timeout = default_timeout
         if rule.timeouts and rule.timeouts.request is not None:
             timeout = seconds(rule.timeouts.request) or None  # 0s disables the timeout
@@ -245,17 +306,24 @@ class RuleCompiler:
             mirrors=mirrors,
         )
 
-    def _retry(
-        self, route: Resource[RouteSpec], i: int, rule: RouteRule, service: Service | None
-    ) -> pc.Retry | None:
+    def _has_subset(self, service: Service, subset: str) -> bool:
+        dr = self._read("destination_rule", (service.meta.namespace, service.meta.name))
+        return (
+            dr is not None
+            and dr.spec is not None
+            and any(s.name == subset for s in dr.spec.subsets or [])
+        )
+
+    def _retry(self, i: int, rule: RouteRule, service: Service | None) -> pc.Retry | None:
+        route = self.route
         if rule.retry is not None:
             return from_inline(rule.retry)
         ns = route.meta.namespace
         rule_name = rule.name
         if rule.retry_policy_ref is not None:
-            rp = self.retries.by_name.get((ns, rule.retry_policy_ref.name))
+            rp = self._read("retry_by_name", (ns, rule.retry_policy_ref.name))
             if rp is None or rp.spec is None:
-                self.report.set(
+                self.notes.set(
                     KIND,
                     route.meta,
                     "ResolvedRefs",
@@ -265,53 +333,34 @@ class RuleCompiler:
                     f"found in namespace {q(ns)}",
                 )
                 return None
-            self._apply(route, rp, "RouteRef", rule_name)
+            self._apply(rp, "RouteRef", rule_name)
             return from_policy(rp.spec)
-        rp = self.retries.by_route.get((ns, route.meta.name))
+        rp = self._read("retry_by_route", (ns, route.meta.name))
         if rp is not None and rp.spec is not None:
-            self._apply(route, rp, "TargetRef", None)
+            self._apply(rp, "TargetRef", None)
             return from_policy(rp.spec)
         if service is not None:
-            rp = self.retries.by_service.get((service.meta.namespace, service.meta.name))
+            rp = self._read("retry_by_service", (service.meta.namespace, service.meta.name))
             if rp is not None and rp.spec is not None:
-                self._apply(route, rp, "TargetRef", rule_name)
+                self._apply(rp, "TargetRef", rule_name)
                 return from_policy(rp.spec)
         return None
 
-    def _apply(
-        self,
-        route: Resource[RouteSpec],
-        rp: Resource[RetryPolicySpec],
-        source: str,
-        rule: str | None,
-    ) -> None:
-        self.retries.note_use(rp, "Route", route.meta.namespace, route.meta.name)
-        self.note_policy(route, "RetryPolicy", rp.meta.namespace, rp.meta.name, source, rule)
+    def _apply(self, rp: Resource[RetryPolicySpec], source: str, rule: str | None) -> None:
+        self.retry_uses.add((rp.meta.namespace, rp.meta.name))
+        self.applied.add(("RetryPolicy", rp.meta.namespace, rp.meta.name, source, rule or ""))
 
-    def note_policy(
-        self,
-        route: Resource[RouteSpec],
-        kind: str,
-        namespace: str,
-        name: str,
-        source: str,
-        rule: str | None = None,
-    ) -> None:
-        key = (route.meta.namespace, route.meta.name)
-        self.applied.setdefault(key, set()).add((kind, namespace, name, source, rule or ""))
-
-    def _note_destination_rule(self, route: Resource[RouteSpec], service: Service) -> None:
-        dr = self.clusters.rule_for(service.meta.namespace, service.meta.name)
+    def _note_destination_rule(self, service: Service) -> None:
+        dr = self._read("destination_rule", (service.meta.namespace, service.meta.name))
         if dr is not None:
-            self.note_policy(route, "DestinationRule", dr.meta.namespace, dr.meta.name, "TargetRef")
+            self.applied.add(("DestinationRule", dr.meta.namespace, dr.meta.name, "TargetRef", ""))
 
-    def _backend(
-        self, route: Resource[RouteSpec], ref: BackendObjectReference
-    ) -> tuple[Service, ServicePort] | None:
+    def _backend(self, ref: BackendObjectReference) -> tuple[Service, ServicePort] | None:
+        route = self.route
         ns = ref.namespace or route.meta.namespace
-        service = self.index.services.get((ns, ref.name))
+        service = self._read("service", (ns, ref.name))
         if service is None:
-            self.report.set(
+            self.notes.set(
                 KIND,
                 route.meta,
                 "ResolvedRefs",
@@ -323,7 +372,7 @@ class RuleCompiler:
         port = next((p for p in service.ports if p.port == ref.port), None)
         if port is None:
             have = ", ".join(str(p.port) for p in service.ports) or "none"
-            self.report.set(
+            self.notes.set(
                 KIND,
                 route.meta,
                 "ResolvedRefs",
@@ -335,8 +384,10 @@ class RuleCompiler:
             return None
         return service, port
 
-    def _partial(self, route: Resource[RouteSpec], message: str) -> None:
-        self.report.set(KIND, route.meta, "PartiallyInvalid", "True", "UnsupportedValue", message)
+    def _partial(self, message: str) -> None:
+        self.notes.set(
+            KIND, self.route.meta, "PartiallyInvalid", "True", "UnsupportedValue", message
+        )
 
 
 def _match(m: RouteMatch) -> pc.RouteMatch:

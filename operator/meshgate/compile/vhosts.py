@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from meshproxy import config as pc
 
-from .report import Report, q
+from .notes import Notes
+from .report import q
 from .rules import KIND, Entry
 
 
@@ -18,9 +19,15 @@ class Claims:
     won: set[str] = field(default_factory=set)
     shadowed: dict[str, list[str]] = field(default_factory=dict)
 
+    def merge(self, other: Claims) -> None:
+        """Add another config's claims after this one's (messages keep that order)."""
+        self.won |= other.won
+        for key, messages in other.shadowed.items():
+            self.shadowed.setdefault(key, []).extend(messages)
+
 
 def ordered_routes(
-    host: str, entries: Iterable[Entry], report: Report, claims: Claims
+    host: str, entries: Iterable[Entry], report: Notes, claims: Claims
 ) -> list[pc.Route]:
     """Routes for one host in precedence order. Of two entries with the same claim only the
     first is kept; the loser is recorded in `claims.shadowed` (route key -> messages)."""

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from meshgate.compile import compile_snapshot
+from meshgate.compile import Compiler
 from meshgate.kube.certificate_copies import sync_certificate_copies
 from meshgate.kube.cluster_state import ParseCache, read_state
 from meshgate.kube.edge_secrets import EdgeSecretWriter, with_edge_secrets
@@ -44,6 +44,8 @@ class Reconciler:
     edge: EdgeSecretWriter | None = None  # the generated edge Secrets (meshgate.kube.edge_secrets)
     store: Store = field(default_factory=Store)
     parsed: ParseCache = field(default_factory=ParseCache)
+    # Keeps what it compiled: a change recompiles only the configs that depend on it.
+    compiler: Compiler = field(default_factory=Compiler)
     listed: bool = False  # the store has been filled by a full listing at least once
 
     def run(self, *, force: bool = False) -> dict[str, Any]:
@@ -79,7 +81,7 @@ class Reconciler:
             gc.freeze()
         else:
             state = read_state(self.store, self.settings, self.parsed)
-        result = compile_snapshot(with_edge_secrets(self.rest, state.snapshot))
+        result = self.compiler.compile(with_edge_secrets(self.rest, state.snapshot))
         desired: list[dict[str, Any]] = []
         sizes: dict[str, int] = {}
         for gw in result.gateways:

@@ -2,37 +2,19 @@
 that exist, and the stored status of every meshgate object.
 
 Parsing a custom object through its pydantic model is the costly part of building a snapshot, so
-each parsed object is kept and reused until the object's resourceVersion moves. The snapshot is
-built exactly as `meshgate.compile.snapshot_from_bodies` builds it (same parsers, same order);
-a unit test holds the two equal. Never performs I/O.
+each parsed object is kept in a `ParseCache` and reused until the object's resourceVersion moves.
+The snapshot is built by `meshgate.compile.ingest.build_snapshot`, the one builder
+`snapshot_from_bodies` uses too. Never performs I/O.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from pydantic import BaseModel
-
-from meshgate.api.v1alpha1.registry import KINDS
 from meshgate.compile import MeshSettings, Snapshot
-from meshgate.compile.bodies import (
-    EndpointSliceBody,
-    NamespaceBody,
-    ObjectBody,
-    PodBody,
-    SecretBody,
-    ServiceBody,
-)
-from meshgate.compile.ingest import (
-    endpoint_slice_of,
-    namespace_of,
-    parse_resource,
-    pod_of,
-    secret_of,
-    service_of,
-)
+from meshgate.compile.ingest import CUSTOM_KINDS, ParseCache, build_snapshot
 from meshgate.compile.snapshot import GatewayRuntime
 from meshgate.gatewayapi import Adapted, GatewayApiObjects, adapt
 from meshgate.gatewayapi.objects import (
@@ -46,23 +28,16 @@ from meshgate.gatewayapi.objects import (
 from meshgate.ownership import GATEWAY_LABEL, MANAGED_BY_KEY, MANAGER
 from meshgate.settings import Settings
 
-from .rest import CONFIG_MAP, CRD, DEPLOYMENT, ENDPOINT_SLICE, NAMESPACE, PDB, POD, SECRET, SERVICE
+from .rest import CONFIG_MAP, CRD, DEPLOYMENT, PDB, SERVICE
 from .store import Store
+
+__all__ = ["SNAPSHOT_FIELDS", "ClusterState", "ParseCache", "read_state", "wanted_output"]
 
 Key = tuple[str, str, str]
 
 # meshgate kind -> the Snapshot field holding it
-SNAPSHOT_FIELDS = {
-    "Gateway": "gateways",
-    "Route": "routes",
-    "DestinationRule": "destination_rules",
-    "RetryPolicy": "retry_policies",
-    "PeerAuthentication": "peer_authentications",
-    "AuthorizationPolicy": "authorization_policies",
-    "EdgeAuthentication": "edge_authentications",
-    "RateLimitPolicy": "rate_limit_policies",
-}
-SPEC_MODELS: dict[str, type[BaseModel]] = {k.kind: k.spec for k in KINDS}
+SNAPSHOT_FIELDS = {kind: name for kind, (name, _) in CUSTOM_KINDS.items()}
+
 OUTPUT_KINDS = (CONFIG_MAP.kind, DEPLOYMENT.kind, SERVICE.kind, PDB.kind)
 GENERATED_NAMES = ("meshgate-gateway", "meshgate-mesh")  # what the listing's selector selects
 
@@ -82,98 +57,40 @@ class ClusterState:
     gateway_api_statuses: dict[Key, dict[str, Any]] = field(default_factory=dict)
 
 
-@dataclass
-class ParseCache:
-    """Parsed objects by (kind, namespace, name), valid while the resourceVersion is the same."""
-
-    _entries: dict[Key, tuple[str, Any]] = field(default_factory=dict)
-    _seen: set[Key] = field(default_factory=set)
-    parsed: int = 0  # parses done by the last `read_state`, for tests and logs
-
-    def get(self, kind: str, body: dict[str, Any], parse: Callable[[Any], Any]) -> Any:
-        meta = body.get("metadata") or {}
-        key = (kind, meta.get("namespace", ""), meta.get("name", ""))
-        version = str(meta.get("resourceVersion") or "")
-        hit = self._entries.get(key)
-        if hit is not None and version and hit[0] == version:
-            self._seen.add(key)
-            return hit[1]
-        value = parse(body)
-        self.parsed += 1
-        self._entries[key] = (version, value)
-        self._seen.add(key)
-        return value
-
-    def begin(self) -> None:
-        self._seen = set()
-        self.parsed = 0
-
-    def end(self) -> None:
-        """Forget what this read did not see: deleted objects must not be kept alive."""
-        for key in [k for k in self._entries if k not in self._seen]:
-            del self._entries[key]
-
-
 def read_state(store: Store, settings: Settings, cache: ParseCache | None = None) -> ClusterState:
     cache = cache or ParseCache()
     cache.begin()
-    by_key = lambda o: (o.meta.namespace, o.meta.name)  # noqa: E731
-    fields: dict[str, Any] = {}
+    listed: dict[str, list[dict[str, Any]]] = {}
+
+    def bodies(kind: str) -> list[dict[str, Any]]:
+        if kind not in listed:
+            listed[kind] = store.items(kind)
+        return listed[kind]
+
     statuses: dict[Key, dict[str, Any]] = {}
     uids: dict[Key, str] = {}
-    for kind, name in SNAPSHOT_FIELDS.items():
-        model = SPEC_MODELS[kind]
-        bodies = store.items(kind)
-
-        def parse(b: Any, kind: str = kind, model: type[BaseModel] = model) -> Any:
-            return parse_resource(kind, model, cast(ObjectBody, b))
-
-        fields[name] = tuple(sorted((cache.get(kind, b, parse) for b in bodies), key=by_key))
-        for b in bodies:
+    for kind in CUSTOM_KINDS:
+        for b in bodies(kind):
             meta = b.get("metadata") or {}
             key = (kind, meta.get("namespace", ""), meta.get("name", ""))
             statuses[key] = b.get("status") or {}
             uids[key] = meta.get("uid", "")
-
-    def converted(kind: str, convert: Callable[[Any], Any]) -> list[Any]:
-        return [cache.get(kind, b, convert) for b in store.items(kind)]
-
     outputs: dict[Key, dict[str, Any]] = {}
     for kind in OUTPUT_KINDS:
         for obj in store.items(kind):
             if wanted_output(obj):
                 meta = obj.get("metadata") or {}
                 outputs[(kind, meta.get("namespace", ""), meta.get("name", ""))] = obj
-    snapshot = Snapshot(
-        settings=MeshSettings(
+    snapshot = build_snapshot(
+        MeshSettings(
             operator_namespace=settings.operator_namespace,
             trust_domain=settings.trust_domain,
             cluster_domain=settings.cluster_domain,
             default_redis_url=settings.ratelimit_redis_url,
         ),
-        services=tuple(
-            sorted(converted(SERVICE.kind, lambda b: service_of(cast(ServiceBody, b))), key=by_key)
-        ),
-        endpoint_slices=tuple(
-            sorted(
-                converted(
-                    ENDPOINT_SLICE.kind, lambda b: endpoint_slice_of(cast(EndpointSliceBody, b))
-                ),
-                key=by_key,
-            )
-        ),
-        pods=tuple(sorted(converted(POD.kind, lambda b: pod_of(cast(PodBody, b))), key=by_key)),
-        secrets=tuple(
-            sorted(converted(SECRET.kind, lambda b: secret_of(cast(SecretBody, b))), key=by_key)
-        ),
-        namespaces=tuple(
-            sorted(
-                converted(NAMESPACE.kind, lambda b: namespace_of(cast(NamespaceBody, b))),
-                key=lambda n: n.name,
-            )
-        ),
-        gateway_runtime=_runtime(outputs),
-        **fields,
+        bodies,
+        cache,
+        _runtime(outputs),
     )
     adapted = Adapted()
     gateway_api_statuses: dict[Key, dict[str, Any]] = {}

@@ -100,6 +100,7 @@ def sync_statuses(
         if _without_times(old) == body:
             result.unchanged += 1
             continue
+        body = copy.deepcopy(body)  # its field values are the compiler's kept records
         _stamp(body, old, now)
         writes.append((st, body, old))
 

@@ -46,7 +46,6 @@ from .filters import (
     Rewrite,
 )
 from .forward import Backoff, Forward, Mirror, Retry, RetryBudget, RetryOn, WeightedCluster
-from .http2 import Http2Limits
 from .listeners import (
     RESERVED_PORTS,
     ConnectionLimits,
@@ -107,7 +106,6 @@ __all__ = [
     "Forward",
     "HeaderMatch",
     "HeaderModifier",
-    "Http2Limits",
     "Identity",
     "Inbound",
     "JsonProjection",

@@ -29,18 +29,7 @@ class RetryBudget(Model, frozen=True):
 
 
 RetryOn = Literal[
-    "5xx",
-    "gateway-error",
-    "connect-failure",
-    "reset",
-    "retriable-status-codes",
-    "refused-stream",
-    # gRPC: the `grpc-status` of a response that ended with its headers (Envoy's conditions).
-    "cancelled",
-    "deadline-exceeded",
-    "internal",
-    "resource-exhausted",
-    "unavailable",
+    "5xx", "gateway-error", "connect-failure", "reset", "retriable-status-codes", "refused-stream"
 ]
 
 _DEFAULT_RETRY_ON: tuple[RetryOn, ...] = ("connect-failure", "reset")

@@ -1,0 +1,190 @@
+"""The one status pass: every object's status from the stages' immutable usage records. Pure.
+
+Stages never write status; each hands back what it found (`notes`) and used (claims, applied
+policies, translations). This pass replays the records in one fixed order (the policy books,
+the Gateways by key, the meshed namespaces by name, each Route's translation), then concludes
+what only the whole picture can say: whether a Route is attached, served or shadowed, and where
+each policy is in effect. So a status is the same whether its stage ran in this compile or was
+kept from an earlier one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .attach import Attachments
+from .clusters import ClusterBook
+from .edge import EdgeBook, attachment_notes
+from .gateways import GatewayUse
+from .index import Index
+from .mesh import MeshUse
+from .mesh_routes import MeshRoutes
+from .notes import NoteLog
+from .report import ObjectStatus, Report
+from .retries import RetryBook
+from .rules import KIND as ROUTE
+from .rules import Applied, RouteTranslation
+from .snapshot import Snapshot
+from .vhosts import Claims
+
+
+@dataclass(frozen=True)
+class Books:
+    """The per-compile indexes whose findings come first."""
+
+    index: Index
+    clusters: ClusterBook
+    retries: RetryBook
+    edge: EdgeBook
+    attachments: Attachments
+    mesh: MeshRoutes
+
+
+def statuses(
+    snap: Snapshot,
+    books: Books,
+    gateway_notes: NoteLog,
+    gateways: Sequence[tuple[GatewayUse, NoteLog]],
+    policy_notes: NoteLog,
+    meshes: Sequence[MeshUse],
+    translations: Mapping[str, RouteTranslation],
+) -> tuple[ObjectStatus, ...]:
+    """`gateways` in key order, each with the notes of its config's fate (Programmed);
+    `meshes` in namespace order; `translations` holds each valid Route's translation by key
+    (any default timeout: what it found does not depend on it)."""
+    report = Report()
+    report.replay(books.clusters.notes.freeze())
+    report.replay(books.retries.notes.freeze())
+    report.replay(books.edge.notes.freeze())
+    report.replay(gateway_notes)
+    claims = Claims()
+    applied: dict[tuple[str, str], set[Applied]] = {}
+    for use, fate in gateways:
+        report.replay(use.notes.freeze())
+        report.replay(use.edge.notes.freeze())
+        report.replay(fate)
+        claims.merge(use.claims)
+        for key, items in use.applied.items():
+            applied.setdefault(key, set()).update(items)
+    report.replay(policy_notes)
+    retry_uses: dict[tuple[str, str], set[tuple[str, str, str]]] = {}
+    for mesh in meshes:
+        report.replay(mesh.notes.freeze())
+        claims.merge(mesh.claims)
+        for policy, where in mesh.retry_uses:
+            retry_uses.setdefault(policy, set()).add(where)
+    _conclude_policies(snap, books.index, report)
+    report.replay(attachment_notes(books.edge, [use.edge for use, _ in gateways]).freeze())
+    for tr in translations.values():
+        for policy in tr.retry_uses:
+            meta = tr.route.meta
+            retry_uses.setdefault(policy, set()).add(("Route", meta.namespace, meta.name))
+    report.replay(books.retries.attached_to(retry_uses).freeze())
+    _conclude_routes(snap, books, report, translations, applied, claims)
+    return report.freeze()
+
+
+def _conclude_policies(snap: Snapshot, index: Index, report: Report) -> None:
+    for pa in snap.peer_authentications:
+        if pa.spec is not None:
+            report.default(
+                "PeerAuthentication", pa.meta, "Accepted", "True", "Accepted", "in effect"
+            )
+            scope = _scope(pa.meta.namespace, snap.settings.operator_namespace, index)
+            report.fields("PeerAuthentication", pa.meta)["attachedTo"] = scope
+    for ap in snap.authorization_policies:
+        if ap.spec is not None:
+            report.default(
+                "AuthorizationPolicy", ap.meta, "Accepted", "True", "Accepted", "in effect"
+            )
+            scope = _scope(ap.meta.namespace, snap.settings.operator_namespace, index)
+            report.fields("AuthorizationPolicy", ap.meta)["attachedTo"] = scope
+
+
+def _scope(namespace: str, operator_ns: str, index: Index) -> list[dict[str, Any]]:
+    """The meshed namespaces a namespace-scoped policy reaches (all of them from the root)."""
+    names = [
+        n.name
+        for n in index.snapshot.namespaces
+        if index.meshed(n.name) and n.name != operator_ns
+        and (namespace == operator_ns or n.name == namespace)
+    ]  # fmt: skip
+    return [{"group": "", "kind": "Namespace", "name": n} for n in names]
+
+
+def _conclude_routes(
+    snap: Snapshot,
+    books: Books,
+    report: Report,
+    translations: Mapping[str, RouteTranslation],
+    edge_applied: dict[tuple[str, str], set[Applied]],
+    claims: Claims,
+) -> None:
+    attachments, mesh = books.attachments, books.mesh
+    for route in snap.routes:
+        report.track(ROUTE, route.meta)
+        if route.spec is None:
+            report.set(ROUTE, route.meta, "Accepted", "False", "Invalid", route.error or "")
+            continue
+        key = route.meta.key
+        tr = translations[key]
+        report.replay(tr.notes)
+        gateways = sorted(attachments.accepted.get(key, set()))
+        hosts = sorted(mesh.hosts.get(key, set()))
+        refused = attachments.refused.get(key, []) + mesh.refused.get(key, [])
+        shadow = claims.shadowed.get(key, [])
+        if (gateways or hosts) and shadow and key not in claims.won:
+            report.set(ROUTE, route.meta, "Accepted", "False", "HostnameConflict", shadow[0])
+        if gateways or hosts:
+            msg = "attached"
+            if refused:
+                msg += "; not attached: " + "; ".join(m for _, m in refused)
+            report.set(ROUTE, route.meta, "Accepted", "True", "Accepted", msg)
+        else:
+            reason, message = refused[0] if refused else ("NoMatchingParent", "no parent")
+            report.set(ROUTE, route.meta, "Accepted", "False", reason, message)
+        report.default(ROUTE, route.meta, "ResolvedRefs", "True", "ResolvedRefs", "all refs found")
+        total, ok = tr.backends
+        ready = sum(books.clusters.ready_endpoints(ref) for ref in tr.ready_from)
+        where = [f"gateway {g} listener {ln}" for g, ln in gateways]
+        where += [f"mesh host {n}.{ns}" for ns, n in hosts]
+        if not (gateways or hosts):
+            report.set(ROUTE, route.meta, "Served", "False", "NotAttached", "no parent accepts it")
+        elif key not in claims.won and shadow:
+            report.set(ROUTE, route.meta, "Served", "False", "Shadowed", "; ".join(shadow))
+        elif ok and not ready:
+            report.set(
+                ROUTE, route.meta, "Served", "False", "NoReadyEndpoints",
+                "its backends have no ready endpoints; requests get 503",
+            )  # fmt: skip
+        else:
+            report.set(
+                ROUTE, route.meta, "Served", "True", "Served", "served on " + ", ".join(where)
+            )
+        if shadow and key in claims.won:
+            pass  # partial shadowing is reported by the Conflicted condition set while ordering
+        elif not shadow:
+            report.default(ROUTE, route.meta, "Conflicted", "False", "NoConflicts", "no conflicts")
+        name_key = (route.meta.namespace, route.meta.name)
+        applied = sorted(tr.applied | edge_applied.get(name_key, set()))
+        fields = report.fields(ROUTE, route.meta)
+        fields["servedOn"] = {
+            "gateways": [
+                {"group": "meshgate.io", "kind": "Gateway", "namespace": g.split("/")[0],
+                 "name": g.split("/")[1]}
+                for g in sorted({g for g, _ in gateways})
+            ],
+            "hosts": [f"{n}.{ns}" for ns, n in hosts],
+        }  # fmt: skip
+        fields["appliedPolicies"] = [
+            {"kind": k, "namespace": ns, "name": n, "source": s, **({"rule": r} if r else {})}
+            for k, ns, n, s, r in applied
+        ]
+        spec = route.spec
+        fields["summary"] = {
+            "hosts": ",".join([*(spec.hostnames or []), *(spec.hosts or [])])[:256],
+            "parents": f"{len({g for g, _ in gateways})}/{attachments.parents.get(key, 0)}",
+            "backends": f"{ok}/{total}",
+        }
