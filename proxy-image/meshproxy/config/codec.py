@@ -30,6 +30,9 @@ def parse_config(raw: bytes | str) -> ProxyConfig:
         raise ConfigError(f"invalid config: {explain(exc)}") from None
     except msgspec.DecodeError as exc:
         raise ConfigError(f"config is not valid JSON: {exc}") from None
+    except UnicodeDecodeError as exc:
+        # msgspec reports a bad byte inside a string this way, not as a DecodeError.
+        raise ConfigError(f"config is not valid UTF-8 at byte {exc.start}") from None
 
 
 def load_config(path: str | Path) -> ProxyConfig:

@@ -145,6 +145,20 @@ def test_text_that_is_not_json_is_refused_as_such() -> None:
         config.parse_config(b'{"node": ')
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # Found by the fuzzer (fuzz/regressions/proxy_config): a bad byte inside a key.
+        b'{"node":{"l\xe1bels":{}}}',
+        b'{"schema":"meshproxy/v1\xff"}',
+    ],
+    ids=["in-a-key", "in-a-string"],
+)
+def test_bytes_that_are_not_utf8_are_refused_as_such(raw: bytes) -> None:
+    with pytest.raises(config.ConfigError, match="config is not valid UTF-8"):
+        config.parse_config(raw)
+
+
 def test_istio_and_json_spellings_are_read() -> None:
     doc = good()
     doc["clusters"][0]["outlierDetection"] = {"consecutive5xxErrors": 2}
