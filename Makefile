@@ -152,6 +152,13 @@ test-scale: venv testbins sysdeps ## the scale e2e test: one Gateway with 10,000
 	  $(VENV)/bin/pytest -q -s -ra -p no:cacheprovider \
 	  tests/e2e/scenarios/test_gateway_with_10000_routes_serves_the_last_and_an_edit.py
 
+FUZZ_SECONDS ?= 60
+FUZZ_NICE ?= 0
+
+.PHONY: fuzz
+fuzz: venv ## fuzz the parsers of untrusted bytes with atheris: FUZZ_SECONDS per target (60), FUZZ_NICE
+	@$(PY) -m fuzz.run --seconds $(FUZZ_SECONDS) --nice $(FUZZ_NICE) --dir $(LOCAL)/fuzz
+
 .PHONY: unit
 unit: venv ## unit tests only (no control plane)
 	$(VENV)/bin/pytest -q tests/unit
