@@ -32,7 +32,7 @@ from meshproxy.limits.settings import resolve
 from meshproxy.observability.metrics import Registry
 from meshproxy.peermodes import PeerModes
 from meshproxy.reload import ConfigWatcher
-from meshproxy.server.protocol import HttpServerProtocol
+from meshproxy.server.negotiate import CodecChoice
 from meshproxy.server.sniffing import SniffingServer
 from meshproxy.server.state import ListenerState
 from meshproxy.server.tls import identity_reader, remember_sni
@@ -282,7 +282,7 @@ class Proxy:
             outer = identity.tls.server_switch(required).outer
             if required:
                 server = await self._loop.create_server(
-                    lambda: HttpServerProtocol(state, identity_of),
+                    lambda: CodecChoice(state, identity_of),
                     lst.address,
                     lst.port,
                     ssl=outer,
@@ -292,7 +292,7 @@ class Proxy:
                 )
             else:
                 sniffing = SniffingServer(
-                    lambda: HttpServerProtocol(state, identity_of), outer, cfg.limits.header_timeout
+                    lambda: CodecChoice(state, identity_of), outer, cfg.limits.header_timeout
                 )
                 await sniffing.start(lst.address, lst.port)
                 server = sniffing
@@ -303,7 +303,7 @@ class Proxy:
             edge = ReloadingEdgeCertificate(lst.tls)
             ssl_context = remember_sni(edge.switch.outer, state)
         server = await self._loop.create_server(
-            lambda: HttpServerProtocol(state, identity_of if ssl_context is not None else None),
+            lambda: CodecChoice(state, identity_of if ssl_context is not None else None),
             lst.address,
             lst.port,
             ssl=ssl_context,

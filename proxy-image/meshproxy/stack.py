@@ -110,7 +110,13 @@ class ListenerStack:
 
     def finish(self, exchange: Exchange, status: int, sent: int, ok: bool) -> None:
         duration = time.perf_counter() - exchange.start
-        (exchange.stats or self._default_stats).observe(status, duration)
+        stats = exchange.stats or self._default_stats
+        stats.observe(status, duration)
+        if exchange.request.version == "2":
+            stats.h2 += 1
+            grpc_status = exchange.grpc_status
+            if grpc_status:
+                stats.grpc[grpc_status] = stats.grpc.get(grpc_status, 0) + 1
         access_log = self._access_log
         if access_log is not None:
             access_log.write_line(self._access_line(exchange, status, duration, sent, ok))
@@ -223,6 +229,9 @@ class _Builder:
                         endpoints=[
                             config.Endpoint(address=listener.inbound.forward_address, port=port)
                         ],
+                        # The app is spoken to as its caller spoke to this sidecar: a gRPC
+                        # caller's HTTP/2 stays HTTP/2, an HTTP/1.1 caller's stays HTTP/1.1.
+                        protocol="DOWNSTREAM",
                     ),
                     self.registry,
                     None,

@@ -45,7 +45,7 @@ def test_proxy_image_installs_only_the_base_dependencies() -> None:
     installed = installed_by(REPO / "proxy-image" / "Dockerfile")
     # cryptography and PyJWT are base dependencies: the proxy verifies JWT signatures.
     # msgspec decodes the config; pydantic (the operator's CRD models) stays out of the image.
-    assert installed == {"uvloop", "httptools", "msgspec", "cryptography", "pyjwt"}
+    assert installed == {"uvloop", "httptools", "msgspec", "cryptography", "pyjwt", "h2"}
     assert not installed & {"pydantic", "kopf", "kubernetes", "jinja2", "pyyaml"}
 
 

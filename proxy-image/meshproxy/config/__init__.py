@@ -46,6 +46,7 @@ from .filters import (
     Rewrite,
 )
 from .forward import Backoff, Forward, Mirror, Retry, RetryBudget, RetryOn, WeightedCluster
+from .http2 import Http2Limits
 from .listeners import (
     RESERVED_PORTS,
     ConnectionLimits,
@@ -106,6 +107,7 @@ __all__ = [
     "Forward",
     "HeaderMatch",
     "HeaderModifier",
+    "Http2Limits",
     "Identity",
     "Inbound",
     "JsonProjection",

@@ -36,6 +36,9 @@ class ConnectionPool(Model, frozen=True):
     max_requests_per_connection: NonNegative = 0  # 0 = unlimited
     idle_timeout: Seconds = 60.0
     connect_timeout: Seconds = 5.0
+    # HTTP/2 upstreams: streams in flight to one endpoint, over all its connections (Istio's
+    # `http2MaxRequests`); beyond it requests wait as for a connection (`maxPendingRequests`).
+    http2_max_requests: Positive = 1024
 
 
 class OutlierDetection(Model, frozen=True):
@@ -67,3 +70,7 @@ class Cluster(Model, frozen=True):
     outlier_detection: OutlierDetection | None = None
     tls: UpstreamTLS = msgspec.field(default_factory=UpstreamTLS)
     mesh_inbound_port: Port = 15006  # where peers' sidecars listen when tls.mode is MESH
+    # What the proxy speaks to the endpoints: HTTP/1.1, HTTP/2 (h2c in plaintext, ALPN `h2`
+    # over TLS; one connection multiplexes many requests), or whatever the client spoke
+    # (a sidecar's inbound side: the app is reached as its caller reached the sidecar).
+    protocol: Literal["HTTP1", "HTTP2", "DOWNSTREAM"] = "HTTP1"

@@ -29,7 +29,18 @@ class RetryBudget(Model, frozen=True):
 
 
 RetryOn = Literal[
-    "5xx", "gateway-error", "connect-failure", "reset", "retriable-status-codes", "refused-stream"
+    "5xx",
+    "gateway-error",
+    "connect-failure",
+    "reset",
+    "retriable-status-codes",
+    "refused-stream",
+    # gRPC: the `grpc-status` of a response that ended with its headers (Envoy's conditions).
+    "cancelled",
+    "deadline-exceeded",
+    "internal",
+    "resource-exhausted",
+    "unavailable",
 ]
 
 _DEFAULT_RETRY_ON: tuple[RetryOn, ...] = ("connect-failure", "reset")

@@ -14,8 +14,8 @@ from .routes import VirtualHost
 RESERVED_PORTS = frozenset({15001, 15006, 15090})
 
 
-def _http11() -> list[str]:
-    return ["http/1.1"]
+def _alpn() -> list[str]:
+    return ["h2", "http/1.1"]
 
 
 class SniCertificate(Model, frozen=True):
@@ -32,7 +32,7 @@ class ServerTLS(Model, frozen=True):
     key_file: str
     client_ca_file: str | None = None
     require_client_cert: bool = False
-    alpn: list[str] = msgspec.field(default_factory=_http11)
+    alpn: list[str] = msgspec.field(default_factory=_alpn)
     sni_certificates: list[SniCertificate] = msgspec.field(default_factory=list)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import msgspec
 
 from .base import Model, NonNegative, Positive, Seconds
+from .http2 import Http2Limits
 
 
 class AccessLog(Model, frozen=True):
@@ -34,3 +35,4 @@ class Limits(Model, frozen=True):
     # Past this resident size new connections are refused and new requests shed with 503.
     # Unset: 90 % of the container's memory limit (cgroup), none when it has no limit; 0: off.
     memory_ceiling_bytes: NonNegative | msgspec.UnsetType = msgspec.UNSET
+    http2: Http2Limits = msgspec.field(default_factory=Http2Limits)

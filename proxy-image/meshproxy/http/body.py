@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Protocol
 
-from meshproxy.http.flow import BODY_BUFFER, PEER_SLOW, FlowControl
+from meshproxy.http.flow import BODY_BUFFER, PEER_SLOW, Producer
 
 HIGH_WATER = 256 * 1024
 
@@ -43,11 +43,12 @@ class Body:
         "error",
         "length",
         "received",
+        "trailers",
     )
 
     def __init__(
         self,
-        producer: FlowControl | None,
+        producer: Producer | None,
         length: int | None = None,
         on_abort: Callable[[], None] | None = None,
     ) -> None:
@@ -61,6 +62,8 @@ class Body:
         self.complete = False
         self.error: BaseException | None = None
         self.received = 0
+        # Fields after the body (HTTP/2 trailers, gRPC's status), set before `finish`.
+        self.trailers: list[tuple[str, str]] | None = None
 
     @classmethod
     def of(cls, data: bytes) -> Body:

@@ -13,12 +13,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from typing import Protocol
 
 # Reasons to pause reading, one bit each.
 BODY_BUFFER = 1  # a body's unconsumed buffer is over its high-water mark
 PIPELINE = 2  # too many requests parsed but not yet answered
 PEER_SLOW = 4  # the transport this data is copied to cannot take more
 SHUTDOWN = 8  # the connection is closing; nothing more is read
+
+
+class Producer(Protocol):
+    """Whoever feeds a `Body`: a transport's reading (HTTP/1), or an HTTP/2 stream's window."""
+
+    def pause_reading(self, reason: int) -> None: ...
+
+    def resume_reading(self, reason: int) -> None: ...
 
 
 class FlowControl:

@@ -81,7 +81,8 @@ class Request:
 class Exchange:
     """One request's passage through the proxy: its message, where it came from, and what the
     layers decided about it. Layers take an Exchange; the codec of the client connection makes
-    one per request (HTTP/1 today), so a second codec plugs in behind the same layers."""
+    one per request (HTTP/1 or HTTP/2: `request.version` says which), so the layers are
+    the same for both."""
 
     __slots__ = (
         "attempts",
@@ -90,6 +91,7 @@ class Exchange:
         "endpoint",
         "extra_head",
         "flags",
+        "grpc_status",
         "identity",
         "listener_port",
         "principal",
@@ -123,6 +125,7 @@ class Exchange:
         self.extra_head = ""  # complete header lines the proxy itself adds upstream
         self.flags = ""  # why the proxy answered itself (e.g. authz_denied), for the access log
         self.stats: RequestStats | None = None
+        self.grpc_status = ""  # a gRPC call's outcome (`grpc-status`), once known
 
 
 class Response:

@@ -63,7 +63,15 @@ class RetryLayer:
                     ):
                         raise
                 else:
-                    if not self._may_retry(method, response.status, None, attempt, replayable):
+                    grpc_status = exchange.grpc_status
+                    if grpc_status:
+                        if not (
+                            decider.should_retry_grpc(grpc_status, attempt, replayable)
+                            and self._budget_allows()
+                        ):
+                            return response
+                        exchange.grpc_status = ""
+                    elif not self._may_retry(method, response.status, None, attempt, replayable):
                         return response
                     if isinstance(response.body, Body):
                         response.body.cancel()
@@ -78,6 +86,9 @@ class RetryLayer:
     ) -> bool:
         if not self._decider.should_retry(method, status, failure, attempt, replayable):
             return False
+        return self._budget_allows()
+
+    def _budget_allows(self) -> bool:
         budget = self._budget
         return budget is None or budget.allow(self._active, self._retrying)
 

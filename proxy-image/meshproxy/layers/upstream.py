@@ -17,6 +17,8 @@ import math
 
 from meshproxy.http.message import Exchange, LocalReply, Response
 from meshproxy.http1.request import upstream_head
+from meshproxy.http2 import grpc
+from meshproxy.http2.headers import upstream_request
 from meshproxy.policy.balancer import hash_key_for
 from meshproxy.server.state import Client, Stack
 from meshproxy.upstream.cluster import ClusterRuntime, EndpointTarget
@@ -51,6 +53,9 @@ class UpstreamLayer:
         target = self.pick(exchange)
         endpoint = target.endpoint
         endpoint.active_requests += 1
+        if target.h2 is not None and (target.h2_always or request.version == "2"):
+            client.spawn(exchange, stack, self.send(target, exchange))
+            return
         conn = target.pool.acquire_idle()
         if conn is None:
             client.spawn(exchange, stack, self.send(target, exchange))
@@ -98,7 +103,10 @@ class UpstreamLayer:
         endpoint = target.endpoint
         detector = target.detector
         try:
-            response = await self._exchange(target.pool, exchange, target.extra, failure)
+            if target.h2 is not None and (target.h2_always or exchange.request.version == "2"):
+                response = await self._exchange_h2(target, exchange)
+            else:
+                response = await self._exchange(target.pool, exchange, target.extra, failure)
         except UpstreamFailure:
             if detector is not None:
                 detector.record(endpoint, None, self._loop.time())
@@ -106,7 +114,10 @@ class UpstreamLayer:
         finally:
             endpoint.active_requests -= 1
         if detector is not None:
-            detector.record(endpoint, response.status, self._loop.time())
+            status = response.status
+            if exchange.grpc_status:
+                status = grpc.as_http(exchange.grpc_status)  # a gRPC call's own outcome
+            detector.record(endpoint, status, self._loop.time())
         return response
 
     def now(self) -> float:
@@ -142,6 +153,34 @@ class UpstreamLayer:
         if response.status == 101 and request.upgrade is not None:
             response.extra = Tunnel(conn)
         return response
+
+    async def _exchange_h2(self, target: EndpointTarget, exchange: Exchange) -> Response:
+        """One stream on a multiplexed connection. A stream the upstream refused, or that a
+        GOAWAY left unstarted, is sent once more (it never reached the application)."""
+        pool = target.h2
+        assert pool is not None
+        request = exchange.request
+        body = request.body
+        scheme = "https" if pool.tls is not None else "http"
+        try:
+            headers = upstream_request(exchange, target.extra, self._set_proto, scheme)
+        except ValueError:
+            raise LocalReply(400) from None  # CR, LF or NUL reached a header: never send it
+        head_request = request.method == "HEAD"
+        attempt = 0
+        while True:
+            conn = await pool.acquire()
+            pending = conn.request(headers, body, head_request, exchange)
+            try:
+                return await pending
+            except UpstreamFailure as failure:
+                replayable = body is None or body.complete
+                if attempt or not failure.reused or not replayable:
+                    raise
+                attempt += 1
+            except asyncio.CancelledError:
+                conn.cancel(pending)  # a timeout cut the exchange short: reset its stream
+                raise
 
     @staticmethod
     async def _send(conn: UpstreamConnection, head: bytes, exchange: Exchange) -> Response:

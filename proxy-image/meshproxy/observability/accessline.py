@@ -27,6 +27,7 @@ class AccessLine:
         q = _quote
         line = (
             f"{self._prefix}{q(exchange.request.method)},"
+            f'"protocol":"HTTP/{exchange.request.version}",'
             f'"path":{q(exchange.request.path)},'
             f'"status":{status},'
             f'"duration_ms":{round(duration * 1000, 3)!r},'
@@ -38,6 +39,8 @@ class AccessLine:
             f'"trace_id":{q(exchange.trace_id)},'
             f'"client":{q(exchange.client_ip)}'
         )
+        if exchange.grpc_status:
+            line += f',"grpc_status":{q(exchange.grpc_status)}'
         if exchange.identity or exchange.attempts or exchange.flags or not ok:
             if exchange.identity:
                 line += f',"peer_identity":{q(exchange.identity)}'

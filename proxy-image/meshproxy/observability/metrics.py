@@ -22,11 +22,13 @@ BUCKETS: tuple[float, ...] = (
 class RequestStats:
     """Requests and durations for one (listener, direction, route, cluster)."""
 
-    __slots__ = ("buckets", "codes", "count", "labels", "sum")
+    __slots__ = ("buckets", "codes", "count", "grpc", "h2", "labels", "sum")
 
     def __init__(self, labels: tuple[tuple[str, str], ...]) -> None:
         self.labels = labels
         self.codes: dict[int, int] = {}
+        self.h2 = 0  # of `count`, requests that came over HTTP/2
+        self.grpc: dict[str, int] = {}  # gRPC calls by grpc-status
         self.buckets = [0] * (len(BUCKETS) + 1)
         self.count = 0
         self.sum = 0.0
@@ -173,6 +175,26 @@ class Registry:
             labels = _labels(stats.labels)
             out.append(f"meshproxy_request_duration_seconds_sum{labels} {stats.sum:.6f}")
             out.append(f"meshproxy_request_duration_seconds_count{labels} {stats.count}")
+        out += [
+            "# HELP meshproxy_requests_by_protocol_total Requests answered, by the protocol "
+            "the client spoke (HTTP/1.1 also counts HTTP/1.0).",
+            "# TYPE meshproxy_requests_by_protocol_total counter",
+        ]
+        for stats in self._requests.values():
+            if stats.count:
+                h1 = stats.count - stats.h2
+                for protocol, total in (("HTTP/1.1", h1), ("HTTP/2", stats.h2)):
+                    labels = _labels((*stats.labels, ("protocol", protocol)))
+                    out.append(f"meshproxy_requests_by_protocol_total{labels} {total}")
+        out += [
+            "# HELP meshproxy_grpc_requests_total gRPC calls answered, by grpc-status (the "
+            "call's outcome, from the trailers or the proxy's own reply).",
+            "# TYPE meshproxy_grpc_requests_total counter",
+        ]
+        for stats in self._requests.values():
+            for grpc_status, calls in sorted(stats.grpc.items()):
+                labels = _labels((*stats.labels, ("grpc_status", grpc_status)))
+                out.append(f"meshproxy_grpc_requests_total{labels} {calls}")
         out += [
             "# HELP meshproxy_upstream_connections_opened_total Upstream connections opened.",
             "# TYPE meshproxy_upstream_connections_opened_total counter",

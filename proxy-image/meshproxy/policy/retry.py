@@ -7,7 +7,10 @@
 - `reset`: no response at all (disconnect, reset, per-try timeout), connect failures included;
 - `connect-failure`: the connection to the upstream could not be made;
 - `retriable-status-codes`: a response status in `retriableStatusCodes`;
-- `refused-stream` is an HTTP/2 condition and never holds for HTTP/1.1 upstreams.
+- `refused-stream`: an HTTP/2 upstream refused the stream (it never reached the application);
+- `cancelled`, `deadline-exceeded`, `internal`, `resource-exhausted`, `unavailable`: a gRPC
+  response whose headers carry that `grpc-status` (a call that failed before sending a message).
+  gRPC calls are all POSTs: these conditions hold whatever the method, as in Envoy.
 
 Safety comes before the conditions: only a replayable request (its body still buffered) is ever
 retried; a request that may have reached the upstream is retried only when its method is
@@ -24,6 +27,14 @@ from meshproxy import config
 __all__ = ["FAILURES", "RetryBudget", "RetryDecider"]
 
 FAILURES = frozenset({"connect-failure", "reset", "timeout"})
+# `retryOn` conditions naming a gRPC status, and that status (as `http2.grpc.RETRY_CODES`).
+GRPC_CODES = {
+    "cancelled": "1",
+    "deadline-exceeded": "4",
+    "internal": "13",
+    "resource-exhausted": "8",
+    "unavailable": "14",
+}
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 _GATEWAY_ERRORS = frozenset({502, 503, 504})
 
@@ -33,6 +44,7 @@ class RetryDecider:
         "_attempts",
         "_base",
         "_codes",
+        "_grpc",
         "_jitter",
         "_max",
         "_non_idempotent",
@@ -58,6 +70,7 @@ class RetryDecider:
             if "retriable-status-codes" in retry_on
             else frozenset()
         )
+        self._grpc = frozenset(GRPC_CODES[c] for c in retry_on if c in GRPC_CODES)
         self._non_idempotent = cfg.retry_non_idempotent
         self._base = cfg.backoff.base_interval
         self._max = max(cfg.backoff.max_interval, cfg.backoff.base_interval)
@@ -87,6 +100,10 @@ class RetryDecider:
                 or status in self._codes
             )
         return matched and (self._non_idempotent or method in _IDEMPOTENT)
+
+    def should_retry_grpc(self, grpc_status: str, attempt: int, replayable: bool) -> bool:
+        """May a gRPC call that ended with `grpc_status` in its headers go again?"""
+        return attempt < self._attempts and replayable and grpc_status in self._grpc
 
     def backoff(self, attempt: int, r: float) -> float:
         """Seconds to wait before retry number `attempt` + 1, for `r` uniform in [0, 1).

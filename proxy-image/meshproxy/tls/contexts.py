@@ -25,12 +25,15 @@ from meshproxy.tls.errors import TLSFilesError
 from meshproxy.tls.resumption import ResumingContext
 
 ALPN = ("http/1.1",)
+# Servers offer both: a client that asks for `h2` gets HTTP/2 (`server.negotiate`).
+SERVER_ALPN = ("h2", "http/1.1")
+H2_ALPN = ("h2",)
 
 
 def server_context(identity: Identity, require_client_cert: bool) -> ssl.SSLContext:
     """The inbound mesh port's context. CERT_OPTIONAL still rejects a certificate that fails
     verification; it only lets a client present none (PERMISSIVE plaintext-equivalent)."""
-    ctx = _new(ssl.PROTOCOL_TLS_SERVER, ALPN)
+    ctx = _new(ssl.PROTOCOL_TLS_SERVER, SERVER_ALPN)
     _load_chain(ctx, identity.cert_file, identity.key_file)
     _trust_bundle(ctx, identity.ca_file)
     ctx.verify_mode = ssl.CERT_REQUIRED if require_client_cert else ssl.CERT_OPTIONAL
@@ -39,14 +42,14 @@ def server_context(identity: Identity, require_client_cert: bool) -> ssl.SSLCont
     return ctx
 
 
-def mesh_client_context(identity: Identity) -> ssl.SSLContext:
+def mesh_client_context(identity: Identity, alpn: Sequence[str] = ALPN) -> ssl.SSLContext:
     """Outbound mTLS: our certificate, the peer verified against the bundle, no hostname check.
 
     Mesh peers are dialled by pod IP and their certificates carry no DNS names; the caller
     checks the verified SPIFFE ID after the handshake instead. A `ResumingContext`, so the
     upstream pool can offer each peer its last session.
     """
-    ctx = _new(ssl.PROTOCOL_TLS_CLIENT, ALPN, ResumingContext)
+    ctx = _new(ssl.PROTOCOL_TLS_CLIENT, alpn, ResumingContext)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_REQUIRED
     _trust_bundle(ctx, identity.ca_file)
@@ -60,7 +63,7 @@ def edge_server_context(
     *,
     client_ca_file: str | None = None,
     require_client_cert: bool = False,
-    alpn: Sequence[str] = ALPN,
+    alpn: Sequence[str] = SERVER_ALPN,
 ) -> ssl.SSLContext:
     """An HTTPS gateway listener's context for one certificate."""
     ctx = _new(ssl.PROTOCOL_TLS_SERVER, alpn)
@@ -83,14 +86,14 @@ def edge_context_from(tls: ServerTLS) -> ssl.SSLContext:
     )
 
 
-def upstream_client_context(tls: UpstreamTLS) -> ssl.SSLContext | None:
+def upstream_client_context(tls: UpstreamTLS, alpn: Sequence[str] = ALPN) -> ssl.SSLContext | None:
     """TLS to a non-mesh upstream; None for DISABLE. The caller passes `server_hostname`
     (`tls.sni` or the upstream host), which is both the SNI and the name checked."""
     if tls.mode == "DISABLE":
         return None
     if tls.mode == "MESH":
         raise ValueError("MESH upstreams use mesh_client_context(identity), not UpstreamTLS files")
-    ctx = _new(ssl.PROTOCOL_TLS_CLIENT, ALPN)
+    ctx = _new(ssl.PROTOCOL_TLS_CLIENT, alpn)
     # PROTOCOL_TLS_CLIENT starts with CERT_REQUIRED and check_hostname on: keep both.
     if tls.ca_file:
         _trust_bundle(ctx, tls.ca_file)

@@ -23,7 +23,12 @@ from typing import Literal
 import msgspec
 
 from meshproxy.config import Identity, ServerTLS
-from meshproxy.tls.contexts import edge_context_from, mesh_client_context, server_context
+from meshproxy.tls.contexts import (
+    H2_ALPN,
+    edge_context_from,
+    mesh_client_context,
+    server_context,
+)
 from meshproxy.tls.errors import TLSFilesError
 from meshproxy.tls.switch import ContextSwitch
 
@@ -72,6 +77,7 @@ class ReloadingIdentity:
         self._identity = identity
         self._watcher = CertWatcher([identity.cert_file, identity.key_file, identity.ca_file])
         self._client = mesh_client_context(identity)
+        self._client_h2 = mesh_client_context(identity, H2_ALPN)
         self._switches: dict[bool, ContextSwitch] = {}
         self.stats = ReloadStats()
 
@@ -91,6 +97,10 @@ class ReloadingIdentity:
         """The mesh client context to use for the next new connection."""
         return self._client
 
+    def client_context_h2(self) -> ssl.SSLContext:
+        """As `client_context`, offering only `h2` (HTTP/2 clusters)."""
+        return self._client_h2
+
     def poll(self) -> Outcome:
         """Rebuild every context if the files changed. On "failed" the old contexts stay and
         `stats.last_error` says why; the next change of any file triggers another attempt."""
@@ -101,6 +111,7 @@ class ReloadingIdentity:
         self._watcher.accept(snapshot)
         try:
             client = mesh_client_context(self._identity)
+            client_h2 = mesh_client_context(self._identity, H2_ALPN)
             servers = {
                 required: server_context(self._identity, required) for required in self._switches
             }
@@ -111,6 +122,7 @@ class ReloadingIdentity:
         for required, ctx in servers.items():
             self._switches[required].swap(ctx)
         self._client = client
+        self._client_h2 = client_h2
         self.stats.reloads += 1
         self.stats.last_error = None
         return "reloaded"

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from meshproxy import config
 from meshproxy.observability.metrics import Child
-from meshproxy.tls.contexts import upstream_client_context
+from meshproxy.tls.contexts import ALPN, H2_ALPN, upstream_client_context
 from meshproxy.tls.errors import TLSFilesError
 from meshproxy.tls.identity import identity_allowed, peer_spiffe_id
 from meshproxy.tls.reload import ReloadingIdentity
@@ -69,18 +69,19 @@ def client_tls(
     tls = cfg.tls
     if tls.mode == "DISABLE":
         return None
+    h2 = cfg.protocol == "HTTP2"
     if tls.mode == "MESH":
         if identity is None:
             raise ValueError(f"cluster {cfg.name!r}: tls mode MESH needs the proxy's identity")
         return ClientTLS(
-            identity.client_context,
+            identity.client_context_h2 if h2 else identity.client_context,
             None,
             identity.identity.trust_domain,
             tls.expected_identities,
             rejected,
         )
     try:
-        context = upstream_client_context(tls)
+        context = upstream_client_context(tls, H2_ALPN if h2 else ALPN)
     except TLSFilesError as exc:
         raise ValueError(f"cluster {cfg.name!r}: {exc}") from None
     assert context is not None  # only DISABLE gives None, handled above

@@ -9,6 +9,7 @@ This module must never parse HTTP; it wires policy decisions to pools.
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from meshproxy import config
 from meshproxy.http.heads import TARGET_PORT_HEADER
@@ -19,11 +20,14 @@ from meshproxy.tls.reload import ReloadingIdentity
 from meshproxy.upstream.clienttls import client_tls
 from meshproxy.upstream.pool import EndpointPool
 
+if TYPE_CHECKING:
+    from meshproxy.upstream.h2pool import H2Pool
+
 
 class EndpointTarget:
     """What a request sent to one endpoint needs, bound once per config: no lookups per request."""
 
-    __slots__ = ("detector", "endpoint", "extra", "label", "pool")
+    __slots__ = ("detector", "endpoint", "extra", "h2", "h2_always", "label", "pool")
 
     def __init__(
         self,
@@ -32,9 +36,15 @@ class EndpointTarget:
         label: str,
         extra: str,
         detector: OutlierDetector | None,
+        h2: H2Pool | None = None,
+        h2_always: bool = False,
     ) -> None:
         self.endpoint = endpoint
         self.pool = pool
+        # HTTP/2 clusters: every request goes over `h2`; DOWNSTREAM ones: those that came in
+        # over HTTP/2 (`h2_always` False). None for HTTP/1 clusters.
+        self.h2 = h2
+        self.h2_always = h2_always
         self.label = label  # `address:port`, for the access log
         self.extra = extra  # whole header lines this cluster adds (a mesh peer's target port)
         self.detector = detector
@@ -71,6 +81,15 @@ class ClusterRuntime:
             e: EndpointPool(e.address, self._dial_port(e, mesh), pool_cfg, tls, stats)
             for e in self.endpoints
         }
+        self.h2_pools: dict[EndpointState, H2Pool] = {}
+        if cfg.protocol != "HTTP1":
+            # Imported here: a proxy with no HTTP/2 cluster never loads the `h2` library.
+            from meshproxy.upstream.h2pool import H2Pool
+
+            self.h2_pools = {
+                e: H2Pool(e.address, self._dial_port(e, mesh), pool_cfg, tls, stats)
+                for e in self.endpoints
+            }
         # The peer sidecar listens on its inbound port for every workload port: tell it which
         # one this request is for (read there only on verified mTLS connections).
         self.mesh_lines: dict[EndpointState, str] | None = (
@@ -84,6 +103,8 @@ class ClusterRuntime:
                 self.labels[e],
                 self.mesh_lines[e] if self.mesh_lines is not None else "",
                 self.detector,
+                self.h2_pools.get(e),
+                cfg.protocol == "HTTP2",
             )
             for e in self.endpoints
         }
@@ -110,10 +131,14 @@ class ClusterRuntime:
             self.detector.tick(self._loop.time())
         for pool in self.pools.values():
             pool.sweep()
+        for h2_pool in self.h2_pools.values():
+            h2_pool.sweep()
         self._schedule()
 
     def open_connections(self) -> int:
-        return sum(p.open_connections for p in self.pools.values())
+        return sum(p.open_connections for p in self.pools.values()) + sum(
+            p.open_connections for p in self.h2_pools.values()
+        )
 
     def close(self) -> None:
         if self._timer is not None:
@@ -121,3 +146,5 @@ class ClusterRuntime:
             self._timer = None
         for pool in self.pools.values():
             pool.close()
+        for h2_pool in self.h2_pools.values():
+            h2_pool.close()

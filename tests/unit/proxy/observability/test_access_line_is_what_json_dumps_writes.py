@@ -1,5 +1,6 @@
 """The access log line built with one f-string is byte for byte what `json.dumps` wrote for the
-same record, whatever bytes a client put in the path or the request id."""
+same record (the protocol and a gRPC status included), whatever bytes a client put in the path
+or the request id."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ def _record(
     record: dict[str, object] = {
         "listener": listener,
         "method": request.request.method,
+        "protocol": "HTTP/" + request.request.version,
         "path": request.request.path,
         "status": status,
         "duration_ms": round(duration * 1000, 3),
@@ -32,6 +34,8 @@ def _record(
         "trace_id": request.trace_id,
         "client": request.client_ip,
     }
+    if request.grpc_status:
+        record["grpc_status"] = request.grpc_status
     if request.identity:
         record["peer_identity"] = request.identity
     if request.attempts:
@@ -52,6 +56,8 @@ def _record(
     route=_text,
     identity=st.one_of(st.none(), _text),
     flags=_text,
+    version=st.sampled_from(["1.0", "1.1", "2"]),
+    grpc_status=st.sampled_from(["", "0", "14"]),
     attempts=st.integers(0, 5),
     status=st.integers(100, 599),
     duration=st.floats(0, 100, allow_nan=False),
@@ -67,13 +73,15 @@ def test_line_equals_json_dumps_of_the_record(
     route: str,
     identity: str | None,
     flags: str,
+    version: str,
+    grpc_status: str,
     attempts: int,
     status: int,
     duration: float,
     sent: int,
     ok: bool,
 ) -> None:
-    request = Exchange(Request(method, path, "", [], "h", None, "1.1", True), client, "http", 0.0)
+    request = Exchange(Request(method, path, "", [], "h", None, version, True), client, "http", 0.0)
     request.route = route
     request.cluster = route[::-1]
     request.endpoint = "127.0.0.1:80"
@@ -82,6 +90,7 @@ def test_line_equals_json_dumps_of_the_record(
     request.identity = identity
     request.flags = flags
     request.attempts = attempts
+    request.grpc_status = grpc_status
 
     line = AccessLine(listener)(request, status, duration, sent, ok)
 

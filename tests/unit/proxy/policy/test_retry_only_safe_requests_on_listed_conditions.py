@@ -123,3 +123,25 @@ def test_backoff_jitter_shortens_by_up_to_its_fraction() -> None:
 def test_retry_budget(active_requests: int, active_retries: int, want: bool) -> None:
     budget = RetryBudget(config.RetryBudget(percent=20, min_concurrency=3))
     assert budget.allow(active_requests, active_retries) is want
+
+
+@pytest.mark.parametrize(
+    ("retry_on", "grpc_status", "want"),
+    [
+        (["unavailable"], "14", True),
+        (["unavailable"], "4", False),
+        (["deadline-exceeded"], "4", True),
+        (["resource-exhausted"], "8", True),
+        (["cancelled"], "1", True),
+        (["internal"], "13", True),
+        (["5xx"], "14", False),  # HTTP conditions never read a gRPC status
+        (["cancelled", "deadline-exceeded", "resource-exhausted", "unavailable"], "0", False),
+    ],
+)
+def test_grpc_conditions_retry_on_their_status_whatever_the_method(
+    retry_on: list[str], grpc_status: str, want: bool
+) -> None:
+    d = decider(retryOn=retry_on, attempts=2)
+    assert d.should_retry_grpc(grpc_status, 0, True) is want
+    assert d.should_retry_grpc(grpc_status, 2, True) is False  # attempts spent
+    assert d.should_retry_grpc(grpc_status, 0, False) is False  # body not replayable

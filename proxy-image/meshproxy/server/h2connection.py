@@ -1,0 +1,508 @@
+"""One HTTP/2 client connection: each stream becomes an Exchange run through the same stack as
+an HTTP/1 request, concurrently, each in its own Task.
+
+What the bytes mean is the `h2` library's and the codec's (`meshproxy.http2`); this module
+drives them, owns the connection's lifetime and enforces its budgets:
+- streams beyond SETTINGS_MAX_CONCURRENT_STREAMS, header lists beyond `maxHeaderBytes` and
+  header blocks beyond 64 CONTINUATION frames end the connection (the `h2` library's GOAWAY);
+- more stream resets, PINGs or SETTINGS per second than `limits.http2` allows: GOAWAY
+  ENHANCE_YOUR_CALM and close (`http2.budget`);
+- a stream whose send window stays shut for `stallTimeout` is reset; a connection with no stream
+  for `idleTimeout` (`headerTimeout` before its first) gets GOAWAY and is closed;
+- request and response bodies stream with HTTP/2 flow control (`http2.streams`).
+
+A request the checks refuse is answered with its canned status on its own stream and never
+handed to the stack. gRPC requests get their local replies gRPC-shaped (`http2.grpc`), and a
+`grpc-timeout` bounds the wait for the response head as a route timeout does. This module must
+never log per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any, cast
+
+from h2 import events as ev
+from h2.errors import ErrorCodes
+from h2.exceptions import H2Error, ProtocolError
+
+from meshproxy.http import canned
+from meshproxy.http.body import Body, BodyError
+from meshproxy.http.flow import FlowControl
+from meshproxy.http.heads import valid_field_value
+from meshproxy.http.message import Exchange, LocalReply, Request, Response
+from meshproxy.http1.request import check_head, read_field
+from meshproxy.http2 import grpc
+from meshproxy.http2.budget import PING, RESET, SETTINGS, FrameBudget
+from meshproxy.http2.connection import server_side, start
+from meshproxy.http2.headers import client_response, trailer_fields
+from meshproxy.http2.streams import StreamReader, StreamSender
+from meshproxy.server.state import ListenerState, Stack
+from meshproxy.upstream.errors import UpstreamFailure
+
+log = logging.getLogger("meshproxy.server")
+
+_NO_BODY_STATUS = frozenset({204, 304})
+CLIENT_GONE = 499  # the client reset the stream before its answer was sent (nginx's 499)
+
+
+class _Stream:
+    __slots__ = ("exchange", "grpc", "reader", "reset", "sender", "stack", "task")
+
+    def __init__(self, exchange: Exchange, reader: StreamReader, stack: Stack) -> None:
+        self.exchange = exchange
+        self.reader = reader
+        self.stack = stack
+        self.task: asyncio.Task[None] | None = None
+        self.sender: StreamSender | None = None
+        self.reset = False
+        self.grpc = False
+
+
+class H2ServerConnection(asyncio.Protocol):
+    def __init__(self, listener: ListenerState, identity_of: Any = None) -> None:
+        self._listener = listener
+        self._identity_of = identity_of
+        self._loop = asyncio.get_running_loop()
+        self._streams: dict[int, _Stream] = {}
+        self._closing = False
+        self._closed = False
+        self._admitted = False
+        self.transport: asyncio.Transport | None = None
+
+    # --- Link (http2.streams) ----------------------------------------------------------------
+
+    def flush(self) -> None:
+        data = self.h2.data_to_send()
+        if data and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def now(self) -> float:
+        return self._loop.time()
+
+    # --- connection lifetime ------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self.transport = transport
+        self.flow = FlowControl(transport)
+        peer = transport.get_extra_info("peername")
+        self._client_ip = peer[0] if peer else ""
+        guard = self._guard = self._listener.guard
+        refused = guard.admit(self._client_ip)
+        if refused is not None:
+            # Past a connection cap: closed before a frame is read, as the HTTP/1 codec does.
+            guard.hit(refused, self._client_ip)
+            self._closed = True
+            transport.abort()
+            return
+        self._admitted = True
+        cl = guard.limits
+        transport.set_write_buffer_limits(high=cl.write_buffer_bytes)
+        sock = transport.get_extra_info("sockname")
+        self._port = sock[1] if sock else 0
+        ssl_object = transport.get_extra_info("ssl_object")
+        self._sni: str | None = None
+        self._identity: str | None = None
+        if ssl_object is not None:
+            self._sni = self._listener.sni_names.pop(id(ssl_object), None)
+            if self._identity_of is not None:
+                self._identity = self._identity_of(ssl_object)
+        limits = self._listener.stack.limits
+        self._limits = limits
+        self._budget = FrameBudget(limits.http2)
+        self.h2 = server_side(limits.http2, limits.max_header_bytes)
+        start(self.h2, limits.http2)
+        self.flush()
+        self._idle_timeout = cl.idle_timeout
+        self._idle_deadline = self.now() + cl.header_timeout
+        self._timer: asyncio.TimerHandle | None = self._loop.call_later(1.0, self._tick)
+        self._listener.connections.add(self)
+        if self._listener.draining:
+            self.shutdown()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        if not self._admitted:
+            return
+        self._admitted = False
+        self._guard.leave(self._client_ip)
+        self._listener.connections.discard(self)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.flow.connection_lost()
+        for stream in list(self._streams.values()):
+            self._stream_reset(stream)
+
+    def pause_writing(self) -> None:
+        self.flow.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.flow.resume_writing()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._streams)
+
+    def shutdown(self) -> None:
+        """GOAWAY: no new streams; close once the open ones are answered."""
+        if not self._closing:
+            self._closing = True
+            with contextlib.suppress(H2Error):
+                self.h2.close_connection()
+            self.flush()
+        if not self._streams and self.transport is not None:
+            self.transport.close()
+
+    def _calm_down(self) -> None:
+        """A budget is spent: tell the client why, and close now."""
+        with contextlib.suppress(H2Error):
+            self.h2.close_connection(ErrorCodes.ENHANCE_YOUR_CALM)
+        self.flush()
+        self._closing = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def _tick(self) -> None:
+        self._timer = None
+        if self._closed or self.transport is None:
+            return
+        now = self.now()
+        stall = self._limits.http2.stall_timeout
+        for stream in list(self._streams.values()):
+            sender = stream.sender
+            if sender is not None and sender.stalled_since and now - sender.stalled_since > stall:
+                sender.abort()
+        if not self._streams and now >= self._idle_deadline:
+            self.shutdown()
+            return
+        self._timer = self._loop.call_later(1.0, self._tick)
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        if self._closed:
+            return
+        try:
+            events = self.h2.receive_data(data)
+        except ProtocolError:
+            # The library queued a GOAWAY naming the error (flood, bad frame, oversize list).
+            self.flush()
+            self._closing = True
+            if self.transport is not None:
+                self.transport.close()
+            return
+        for event in events:
+            handler = _HANDLERS.get(type(event))
+            if handler is not None:
+                handler(self, event)
+            if self._closed or (self.transport is not None and self.transport.is_closing()):
+                return
+        self.flush()
+
+    def _on_request(self, event: ev.RequestReceived) -> None:
+        sid = event.stream_id
+        stack = self._listener.stack
+        if self._closing:
+            with contextlib.suppress(H2Error):
+                self.h2.reset_stream(sid, ErrorCodes.REFUSED_STREAM)
+            return
+        head = self._read_head(event)
+        if isinstance(head, int):
+            stack.rejected(head)
+            self._answer_canned(sid, head)
+            return
+        method, target, host, fields = head
+        checked = check_head(
+            method, "2", target, host, fields, self._sni, self._limits.max_request_body_bytes
+        )
+        if isinstance(checked, int):
+            stack.rejected(checked)
+            self._answer_canned(sid, checked)
+            return
+        host, path, query, length, _ = checked
+        shed = self._guard.start()
+        if shed is not None:
+            # Overloaded: the client may send it again elsewhere (it never started here).
+            self._guard.hit(shed, self._client_ip)
+            with contextlib.suppress(H2Error):
+                self.h2.reset_stream(sid, ErrorCodes.REFUSED_STREAM)
+            return
+        reader = StreamReader(self, sid)
+        body = None if event.stream_ended is not None else Body(reader, length)
+        request = Request(method, path, query, fields, host, body, "2", True)
+        exchange = Exchange(request, self._client_ip, self._listener.scheme, time.perf_counter())
+        exchange.listener_port = self._port
+        exchange.sni = self._sni
+        exchange.identity = self._identity
+        stream = _Stream(exchange, reader, stack)
+        self._streams[sid] = stream
+        stream.task = self._loop.create_task(self._run(sid, stream))
+
+    def _read_head(
+        self, event: ev.RequestReceived
+    ) -> tuple[str, str, str | None, list[tuple[str, str]]] | int:
+        """The request block as the HTTP/1 codec would have read it, or the status refusing it."""
+        method = target = ""
+        authority: str | None = None
+        host: str | None = None
+        fields: list[tuple[str, str]] = []
+        for name, value in event.headers:
+            if name[:1] == b":":
+                text = value.decode("latin-1")
+                if name == b":method":
+                    method = text
+                elif name == b":path":
+                    target = text
+                elif name == b":authority":
+                    field = read_field(b"host", value)
+                    if field is None:
+                        return 400
+                    authority = field[1].lower()
+                continue
+            field = read_field(name, value)
+            if field is None or not valid_field_value(field[1]):
+                return 400
+            if field[0] == "host":
+                if host is not None:
+                    return 400
+                host = field[1].lower()
+            fields.append(field)
+        if method == "CONNECT":
+            return 405
+        if authority is not None and host is not None and authority != host:
+            return 400  # which one would the backend trust?
+        return method, target, authority or host, fields
+
+    def _on_data(self, event: ev.DataReceived) -> None:
+        stream = self._streams.get(event.stream_id)
+        length = event.flow_controlled_length
+        if stream is None or stream.exchange.request.body is None:
+            with contextlib.suppress(H2Error):
+                self.h2.acknowledge_received_data(length, event.stream_id)
+            return
+        body = stream.exchange.request.body
+        if not body.done:
+            if body.received + len(event.data) > self._limits.max_request_body_bytes:
+                body.fail(BodyError("request body over the limit"))
+                self._reset(stream, ErrorCodes.CANCEL)
+                return
+            body.feed(event.data)
+        stream.reader.received(length)
+
+    def _on_trailers(self, event: ev.TrailersReceived) -> None:
+        stream = self._streams.get(event.stream_id)
+        if stream is not None and stream.exchange.request.body is not None:
+            stream.exchange.request.body.trailers = trailer_fields(event.headers)
+
+    def _on_end(self, event: ev.StreamEnded) -> None:
+        stream = self._streams.get(event.stream_id)
+        if stream is not None:
+            body = stream.exchange.request.body
+            if body is not None and not body.done:
+                body.finish()
+
+    def _on_reset(self, event: ev.StreamReset) -> None:
+        if event.remote_reset and not self._budget.spend(RESET, self.now()):
+            self._calm_down()
+            return
+        stream = self._streams.get(event.stream_id)
+        if stream is not None:
+            self._stream_reset(stream)
+
+    def _on_window(self, event: ev.WindowUpdated) -> None:
+        if event.stream_id:
+            stream = self._streams.get(event.stream_id)
+            if stream is not None and stream.sender is not None:
+                stream.sender.pump()
+            return
+        for stream in list(self._streams.values()):
+            if stream.sender is not None:
+                stream.sender.pump()
+
+    def _on_ping(self, event: ev.PingReceived) -> None:
+        if not self._budget.spend(PING, self.now()):
+            self._calm_down()
+
+    def _on_settings(self, event: ev.RemoteSettingsChanged) -> None:
+        if not self._budget.spend(SETTINGS, self.now()):
+            self._calm_down()
+
+    def _on_goaway(self, event: ev.ConnectionTerminated) -> None:
+        self._closing = True
+        if not self._streams and self.transport is not None:
+            self.transport.close()
+
+    # --- answering ----------------------------------------------------------------------------
+
+    async def _run(self, sid: int, stream: _Stream) -> None:
+        exchange = stream.exchange
+        request = exchange.request
+        stack = stream.stack
+        stream.grpc = grpc.is_grpc(request.header("content-type"))
+        deadline = grpc.parse_timeout(request.header("grpc-timeout")) if stream.grpc else None
+        try:
+            if deadline is not None:
+                async with asyncio.timeout(deadline):
+                    response = await stack.handle(exchange)
+            else:
+                response = await stack.handle(exchange)
+        except TimeoutError:
+            response = local_response(504)
+        except (LocalReply, UpstreamFailure) as exc:
+            response = local_response(exc.status)
+        except asyncio.CancelledError:
+            self._forget(sid, stream)
+            stack.finish(exchange, CLIENT_GONE, 0, False)
+            return
+        except Exception:
+            log.exception("request handler failed")
+            response = local_response(500)
+        self._respond(sid, stream, response)
+
+    def _respond(self, sid: int, stream: _Stream, response: Response) -> None:
+        exchange = stream.exchange
+        stack = stream.stack
+        status = response.status
+        body = response.body
+        if stream.reset or self._closed:
+            if isinstance(body, Body):
+                body.cancel()
+            self._forget(sid, stream)
+            stack.finish(exchange, CLIENT_GONE, 0, False)
+            return
+        h2 = self.h2
+        if stream.grpc and response.local:
+            headers = grpc.local_reply(status)
+            exchange.grpc_status = headers[2][1]
+            self._send_whole(sid, stream, headers, status)
+            return
+        if stream.grpc and not exchange.grpc_status:
+            exchange.grpc_status = grpc.status_of(response.headers)
+        no_body = exchange.request.method == "HEAD" or status in _NO_BODY_STATUS
+        data: bytes | None
+        if isinstance(body, bytes):
+            data = body
+        elif body.complete and not body.trailers:
+            data = body.buffered()
+        else:
+            data = None
+        length = len(data) if data is not None else body.length if isinstance(body, Body) else None
+        headers = client_response(response, None if status in _NO_BODY_STATUS else length)
+        if no_body or (data is not None and not data):
+            if isinstance(body, Body):
+                body.discard()
+            self._send_whole(sid, stream, headers, status)
+            return
+
+        def done(sent: int, ok: bool) -> None:
+            self._response_sent(sid, stream, status, sent, ok, body)
+
+        try:
+            h2.send_headers(sid, headers)
+        except H2Error:
+            if isinstance(body, Body):
+                body.cancel()
+            self._reset(stream, ErrorCodes.INTERNAL_ERROR)
+            self._forget(sid, stream)
+            stack.finish(exchange, 502, 0, False)
+            return
+        sender = StreamSender(self, sid, body if isinstance(body, Body) else None, done)
+        stream.sender = sender
+        if data is not None:
+            sender.write(data)
+            sender.end()
+        else:
+            assert isinstance(body, Body)
+            body.attach(sender)
+
+    def _send_whole(
+        self, sid: int, stream: _Stream, headers: list[tuple[str, str]], status: int
+    ) -> None:
+        ok = True
+        try:
+            self.h2.send_headers(sid, headers, end_stream=True)
+        except H2Error:
+            ok = False
+            self._reset(stream, ErrorCodes.INTERNAL_ERROR)
+        self.flush()
+        self._finish_stream(sid, stream)
+        stream.stack.finish(stream.exchange, status if ok else 502, 0, ok)
+
+    def _response_sent(
+        self, sid: int, stream: _Stream, status: int, sent: int, ok: bool, body: Body | bytes
+    ) -> None:
+        exchange = stream.exchange
+        if stream.grpc and isinstance(body, Body) and body.trailers:
+            exchange.grpc_status = grpc.status_of(body.trailers) or exchange.grpc_status
+        self._finish_stream(sid, stream)
+        stream.stack.finish(exchange, status if ok or sent else CLIENT_GONE, sent, ok)
+
+    def _finish_stream(self, sid: int, stream: _Stream) -> None:
+        """The response has ended: a request body still arriving is not wanted any more."""
+        body = stream.exchange.request.body
+        if body is not None and not body.done:
+            body.cancel()
+            self._reset(stream, ErrorCodes.NO_ERROR)
+        self._forget(sid, stream)
+
+    def _forget(self, sid: int, stream: _Stream) -> None:
+        if self._streams.get(sid) is stream:
+            del self._streams[sid]
+            self._guard.end()
+            stream.reader.release()
+            if not self._streams:
+                self._idle_deadline = self.now() + self._idle_timeout
+                if self._closing and self.transport is not None:
+                    self.flush()
+                    self.transport.close()
+
+    def _answer_canned(self, sid: int, status: int) -> None:
+        text = canned.body(status)
+        headers = [
+            (":status", str(status)),
+            ("content-type", "text/plain"),
+            ("content-length", str(len(text))),
+        ]
+        with contextlib.suppress(H2Error):
+            self.h2.send_headers(sid, headers)
+            self.h2.send_data(sid, text, end_stream=True)
+        self.flush()
+
+    def _reset(self, stream: _Stream, code: ErrorCodes) -> None:
+        stream.reset = True
+        with contextlib.suppress(H2Error):
+            self.h2.reset_stream(stream.reader.stream_id, code)
+        self.flush()
+
+    def _stream_reset(self, stream: _Stream) -> None:
+        """The client reset the stream, or the connection is gone: stop both directions."""
+        stream.reset = True
+        body = stream.exchange.request.body
+        if body is not None and not body.done:
+            body.fail(BodyError("client reset the stream"))
+        if stream.sender is not None:
+            stream.sender.abort()
+        elif stream.task is not None and not stream.task.done():
+            stream.task.cancel()
+
+
+_HANDLERS: dict[type, Any] = {
+    ev.RequestReceived: H2ServerConnection._on_request,
+    ev.DataReceived: H2ServerConnection._on_data,
+    ev.TrailersReceived: H2ServerConnection._on_trailers,
+    ev.StreamEnded: H2ServerConnection._on_end,
+    ev.StreamReset: H2ServerConnection._on_reset,
+    ev.WindowUpdated: H2ServerConnection._on_window,
+    ev.PingReceived: H2ServerConnection._on_ping,
+    ev.RemoteSettingsChanged: H2ServerConnection._on_settings,
+    ev.ConnectionTerminated: H2ServerConnection._on_goaway,
+}
+
+
+def local_response(status: int) -> Response:
+    return Response(status, [("content-type", "text/plain")], canned.body(status), local=True)
