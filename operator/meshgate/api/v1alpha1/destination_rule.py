@@ -51,6 +51,11 @@ class ConsistentHashLB(ApiModel):
                 ".filter(x, x).size() == 1",
                 "set exactly one of httpHeaderName, httpCookie or useSourceIp",
             ),
+            cel(
+                "!has(self.minimumRingSize)",
+                "minimumRingSize is not served: meshproxy's hash needs no ring; remove it",
+                field_path=".minimumRingSize",
+            ),
         )
     )
 
@@ -61,7 +66,7 @@ class ConsistentHashLB(ApiModel):
     use_source_ip: bool | None = None
     """Hash on the client's IP address."""
     minimum_ring_size: Annotated[int, Field(ge=1, le=8388608)] | None = None
-    """Size of the hash ring; larger spreads load more evenly."""
+    """Not served: refused at admission (Istio's ring size; meshproxy keeps no ring)."""
 
 
 class LoadBalancerSettings(ApiModel):
@@ -102,15 +107,33 @@ class TCPSettings(ApiModel):
 class HTTPSettings(ApiModel):
     """HTTP request limits and connection reuse."""
 
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "!has(self.http2MaxRequests)",
+                "http2MaxRequests is not served: meshproxy has no limit on requests in flight to"
+                " a destination; remove it (tcp.maxConnections and http1MaxPendingRequests bound"
+                " what one proxy sends)",
+                field_path=".http2MaxRequests",
+            ),
+            cel(
+                "!has(self.maxRetries)",
+                "maxRetries is not served: meshproxy has no limit on retries in flight to a"
+                " destination; remove it (a RetryPolicy's budget bounds retries)",
+                field_path=".maxRetries",
+            ),
+        )
+    )
+
     http1_max_pending_requests: Annotated[int, Field(ge=1, le=2147483647)] | None = None
     """Most requests queued waiting for a connection to one endpoint; more are answered 503 at
     once and counted in `meshproxy_upstream_overflow_total`."""
     http2_max_requests: Annotated[int, Field(ge=1, le=2147483647)] | None = None
-    """Most requests in flight to the destination."""
+    """Not served: refused at admission (Istio's limit on requests in flight)."""
     max_requests_per_connection: Annotated[int, Field(ge=0, le=2147483647)] | None = None
     """Requests per connection before it is closed; 0 is unlimited, 1 disables keep-alive."""
     max_retries: Annotated[int, Field(ge=0, le=2147483647)] | None = None
-    """Most retries in flight to the destination."""
+    """Not served: refused at admission (Istio's limit on retries in flight)."""
     idle_timeout: Duration | None = None
     """An idle pooled connection is closed after this long."""
 
@@ -142,6 +165,17 @@ class OutlierDetection(ApiModel):
     ```
     """
 
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "!has(self.minHealthPercent) || self.minHealthPercent == 0",
+                "minHealthPercent above 0 is not served: meshproxy routes across every endpoint"
+                " only once all of them are ejected (as minHealthPercent 0); remove it or set 0",
+                field_path=".minHealthPercent",
+            ),
+        )
+    )
+
     consecutive_5xx_errors: Annotated[int, Field(ge=0, le=2147483647)] | None = Field(
         default=None, alias="consecutive5xxErrors"
     )
@@ -155,7 +189,8 @@ class OutlierDetection(ApiModel):
     max_ejection_percent: Percent = 10
     """Most endpoints ejected at once, percent."""
     min_health_percent: Percent | None = None
-    """Outlier detection pauses when fewer endpoints than this percent are healthy."""
+    """Only `0` (the default) is served: when every endpoint is ejected, meshproxy routes across
+    all of them. Values above 0 are refused at admission."""
 
 
 class ClientTLSSettings(ApiModel):
@@ -175,6 +210,12 @@ class ClientTLSSettings(ApiModel):
                 " and ca.crt) is required when mode is MUTUAL",
                 field_path=".credentialName",
             ),
+            cel(
+                "!has(self.insecureSkipVerify) || !self.insecureSkipVerify",
+                "insecureSkipVerify is not served: meshproxy always verifies the server"
+                " certificate; remove it",
+                field_path=".insecureSkipVerify",
+            ),
         )
     )
 
@@ -192,7 +233,7 @@ class ClientTLSSettings(ApiModel):
     ) = None
     """Accepted server certificate SANs."""
     insecure_skip_verify: bool | None = None
-    """Skip server certificate verification (testing only)."""
+    """Not served: `true` is refused at admission; the server certificate is always verified."""
 
     @field_validator("mode")
     @classmethod

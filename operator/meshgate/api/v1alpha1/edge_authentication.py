@@ -44,6 +44,12 @@ class APIKeys(ApiModel):
                 "read the key from exactly one place: set header"
                 " (e.g. x-api-key) or query (e.g. api_key)",
             ),
+            cel(
+                "!has(self.query) || (has(self.stripKey) && !self.stripKey)",
+                "stripKey cannot remove a key read from the query string (the gateway forwards"
+                " the query as sent): set stripKey: false, or read the key from a header",
+                field_path=".stripKey",
+            ),
         )
     )
 
@@ -56,7 +62,8 @@ class APIKeys(ApiModel):
     consumer_header: HeaderName = "x-meshgate-consumer"
     """Header set on the forwarded request to the authenticated consumer's name."""
     strip_key: bool = True
-    """Remove the key from the forwarded request."""
+    """Remove the key header from the forwarded request. A key read from the query string is
+    forwarded as sent: `query` needs `stripKey: false`."""
 
 
 class JWKSSource(ApiModel):
@@ -77,7 +84,8 @@ class JWKSSource(ApiModel):
     uri: Annotated[str, StringConstraints(max_length=2048, pattern=r"^https://[^\s]+$")] | None = (
         None
     )
-    """An https URL serving the JWKS; fetched by the operator and refreshed."""
+    """An https URL serving the JWKS; the gateway proxies fetch it, and again every
+    `refreshInterval`."""
     refresh_interval: Duration = "10m"
     """How often the URL is fetched again."""
 
@@ -105,6 +113,17 @@ class JWTProvider(ApiModel):
     ```
     """
 
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "!has(self.clockSkew) || duration(self.clockSkew) <= duration('300s')",
+                "clockSkew above 300s is not served: a token may be at most 5 minutes"
+                " past its exp or before its nbf",
+                field_path=".clockSkew",
+            ),
+        )
+    )
+
     name: SectionName
     """Provider name, unique in the policy."""
     issuer: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
@@ -126,7 +145,7 @@ class JWTProvider(ApiModel):
     ) = None
     """Claims forwarded as headers."""
     clock_skew: Duration = "60s"
-    """Tolerance for `exp` and `nbf`."""
+    """Tolerance for `exp` and `nbf`; at most `300s`."""
 
 
 class JWT(ApiModel):

@@ -3,9 +3,10 @@ shape (matches, filters, weighted backendRefs, timeouts, retry), plus meshgate's
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+import re
+from typing import Annotated, ClassVar, Literal, Self
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from .common import (
     API_VERSION,
@@ -37,6 +38,19 @@ HttpMethodOrAny = Literal[
 
 
 # --- matches ---------------------------------------------------------------------------------
+
+
+def _compiles(kind: str, value: str) -> None:
+    """A `RegularExpression` value must compile in the proxy's engine (Python `re`): the proxy
+    refuses a whole config holding one that does not, so the operator must leave its Route out
+    (`Accepted=False, Invalid`) instead of freezing every Route of the Gateway. CEL cannot check
+    this at admission: its regexes are RE2."""
+    if kind != "RegularExpression":
+        return
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
 
 
 class PathMatch(ApiModel):
@@ -72,9 +86,16 @@ class PathMatch(ApiModel):
 
     type: Literal["Exact", "PathPrefix", "RegularExpression"] = "PathPrefix"
     """`Exact`: the whole path; `PathPrefix`: whole path segments (`/v1` matches `/v1` and
-    `/v1/x`, not `/v10`); `RegularExpression`: RE2 syntax, anchored by the caller."""
+    `/v1/x`, not `/v10`); `RegularExpression`: matched against the whole path, in Python `re`
+    syntax (RE2's common forms read the same); one that does not compile leaves the Route out
+    with `Accepted=False, Invalid`."""
     value: PathValue = "/"
     """The path or expression to match."""
+
+    @model_validator(mode="after")
+    def _regex_compiles(self) -> Self:
+        _compiles(self.type, self.value)
+        return self
 
 
 class HeaderMatch(ApiModel):
@@ -88,22 +109,32 @@ class HeaderMatch(ApiModel):
     """
 
     type: Literal["Exact", "RegularExpression"] = "Exact"
-    """How to compare the value."""
+    """How to compare the value (a regular expression matches the whole value)."""
     name: HeaderName
     """Header name, case-insensitive."""
     value: HeaderValue
     """Value to compare with."""
+
+    @model_validator(mode="after")
+    def _regex_compiles(self) -> Self:
+        _compiles(self.type, self.value)
+        return self
 
 
 class QueryParamMatch(ApiModel):
     """Match a query parameter."""
 
     type: Literal["Exact", "RegularExpression"] = "Exact"
-    """How to compare the value."""
+    """How to compare the value (a regular expression matches the whole value)."""
     name: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     """Query parameter name, case-sensitive."""
     value: HeaderValue
     """Value to compare with."""
+
+    @model_validator(mode="after")
+    def _regex_compiles(self) -> Self:
+        _compiles(self.type, self.value)
+        return self
 
 
 class RouteMatch(ApiModel):
@@ -606,6 +637,12 @@ class RouteRule(ApiModel):
                 "!(has(self.backendRefs) && size(self.backendRefs) > 0 && has(self.filters)"
                 " && self.filters.exists(f, f.type == 'RequestRedirect'))",
                 "a rule with a RequestRedirect filter answers itself: remove its backendRefs",
+            ),
+            cel(
+                "(has(self.backendRefs) && size(self.backendRefs) > 0) || (has(self.filters)"
+                " && self.filters.exists(f, f.type == 'RequestRedirect'))",
+                "a rule needs backendRefs, or a RequestRedirect filter that answers it",
+                field_path=".backendRefs",
             ),
             cel(
                 "!has(self.filters) || !self.filters.exists(f, f.type == 'URLRewrite'"

@@ -1,0 +1,217 @@
+"""What meshgate accepts it serves: every value the proxies would ignore is refused by the real
+API server at admission, with a message naming the field, what is not served and what to do.
+
+docs/operator.md ("Refused at admission") lists the same values. Each refusal is paired with the
+nearest value that is served, so a rule that refused too much would fail here too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes.client import ApiClient
+from meshgate_apply import REPO, Rejected, apply
+
+NOT_SERVED = "is not served"
+
+
+def _destination_rule(traffic_policy: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "meshgate.io/v1alpha1",
+        "kind": "DestinationRule",
+        "metadata": {"name": "reviews"},
+        "spec": {"host": "reviews", "trafficPolicy": traffic_policy},
+    }
+
+
+def _subset_port_pool(http: dict[str, Any]) -> dict[str, Any]:
+    port_level = [{"port": {"number": 9080}, "connectionPool": {"http": http}}]
+    subset = {
+        "name": "v1",
+        "labels": {"version": "v1"},
+        "trafficPolicy": {"portLevelSettings": port_level},
+    }
+    return {**_destination_rule({}), "spec": {"host": "reviews", "subsets": [subset]}}
+
+
+def _route(rule: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "meshgate.io/v1alpha1",
+        "kind": "Route",
+        "metadata": {"name": "orders"},
+        "spec": {"parentRefs": [{"name": "edge"}], "rules": [rule]},
+    }
+
+
+def _jwt(clock_skew: str) -> dict[str, Any]:
+    provider = {
+        "name": "auth0",
+        "issuer": "https://issuer.example/",
+        "jwks": {"uri": "https://issuer.example/.well-known/jwks.json"},
+        "clockSkew": clock_skew,
+    }
+    return {
+        "apiVersion": "meshgate.io/v1alpha1",
+        "kind": "EdgeAuthentication",
+        "metadata": {"name": "tokens"},
+        "spec": {
+            "targetRefs": [{"kind": "Gateway", "name": "edge"}],
+            "jwt": {"providers": [provider]},
+        },
+    }
+
+
+def _api_keys(**where: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "meshgate.io/v1alpha1",
+        "kind": "EdgeAuthentication",
+        "metadata": {"name": "keys"},
+        "spec": {
+            "targetRefs": [{"kind": "Gateway", "name": "edge"}],
+            "apiKeys": {"secretRefs": [{"name": "partner-keys"}], **where},
+        },
+    }
+
+
+HTTP = "spec.trafficPolicy.connectionPool.http"
+MATCH = {"matches": [{"path": {"type": "PathPrefix", "value": "/orders"}}]}
+REDIRECT = {"type": "RequestRedirect", "requestRedirect": {"scheme": "https"}}
+HEADERS = {"type": "RequestHeaderModifier", "requestHeaderModifier": {"remove": ["x-debug"]}}
+
+# (name, refused manifest, words of the refusal, the nearest manifest that is served)
+CASES: list[tuple[str, dict[str, Any], tuple[str, ...], dict[str, Any]]] = [
+    (
+        "destinationrule http2MaxRequests",
+        _destination_rule({"connectionPool": {"http": {"http2MaxRequests": 1000}}}),
+        (f"{HTTP}.http2MaxRequests", "http2MaxRequests is not served", "remove it"),
+        _destination_rule({"connectionPool": {"http": {"http1MaxPendingRequests": 1000}}}),
+    ),
+    (
+        "destinationrule maxRetries",
+        _destination_rule({"connectionPool": {"http": {"maxRetries": 20}}}),
+        (f"{HTTP}.maxRetries", "maxRetries is not served", "RetryPolicy"),
+        _destination_rule({"connectionPool": {"http": {"maxRequestsPerConnection": 20}}}),
+    ),
+    (
+        "destinationrule subset port-level http2MaxRequests",
+        _subset_port_pool({"http2MaxRequests": 5}),
+        (
+            "spec.subsets[0].trafficPolicy.portLevelSettings[0].connectionPool.http"
+            ".http2MaxRequests",
+            NOT_SERVED,
+        ),
+        _subset_port_pool({"http1MaxPendingRequests": 5}),
+    ),
+    (
+        "destinationrule minHealthPercent above 0",
+        _destination_rule(
+            {"outlierDetection": {"consecutive5xxErrors": 3, "minHealthPercent": 50}}
+        ),
+        (
+            "spec.trafficPolicy.outlierDetection.minHealthPercent",
+            "minHealthPercent above 0 is not served",
+        ),
+        _destination_rule({"outlierDetection": {"consecutive5xxErrors": 3, "minHealthPercent": 0}}),
+    ),
+    (
+        "destinationrule consistentHash minimumRingSize",
+        _destination_rule(
+            {"loadBalancer": {"consistentHash": {"useSourceIp": True, "minimumRingSize": 1024}}}
+        ),
+        (
+            "spec.trafficPolicy.loadBalancer.consistentHash.minimumRingSize",
+            "minimumRingSize is not served",
+        ),
+        _destination_rule({"loadBalancer": {"consistentHash": {"useSourceIp": True}}}),
+    ),
+    (
+        "destinationrule tls insecureSkipVerify",
+        _destination_rule({"tls": {"mode": "SIMPLE", "insecureSkipVerify": True}}),
+        (
+            "spec.trafficPolicy.tls.insecureSkipVerify",
+            "insecureSkipVerify is not served",
+            "always verifies",
+        ),
+        _destination_rule({"tls": {"mode": "SIMPLE", "insecureSkipVerify": False}}),
+    ),
+    (
+        "route rule without backendRefs",
+        _route({**MATCH, "filters": [HEADERS]}),
+        (
+            "spec.rules[0].backendRefs",
+            "a rule needs backendRefs, or a RequestRedirect filter that answers it",
+        ),
+        _route({**MATCH, "filters": [REDIRECT]}),
+    ),
+    (
+        "route rule with empty backendRefs",
+        _route({**MATCH, "backendRefs": []}),
+        ("spec.rules[0].backendRefs", "a rule needs backendRefs"),
+        _route({**MATCH, "backendRefs": [{"name": "orders", "port": 8080}]}),
+    ),
+    (
+        "edgeauthentication clockSkew above 300s",
+        _jwt("301s"),
+        (
+            "spec.jwt.providers[0].clockSkew",
+            "clockSkew above 300s is not served",
+        ),
+        _jwt("5m"),
+    ),
+    (
+        "edgeauthentication query key with stripKey by default",
+        _api_keys(query="api_key"),
+        (
+            "spec.apiKeys.stripKey",
+            "stripKey cannot remove a key read from the query string",
+        ),
+        _api_keys(query="api_key", stripKey=False),
+    ),
+    (
+        "edgeauthentication query key with stripKey true",
+        _api_keys(query="api_key", stripKey=True),
+        ("spec.apiKeys.stripKey", "set stripKey: false, or read the key from a header"),
+        _api_keys(header="x-api-key", stripKey=True),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("refused", "words", "served"),
+    [(refused, words, served) for _, refused, words, served in CASES],
+    ids=[name.replace(" ", "-") for name, *_ in CASES],
+)
+def test_value_not_served_is_refused_with_a_message_and_its_served_neighbour_is_accepted(
+    refused: dict[str, Any],
+    words: tuple[str, ...],
+    served: dict[str, Any],
+    api_client: ApiClient,
+    meshgate_crds: None,
+    module_namespace: str,
+) -> None:
+    with pytest.raises(Rejected) as rejected:
+        apply(api_client, refused, module_namespace)
+    message = rejected.value.message
+    for want in words:
+        assert want in message, f"{want!r} not in the server's message:\n{message}"
+
+    stored = apply(api_client, served, module_namespace)
+    assert stored["metadata"]["name"] == served["metadata"]["name"]
+
+
+def test_istio_destination_rule_with_http2_max_requests_is_refused_naming_that_field(
+    api_client: ApiClient, meshgate_crds: None, module_namespace: str
+) -> None:
+    """The Istio seed without its one edit: the only refusal is the field meshgate does not
+    serve, so the user learns exactly what to delete."""
+    seed = yaml.safe_load((REPO / "examples" / "istio-seed" / "destination-rule.yaml").read_text())
+    seed["spec"]["trafficPolicy"]["connectionPool"]["http"]["http2MaxRequests"] = 1000
+    with pytest.raises(Rejected) as rejected:
+        apply(api_client, seed, module_namespace)
+    message = rejected.value.message
+    assert f"{HTTP}.http2MaxRequests: Invalid value" in message, message
+    assert message.count("Invalid value") == 1, message
+    del seed["spec"]["trafficPolicy"]["connectionPool"]["http"]["http2MaxRequests"]
+    assert apply(api_client, seed, module_namespace)["spec"]["host"] == "productpage"
