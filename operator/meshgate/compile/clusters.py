@@ -206,6 +206,7 @@ class ClusterBook:
             connection_pool=_connection_pool(policy.connection_pool),
             outlier_detection=_outlier(policy.outlier_detection),
             tls=self._tls(policy.tls, ns, name, service, port),
+            protocol=upstream_protocol(port),
         )
         return name
 
@@ -317,8 +318,24 @@ def _load_balancer(lb: LoadBalancerSettings | None) -> pc.LoadBalancer:
     return pc.LoadBalancer()
 
 
+# What a Service port says about the protocol behind it, as users write it for Istio and the
+# Gateway API: `appProtocol` first, then the port name's prefix.
+_HTTP2_APP_PROTOCOLS = frozenset({"kubernetes.io/h2c", "grpc", "http2", "h2c"})
+_HTTP2_NAME_PREFIXES = ("grpc", "http2", "h2c")
+
+
+def upstream_protocol(port: ServicePort) -> Literal["HTTP1", "HTTP2"]:
+    """HTTP2 for a port that says it serves HTTP/2 (h2c) or gRPC, else HTTP1."""
+    app = port.app_protocol.lower()
+    if app:
+        return "HTTP2" if app in _HTTP2_APP_PROTOCOLS else "HTTP1"
+    name = port.name.lower()
+    if any(name == p or name.startswith(p + "-") for p in _HTTP2_NAME_PREFIXES):
+        return "HTTP2"
+    return "HTTP1"
+
+
 def _connection_pool(cp: ConnectionPoolSettings | None) -> pc.ConnectionPool:
-    # http2MaxRequests has no meaning for an HTTP/1.1 upstream pool; it is accepted and unused.
     out: dict[str, Any] = {}
     if cp is not None and cp.tcp is not None:
         if cp.tcp.max_connections is not None:
@@ -329,6 +346,8 @@ def _connection_pool(cp: ConnectionPoolSettings | None) -> pc.ConnectionPool:
         h = cp.http
         if h.http1_max_pending_requests is not None:
             out["max_pending_requests"] = h.http1_max_pending_requests
+        if h.http2_max_requests is not None:
+            out["http2_max_requests"] = h.http2_max_requests  # streams, for HTTP/2 clusters
         if h.max_requests_per_connection is not None:
             out["max_requests_per_connection"] = h.max_requests_per_connection
         if h.idle_timeout is not None:

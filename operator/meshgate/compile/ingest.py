@@ -107,6 +107,7 @@ def service_of(body: ServiceBody) -> Service:
                 name=p.get("name", "") or "",
                 port=port,
                 target_port=int(target) if isinstance(target, int) else str(target),
+                app_protocol=p.get("appProtocol", "") or "",
             )
         )
     return Service(

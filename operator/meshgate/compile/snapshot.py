@@ -71,6 +71,7 @@ class ServicePort:
     port: int
     target_port: int | str
     protocol: str = "TCP"
+    app_protocol: str = ""  # the Service port's `appProtocol` (e.g. `kubernetes.io/h2c`, `grpc`)
 
 
 @dataclass(frozen=True)
