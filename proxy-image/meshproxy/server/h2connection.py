@@ -274,8 +274,8 @@ class H2ServerConnection(asyncio.Protocol):
             fields.append(field)
         if method == "CONNECT":
             return 405
-        if authority is not None and host is not None and authority != host:
-            return 400  # which one would the backend trust?
+        # RFC 9113 §8.3.1: :authority wins over a Host field, as the absolute-form authority
+        # does in HTTP/1 (`http1.request.check_head`); the upstream is sent that one only.
         return method, target, authority or host, fields
 
     def _on_data(self, event: ev.DataReceived) -> None:
