@@ -1,7 +1,9 @@
 """Operator configuration, read once from the environment (the Helm chart sets these variables).
 
-Pure parsing: `Settings.from_env(environ)` takes the mapping, so tests pass a dict and nothing here
-reads the process environment on import. Every variable the chart's operator Deployment sets has
+`meshgate operator` (`handlers/run.py`) calls `Settings.from_env()` once at start-up and passes
+the result down; nothing else reads the environment for settings. Pure parsing:
+`Settings.from_env(environ)` takes the mapping, so tests pass a dict and nothing here reads the
+process environment on import. Every variable the chart's operator Deployment sets has
 a field here; older names stay accepted as aliases (the first name listed wins).
 """
 
@@ -10,12 +12,69 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
+
+from meshgate.certs.rotation import MIN_CHECK_INTERVAL
+from meshgate.certs.workload import WORKLOAD_VALIDITY
 
 TRUE = ("1", "true", "yes", "on")
 # What `meshproxy --log-level` accepts.
 PROXY_LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+DEFAULT_CA_SECRET = "meshgate-ca"  # noqa: S105 - a Secret name, not a secret
+# A workload certificate still unrenewed with a sixth of its life left (4 h of 24 h) means
+# renewal has been failing for half of the slack the 2/3 rule leaves: worth a warning.
+WORKLOAD_WARNING_FRACTION = 6
+CA_WARNING = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    """What the identity controller reads: the mesh CA and workload certificates."""
+
+    ca_secret: str = DEFAULT_CA_SECRET
+    # The chart's `ca.source`: "generate" or "existing"; empty means "decide by the name".
+    ca_source: str = ""
+    workload_validity: timedelta = WORKLOAD_VALIDITY
+    ca_warning: timedelta = CA_WARNING
+    # The shortest wait between renewal checks; tests with 30 s certificates lower it.
+    min_check_interval: timedelta = MIN_CHECK_INTERVAL
+
+    @property
+    def ca_supplied(self) -> bool:
+        """The user's CA (e.g. cert-manager's): the operator waits for it and never writes it.
+        Said by `MESHGATE_CA_SOURCE=existing`; without a source, a CA Secret under another name
+        than the default is the user's. (The chart names the Secret `<release>-ca` even when
+        the operator generates it.)"""
+        if self.ca_source:
+            return self.ca_source == "existing"
+        return self.ca_secret != DEFAULT_CA_SECRET
+
+    @property
+    def workload_warning(self) -> timedelta:
+        return self.workload_validity / WORKLOAD_WARNING_FRACTION
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> IdentitySettings:
+        d = cls()
+        supplied = env.get("MESHGATE_CA_SECRET", "").strip()
+        source = env.get("MESHGATE_CA_SOURCE", "").strip()
+        if source not in ("", "generate", "existing"):
+            raise ValueError(f"MESHGATE_CA_SOURCE must be generate or existing, not {source!r}")
+        return cls(
+            ca_secret=supplied or d.ca_secret,
+            ca_source=source,
+            workload_validity=_seconds(
+                env, "MESHGATE_IDENTITY_VALIDITY_SECONDS", d.workload_validity
+            ),
+            ca_warning=_seconds(env, "MESHGATE_CA_WARNING_SECONDS", d.ca_warning),
+            min_check_interval=_seconds(
+                env, "MESHGATE_IDENTITY_MIN_CHECK_SECONDS", d.min_check_interval
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -28,9 +87,8 @@ class Settings:
     log_level: str = "info"
     trust_domain: str = "cluster.local"
     cluster_domain: str = "cluster.local"
-    # Mesh CA: "generate" (the operator keeps one in `ca_secret`) or "existing" (the user's).
-    ca_source: str = "generate"
-    ca_secret: str = "meshgate-ca"  # noqa: S105 - a Secret name, not a secret
+    # The mesh CA and workload certificates (MESHGATE_CA_SECRET, MESHGATE_CA_SOURCE, ...).
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
     proxy_image: str = "ghcr.io/meshgate/meshproxy:0.1.0"
     image_pull_policy: str = "IfNotPresent"
     proxy_log_level: str = "info"
@@ -58,6 +116,10 @@ class Settings:
     webhook_port: int = 9443
     # Set: the API server calls this URL instead of the Service (no cluster DNS, e.g. locally).
     webhook_url: str = ""
+    # The Secret (in the operator namespace) holding the webhook identity every replica serves,
+    # and how often each replica re-reads it.
+    webhook_tls_secret: str = "meshgate-webhook-tls"  # noqa: S105 - a Secret name, not a secret
+    webhook_identity_check_seconds: float = 60.0
     # Redis for RateLimitPolicies in mode Global that name none themselves.
     ratelimit_redis_url: str = ""
     # Serve the standard Gateway API (gateway.networking.k8s.io) too; needs its CRDs.
@@ -128,8 +190,7 @@ class Settings:
             log_level=get(d.log_level, "LOG_LEVEL").lower(),
             trust_domain=get(d.trust_domain, "TRUST_DOMAIN"),
             cluster_domain=get(d.cluster_domain, "CLUSTER_DOMAIN"),
-            ca_source=get(d.ca_source, "CA_SOURCE"),
-            ca_secret=get(d.ca_secret, "CA_SECRET"),
+            identity=IdentitySettings.from_env(env),
             proxy_image=get(d.proxy_image, "PROXY_IMAGE"),
             image_pull_policy=get(d.image_pull_policy, "IMAGE_PULL_POLICY"),
             proxy_log_level=proxy_log_level,
@@ -157,6 +218,10 @@ class Settings:
             webhook_listen_addr=pod_ip or get(d.webhook_listen_addr, "WEBHOOK_LISTEN_ADDR"),
             webhook_port=int(get(str(d.webhook_port), "WEBHOOK_PORT")),
             webhook_url=get("", "WEBHOOK_URL"),
+            webhook_tls_secret=get(d.webhook_tls_secret, "WEBHOOK_TLS_SECRET"),
+            webhook_identity_check_seconds=float(
+                get(str(d.webhook_identity_check_seconds), "WEBHOOK_IDENTITY_CHECK_SECONDS")
+            ),
             ratelimit_redis_url=get("", "RATELIMIT_REDIS_URL"),
             gateway_api=flag(False, "GATEWAY_API"),
             gateway_api_replicas=int(get(str(d.gateway_api_replicas), "GATEWAY_API_REPLICAS")),
@@ -178,3 +243,16 @@ def _resources(raw: str) -> dict[tuple[str, str], str]:
         for resource, value in ((data or {}).get(kind) or {}).items():
             out[(kind, str(resource))] = str(value)
     return out
+
+
+def _seconds(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number of seconds") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {raw!r}")
+    return timedelta(seconds=value)

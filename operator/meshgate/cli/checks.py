@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 from cryptography import x509
 
-from meshgate.identity.settings import CA_WARNING, WORKLOAD_WARNING_FRACTION
 from meshgate.inject.names import NATIVE_SIDECAR_MINOR, PROXY_CONTAINER
 from meshgate.ownership import COMPONENT_LABEL
+from meshgate.settings import CA_WARNING, WORKLOAD_WARNING_FRACTION
 
 Verdict = Literal["ok", "warning", "error", "skipped"]
 

@@ -34,10 +34,10 @@ def app(metrics: Metrics, resync_seconds: float, started: float) -> web.Applicat
     return application
 
 
-async def serve(application: web.Application, port: int, host: str | None = None) -> web.AppRunner:
-    """Listen on `host`; by default the Pod's address when `MESHGATE_POD_IP` says it (local Pods
-    share one host and each must keep its own port), else every interface."""
+async def serve(application: web.Application, port: int, host: str) -> web.AppRunner:
+    """Listen on `host`: the Pod's address when known (local Pods share one host and each must
+    keep its own port), else every interface (`address`)."""
     runner = web.AppRunner(application, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host or Settings.from_env().listen_address, port).start()
+    await web.TCPSite(runner, host, port).start()
     return runner

@@ -58,14 +58,14 @@ def wait_for_cluster(
     settings: Settings,
     rest_factory: Callable[[], Rest] | None = None,
     sleep: Callable[[float], Any] = time.sleep,
-) -> bool:
-    """True once the API server answers and the operator's namespace exists; False (after one
-    line saying why) when there are no credentials at all."""
+) -> Rest | None:
+    """The process's one client, once the API server answers and the operator's namespace
+    exists; None (after one line saying why) when there are no credentials at all."""
     try:
         rest = rest_factory() if rest_factory is not None else Rest(connect())
     except Exception as exc:  # kubernetes' ConfigException, a broken kubeconfig file
         log.error(no_credentials(_reason(exc)))
-        return False
+        return None
     host = str(getattr(getattr(rest.api, "configuration", None), "host", "") or "?")
     wait = FIRST_WAIT
     while True:
@@ -74,13 +74,13 @@ def wait_for_cluster(
         except KubeError as exc:
             if exc.status in (401, 403):
                 # Not ours to judge here: the handlers say what the missing permission stops.
-                return True
+                return rest
             problem = unreachable(host, str(exc))
         except Exception as exc:  # connection refused, TLS, DNS: urllib3's errors
             problem = unreachable(host, _reason(exc))
         else:
             if found is not None:
-                return True
+                return rest
             problem = missing_namespace(settings)
         log.error(problem)
         sleep(wait)

@@ -14,13 +14,15 @@ import gc
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from meshgate.compile import Compiler
+from meshgate.compile.paths import MESH_CONFIG_MAP, gateway_config_map
 from meshgate.kube.certificate_copies import sync_certificate_copies
 from meshgate.kube.cluster_state import ParseCache, read_state
-from meshgate.kube.edge_secrets import EdgeSecretWriter, with_edge_secrets
+from meshgate.kube.edge_secrets import EdgeSecrets, with_edge_secrets
 from meshgate.kube.gatewayapi_status import sync_gateway_api_statuses
 from meshgate.kube.listing import relist
 from meshgate.kube.outputs import sync_outputs
@@ -28,6 +30,7 @@ from meshgate.kube.rest import Rest
 from meshgate.kube.status import sync_statuses
 from meshgate.kube.store import Store
 from meshgate.render import render_gateway, render_gateway_secrets, render_mesh
+from meshgate.runtime import Wake
 from meshgate.settings import Settings
 
 from .metrics import Metrics
@@ -35,24 +38,46 @@ from .metrics import Metrics
 log = logging.getLogger("meshgate.reconcile")
 
 
+# Told, from the reconcile's thread, which configs were really written this pass (target ->
+# version; targets `gateway/<ns>/<name>`, `mesh/<ns>`), when the earliest event folded into the
+# pass was observed and when the writes ended (both time.monotonic()).
+ConfigsWritten = Callable[[dict[str, str], float, float], None]
+
+
 @dataclass
 class Reconciler:
+    """The routing controller: Routes, Gateways, policies -> proxy configs and gateway objects."""
+
+    name: ClassVar[str] = "routing"
+
     rest: Rest
     settings: Settings
     metrics: Metrics = field(default_factory=Metrics)
     applied: dict[tuple[str, str, str], str] = field(default_factory=dict)
-    edge: EdgeSecretWriter | None = None  # the generated edge Secrets (meshgate.kube.edge_secrets)
+    edge: EdgeSecrets = field(default_factory=EdgeSecrets)  # the generated edge Secrets
     store: Store = field(default_factory=Store)
     parsed: ParseCache = field(default_factory=ParseCache)
     # Keeps what it compiled: a change recompiles only the configs that depend on it.
     compiler: Compiler = field(default_factory=Compiler)
     listed: bool = False  # the store has been filled by a full listing at least once
+    on_written: list[ConfigsWritten] = field(default_factory=list)
 
-    def run(self, *, force: bool = False) -> dict[str, Any]:
+    def reconcile(self, wake: Wake) -> float | None:
+        """The runtime's entry: the store is already current, so what changed needs no reading;
+        only the resync (and the runtime's first run) lists everything again."""
+        self.run(force=wake.force, observed_at=wake.observed_at)
+        return None
+
+    def close(self) -> None:
+        """Called once when the operator stops."""
+
+    def run(self, *, force: bool = False, observed_at: float | None = None) -> dict[str, Any]:
         started = time.monotonic()
         self.metrics.reconciles += 1
         try:
-            summary = self._run(force=force)
+            summary = self._run(
+                force=force, observed_at=started if observed_at is None else observed_at
+            )
         except Exception:
             self.metrics.errors += 1
             log.exception("reconcile failed; the last applied state stays in place")
@@ -66,7 +91,7 @@ class Reconciler:
         summary["seconds"] = round(time.monotonic() - started, 4)
         return summary
 
-    def _run(self, *, force: bool) -> dict[str, Any]:
+    def _run(self, *, force: bool, observed_at: float) -> dict[str, Any]:
         if force or not self.listed:
             relist(self.rest, self.settings, self.store)
             self.listed = True
@@ -92,10 +117,14 @@ class Reconciler:
             sizes[f"mesh/{mesh.namespace}"] = len(mesh.config_json)
         store = self.store
         # Before the configs that name their files.
-        self.edge = self.edge or EdgeSecretWriter(self.rest)
-        edge_errors = self.edge.sync(
-            [s for gw in result.gateways for s in render_gateway_secrets(gw)], force=force
+        edge = self.edge.sync(
+            self.rest,
+            [s for gw in result.gateways for s in render_gateway_secrets(gw)],
+            result.retained,
+            force=force,
         )
+        for error in edge.errors.values():
+            log.warning("edge Secret: %s", error)
         # Before the Deployments that mount them.
         copy_errors = (
             sync_certificate_copies(self.rest, store, state.adapted.certificate_copies)
@@ -112,6 +141,7 @@ class Reconciler:
             on_written=lambda obj: store.record(str(obj.get("kind", "")), obj),
             on_deleted=lambda key: store.forget(*key),
         )
+        self._tell_written(result, outputs.applied, observed_at)
         overrides: dict[tuple[str, str, str], tuple[str, str, str]] = {}
         for owner, error in outputs.errors.items():
             if "/" in owner:
@@ -149,7 +179,10 @@ class Reconciler:
             "unchanged": outputs.unchanged,
             "status_written": statuses.written,
             "events": statuses.events,
-            "errors": list(outputs.errors.values()) + statuses.errors + edge_errors + copy_errors,
+            "errors": list(outputs.errors.values())
+            + statuses.errors
+            + list(edge.errors.values())
+            + copy_errors,
             "versions": {
                 **{f"gateway/{g.gateway.key}": g.version for g in result.gateways},
                 **{f"mesh/{m.namespace}": m.version for m in result.meshes},
@@ -158,3 +191,28 @@ class Reconciler:
         if outputs.applied or outputs.deleted or statuses.written or summary["errors"]:
             log.info("reconciled: %s", json.dumps(summary, sort_keys=True))
         return summary
+
+    def _tell_written(
+        self, result: Any, applied: list[tuple[str, str, str]], observed_at: float
+    ) -> None:
+        if not self.on_written:
+            return
+        written_at = time.monotonic()
+        configs = {("ConfigMap", key[1], key[2]) for key in applied if key[0] == "ConfigMap"}
+        written = {
+            f"gateway/{g.gateway.key}": g.version
+            for g in result.gateways
+            if ("ConfigMap", g.gateway.namespace, gateway_config_map(g.gateway.name)) in configs
+        }
+        written.update(
+            (f"mesh/{m.namespace}", m.version)
+            for m in result.meshes
+            if ("ConfigMap", m.namespace, MESH_CONFIG_MAP) in configs
+        )
+        if not written:
+            return
+        for subscriber in self.on_written:
+            try:
+                subscriber(written, observed_at, written_at)
+            except Exception:  # a subscriber's bug must not fail the reconcile
+                log.exception("a configs-written subscriber failed")

@@ -1,7 +1,9 @@
 """`meshgate operator` / `python -m meshgate.handlers.run`: run kopf against `$KUBECONFIG`.
 
-Registers the watch handlers by importing them, sets JSON logging, and leaves every kopf setting
-to the startup handler. Returns a process exit code; never exits the interpreter itself.
+Reads the settings once, builds the served controllers (routing, identity, injection) around one
+Kubernetes client and one runtime, registers every watch and start-up handler, sets JSON logging,
+and leaves every kopf setting to the startup handler. Returns a process exit code; never exits
+the interpreter itself.
 """
 
 from __future__ import annotations
@@ -10,18 +12,30 @@ import argparse
 import logging
 import secrets
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import kopf
 
+from meshgate.identity.reconcile import IdentityReconciler
+from meshgate.kube.rest import Rest
+from meshgate.runtime import Runtime
 from meshgate.settings import Settings
 
-from . import preflight
+from . import preflight, startup, watches
+from .reconcile import Reconciler
+from .startup import Served
+
+CONTROLLERS = ("routing", "identity", "injection")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", action="store_true", help="debug logging, kopf's included")
+    parser.add_argument(
+        "--controllers",
+        default=",".join(CONTROLLERS),
+        help="which controllers to run, comma-separated (default: all; injection only when "
+        "MESHGATE_INJECTION_ENABLED). For debugging and tests, one controller alone.",
+    )
 
 
 def configure_logging(settings: Settings, verbose: bool) -> None:
@@ -46,41 +60,70 @@ def kopf_run_arguments(settings: Settings) -> dict[str, Any]:
     }
 
 
-def optional_handlers(settings: Settings) -> list[Callable[[], None]]:
-    """Registrations that depend on the chart: the sidecar injector's webhook, the Gateway API's
-    watches (reconcile loop and identity controller) when enabled."""
-    from meshgate.identity import handlers as identity_handlers
+def served_controllers(settings: Settings, asked: str = ",".join(CONTROLLERS)) -> tuple[str, ...]:
+    """The controllers `--controllers` asks for, less the injector when the chart turns it off."""
+    names = tuple(n.strip() for n in asked.split(",") if n.strip())
+    unknown = sorted(set(names) - set(CONTROLLERS))
+    if unknown:
+        raise ValueError(
+            f"--controllers: unknown {', '.join(unknown)} (known: {', '.join(CONTROLLERS)})"
+        )
+    return tuple(n for n in names if n != "injection" or settings.injection_enabled)
 
-    from . import startup, watch
 
-    wanted: list[Callable[[], None]] = []
-    if settings.injection_enabled:
-        wanted.append(startup.register_admission)
-    if settings.gateway_api:
-        wanted += [watch.register_gateway_api, identity_handlers.register_gateway_api]
-    return wanted
+def serve(settings: Settings, rest: Rest, controllers: tuple[str, ...]) -> Served:
+    """Build what this process serves; nothing is started (kopf's start-up handlers do that)."""
+    routing = Reconciler(rest=rest, settings=settings) if "routing" in controllers else None
+    identity = (
+        IdentityReconciler(kube=rest, settings=settings, identity=settings.identity)
+        if "identity" in controllers
+        else None
+    )
+    runtime = Runtime(debounce=settings.debounce_seconds, resync=settings.resync_seconds)
+    return Served(settings, rest, runtime, routing, identity, injection="injection" in controllers)
+
+
+def watched(served: Served) -> watches.Watched:
+    """What the watch registry is told about the served controllers."""
+    settings = served.settings
+    return watches.Watched(
+        runtime=served.runtime,
+        routing=served.routing,
+        identity_ca=(
+            (settings.operator_namespace, settings.identity.ca_secret)
+            if served.identity is not None
+            else None
+        ),
+        webhook_config=settings.webhook_config_name if served.injection else None,
+        gateway_api=settings.gateway_api,
+    )
+
+
+def register(served: Served) -> list[str]:
+    """Register every kopf handler for what is served: the watches (one registry) and the
+    start-up handlers. Returns their ids (what `--controllers` and the chart turned on)."""
+    return watches.register(watched(served)) + startup.register(served)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
+        # The one read of the environment: everything below is given these settings.
         settings = Settings.from_env()
+        controllers = served_controllers(settings, args.controllers)
     except ValueError as exc:  # a bad chart value: one line naming the variable, no traceback
         kopf.configure(log_format=kopf.LogFormat.JSON)
         logging.getLogger("meshgate").error("%s", exc)
         return 2
     configure_logging(settings, args.verbose)
-    if not preflight.wait_for_cluster(settings):
+    rest = preflight.wait_for_cluster(settings)
+    if rest is None:
         return 1
-    # Importing registers the handlers: the reconcile loop's watches, the identity controller,
-    # the peering object, and (when enabled) the sidecar injector's admission webhook.
-    from meshgate.identity import handlers as _identity_handlers  # noqa: F401
-
-    from . import startup, watch  # noqa: F401
-
-    for register in optional_handlers(settings):
-        register()
-
-    kopf.run(**kopf_run_arguments(settings))
+    served = serve(settings, rest, controllers)
+    register(served)
+    # Other modules' start-up handlers (registered by importing them) find what is served in
+    # kopf's memo: `memo.settings`, `memo.rest`, `memo.runtime`, `memo.routing` (None when not run).
+    memo = kopf.Memo(settings=settings, rest=rest, runtime=served.runtime, routing=served.routing)
+    kopf.run(**kopf_run_arguments(settings), memo=memo)
     return 0
 
 

@@ -1,11 +1,11 @@
-"""Start-up of what runs beside the reconcile loop: the sidecar injector and kopf peering, and
-the watch on the Secrets edge policies name (a rotated API key is a reconcile, not a resync).
+"""Start-up and clean-up of the operator: kopf configured once, the one runtime started with the
+served controllers, the sidecar injector served, the peering objects and the GatewayClass made.
 
-`run.py` imports this module (and, when injection is on, `meshgate.inject.webhook`, whose import
-registers the admission handlers). The startup handlers here configure kopf once: the admission
-server and the MutatingWebhookConfiguration, and the peering object kopf coordinates replicas
-through. The settings mapping is pure (`inject_settings`, `webhook_settings`); the handlers do
-the I/O. Nothing here decides what the injector patches.
+`run.py` builds `Served` from the settings read once and calls `register`, which registers the
+startup handlers for what is served (and, when injection is on, imports `meshgate.inject.webhook`,
+whose import registers the admission handlers). The settings mappings are pure
+(`inject_settings`, `webhook_settings`); the handlers do the I/O. Nothing here decides what the
+injector patches.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
@@ -20,13 +22,17 @@ import kopf
 from meshgate import __version__
 from meshgate.gatewayapi import CONTROLLER_NAME
 from meshgate.gatewayapi import GROUP as GATEWAY_API_GROUP
+from meshgate.identity.reconcile import IdentityReconciler
 from meshgate.inject.names import NATIVE_SIDECAR_MINOR
 from meshgate.inject.settings import InjectSettings, ProxyResources
 from meshgate.inject.webhook_config import FailurePolicy, WebhookSettings, cluster_role_owner
-from meshgate.kube import edge_secrets
-from meshgate.kube.rest import Kind, KubeError, Rest, connect
+from meshgate.kube.rest import Kind, KubeError, Rest
 from meshgate.ownership import MANAGED_BY
+from meshgate.runtime import Runtime
 from meshgate.settings import Settings
+
+from .health import address, app, serve
+from .reconcile import Reconciler
 
 log = logging.getLogger("meshgate.startup")
 
@@ -69,6 +75,8 @@ def webhook_settings(settings: Settings) -> WebhookSettings:
         failure_policy=policy,
         listen_addr=settings.webhook_listen_addr,
         listen_port=settings.webhook_port,
+        tls_secret=settings.webhook_tls_secret,
+        identity_check_seconds=settings.webhook_identity_check_seconds,
         owner_cluster_role=settings.owner_cluster_role,
     )
 
@@ -177,38 +185,108 @@ def ensure_gateway_class(rest: Rest, settings: Settings) -> str:
     return "created"
 
 
-@kopf.on.startup(id="meshgate-peering")
-async def start_peering(**_: Any) -> None:
-    settings = Settings.from_env()
-    if not settings.peering:
-        return
-    created = await asyncio.to_thread(ensure_peering, Rest(connect()), settings)
+@dataclass
+class Served:
+    """What this process serves, built once from the settings read at start-up."""
+
+    settings: Settings
+    rest: Rest
+    runtime: Runtime
+    routing: Reconciler | None = None
+    identity: IdentityReconciler | None = None
+    injection: bool = False
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def configure_kopf(kopf_settings: kopf.OperatorSettings, settings: Settings) -> None:
+    kopf_settings.posting.enabled = False  # meshgate posts its own events, on outcome changes only
+    kopf_settings.watching.server_timeout = 300
+    kopf_settings.watching.client_timeout = 330
+    kopf_settings.watching.connect_timeout = 10
+    kopf_settings.peering.standalone = not settings.peering
+    kopf_settings.peering.name = settings.peering_name
+    kopf_settings.peering.clusterwide = not settings.namespaces
+
+
+async def start_runtime(kopf_settings: kopf.OperatorSettings, served: Served) -> None:
+    """Configure kopf, then run the served controllers in the one runtime (and /healthz and
+    /metrics beside the routing controller, whose reconciles they report)."""
+    settings = served.settings
+    configure_kopf(kopf_settings, settings)
+    if served.routing is not None:
+        metrics = served.routing.metrics
+
+        def queue_depth(n: int) -> None:
+            metrics.queue_depth = n
+
+        served.runtime.add(served.routing, on_queue=queue_depth)
+        host, port = address(settings)
+        runner = await serve(app(metrics, settings.resync_seconds, time.time()), port, host)
+        served.tasks.append(asyncio.create_task(_keep(runner)))
+    if served.identity is not None:
+        served.runtime.add(served.identity)
+        identity = settings.identity
+        log.info(
+            "identity controller started (CA Secret %s/%s%s, validity %.0fs)",
+            settings.operator_namespace,
+            identity.ca_secret,
+            ", user-supplied" if identity.ca_supplied else "",
+            identity.workload_validity.total_seconds(),
+        )
+    served.tasks.append(asyncio.create_task(served.runtime.run(), name="meshgate-runtime"))
+    log.info(
+        "meshgate operator started (controllers %s, debounce %.3fs, resync %.0fs)",
+        ", ".join(served.runtime.controllers) or "none yet",
+        settings.debounce_seconds,
+        settings.resync_seconds,
+    )
+
+
+async def _keep(runner: Any) -> None:
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+async def stop_runtime(served: Served) -> None:
+    for task in served.tasks:
+        task.cancel()
+    await asyncio.gather(*served.tasks, return_exceptions=True)
+    if served.routing is not None:
+        await asyncio.to_thread(served.routing.close)
+
+
+async def start_peering(served: Served) -> None:
+    settings = served.settings
+    created = await asyncio.to_thread(ensure_peering, served.rest, settings)
     log.info("kopf peering %r (created: %s)", settings.peering_name, created or "none")
 
 
-@kopf.on.startup(id="meshgate-gateway-class")
-async def start_gateway_class(**_: Any) -> None:
-    settings = Settings.from_env()
-    if gateway_class_body(settings) is None:
-        return
-    outcome = await asyncio.to_thread(ensure_gateway_class, Rest(connect()), settings)
-    log.info("GatewayClass %r: %s", settings.gateway_class, outcome)
+async def start_gateway_class(served: Served) -> None:
+    outcome = await asyncio.to_thread(ensure_gateway_class, served.rest, served.settings)
+    log.info("GatewayClass %r: %s", served.settings.gateway_class, outcome)
 
 
-async def start_admission(kopf_settings: kopf.OperatorSettings, memo: kopf.Memo) -> None:
-    """Serve the injector and apply its webhook configuration. Registered by `run.py` only when
-    injection is enabled, together with the webhook's handlers."""
+async def start_admission(
+    kopf_settings: kopf.OperatorSettings, memo: kopf.Memo, served: Served
+) -> None:
+    """Serve the injector, apply its webhook configuration, and hand the controller that keeps
+    them served to the runtime."""
     from meshgate.inject.webhook import MEMO_KEY, configure_admission
 
-    settings = Settings.from_env()
+    settings = served.settings
     hook = webhook_settings(settings)
-    await configure_admission(kopf_settings, memo, inject_settings(settings), hook)
+    controller = await configure_admission(
+        kopf_settings, memo, inject_settings(settings), hook, api=served.rest.api
+    )
     if not settings.injection_native_sidecar:
         # configure_admission picks by the cluster's version; the chart's value can only lower it.
         injector = memo[MEMO_KEY]
         memo[MEMO_KEY] = dataclasses.replace(
             injector, settings=sidecar_kind(injector.settings, False)
         )
+    served.runtime.add(controller)
     log.info(
         "sidecar injector served on %s:%d, called at %s",
         hook.listen_addr,
@@ -217,23 +295,39 @@ async def start_admission(kopf_settings: kopf.OperatorSettings, memo: kopf.Memo)
     )
 
 
-def register_admission() -> None:
-    """Import the webhook's admission handlers and the startup that serves them."""
-    from meshgate.inject import webhook  # noqa: F401 - importing registers the handlers
+def register(served: Served) -> list[str]:
+    """Register the start-up and clean-up handlers for what is served; their ids. kopf runs
+    start-up handlers in this order, all before the first watch event."""
+    ids = ["meshgate-runtime"]
 
-    @kopf.on.startup(id="meshgate-admission")
-    async def _start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-        await start_admission(settings, memo)
+    @kopf.on.startup(id="meshgate-runtime")
+    async def _runtime(settings: kopf.OperatorSettings, **_: Any) -> None:
+        await start_runtime(settings, served)
 
+    @kopf.on.cleanup(id="meshgate-runtime-stop")
+    async def _stop(**_: Any) -> None:
+        await stop_runtime(served)
 
-def _edge_secret(name: str | None, namespace: str | None, **_: Any) -> bool:
-    # The set the last reconcile read; a Secret named later is read by that later reconcile.
-    return (namespace or "", name or "") in edge_secrets.referenced
+    if served.settings.peering:
+        ids.append("meshgate-peering")
 
+        @kopf.on.startup(id="meshgate-peering")
+        async def _peering(**_: Any) -> None:
+            await start_peering(served)
 
-@kopf.on.event("", "v1", "secrets", when=_edge_secret, id="meshgate-edge-secrets")
-def edge_secret_changed(**_: Any) -> None:
-    from .watch import State
+    if served.routing is not None and gateway_class_body(served.settings) is not None:
+        ids.append("meshgate-gateway-class")
 
-    if State.loop is not None:
-        State.loop.mark()
+        @kopf.on.startup(id="meshgate-gateway-class")
+        async def _gateway_class(**_: Any) -> None:
+            await start_gateway_class(served)
+
+    if served.injection:
+        ids.append("meshgate-admission")
+        from meshgate.inject import webhook  # noqa: F401 - importing registers the handlers
+
+        @kopf.on.startup(id="meshgate-admission")
+        async def _admission(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+            await start_admission(settings, memo, served)
+
+    return ids

@@ -16,11 +16,12 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from meshgate.certs.errors import CertError
 from meshgate.kube.rest import CORE_EVENT, NETWORK_POLICY, SECRET, KubeError, NotFound, Rest
-from meshgate.settings import Settings
+from meshgate.runtime import Wake
+from meshgate.settings import IdentitySettings, Settings
 
 from .ca_store import load_or_create_ca
 from .cluster import IdentityState, read_state
@@ -29,7 +30,6 @@ from .issue import identity_secret_body
 from .meshed import meshed_namespaces, wanted_identities
 from .network_policy import NetworkPolicyBody, strict_network_policies
 from .plan import CaRef, IdentityPlan, PlanPolicy, plan_identities
-from .settings import IdentitySettings
 
 log = logging.getLogger("meshgate.identity")
 
@@ -49,14 +49,29 @@ class Outcome:
     errors: list[str] = field(default_factory=list)
 
 
+# A pass that left errors runs again this soon, whatever the certificates say.
+RETRY_AFTER_ERRORS = 30.0
+
+
 @dataclass
 class IdentityReconciler:
+    """The identity controller: CA, workload identity Secrets, STRICT NetworkPolicies."""
+
+    name: ClassVar[str] = "identity"
+
     kube: Rest
     settings: Settings
     identity: IdentitySettings
     clock: Callable[[], datetime] = _utcnow
     # (namespace, secret, not-after) of every warning already posted by this process.
     warned: set[tuple[str, str, datetime]] = field(default_factory=set)
+
+    def reconcile(self, wake: Wake) -> float | None:
+        """The runtime's entry. Every pass lists what it reads, so `wake` changes nothing; the
+        answer is when the next certificate comes due (renewal is this wake-up, not a timer)."""
+        outcome = self.run()
+        wait = outcome.next_check.total_seconds()
+        return min(wait, RETRY_AFTER_ERRORS) if outcome.errors else wait
 
     def run(self) -> Outcome:
         now = self.clock()

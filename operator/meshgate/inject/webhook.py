@@ -1,31 +1,30 @@
 """The admission webhook: kopf handlers that answer the API server's Pod CREATE calls with the
-sidecar patch, `configure_admission`, which the operator's startup calls to serve them, and what
-keeps them served: the shared serving identity re-read in every replica, and the webhook
-configuration applied again whenever it changes or is deleted.
+sidecar patch, `configure_admission`, which the operator's startup calls to serve them, and the
+injection controller that keeps them served: the shared serving identity re-read in every
+replica, and the webhook configuration applied again whenever it changes or is deleted.
 
-Importing this module registers the handlers with kopf's default registry; it registers no
-startup handler of its own (the operator has one; `meshgate.inject.standalone` is the one for
-running the injector alone). It must never build the patch itself: that is `patch.inject`, the
-same function the offline CLI uses.
+Importing this module registers the admission handlers with kopf's default registry; it registers
+no startup handler and no watch (the operator's `meshgate.handlers` does both). It must never
+build the patch itself: that is `patch.inject`, the same function the offline CLI uses.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import tempfile
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 from urllib.parse import urlsplit
 
 import kopf
 
 from meshgate.certs.serving import ServingCertificate
 from meshgate.kube.rest import connect
+from meshgate.runtime import Wake
 
 from . import jsonpatch_ops, kubeio, names, serving_identity_store, webhook_config
 from .patch import inject
@@ -35,7 +34,6 @@ from .settings import InjectSettings
 from .webhook_config import NAMESPACE_HANDLER, POD_HANDLER, WebhookSettings
 
 MEMO_KEY = "meshgate_injector"
-SERVING_KEY = "meshgate_webhook_serving"
 # How often kopf's admission server looks for a renewed certificate file.
 CERT_RELOAD_SECONDS = 10.0
 # The namespace read only adds a Pod Security hint; it must not eat the webhook's 5 s budget.
@@ -119,8 +117,8 @@ def _endpoint(hook: WebhookSettings) -> Endpoint:
 
 @dataclass
 class Serving:
-    """What this replica serves and what it applies. Updated in place, never replaced: kopf
-    gives each watched object a shallow copy of the memo, and they must all see the update."""
+    """What this replica serves and what it applies. Updated in place by the injection
+    controller."""
 
     hook: WebhookSettings
     api: Any
@@ -128,7 +126,6 @@ class Serving:
     pem_path: Path
     identity: WebhookIdentity
     served: ServingCertificate
-    task: asyncio.Task[None] | None = None
 
     def configuration(self) -> dict[str, Any]:
         return webhook_config.mutating_webhook_configuration(
@@ -146,9 +143,8 @@ def _write_private(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-async def _settle(api: Any, hook: WebhookSettings, endpoint: Endpoint) -> WebhookIdentity:
-    return await asyncio.to_thread(
-        serving_identity_store.settle,
+def _settle(api: Any, hook: WebhookSettings, endpoint: Endpoint) -> WebhookIdentity:
+    return serving_identity_store.settle(
         api,
         namespace=hook.operator_namespace,
         name=hook.tls_secret,
@@ -157,39 +153,49 @@ async def _settle(api: Any, hook: WebhookSettings, endpoint: Endpoint) -> Webhoo
     )
 
 
-async def _apply(state: Serving) -> None:
-    await asyncio.to_thread(kubeio.apply_webhook_configuration, state.api, state.configuration())
+def _apply(state: Serving) -> None:
+    kubeio.apply_webhook_configuration(state.api, state.configuration())
 
 
-async def refresh_identity(state: Serving) -> None:
+def refresh_identity(state: Serving, *, reapply: bool) -> None:
     """Serve what the Secret holds now (a leaf another replica renewed, a new CA after the
-    Secret was deleted), renewing it first if it is due; repair the configuration if it is gone
-    or carries another caBundle. The rest of the configuration is the event handler's job."""
-    identity = await _settle(state.api, state.hook, state.endpoint)
+    Secret was deleted), renewing it first if it is due; apply the configuration when it is
+    gone, carries another caBundle, or (`reapply`) an event says someone changed it. Applying
+    what is already there changes nothing, so our own apply's event ends at the next one."""
+    identity = _settle(state.api, state.hook, state.endpoint)
     served = leaf_to_serve(identity, state.endpoint, datetime.now(UTC), state.served)
     if served.cert_pem != state.served.cert_pem:
         _write_private(state.pem_path, served_pem(served))
         log.info("serving a new webhook certificate, valid until %s", served.not_after)
     state.identity, state.served = identity, served
-    current = await asyncio.to_thread(
-        kubeio.read_webhook_configuration, state.api, state.hook.config_name
-    )
-    wanted = webhook_config.ca_bundles(state.configuration())
-    if webhook_config.ca_bundles(current) != wanted:
+    current = kubeio.read_webhook_configuration(state.api, state.hook.config_name)
+    if current is None:
         log.warning(
-            "webhook configuration %s is missing or has another caBundle; applying it",
-            state.hook.config_name,
+            "webhook configuration %s was deleted; applying it again", state.hook.config_name
         )
-        await _apply(state)
+    elif webhook_config.ca_bundles(current) != webhook_config.ca_bundles(state.configuration()):
+        log.warning(
+            "webhook configuration %s has another caBundle; applying it", state.hook.config_name
+        )
+    elif not reapply:
+        return
+    _apply(state)
 
 
-async def _keep_identity(state: Serving) -> None:
-    while True:
-        await asyncio.sleep(state.hook.identity_check_seconds)
-        try:
-            await refresh_identity(state)
-        except Exception:  # the next round retries; the current certificate stays served
-            log.exception("could not check the webhook serving identity")
+@dataclass
+class InjectionController:
+    """The injection controller of the operator's runtime: keeps this replica's webhook served.
+
+    Runs when the webhook configuration changes (the watch registry marks it) and every
+    `identity_check_seconds` (to pick up a leaf another replica renewed). Blocking: the runtime
+    runs it in a worker thread."""
+
+    name: ClassVar[str] = "injection"
+    state: Serving
+
+    def reconcile(self, wake: Wake) -> float | None:
+        refresh_identity(self.state, reapply=bool(wake.changed))
+        return self.state.hook.identity_check_seconds
 
 
 async def configure_admission(
@@ -200,8 +206,9 @@ async def configure_admission(
     *,
     cert_dir: Path | None = None,
     api: Any = None,
-) -> None:
-    """Serve the injector over HTTPS and make the API server call it. Call from a startup handler.
+) -> InjectionController:
+    """Serve the injector over HTTPS and make the API server call it; the controller that keeps
+    it served, for the runtime. Call from a startup handler.
 
     Every replica serves the one identity kept in Secret `hook.tls_secret` (created by the first
     replica, its leaf renewed by whichever replica finds it due) and server-side applies the
@@ -215,7 +222,7 @@ async def configure_admission(
     inject_settings = replace(inject_settings, kube_minor=minor)
     hook = await _with_owner(api, hook)
     endpoint = _endpoint(hook)
-    identity = await _settle(api, hook, endpoint)
+    identity = await asyncio.to_thread(_settle, api, hook, endpoint)
     served = leaf_to_serve(identity, endpoint, datetime.now(UTC))
     cert_dir = cert_dir or Path(tempfile.mkdtemp(prefix="meshgate-webhook-"))
     pem_path = cert_dir / "tls.pem"
@@ -232,9 +239,8 @@ async def configure_admission(
     settings.admission.managed = None
     memo[MEMO_KEY] = Injector(inject_settings, api)
     state = Serving(hook, api, endpoint, pem_path, identity, served)
-    memo[SERVING_KEY] = state
-    await _apply(state)
-    state.task = asyncio.create_task(_keep_identity(state), name="meshgate-webhook-identity")
+    await asyncio.to_thread(_apply, state)
+    return InjectionController(state)
 
 
 async def _with_owner(api: Any, hook: WebhookSettings) -> WebhookSettings:
@@ -254,35 +260,3 @@ async def _with_owner(api: Any, hook: WebhookSettings) -> WebhookSettings:
         )
         return hook
     return replace(hook, owner=webhook_config.cluster_role_owner(hook.owner_cluster_role, uid))
-
-
-def _own_configuration(name: str | None, memo: kopf.Memo, **_: Any) -> bool:
-    state = memo.get(SERVING_KEY)
-    return isinstance(state, Serving) and name == state.hook.config_name
-
-
-@kopf.on.event(
-    "admissionregistration.k8s.io",
-    "v1",
-    "mutatingwebhookconfigurations",
-    id="meshgate-webhook-configuration",
-    when=_own_configuration,
-)
-async def keep_webhook_configuration(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
-    """Any change or deletion of our configuration is answered by applying it again. Applying
-    what is already there changes nothing, so our own apply's event ends here."""
-    state: Serving = memo[SERVING_KEY]
-    if event["type"] == "DELETED":
-        log.warning(
-            "webhook configuration %s was deleted; applying it again", state.hook.config_name
-        )
-    await _apply(state)
-
-
-@kopf.on.cleanup(id="meshgate-webhook-identity")
-async def stop_identity_checks(memo: kopf.Memo, **_: Any) -> None:
-    state = memo.get(SERVING_KEY)
-    if isinstance(state, Serving) and state.task is not None:
-        state.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await state.task

@@ -1,5 +1,5 @@
 """Helpers of the identity integration tests: identity-specific paths and objects, and the
-identity controller as a `kopf run` subprocess (the shared parts are in `controller_kit`)."""
+identity controller alone as an operator subprocess (the shared parts are in `controller_kit`)."""
 
 from __future__ import annotations
 
@@ -96,7 +96,8 @@ def uri_sans(cert: x509.Certificate) -> list[str]:
 
 
 class IdentityController:
-    """`kopf run --standalone -m meshgate.identity.handlers --namespace <ns>`, stopped by PID."""
+    """The operator serving the identity controller alone (`meshgate operator --controllers
+    identity`), watching one namespace; stopped by PID."""
 
     def __init__(self, kubeconfig: str, namespace: str, log_path: Path, **env: str) -> None:
         self.namespace = namespace
@@ -115,17 +116,7 @@ class IdentityController:
 
     def start(self) -> None:
         self.proc = start_logged(
-            [
-                sys.executable,
-                "-m",
-                "kopf",
-                "run",
-                "--standalone",
-                "--namespace",
-                self.namespace,
-                "-m",
-                "meshgate.identity.handlers",
-            ],
+            [sys.executable, "-m", "meshgate.handlers.run", "--controllers", "identity"],
             self.env,
             self.log_path,
         )

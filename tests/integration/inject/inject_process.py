@@ -27,7 +27,6 @@ from meshgate.localcluster.ports import free_ports
 from meshgate.localcluster.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[3]
-KOPF = Path(sys.executable).with_name("kopf")
 
 
 @dataclass
@@ -97,13 +96,24 @@ def start_injector(
         "MESHGATE_WEBHOOK_CONFIG_NAME": name,
         "MESHGATE_WEBHOOK_FAILURE_POLICY": failure_policy,
         "MESHGATE_OPERATOR_NAMESPACE": operator_namespace,
+        "MESHGATE_WEBHOOK_LISTEN_ADDR": "127.0.0.1",
+        # The chart's proxy.resources default, which the offline CLI's defaults equal.
+        "MESHGATE_PROXY_CPU_REQUEST": "50m",
     }
     if check_seconds is not None:
         env["MESHGATE_WEBHOOK_IDENTITY_CHECK_SECONDS"] = str(check_seconds)
     log = log_dir / f"{name}-{secrets.token_hex(2)}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [str(KOPF), "run", "--standalone", "-A", "-m", "meshgate.inject.standalone"],
+            # --verbose: kopf's per-object lines say which replica answered an admission call.
+            [
+                sys.executable,
+                "-m",
+                "meshgate.handlers.run",
+                "--controllers",
+                "injection",
+                "--verbose",
+            ],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

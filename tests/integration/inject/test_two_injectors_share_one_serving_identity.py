@@ -4,6 +4,7 @@ caBundle changing."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -43,7 +44,19 @@ def _secret(api: Any, namespace: str) -> Any:
 
 
 def _answered(injector: Injector, namespace: str, pod: str) -> bool:
-    return f"[{namespace}/{pod}] Webhook" in injector.log.read_text(errors="replace")
+    """Whether this injector's log (JSON lines, kopf's format) has a webhook call for the Pod."""
+    for line in injector.log.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        about = record.get("object") or {}
+        if str(record.get("message", "")).startswith("Webhook") and (
+            about.get("namespace"),
+            about.get("name"),
+        ) == (namespace, pod):
+            return True
+    return False
 
 
 def test_two_injectors_keep_one_secret_and_one_ca_bundle_and_either_one_injects(

@@ -29,7 +29,7 @@ import yaml
 from meshgate.compile import compile_snapshot
 from meshgate.gatewayapi import GROUP, adapt
 from meshgate.gatewayapi.objects import objects_from_bodies
-from meshgate.handlers import health, run
+from meshgate.handlers import health, run, watches
 from meshgate.handlers.startup import (
     gateway_class_body,
     inject_settings,
@@ -38,7 +38,6 @@ from meshgate.handlers.startup import (
     webhook_settings,
 )
 from meshgate.identity.ca_store import CaUnavailable, load_or_create_ca
-from meshgate.identity.settings import IdentitySettings
 from meshgate.inject import jsonpatch_ops
 from meshgate.inject.patch import inject
 from meshgate.inject.policy import NamespaceInfo
@@ -124,7 +123,8 @@ class _NoCaYet:
 
 
 def _ca_secret_on_a_fresh_cluster(env: Env) -> str:
-    settings, identity = Settings.from_env(env), IdentitySettings.from_env(env)
+    settings = Settings.from_env(env)
+    identity = settings.identity
     kube = _NoCaYet()
     try:
         load_or_create_ca(
@@ -207,14 +207,18 @@ def _global_limit(env: Env) -> dict[str, Any]:
     }
 
 
+def _watches(env: Env) -> list[str]:
+    """What the operator watches, every controller the chart allows served."""
+    settings = Settings.from_env(env)
+    served = run.serve(settings, None, run.served_controllers(settings))  # type: ignore[arg-type]
+    return [w.id for w in watches.watches(run.watched(served))]
+
+
 # variable -> (a non-default value, the probe that must see it)
 PROBES: dict[str, tuple[str, Probe]] = {
     "MESHGATE_CA_SECRET": ("corp-ca", _ca_secret_on_a_fresh_cluster),
     "MESHGATE_CA_SOURCE": ("existing", _ca_secret_on_a_fresh_cluster),
-    "MESHGATE_GATEWAY_API": (
-        "true",
-        lambda env: [f.__qualname__ for f in run.optional_handlers(Settings.from_env(env))],
-    ),
+    "MESHGATE_GATEWAY_API": ("true", lambda env: _watches(env)),
     "MESHGATE_GATEWAY_API_REPLICAS": ("1", _gateway_api_replicas),
     "MESHGATE_GATEWAY_CLASS": (
         "meshgate",
@@ -229,7 +233,7 @@ PROBES: dict[str, tuple[str, Probe]] = {
     ),
     "MESHGATE_INJECTION_ENABLED": (
         "false",
-        lambda env: run.optional_handlers(Settings.from_env(env)),
+        lambda env: (run.served_controllers(Settings.from_env(env)), _watches(env)),
     ),
     "MESHGATE_INJECTION_FAILURE_POLICY": (
         "Ignore",

@@ -32,11 +32,12 @@ def _run(
 ) -> tuple[bool, list[str], list[float]]:
     waits: list[float] = []
     with caplog.at_level(logging.INFO, logger="meshgate.preflight"):
-        ok = preflight.wait_for_cluster(
+        rest = preflight.wait_for_cluster(
             Settings(operator_namespace="mesh-ops"),
-            lambda: cluster,
-            waits.append,  # type: ignore[arg-type, return-value]
+            lambda: cluster,  # type: ignore[arg-type, return-value]
+            waits.append,
         )
+    ok = rest is cluster  # the client the operator goes on with
     return ok, [r.getMessage() for r in caplog.records], waits
 
 
@@ -76,7 +77,7 @@ def test_no_credentials_stops_with_one_line(caplog: pytest.LogCaptureFixture) ->
         raise RuntimeError("Invalid kube-config file. No configuration found.")
 
     with caplog.at_level(logging.INFO, logger="meshgate.preflight"):
-        assert not preflight.wait_for_cluster(Settings(), no_config, lambda _: None)
+        assert preflight.wait_for_cluster(Settings(), no_config, lambda _: None) is None
     (record,) = caplog.records
     assert "set KUBECONFIG" in record.getMessage()
     assert "No configuration found" in record.getMessage()

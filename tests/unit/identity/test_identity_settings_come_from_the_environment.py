@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from meshgate.identity.settings import IdentitySettings
+from meshgate.settings import IdentitySettings
 
 
 def test_defaults_create_our_own_ca_and_issue_day_long_certificates() -> None:
