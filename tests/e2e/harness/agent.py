@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from . import atomicdir, binder, commands, volumes
+from . import atomicdir, binder, commands, trust, volumes
 from .container import Container
 from .kubeapi import ApiException, Kube
 from .kubeproxy import KubeProxy
@@ -53,6 +53,7 @@ class Agent:
         self._sandboxes: dict[str, PodSandbox | SandboxError] = {}
         self.node = NodeHeartbeat(kube, network.node_ip, kubelet_port=kubelet_port)
         self.kubeproxy = KubeProxy(kube)
+        trust.create(state_dir)
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -183,6 +184,7 @@ class Agent:
         ns = pod.body["metadata"]["namespace"]
         base = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "TZ", "PYTHONPATH")}
         base["PYTHONUNBUFFERED"] = "1"
+        base["SSL_CERT_FILE"] = str(trust.store(self.state_dir))
         env = commands.environment(
             pod.body, container.spec, pod.pod_ip, self.objects.as_text(ns), base
         )

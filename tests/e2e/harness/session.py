@@ -14,6 +14,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import trust
+
 E2E_DIR = Path(__file__).resolve().parents[1]
 APPS = E2E_DIR / "apps"
 # Registering the Node takes a second or two; a loaded machine gets much more.
@@ -30,6 +32,10 @@ class NodeAgent:
 
     def pod_log(self, namespace: str, pod: str, uid: str, container: str) -> Path:
         return self.state_dir / "pods" / f"{namespace}_{pod}_{uid}" / "logs" / f"{container}.log"
+
+    def trust(self, ca_pem: bytes) -> None:
+        """Every container trusts `ca_pem` from its next TLS context on (`harness/trust.py`)."""
+        trust.add(self.state_dir, ca_pem)
 
 
 def stop_agent(proc: subprocess.Popen[bytes], grace: float = 30.0) -> None:
