@@ -67,10 +67,10 @@ def check_head(
             slash = rest.find("/")
             authority = (rest if slash < 0 else rest[:slash]).lower()
             target = "/" if slash < 0 else rest[slash:]
-            if "@" in authority or not authority:
+            if "@" in authority or _VALID_HOST.fullmatch(authority) is None or not authority:
                 return 400
-            if host and authority != host:
-                return 400  # absolute URI and Host disagree: which does the backend trust?
+            # RFC 9112 §3.2.2: a request in absolute form is routed by its authority and Host is
+            # ignored; upstream, Host is the authority, so no backend sees the two disagree.
             host = authority
         else:
             return 400

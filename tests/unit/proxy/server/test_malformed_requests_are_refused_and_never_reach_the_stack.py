@@ -49,7 +49,6 @@ REFUSED = {
     "nbsp in host": (b"GET / HTTP/1.1\r\nHost: \xa0a\r\n\r\n", 400),
     "two host headers": (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
     "no host in http/1.1": (b"GET / HTTP/1.1\r\nX: y\r\n\r\n", 400),
-    "absolute uri disagreeing with host": (b"GET http://b/x HTTP/1.1\r\nHost: a\r\n\r\n", 400),
     "absolute uri with userinfo": (b"GET http://u@a/x HTTP/1.1\r\nHost: a\r\n\r\n", 400),
     "nul escape in path": (b"GET /a%00b HTTP/1.1\r\n" + H + b"\r\n", 400),
     "connect": (b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 405),
@@ -132,6 +131,25 @@ async def test_absolute_form_agreeing_with_host_is_served_with_its_path() -> Non
     protocol.data_received(b"GET http://A:8080/p?x HTTP/1.1\r\nHost: a:8080\r\n\r\n")
     await settle()
     assert (stack.seen[0].path, stack.seen[0].host) == ("/p", "a:8080")
+
+
+@pytest.mark.parametrize(
+    ("raw", "host"),
+    [
+        (b"GET http://b/x HTTP/1.1\r\nHost: a\r\n\r\n", "b"),
+        (b"GET https://B/x HTTP/1.1\r\nHost: a\r\n\r\n", "b"),
+        (b"GET http://a:81/x HTTP/1.1\r\nHost: a\r\n\r\n", "a:81"),
+    ],
+)
+async def test_absolute_form_is_routed_by_its_authority_not_by_a_differing_host(
+    raw: bytes, host: str
+) -> None:
+    # RFC 9112 3.2.2: the authority wins and replaces Host, so upstream sees only one of them.
+    stack = FakeStack()
+    protocol, _ = connect(stack)
+    protocol.data_received(raw)
+    await settle()
+    assert (stack.seen[0].path, stack.seen[0].host) == ("/x", host)
 
 
 async def test_h2c_upgrade_is_served_as_plain_http_without_the_upgrade_header() -> None:
