@@ -114,7 +114,12 @@ def service_of(body: ServiceBody) -> Service:
         meta=meta_of(body.get("metadata")),
         ports=tuple(sorted(ports, key=lambda sp: sp.port)),
         selector=MappingProxyType(dict(spec.get("selector") or {})),
+        cluster_ip=_cluster_ip(spec.get("clusterIP")),
     )
+
+
+def _cluster_ip(value: str | None) -> str | None:
+    return value if value and value != "None" else None  # "None": a headless Service
 
 
 def endpoint_slice_of(body: EndpointSliceBody) -> EndpointSlice:

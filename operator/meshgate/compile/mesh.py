@@ -1,9 +1,10 @@
 """One meshed namespace to one sidecar proxy config. Pure.
 
 Outbound (15001, loopback, the apps' HTTP proxy): a virtual host per Service port reachable by
-every DNS form of the Service, with and without `:port` (the bare form goes to port 80 when the
-Service has it, else to its lowest port). Its routes come from mesh Routes (`spec.hosts`) or, when
-none govern the Service for this namespace, a single default route to the Service's cluster.
+every DNS form of the Service and its ClusterIP, with and without `:port` (the bare form goes to
+port 80 when the Service has it, else to its lowest port). Its routes come from mesh Routes
+(`spec.hosts`) or, when none govern the Service for this namespace, a single default route to
+the Service's cluster.
 Inbound (15006): the namespace's Services' target ports, PeerAuthentication modes and
 AuthorizationPolicies.
 """
@@ -66,10 +67,12 @@ def compile_namespace(
         ns, name = service.meta.namespace, service.meta.name
         if ns in SYSTEM_NAMESPACES or not service.ports:
             continue
-        governing = routes.for_client(namespace, (ns, name))
         default_port = _default_port(service)
         for port in service.ports:
+            governing = routes.for_client(namespace, (ns, name), port.port)
             forms = service_domains(ns, name, domain, local=ns == namespace)
+            if service.cluster_ip:
+                forms = [*forms, service.cluster_ip]
             domains = [f"{d}:{port.port}" for d in forms]
             if port is default_port:
                 domains = forms + domains

@@ -79,6 +79,9 @@ class Service:
     meta: Meta
     ports: tuple[ServicePort, ...]
     selector: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    # The Service's virtual IP (None when headless or not yet allocated): sidecars also route a
+    # request addressed to it, as to the Service's names.
+    cluster_ip: str | None = None
 
 
 @dataclass(frozen=True)

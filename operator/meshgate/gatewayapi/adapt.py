@@ -33,6 +33,7 @@ from meshgate.compile.snapshot import Meta, Resource, Snapshot
 from .conditions import Condition, cond
 from .features import SUPPORTED_FEATURES
 from .listeners import ListenerVerdict, judge_listeners
+from .mesh import judge_service_parents, mesh_route, mesh_status_entries, parent_grants
 from .objects import (
     BUNDLE_VERSION,
     CONTROLLER_NAME,
@@ -156,7 +157,7 @@ def adapt(objs: GatewayApiObjects, snap: Snapshot, *, replicas: int = 1) -> Adap
         parents: list[tuple[ObjectRef, ParentVerdict]] = []
         for ref in route.parent_refs:
             if (ref.group, ref.kind) != (GROUP, "Gateway"):
-                continue  # a mesh (Service) parent or another API: not served here
+                continue  # a Service parent (`mesh.py`) or another API
             parent = states.get(f"{ref.namespace or route.meta.namespace}/{ref.name}")
             if parent is None:
                 continue  # not a Gateway of a meshgate class: its controller answers
@@ -168,9 +169,10 @@ def adapt(objs: GatewayApiObjects, snap: Snapshot, *, replicas: int = 1) -> Adap
             else:
                 verdict = judge_parent(route, ref, parent.gw, parent.verdicts, namespaces)
             parents.append((ref, verdict))
-        if not parents:
+        mesh_parents = judge_service_parents(route, services)
+        if not parents and not mesh_parents:
             continue
-        translation = translate(route, objs.grants, services)
+        translation = translate(route, objs.grants + parent_grants(route, mesh_parents), services)
         gen = route.meta.generation
         if translation.unresolved:
             reason, message = translation.unresolved[0]
@@ -205,7 +207,11 @@ def adapt(objs: GatewayApiObjects, snap: Snapshot, *, replicas: int = 1) -> Adap
                     "conditions": [accepted, resolved],
                 }
             )
+        entries.extend(mesh_status_entries(route, mesh_parents, translation, resolved))
         statuses.append(DesiredStatus("HTTPRoute", *_nn(route), {"parents": entries}))
+        in_mesh = mesh_route(route, mesh_parents, translation)
+        if in_mesh is not None:
+            routes.append(in_mesh)
         if served and translation.rules:
             routes.append(
                 Resource(
