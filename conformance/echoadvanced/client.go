@@ -7,9 +7,11 @@ package main
 // status 0 only when every request was answered.
 
 import (
+	"bufio"
 	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -72,7 +74,7 @@ func once(client *http.Client, r Request, i int, out io.Writer) error {
 		}
 		req.Header.Add(h[0], h[1])
 	}
-	resp, err := client.Do(req)
+	resp, err := send(client, req)
 	if err != nil {
 		return err
 	}
@@ -100,5 +102,56 @@ func once(client *http.Client, r Request, i int, out io.Writer) error {
 		}
 	}
 	_, err = io.WriteString(out, b.String())
+	return err
+}
+
+// send is client.Do, except for a plain-HTTP request through a proxy whose Host header differs
+// from its URL's host. Go writes such a request with the Host header as its absolute URI's
+// authority too, so the proxy could no longer tell where it was sent; Istio's client, whose
+// connection a sidecar captures, sends it to the URL's address with that Host. This writes the
+// absolute URI from the URL and the Host header as given (RFC 9112 3.2.2: the proxy routes by
+// the authority).
+func send(client *http.Client, req *http.Request) (*http.Response, error) {
+	transport, _ := client.Transport.(*http.Transport)
+	if req.Host == "" || req.Host == req.URL.Host || req.URL.Scheme != "http" || transport == nil || transport.Proxy == nil {
+		return client.Do(req)
+	}
+	proxy, err := transport.Proxy(req)
+	if err != nil || proxy == nil {
+		return client.Do(req)
+	}
+	conn, err := net.DialTimeout("tcp", proxy.Host, client.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	if client.Timeout > 0 {
+		_ = conn.SetDeadline(time.Now().Add(client.Timeout))
+	}
+	var head strings.Builder
+	fmt.Fprintf(&head, "%s %s HTTP/1.1\r\nHost: %s\r\n", req.Method, req.URL.String(), req.Host)
+	_ = req.Header.Write(&head)
+	head.WriteString("Connection: close\r\n\r\n")
+	if _, err := io.WriteString(conn, head.String()); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	resp.Body = closing{resp.Body, conn}
+	return resp, nil
+}
+
+// closing closes the connection with the body.
+type closing struct {
+	io.ReadCloser
+	conn net.Conn
+}
+
+func (c closing) Close() error {
+	err := c.ReadCloser.Close()
+	c.conn.Close()
 	return err
 }

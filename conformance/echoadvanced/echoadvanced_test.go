@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +100,47 @@ func TestAnUnansweredRequestCountsAsFailed(t *testing.T) {
 
 	if failed != 2 || !strings.Contains(errOut.String(), "[1] error:") {
 		t.Fatalf("failed %d, stderr %q", failed, errOut.String())
+	}
+}
+
+func TestThroughAProxyAHostHeaderOtherThanTheURLsKeepsTheURLAsTheAuthority(t *testing.T) {
+	// A raw listener: Go's own server would already have replaced Host by the authority.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	seen := make(chan []string, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		reader := bufio.NewReader(conn)
+		var head []string
+		for {
+			line, err := reader.ReadString('\n')
+			if err != nil || line == "\r\n" {
+				break
+			}
+			head = append(head, strings.TrimRight(line, "\r\n"))
+		}
+		seen <- head
+		body := "Hostname=echo-v1-abc\n"
+		fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	}()
+	client := NewClient(5 * time.Second)
+	client.Transport.(*http.Transport).Proxy = http.ProxyURL(&url.URL{Scheme: "http", Host: ln.Addr().String()})
+	var out bytes.Buffer
+
+	failed := Run(client, Request{URL: "http://echo-v1/x", Headers: [][2]string{{"Host", "echo-v2"}}}, &out, &bytes.Buffer{})
+
+	head := <-seen
+	if failed != 0 || len(head) < 2 || head[0] != "GET http://echo-v1/x HTTP/1.1" || head[1] != "Host: echo-v2" {
+		t.Fatalf("the proxy saw %q (failed %d)", head, failed)
+	}
+	if resp := echo.ParseResponse(out.String()); resp.Code != "200" || resp.Hostname != "echo-v1-abc" {
+		t.Fatalf("parsed %s", resp)
 	}
 }
