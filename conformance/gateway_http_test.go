@@ -52,14 +52,18 @@ func TestGatewayHTTPConformance(t *testing.T) {
 	opts.GatewayClassName = "meshgate"
 	opts.ConformanceProfiles = sets.New(suite.GatewayHTTPConformanceProfileName)
 	opts.SupportedFeatures = claimedFeatures(t, envOr("MESHGATE_CONFORMANCE_FEATURES", featuresFile))
-	opts.Implementation = confv1.Implementation{
+	opts.Implementation = implementation()
+	conformance.RunConformanceWithOptions(t, opts)
+}
+
+func implementation() confv1.Implementation {
+	return confv1.Implementation{
 		Organization: "meshgate",
 		Project:      "meshgate",
 		URL:          "https://github.com/meshgate/meshgate",
 		Version:      envOr("MESHGATE_VERSION", "dev"),
 		Contact:      []string{"https://github.com/meshgate/meshgate/issues"},
 	}
-	conformance.RunConformanceWithOptions(t, opts)
 }
 
 func envOr(name, fallback string) string {

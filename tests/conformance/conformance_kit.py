@@ -16,13 +16,17 @@ BIN_DIR = REPO / ".local" / "conformance"
 
 @dataclass(frozen=True)
 class ConformanceBins:
-    """The echo-basic program and the compiled suite, built by `make conformance-bins`."""
+    """The echo-basic program, our echo-advanced emulation and the compiled suite, built by
+    `make conformance-bins`."""
 
     echo_basic: Path
     suite: Path
+    echo_advanced: Path
 
 
-BINS = ConformanceBins(BIN_DIR / "echo-basic", BIN_DIR / "gateway-http.test")
+BINS = ConformanceBins(
+    BIN_DIR / "echo-basic", BIN_DIR / "gateway-http.test", BIN_DIR / "echo-advanced"
+)
 
 
 def _stats(status: Body) -> str:

@@ -5,8 +5,9 @@ meshgate installed by its chart with the Gateway API on (its standard-channel CR
     The echo-basic program and the compiled suite (`make conformance-bins` builds both from the
     Go module in `conformance/`); a clear failure when they are missing.
 ``conformance_agent`` (session)
-    The e2e node agent (`tests/e2e/harness`) playing kubelet and kube-proxy, mapping the suite's
-    echo-basic image to the built program.
+    The e2e node agent (`tests/e2e/harness`) playing kubelet (with its kubelet API, for the
+    mesh profile's exec) and kube-proxy, mapping the suite's echo-basic image to the built
+    program and echo-advanced to our emulation of it.
 ``gateway_api_release`` (session)
     `helm install` of `charts/meshgate` with `gatewayAPI.enabled=true` and
     `gatewayAPI.installCRDs=true`, once the operator Pod is Running and Ready.
@@ -59,7 +60,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def conformance_bins() -> ConformanceBins:
-    for path in (BINS.echo_basic, BINS.suite):
+    for path in (BINS.echo_basic, BINS.suite, BINS.echo_advanced):
         if not os.access(path, os.X_OK):
             pytest.fail(f"{path} is not built: run `make conformance-bins` (needs Go)")
     return BINS
@@ -71,9 +72,9 @@ def conformance_agent(kubeconfig: str, conformance_bins: ConformanceBins) -> Ite
     state_dir = BIN_DIR / "node-agent"
     shutil.rmtree(state_dir, ignore_errors=True)
     state_dir.mkdir(parents=True)
-    with running_agent(
-        kubeconfig, state_dir, ["--echo-basic", str(conformance_bins.echo_basic)]
-    ) as agent:
+    bins = conformance_bins
+    args = ["--echo-basic", str(bins.echo_basic), "--echo-advanced", str(bins.echo_advanced)]
+    with running_agent(kubeconfig, state_dir, args) as agent:
         yield agent
 
 
@@ -93,6 +94,8 @@ def gateway_api_release(conformance_agent: NodeAgent, kubeconfig: str) -> Iterat
                 timeout=RELEASE_READY_TIMEOUT,
                 what="the meshgate operator Pods installed by helm to be Running and Ready",
             )
+            # The mesh profile creates its labelled namespaces and Deployments in one apply.
+            release.wait_until_injecting(RELEASE_READY_TIMEOUT)
         except WaitTimeout as exc:
             logs = sorted(conformance_agent.state_dir.glob(f"pods/{release.namespace}_*/logs/*"))
             tails = "\n".join(f"--- {p}\n{p.read_text()[-2000:]}" for p in logs)

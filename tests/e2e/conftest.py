@@ -45,8 +45,6 @@ from helm_release import Release  # noqa: E402  needs the path above
 REPO = HERE.parents[1]
 # Installing the chart: CRDs Established, the operator Pod started and Ready.
 RELEASE_READY_TIMEOUT = 120.0
-# Never holds a Pod: only server-side dry runs are created in it.
-INJECTION_PROBE_NAMESPACE = "meshgate-e2e-injection-probe"
 
 
 def _tool(name: str) -> Path:
@@ -116,22 +114,11 @@ def meshgate_release(node_agent: NodeAgent, kubeconfig: str) -> Iterator[Release
 
 def _wait_until_pods_are_injected(release: Release, agent: NodeAgent) -> None:
     """Scenarios create a labelled namespace and its Deployments in one apply: every Pod must
-    already meet the webhook, which the API server learns of a moment after the operator's
-    Ready."""
-    release.kubectl_run("create", "namespace", INJECTION_PROBE_NAMESPACE)
-    release.kubectl_run(
-        "label", "namespace", INJECTION_PROBE_NAMESPACE, "meshgate.io/inject=enabled"
-    )
+    already meet the webhook."""
     try:
-        wait_for(
-            lambda: release.injects(INJECTION_PROBE_NAMESPACE),
-            timeout=RELEASE_READY_TIMEOUT,
-            what="a dry-run Pod in a labelled namespace to come back with its sidecar",
-        )
+        release.wait_until_injecting(RELEASE_READY_TIMEOUT)
     except WaitTimeout as exc:
         raise RuntimeError(f"{exc}\n{_operator_logs(agent, release)}") from exc
-    finally:
-        release.kubectl_run("delete", "namespace", INJECTION_PROBE_NAMESPACE, "--wait=false")
 
 
 def _operator_logs(agent: NodeAgent, release: Release) -> str:

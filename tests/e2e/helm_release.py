@@ -14,12 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from meshgate.localcluster.waiting import wait_for
+
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "meshgate"
 LOCAL_VALUES = CHART / "ci" / "local-runner-values.yaml"
 RELEASE = "meshgate"
 NAMESPACE = "meshgate-system"
 OPERATOR_SELECTOR = "app.kubernetes.io/name=meshgate,app.kubernetes.io/component=operator"
+INJECT_LABEL = "meshgate.io/inject"
+# Never holds a Pod: only server-side dry runs are created in it.
+INJECTION_PROBE_NAMESPACE = "meshgate-e2e-injection-probe"
 
 
 class HelmError(RuntimeError):
@@ -112,6 +117,21 @@ class Release:
         init = [c.get("name") for c in pod.get("spec", {}).get("initContainers") or []]
         plain = [c.get("name") for c in pod.get("spec", {}).get("containers") or []]
         return "meshgate-proxy" in init + plain
+
+    def wait_until_injecting(self, timeout: float) -> None:
+        """Until a dry-run Pod in a labelled namespace comes back with its sidecar: a namespace
+        and its Deployments applied together must have every Pod meet the webhook, which the API
+        server learns of a moment after the operator's Ready. Raises WaitTimeout."""
+        self.kubectl_run("create", "namespace", INJECTION_PROBE_NAMESPACE)
+        self.kubectl_run("label", "namespace", INJECTION_PROBE_NAMESPACE, f"{INJECT_LABEL}=enabled")
+        try:
+            wait_for(
+                lambda: self.injects(INJECTION_PROBE_NAMESPACE),
+                timeout=timeout,
+                what="a dry-run Pod in a labelled namespace to come back with its sidecar",
+            )
+        finally:
+            self.kubectl_run("delete", "namespace", INJECTION_PROBE_NAMESPACE, "--wait=false")
 
     def scale_operator(self, replicas: int) -> None:
         self.kubectl_run(
