@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,6 +199,10 @@ class Served:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
+# A start-up step: kopf's settings, its memo, what is served.
+Start = Callable[[kopf.OperatorSettings, kopf.Memo, Served], Awaitable[None]]
+
+
 def configure_kopf(kopf_settings: kopf.OperatorSettings, settings: Settings) -> None:
     kopf_settings.posting.enabled = False  # meshgate posts its own events, on outcome changes only
     kopf_settings.watching.server_timeout = 300
@@ -208,7 +213,7 @@ def configure_kopf(kopf_settings: kopf.OperatorSettings, settings: Settings) -> 
     kopf_settings.peering.clusterwide = not settings.namespaces
 
 
-async def start_runtime(kopf_settings: kopf.OperatorSettings, served: Served) -> None:
+async def start_runtime(kopf_settings: kopf.OperatorSettings, _: kopf.Memo, served: Served) -> None:
     """Configure kopf, then run the served controllers in the one runtime (and /healthz and
     /metrics beside the routing controller, whose reconciles they report)."""
     settings = served.settings
@@ -257,13 +262,13 @@ async def stop_runtime(served: Served) -> None:
         await asyncio.to_thread(served.routing.close)
 
 
-async def start_peering(served: Served) -> None:
+async def start_peering(_: kopf.OperatorSettings, __: kopf.Memo, served: Served) -> None:
     settings = served.settings
     created = await asyncio.to_thread(ensure_peering, served.rest, settings)
     log.info("kopf peering %r (created: %s)", settings.peering_name, created or "none")
 
 
-async def start_gateway_class(served: Served) -> None:
+async def start_gateway_class(_: kopf.OperatorSettings, __: kopf.Memo, served: Served) -> None:
     outcome = await asyncio.to_thread(ensure_gateway_class, served.rest, served.settings)
     log.info("GatewayClass %r: %s", served.settings.gateway_class, outcome)
 
@@ -298,36 +303,27 @@ async def start_admission(
 def register(served: Served) -> list[str]:
     """Register the start-up and clean-up handlers for what is served; their ids. kopf runs
     start-up handlers in this order, all before the first watch event."""
-    ids = ["meshgate-runtime"]
+    wanted: list[tuple[str, Start]] = [("meshgate-runtime", start_runtime)]
+    if served.settings.peering:
+        wanted.append(("meshgate-peering", start_peering))
+    if served.routing is not None and gateway_class_body(served.settings) is not None:
+        wanted.append(("meshgate-gateway-class", start_gateway_class))
+    if served.injection:
+        from meshgate.inject import webhook  # noqa: F401 - importing registers the handlers
 
-    @kopf.on.startup(id="meshgate-runtime")
-    async def _runtime(settings: kopf.OperatorSettings, **_: Any) -> None:
-        await start_runtime(settings, served)
+        wanted.append(("meshgate-admission", start_admission))
+    for handler_id, start in wanted:
+        kopf.on.startup(id=handler_id)(_bound(start, served))
 
     @kopf.on.cleanup(id="meshgate-runtime-stop")
     async def _stop(**_: Any) -> None:
         await stop_runtime(served)
 
-    if served.settings.peering:
-        ids.append("meshgate-peering")
+    return [handler_id for handler_id, _ in wanted]
 
-        @kopf.on.startup(id="meshgate-peering")
-        async def _peering(**_: Any) -> None:
-            await start_peering(served)
 
-    if served.routing is not None and gateway_class_body(served.settings) is not None:
-        ids.append("meshgate-gateway-class")
+def _bound(start: Start, served: Served) -> Callable[..., Awaitable[None]]:
+    async def handler(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+        await start(settings, memo, served)
 
-        @kopf.on.startup(id="meshgate-gateway-class")
-        async def _gateway_class(**_: Any) -> None:
-            await start_gateway_class(served)
-
-    if served.injection:
-        ids.append("meshgate-admission")
-        from meshgate.inject import webhook  # noqa: F401 - importing registers the handlers
-
-        @kopf.on.startup(id="meshgate-admission")
-        async def _admission(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-            await start_admission(settings, memo, served)
-
-    return ids
+    return handler

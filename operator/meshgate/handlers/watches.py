@@ -141,25 +141,30 @@ def watches(w: Watched) -> list[Watch]:
     def identity_mark(kind: str, body: kopf.Body) -> None:
         runtime.mark(IDENTITY, (kind, *_meta(body)[:2]))
 
-    for info in KINDS:
-        kind = Kind(info.group, info.version, info.plural, info.kind)
-        wanted_by_identity = w.identity and info.kind in IDENTITY_KINDS
-        if routing is None and not wanted_by_identity:
-            continue
+    def custom(stored: str, to_identity: bool) -> Handler:
+        """meshgate's kinds and the Gateway API's, stored as `stored`."""
 
-        def custom(
-            type: str | None,
-            body: kopf.Body,
-            _kind: str = info.kind,
-            _id: bool = wanted_by_identity,
-            **_: Any,
-        ) -> None:
+        def handler(type: str | None, body: kopf.Body, **_: Any) -> None:
             if routing is not None:
-                routing.custom(_kind, type, body)
-            if _id:
-                identity_mark(_kind, body)
+                routing.custom(stored, type, body)
+            if to_identity:
+                identity_mark(stored, body)
 
-        out.append(Watch(info.plural, kind, custom))
+        return handler
+
+    custom_kinds = [
+        (info.plural, Kind(info.group, info.version, info.plural, info.kind), info.kind)
+        for info in KINDS
+    ]
+    if w.gateway_api:
+        # Stored under their own names: `Gateway` alone is meshgate.io's kind.
+        custom_kinds += [
+            (f"gateway-api-{k.plural}", k, store_kind(k.kind)) for k in GATEWAY_API_KINDS
+        ]
+    for watch_id, kind, stored in custom_kinds:
+        to_identity = w.identity and (kind.kind in IDENTITY_KINDS or kind == GATEWAY_API_GATEWAY)
+        if routing is not None or to_identity:
+            out.append(Watch(watch_id, kind, custom(stored, to_identity)))
 
     if routing is not None or w.identity:
 
@@ -223,27 +228,6 @@ def watches(w: Watched) -> list[Watch]:
                 generated("PodDisruptionBudget"),
             ),
         ]
-
-    if w.gateway_api:
-        for gw_kind in GATEWAY_API_KINDS:
-            stored = store_kind(gw_kind.kind)  # `Gateway` alone is meshgate.io's kind
-            wanted_by_identity = w.identity and gw_kind == GATEWAY_API_GATEWAY
-            if routing is None and not wanted_by_identity:
-                continue
-
-            def gateway_api(
-                type: str | None,
-                body: kopf.Body,
-                _stored: str = stored,
-                _id: bool = wanted_by_identity,
-                **_: Any,
-            ) -> None:
-                if routing is not None:
-                    routing.custom(_stored, type, body)
-                if _id:
-                    identity_mark(_stored, body)
-
-            out.append(Watch(f"gateway-api-{gw_kind.plural}", gw_kind, gateway_api))
 
     if w.identity:
 

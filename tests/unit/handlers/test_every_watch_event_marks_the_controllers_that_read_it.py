@@ -76,6 +76,13 @@ def test_a_gateway_reaches_routing_and_identity(served: Watched) -> None:
     assert _marked(served) == {"routing": {key}, "identity": {key}}
 
 
+def test_a_gateway_api_gateway_reaches_routing_and_identity(served: Watched) -> None:
+    _event(served, "gateway-api-gateways", _body("Gateway", "shop", "edge", meta={"generation": 1}))
+    key = ("Gateway.gateway.networking.k8s.io", "shop", "edge")
+    marked = _marked(served)
+    assert marked["identity"] == marked["routing"] == {key}
+
+
 def test_a_route_reaches_routing_only(served: Watched) -> None:
     _event(served, "routes", _body("Route", "shop", "r", meta={"generation": 1}))
     assert _marked(served) == {"routing": {("Route", "shop", "r")}}
