@@ -4,7 +4,8 @@ Request i is due at `start + i / rate` on keep-alive connection `i % connections
 runs from its due time (a connection still busy then counts the backlog: no coordinated
 omission). Every request has a timeout; a failed one (error, timeout, non-2xx) is counted and
 its connection replaced. Every `--interval` seconds one JSON line goes to stdout: the interval's
-sent, ok and failed counts and its latency p50/p99/max. Bounded by `--seconds` (+ the timeout).
+ok, shed (503) and failed counts and their latency p50/p99/max; the last line (`"summary":
+true`) is the same for the whole run. Bounded by `--seconds` (+ the timeout).
 
     python load.py --port 8080 --rate 300 --seconds 1800 --connections 16
     python load.py --port 8080 --capacity --seconds 15 --connections 16   # closed loop
@@ -24,7 +25,7 @@ from typing import Any, cast
 import httptools
 import uvloop
 
-REQUEST = b"GET /soak HTTP/1.1\r\nHost: soak.local\r\nUser-Agent: meshgate-soak\r\n\r\n"
+REQUEST = b"GET %s HTTP/1.1\r\nHost: soak.local\r\nUser-Agent: meshgate-soak\r\n\r\n"
 
 
 class _Conn(asyncio.Protocol):
@@ -32,6 +33,7 @@ class _Conn(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.transport: asyncio.Transport | None = None
         self.waiter: asyncio.Future[int] | None = None
+        self.keep_alive = True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -46,6 +48,7 @@ class _Conn(asyncio.Protocol):
             self._fail(exc)
 
     def on_message_complete(self) -> None:
+        self.keep_alive = self.parser.should_keep_alive()  # `connection: close` is honoured
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(self.parser.get_status_code())
 
@@ -62,6 +65,7 @@ class Window:
 
     def __init__(self) -> None:
         self.latencies: list[float] = []
+        self.shed: list[float] = []  # answered 503: refused by an overloaded proxy
         self.failed = 0
         self.errors: dict[str, int] = {}
 
@@ -72,7 +76,7 @@ class Window:
 
 async def _connection(
     port: int, first: int, step: int, total: int, start: float, rate: float,
-    limit: float, windows: list[Window],
+    limit: float, windows: list[Window], source: str | None, everything: Window, request: bytes,
 ) -> None:  # fmt: skip
     loop = asyncio.get_running_loop()
     clock = time.perf_counter
@@ -87,30 +91,41 @@ async def _connection(
         window = windows[-1]
         try:
             if conn is None or conn.transport is None or conn.transport.is_closing():
+                local = (source, 0) if source else None
                 _, conn = await asyncio.wait_for(
-                    loop.create_connection(_Conn, "127.0.0.1", port), limit
+                    loop.create_connection(_Conn, "127.0.0.1", port, local_addr=local), limit
                 )
             conn.waiter = loop.create_future()
             assert conn.transport is not None
-            conn.transport.write(REQUEST)
+            conn.transport.write(request)
             status = await asyncio.wait_for(conn.waiter, limit)
         except (OSError, TimeoutError, httptools.HttpParserError) as exc:
             window.fail(type(exc).__name__)
+            everything.fail(type(exc).__name__)
             if conn is not None and conn.transport is not None:
                 conn.transport.abort()
             conn = None
             free_at = clock()
             continue
         free_at = clock()
+        if not conn.keep_alive:
+            assert conn.transport is not None
+            conn.transport.close()
+            conn = None
         if 200 <= status < 300:
             window.latencies.append(free_at - began)
+            everything.latencies.append(free_at - began)
+        elif status == 503:
+            window.shed.append(free_at - began)
+            everything.shed.append(free_at - began)
         else:
             window.fail(f"status {status}")
+            everything.fail(f"status {status}")
     if conn is not None and conn.transport is not None:
         conn.transport.close()
 
 
-async def _closed(port: int, until: float, limit: float, window: Window) -> None:
+async def _closed(port: int, until: float, limit: float, window: Window, request: bytes) -> None:
     """Back to back on one connection until `until`: how fast the path answers at most."""
     loop = asyncio.get_running_loop()
     _, conn = await loop.create_connection(_Conn, "127.0.0.1", port)
@@ -119,7 +134,7 @@ async def _closed(port: int, until: float, limit: float, window: Window) -> None
         began = clock()
         conn.waiter = loop.create_future()
         assert conn.transport is not None
-        conn.transport.write(REQUEST)
+        conn.transport.write(request)
         try:
             status = await asyncio.wait_for(conn.waiter, limit)
         except (OSError, TimeoutError, httptools.HttpParserError) as exc:
@@ -138,7 +153,10 @@ async def capacity(args: argparse.Namespace) -> None:
     began = time.perf_counter()
     until = began + args.seconds
     await asyncio.gather(
-        *(_closed(args.port, until, args.timeout, window) for _ in range(args.connections))
+        *(
+            _closed(args.port, until, args.timeout, window, args.request)
+            for _ in range(args.connections)
+        )
     )
     elapsed = time.perf_counter() - began
     print(json.dumps({"capacity_rps": round(len(window.latencies) / elapsed, 1),
@@ -151,36 +169,45 @@ async def _report(windows: list[Window], interval: float, until: float) -> None:
         await asyncio.sleep(interval)
         window = windows[-1]
         windows.append(Window())
-        record: dict[str, Any] = {
-            "t": round(time.time(), 3),
-            "ok": len(window.latencies),
-            "failed": window.failed,
-            "errors": window.errors,
-        }
-        lat = sorted(window.latencies)
+        print(json.dumps({"t": round(time.time(), 3), **figures(window)}), flush=True)
+
+
+def figures(window: Window) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "ok": len(window.latencies),
+        "shed": len(window.shed),
+        "failed": window.failed,
+        "errors": window.errors,
+    }
+    for name, values in (("", window.latencies), ("shed_", window.shed)):
+        lat = sorted(values)
         if len(lat) >= 20:
             q = statistics.quantiles(lat, n=100, method="inclusive")
-            record.update(p50_ms=round(q[49] * 1e3, 3), p99_ms=round(q[98] * 1e3, 3))
-            record["max_ms"] = round(lat[-1] * 1e3, 3)
-        print(json.dumps(record), flush=True)
+            record[f"{name}p50_ms"] = round(q[49] * 1e3, 3)
+            record[f"{name}p99_ms"] = round(q[98] * 1e3, 3)
+        if lat:
+            record[f"{name}max_ms"] = round(lat[-1] * 1e3, 3)
+    return record
 
 
 async def run(args: argparse.Namespace) -> None:
     total = int(args.rate * args.seconds)
     start = time.perf_counter() + 0.2
     windows = [Window()]
+    everything = Window()
     reporter = asyncio.ensure_future(
         _report(windows, args.interval, start + args.seconds + args.timeout + args.interval)
     )
     await asyncio.gather(
         *(
             _connection(args.port, k, args.connections, total, start, args.rate,
-                        args.timeout, windows)
+                        args.timeout, windows, args.source, everything, args.request)
             for k in range(args.connections)
         )
     )  # fmt: skip
     await asyncio.sleep(args.interval)  # the last window is reported
     reporter.cancel()
+    print(json.dumps({"summary": True, **figures(everything)}), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,7 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--timeout", type=float, default=5.0)
     parser.add_argument("--interval", type=float, default=5.0)
+    parser.add_argument("--source", default=None, help="local address to connect from")
+    parser.add_argument("--path", default="/soak")
     args = parser.parse_args(argv)
+    args.request = REQUEST % args.path.encode()
     uvloop.run(capacity(args) if args.capacity else run(args))
     return 0
 

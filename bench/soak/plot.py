@@ -24,7 +24,9 @@ import matplotlib.pyplot as plt
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """JSON lines, without load.py's closing summary (the windows already hold it)."""
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [r for r in records if not r.get("summary")]
 
 
 def summarise(out: Path, warmup: float) -> dict[str, Any]:
@@ -37,6 +39,7 @@ def summarise(out: Path, warmup: float) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "requests_ok": sum(w["ok"] for w in windows),
         "requests_failed": sum(w["failed"] for w in windows),
+        "requests_shed_503": sum(w.get("shed", 0) for w in windows),
         "errors": {},
         "reloads": sum(1 for e in events if e["event"] == "reload"),
         "rotations": sum(1 for e in events if e["event"] == "rotate"),

@@ -78,7 +78,7 @@ class ListenerGuard:
         self._prefix = '{"event":"limit","listener":' + _quote(name) + ',"limit":'
         self.connections = 0
         self.per_client: dict[str, int] = {}
-        self.active = 0  # requests handed to the stack and not yet answered
+        self.active = 0  # requests handed to the stack whose response head is not yet written
         self.hits: dict[str, int] = {}  # since this guard was made (tests read it)
 
     def configure(self, limits: ListenerLimits, write_line: LineWriter | None) -> None:

@@ -504,11 +504,6 @@ class HttpServerProtocol(asyncio.Protocol):
             return
         self._active = item
         self._phase = _BUSY
-        shed = self._guard.start()
-        if shed is not None:
-            self._shed(item, shed)
-            return
-        self._holding = True
         request = item.request
         body = request.body
         if body is not None and not body.complete:
@@ -527,7 +522,13 @@ class HttpServerProtocol(asyncio.Protocol):
             self._enter(exchange)
 
     def _enter(self, item: Exchange) -> None:
-        """Hand a request to the stack."""
+        """Hand a request to the stack, or shed it when the listener is past capacity (a request
+        still waiting for its body holds no slot: it costs the stack nothing yet)."""
+        shed = self._guard.start()
+        if shed is not None:
+            self._shed(item, shed)
+            return
+        self._holding = True
         stack = self._listener.stack
         start = stack.start
         if start is None:
@@ -604,6 +605,9 @@ class HttpServerProtocol(asyncio.Protocol):
         self._write_response(exchange, response, stack)
 
     def _write_response(self, exchange: Exchange, response: Response, stack: Stack) -> None:
+        # Answered: what is left is delivery, bounded by the send timeout, so a slow reader
+        # never holds one of the listener's request slots.
+        self._release()
         request = exchange.request
         status = response.status
         if status == 101 and response.extra is not None:

@@ -9,6 +9,7 @@ import json
 
 from meshproxy_fakes import FakeStack, FakeTransport, settle
 
+from meshproxy.http.body import Body
 from meshproxy.http.message import Request, Response
 from meshproxy.limits import guard as limit
 from meshproxy.limits.guard import ListenerGuard
@@ -103,6 +104,37 @@ async def test_past_the_pending_bound_a_request_is_answered_503_retry_after_with
     gate.set()
     await settle()
     assert listener.guard.active == 0  # answered: the slot is free again
+
+
+async def test_a_client_slow_to_read_its_answer_holds_no_request_slot() -> None:
+    async def streams_forever(request: Request) -> Response:
+        if request.path == "/a":
+            return Response(200, [], Body(None))  # a body that is still being delivered
+        return Response(200, [], b"ok")
+
+    stack = FakeStack(streams_forever)
+    listener = Listener(stack, max_pending_requests=1)
+    slow, _ = listener.connect("198.18.0.1")
+    slow.pause_writing()  # it reads nothing: its answer sits in the write buffer
+    slow.data_received(b"GET /a HTTP/1.1\r\nHost: a\r\n\r\n")
+    await settle()
+    other, transport = listener.connect("198.18.0.2")
+    other.data_received(b"GET /b HTTP/1.1\r\nHost: a\r\n\r\n")
+    await settle()
+    assert b"200 OK" in transport.data()
+    assert listener.guard.hits == {}
+
+
+async def test_requests_waiting_for_their_body_hold_no_request_slot() -> None:
+    stack = FakeStack()
+    listener = Listener(stack, max_pending_requests=1)
+    for i in range(3):
+        waiting, _ = listener.connect(f"198.18.0.{i}")
+        waiting.data_received(_post("/slow", 100, b"a"))
+    other, transport = listener.connect("198.18.0.9")
+    other.data_received(b"GET /b HTTP/1.1\r\nHost: a\r\n\r\n")
+    await settle()
+    assert b"200 OK" in transport.data()
 
 
 async def test_a_short_body_enters_the_stack_only_once_it_has_all_arrived() -> None:

@@ -1,0 +1,359 @@
+"""Helpers for the hostile-load e2e tests: an operator-compiled edge gateway with two backends,
+slowhttptest as the attacker, a paced well-behaved client, and the proxy's own figures.
+
+The gateway is compiled from Gateway and Route YAML by the operator's compiler
+(`tests/e2e/edge/compiled_edge.py`) and run as a real meshproxy process on 127.0.0.1. Routes:
+`/api` to an `api` backend (small JSON answers) and `/big` to a `files` backend (a large body),
+each its own cluster, as two Services would be. The well-behaved client is the soak's paced
+client (`bench/soak/load.py`) connecting from 127.0.0.2, so it is another address than the
+attacker's (127.0.0.1). Every process is stopped by its PID; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import json
+import os
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httptools
+
+HERE = Path(__file__).resolve().parent
+E2E = HERE.parent
+REPO = E2E.parents[1]
+for _dir in (E2E / "edge", E2E / "proxy"):
+    if str(_dir) not in sys.path:
+        sys.path.insert(0, str(_dir))
+
+from compiled_edge import backend, compile_gateway  # noqa: E402 - the path lines above
+from meshproxy_e2e import Proxy, free_port, wait_until  # noqa: E402
+
+SLOWHTTPTEST = "/usr/bin/slowhttptest"
+LOAD = REPO / "bench" / "soak" / "load.py"
+PYTHON = str(REPO / ".venv" / "bin" / "python")
+CLIENT_ADDRESS = "127.0.0.2"  # the well-behaved client; the attacker is 127.0.0.1
+BIG_BODY = 256 * 1024
+SLOW_SECONDS = 0.05  # how long `/api/slow` takes to answer
+OUT = REPO / "bench" / "out" / "hostile"
+
+
+def raise_open_files_limit() -> int:
+    """Soft RLIMIT_NOFILE to the hard one, for this process and what it starts."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+# --- backends ------------------------------------------------------------------------------------
+
+
+class _Answer(asyncio.Protocol):
+    def __init__(self, answers: dict[str, bytes], counts: dict[str, int]) -> None:
+        self.parser = httptools.HttpRequestParser(self)
+        self.answers = answers
+        self.counts = counts
+        self.transport: Any = None
+        self.url = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            self.transport.close()
+
+    def on_message_begin(self) -> None:
+        self.url = b""
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_message_complete(self) -> None:
+        path = self.url.decode("latin-1")
+        self.counts[path] = self.counts.get(path, 0) + 1
+        answer = self.answers["/big" if path.startswith("/big") else "/api"]
+        if path.startswith("/api/slow"):
+            asyncio.get_running_loop().call_later(SLOW_SECONDS, self._write, answer)
+        else:
+            self._write(answer)
+
+    def _write(self, answer: bytes) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(answer)
+
+
+class Backends:
+    """`api` and `files` on one event loop in a thread: fixed answers, requests counted by
+    path."""
+
+    def __init__(self) -> None:
+        small = b'{"api":"ok"}'
+        big = b"x" * BIG_BODY
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
+        self.answers = {
+            "/api": head % (b"application/json", len(small)) + small,
+            "/big": head % (b"application/octet-stream", len(big)) + big,
+        }
+        self.counts: dict[str, int] = {}
+        self.api_port, self.files_port = free_port(), free_port()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+        async def serve() -> list[asyncio.AbstractServer]:
+            return [
+                await self.loop.create_server(
+                    lambda: _Answer(self.answers, self.counts), "127.0.0.1", port, backlog=4096
+                )
+                for port in (self.api_port, self.files_port)
+            ]
+
+        self.servers = asyncio.run_coroutine_threadsafe(serve(), self.loop).result(10)
+
+    def close(self) -> None:
+        async def stop() -> None:
+            for server in self.servers:
+                server.close()
+
+        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+# --- the gateway ---------------------------------------------------------------------------------
+
+
+def gateway_yaml(limits: str, backends: Backends) -> str:
+    """A Gateway with one HTTP listener carrying `limits` (YAML flow mapping) and two Routes."""
+    return f"""
+apiVersion: meshgate.io/v1alpha1
+kind: Gateway
+metadata: {{name: edge}}
+spec:
+  listeners:
+    - name: http
+      port: 8080
+      protocol: HTTP
+      connectionLimits: {limits}
+---
+apiVersion: meshgate.io/v1alpha1
+kind: Route
+metadata: {{name: api}}
+spec:
+  parentRefs: [{{name: edge}}]
+  rules:
+    - matches: [{{path: {{type: PathPrefix, value: /api}}}}]
+      backendRefs: [{{name: api, port: {backends.api_port}}}]
+---
+apiVersion: meshgate.io/v1alpha1
+kind: Route
+metadata: {{name: files}}
+spec:
+  parentRefs: [{{name: edge}}]
+  rules:
+    - matches: [{{path: {{type: PathPrefix, value: /big}}}}]
+      backendRefs: [{{name: files, port: {backends.files_port}}}]
+{backend(backends.api_port, "api")}
+{backend(backends.files_port, "files")}
+"""
+
+
+def start_gateway(
+    tmp: Path, limits: str, backends: Backends, proxy_limits: dict[str, Any] | None = None
+) -> tuple[Proxy, int]:
+    """The compiled gateway running; `proxy_limits` overrides process-wide settings (the
+    memory ceiling), as the chart's proxy settings would."""
+    port = free_port()
+    compiled = compile_gateway(gateway_yaml(limits, backends), tmp / "pod", port)
+    cfg = compiled.config
+    (listener,) = cfg["listeners"]
+    assert "connectionLimits" in listener, "the Gateway's connectionLimits reached the proxy"
+    if proxy_limits:
+        cfg["limits"] = {**cfg.get("limits", {}), **proxy_limits}
+    home = tmp / "gateway"
+    home.mkdir()
+    return Proxy(home, cfg), port
+
+
+# --- figures of the running proxy ----------------------------------------------------------------
+
+
+def fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process, from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Watch:
+    """Samples the proxy (RSS, its open connections gauge, /ready) in a thread until stopped."""
+
+    proxy: Proxy
+    every: float = 0.5
+    rss_kib: list[int] = field(default_factory=list)
+    connections: list[float] = field(default_factory=list)
+    admin_failures: int = 0
+    admin_answers: int = 0
+    admin_slowest: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._cpu = (cpu_seconds(self.proxy.process.pid), time.monotonic())
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.rss_kib.append(self.proxy.rss_kib())
+                began = time.monotonic()
+                status, _ = self.proxy.admin("/ready")
+                metrics = self.proxy.admin("/metrics")[1]
+                self.admin_slowest = max(self.admin_slowest, time.monotonic() - began)
+                self.admin_answers += 1
+                if status != 200:
+                    self.admin_failures += 1
+                total = 0.0
+                for line in metrics.splitlines():
+                    if line.startswith("meshproxy_downstream_connections{"):
+                        total += float(line.rsplit(" ", 1)[1])
+                self.connections.append(total)
+            except OSError:
+                self.admin_failures += 1
+            self._stop.wait(self.every)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        cpu, at = self._cpu
+        self._cpu = (cpu_seconds(self.proxy.process.pid) - cpu, time.monotonic() - at)
+
+    def cpu_share(self) -> float:
+        """The proxy's CPU time over the wall time watched (1.0: one core), once stopped."""
+        cpu, wall = self._cpu
+        return round(cpu / wall, 3)
+
+
+# --- the attacker and the well-behaved client ----------------------------------------------------
+
+
+class SlowHttpTest:
+    """slowhttptest against the gateway, its per-second CSV kept for the connection counts."""
+
+    def __init__(self, tmp: Path, port: int, mode: str, *extra: str) -> None:
+        self.prefix = tmp / f"slowhttptest-{mode.strip('-')}"
+        path = "/big/attack" if mode == "-X" else "/api/attack"
+        # At the lowest priority: on this two-core machine the attacker's own CPU (it polls every
+        # socket it holds) must not stand for what the attack costs the proxy.
+        argv = ["nice", "-n", "19", SLOWHTTPTEST, mode, "-g", "-o", str(self.prefix), *extra,
+                "-u", f"http://127.0.0.1:{port}{path}"]  # fmt: skip
+        self.log = open(tmp / f"slowhttptest{mode}.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        self.started = time.monotonic()
+        self.cpu_share = 0.0
+
+    def connected_peak(self) -> int:
+        """The most connections slowhttptest held open at once (its CSV's `connected`)."""
+        path = self.prefix.with_suffix(".csv")
+        if not path.exists():
+            return 0
+        with path.open() as f:
+            rows = list(csv.DictReader(f))
+        return max((int(r.get("Connected", 0) or 0) for r in rows), default=0)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            wall = time.monotonic() - self.started
+            self.cpu_share = round(cpu_seconds(self.process.pid) / wall, 3)
+            os.kill(self.process.pid, signal.SIGINT)  # writes its CSV and exits
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        self.log.close()
+        # The attacker's own view beside the figures: bench/out/hostile/.
+        OUT.mkdir(parents=True, exist_ok=True)
+        for path in (self.prefix.with_suffix(".csv"), Path(self.log.name)):
+            if path.exists():
+                shutil.copy(path, OUT / path.name)
+
+
+def paced(port: int, rate: float, seconds: float, path: str = "/api/ok", connections: int = 8,
+          timeout: float = 5.0) -> dict[str, Any]:  # fmt: skip
+    """The well-behaved client: `rate` requests/s for `seconds` from CLIENT_ADDRESS; its
+    summary (ok, shed, failed, latency p50/p99/max in ms)."""
+    argv = [PYTHON, str(LOAD), "--port", str(port), "--rate", str(rate),
+            "--seconds", str(seconds), "--connections", str(connections),
+            "--timeout", str(timeout), "--interval", str(seconds + timeout),
+            "--source", CLIENT_ADDRESS, "--path", path]  # fmt: skip
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    summary: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return summary
+
+
+def logged_durations(proxy: Proxy, status: int) -> dict[str, float]:
+    """The proxy's own view of its answers with `status`: p50/p99/max of the access log's
+    `duration_ms` (from the request's head parsed to its answer written)."""
+    durations = []
+    for line in (proxy.tmp / "proxy.log").read_text(errors="replace").splitlines():
+        if line.startswith('{"listener"') and f'"status":{status},' in line:
+            durations.append(float(json.loads(line)["duration_ms"]))
+    durations.sort()
+    if len(durations) < 20:
+        return {"count": len(durations)}
+    q = statistics.quantiles(durations, n=100, method="inclusive")
+    return {"count": len(durations), "p50_ms": round(q[49], 3), "p99_ms": round(q[98], 3),
+            "max_ms": durations[-1]}  # fmt: skip
+
+
+def capacity(port: int, connections: int, seconds: float, path: str) -> dict[str, Any]:
+    """The most the gateway serves closed-loop with `connections` clients back to back."""
+    argv = [PYTHON, str(LOAD), "--port", str(port), "--capacity", "--seconds", str(seconds),
+            "--connections", str(connections), "--path", path]  # fmt: skip
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["failed"] == 0, result
+    return result
+
+
+def report(name: str, figures: dict[str, Any]) -> None:
+    """Latency and memory figures are recorded, never asserted: into bench/out/hostile/."""
+    out = OUT
+    out.mkdir(parents=True, exist_ok=True)
+    figures = {"test": name, "load1": os.getloadavg()[0], "at": time.strftime("%H:%M:%S"),
+               **figures}  # fmt: skip
+    (out / f"{name}.json").write_text(json.dumps(figures, indent=2))
+    print(json.dumps(figures))
+
+
+@contextlib.contextmanager
+def attack(tmp: Path, port: int, mode: str, *extra: str) -> Any:
+    attacker = SlowHttpTest(tmp, port, mode, *extra)
+    try:
+        yield attacker
+    finally:
+        attacker.stop()
+
+
+__all__ = ["Proxy", "wait_until"]
