@@ -45,6 +45,7 @@ def summarise(out: Path, warmup: float) -> dict[str, Any]:
         "rotations": sum(1 for e in events if e["event"] == "rotate"),
         "duration_s": round(windows[-1]["t"] - start, 1) if windows else 0,
     }
+    summary["achieved_rps"] = round(summary["requests_ok"] / max(summary["duration_s"], 1), 1)
     for w in windows:
         for why, n in w["errors"].items():
             summary["errors"][why] = summary["errors"].get(why, 0) + n

@@ -5,7 +5,9 @@ client that offered none) a client speaks HTTP/2 with prior knowledge by opening
 connection preface; anything else is HTTP/1.x. The chosen protocol object takes the transport
 over (`set_protocol`) and sees the stream from its first byte, so this costs one object and
 one call per connection, never anything per request. A client that sends nothing is closed
-after the header timeout, as the HTTP/1 codec would close it.
+after the header timeout, as the HTTP/1 codec would close it. Until a codec takes over, the
+connection is counted by the listener's guard like any other (admitted or refused at accept,
+its header timeout counted and logged), so silent connections cannot get past the caps.
 
 This module must never parse a request.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
+from meshproxy.limits import guard as limit
 from meshproxy.server.protocol import HttpServerProtocol
 from meshproxy.server.state import ListenerState
 
@@ -24,7 +27,15 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 
 class CodecChoice(asyncio.Protocol):
-    __slots__ = ("_buffer", "_identity_of", "_listener", "_timer", "_transport")
+    __slots__ = (
+        "_admitted",
+        "_buffer",
+        "_client",
+        "_identity_of",
+        "_listener",
+        "_timer",
+        "_transport",
+    )
 
     def __init__(self, listener: ListenerState, identity_of: Any = None) -> None:
         self._listener = listener
@@ -32,6 +43,8 @@ class CodecChoice(asyncio.Protocol):
         self._buffer = b""
         self._transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._admitted = False
+        self._client = ""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         transport = cast(asyncio.Transport, transport)
@@ -43,8 +56,23 @@ class CodecChoice(asyncio.Protocol):
         elif alpn is not None:
             self._hand_over(HttpServerProtocol(self._listener, self._identity_of))
         else:
-            timeout = self._listener.guard.limits.header_timeout
-            self._timer = asyncio.get_running_loop().call_later(timeout, transport.close)
+            guard = self._listener.guard
+            peer = transport.get_extra_info("peername")
+            self._client = peer[0] if peer else ""
+            refused = guard.admit(self._client)
+            if refused is not None:
+                guard.hit(refused, self._client)
+                transport.abort()
+                return
+            self._admitted = True
+            timeout = guard.limits.header_timeout
+            self._timer = asyncio.get_running_loop().call_later(timeout, self._timed_out)
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        self._listener.guard.hit(limit.HEADER_TIMEOUT, self._client)
+        if self._transport is not None:
+            self._transport.close()
 
     def data_received(self, data: bytes) -> None:
         buffer = self._buffer + data
@@ -62,11 +90,18 @@ class CodecChoice(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        self._leave()
+
+    def _leave(self) -> None:
+        if self._admitted:
+            self._admitted = False
+            self._listener.guard.leave(self._client)
 
     def _hand_over(self, protocol: asyncio.Protocol, data: bytes = b"") -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self._leave()  # the codec counts the connection in itself, at once
         transport = self._transport
         assert transport is not None
         transport.set_protocol(protocol)
