@@ -137,7 +137,7 @@ class Proxy:
             "meshproxy_downstream_connections",
             "Open client connections, by listener.",
             lambda: [
-                ((("listener", o.cfg.name),), float(len(o.state.connections)))
+                ((("listener", o.cfg.name),), float(o.state.guard.connections))
                 for o in self._listeners.values()
             ],
         )
