@@ -46,6 +46,7 @@ from meshproxy.upstream.errors import UpstreamFailure
 log = logging.getLogger("meshproxy.server")
 
 _NO_BODY_STATUS = frozenset({204, 304})
+_LINGER = 1.0  # seconds a connection told GOAWAY for an error is kept open, reading nothing
 CLIENT_GONE = 499  # the client reset the stream before its answer was sent (nginx's 499)
 
 
@@ -71,6 +72,7 @@ class H2ServerConnection(asyncio.Protocol):
         self._closing = False
         self._closed = False
         self._admitted = False
+        self._discarding = False  # a GOAWAY for an error is out: what arrives is dropped
         self.transport: asyncio.Transport | None = None
 
     # --- Link (http2.streams) ----------------------------------------------------------------
@@ -159,13 +161,26 @@ class H2ServerConnection(asyncio.Protocol):
             self.transport.close()
 
     def _calm_down(self) -> None:
-        """A budget is spent: tell the client why, and close now."""
+        """A budget is spent: tell the client why, and close."""
         with contextlib.suppress(H2Error):
             self.h2.close_connection(ErrorCodes.ENHANCE_YOUR_CALM)
+        self._linger_close()
+
+    def _linger_close(self) -> None:
+        """Send what is queued (the GOAWAY), stop reading, close a second later. Closing at once
+        with the client's flood still unread would make the kernel answer RST, and the client
+        would lose the GOAWAY that says why."""
         self.flush()
         self._closing = True
-        if self.transport is not None:
-            self.transport.close()
+        self._discarding = True
+        for stream in list(self._streams.values()):
+            self._stream_reset(stream)
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if transport.can_write_eof():
+            transport.write_eof()
+        self._loop.call_later(_LINGER, transport.close)
 
     def _tick(self) -> None:
         self._timer = None
@@ -185,22 +200,19 @@ class H2ServerConnection(asyncio.Protocol):
     # --- reading ------------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        if self._closed:
+        if self._closed or self._discarding:
             return
         try:
             events = self.h2.receive_data(data)
         except ProtocolError:
             # The library queued a GOAWAY naming the error (flood, bad frame, oversize list).
-            self.flush()
-            self._closing = True
-            if self.transport is not None:
-                self.transport.close()
+            self._linger_close()
             return
         for event in events:
             handler = _HANDLERS.get(type(event))
             if handler is not None:
                 handler(self, event)
-            if self._closed or (self.transport is not None and self.transport.is_closing()):
+            if self._closed or self._discarding:
                 return
         self.flush()
 

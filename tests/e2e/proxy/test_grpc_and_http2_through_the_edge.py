@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import socket
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -150,3 +151,118 @@ def test_grpc_outcome_counts_as_the_status_for_metrics(tmp_path: Path, port: int
             assert proxy.metric("meshproxy_grpc_requests_total", grpc_status="14") == 1
     finally:
         server.stop()
+
+
+RETRY_UNAVAILABLE = {
+    "attempts": 5,
+    "retryOn": ["unavailable"],
+    "backoff": {"baseInterval": 0.001, "maxInterval": 0.005},
+}
+
+
+@pytest.mark.parametrize("retry", [RETRY_UNAVAILABLE, None], ids=["retried", "not-retried"])
+def test_a_thirty_percent_unavailable_backend_is_rescued_by_grpc_retries(
+    tmp_path: Path, port: int, retry: dict[str, object] | None
+) -> None:
+    server = GrpcServer("127.0.0.1", free_port(), fail_ratio=0.3)
+    route = forward("r", "g", retry=retry) if retry else forward("r", "g")
+    cfg = config(port, [route], [cluster("g", server.port, protocol="HTTP2")])
+    try:
+        with running(tmp_path, cfg) as proxy:
+            client = EchoClient(f"127.0.0.1:{port}")
+            codes = [_code(client, b"") for _ in range(300)]
+            client.close()
+            assert set(codes) <= {grpc.StatusCode.OK, grpc.StatusCode.UNAVAILABLE}
+            ok = codes.count(grpc.StatusCode.OK)
+            if retry:
+                assert ok >= 297  # 0.3^6 per call: all but a rare one
+                assert proxy.metric("meshproxy_upstream_retries_total") > 30
+            else:
+                assert ok < 270  # the control: 30 % really fail without the policy
+                assert proxy.metric("meshproxy_grpc_requests_total", grpc_status="14") > 30
+    finally:
+        server.stop()
+
+
+def _code(client: EchoClient, message: bytes) -> grpc.StatusCode:
+    try:
+        client.flaky(message, timeout=10)
+    except grpc.RpcError as failed:
+        return failed.code()  # type: ignore[no-any-return]
+    return grpc.StatusCode.OK
+
+
+def test_a_client_deadline_is_honoured_through_the_proxy(
+    tmp_path: Path, grpc_server: GrpcServer, port: int
+) -> None:
+    cfg = config(port, [forward("r", "g")], [cluster("g", grpc_server.port, protocol="HTTP2")])
+    with running(tmp_path, cfg):
+        client = EchoClient(f"127.0.0.1:{port}")
+        start = time.monotonic()
+        with pytest.raises(grpc.RpcError) as failed:
+            client.slow(b"3", timeout=0.3)  # the server would answer after 3 s
+        client.close()
+        assert failed.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert time.monotonic() - start < 2
+
+
+def test_the_proxy_answers_deadline_exceeded_at_the_grpc_timeout_itself(
+    tmp_path: Path, grpc_server: GrpcServer, port: int
+) -> None:
+    cfg = config(port, [forward("r", "g")], [cluster("g", grpc_server.port, protocol="HTTP2")])
+    with running(tmp_path, cfg) as proxy:
+        # A client that sends grpc-timeout but never enforces it: only the proxy can.
+        start = time.monotonic()
+        status, headers = _h2_call(port, "/meshgate.test.Echo/Slow", b"3", {"grpc-timeout": "300m"})
+        took = time.monotonic() - start
+        assert status == "200"
+        assert headers["grpc-status"] == "4"  # DEADLINE_EXCEEDED, from the proxy
+        assert 0.3 <= took < 2
+        assert proxy.metric("meshproxy_grpc_requests_total", grpc_status="4") == 1
+
+
+def test_local_replies_to_grpc_clients_carry_a_grpc_status(tmp_path: Path, port: int) -> None:
+    # No route for the client's authority: the proxy's 404, as gRPC's UNIMPLEMENTED.
+    cfg = config(port, [forward("r", "g")], [cluster("g", 1)], domains=("other.test",))
+    with running(tmp_path, cfg):
+        client = EchoClient(f"127.0.0.1:{port}")
+        with pytest.raises(grpc.RpcError) as failed:
+            client.unary(b"x", timeout=10)
+        client.close()
+        assert failed.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def _h2_call(
+    port: int, path: str, message: bytes, extra: dict[str, str]
+) -> tuple[str, dict[str, str]]:
+    """One gRPC call made with the h2 library; (HTTP status, headers and trailers)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        conn = h2.connection.H2Connection(
+            h2.config.H2Configuration(client_side=True, header_encoding="latin-1")
+        )
+        conn.initiate_connection()
+        headers = [
+            (":method", "POST"),
+            (":path", path),
+            (":scheme", "http"),
+            (":authority", "app.test"),
+            ("content-type", "application/grpc"),
+            ("te", "trailers"),
+            *extra.items(),
+        ]
+        conn.send_headers(1, headers)
+        conn.send_data(1, b"\x00" + struct.pack(">I", len(message)) + message, end_stream=True)
+        sock.sendall(conn.data_to_send())
+        status = ""
+        seen: dict[str, str] = {}
+        while True:
+            data = sock.recv(65536)
+            assert data, "the proxy closed the connection"
+            for event in conn.receive_data(data):
+                if isinstance(event, (h2.events.ResponseReceived, h2.events.TrailersReceived)):
+                    fields = dict(event.headers)
+                    status = fields.pop(":status", status)
+                    seen.update(fields)
+                elif isinstance(event, h2.events.StreamEnded):
+                    return status, seen
+            sock.sendall(conn.data_to_send())
