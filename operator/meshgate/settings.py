@@ -95,7 +95,8 @@ class Settings:
     proxy_cpu_request: str = "100m"
     proxy_memory_request: str = "64Mi"
     proxy_memory_limit: str = "256Mi"
-    # Bursts of events within this window become one reconcile.
+    # A change to an idle controller runs at once; changes during a run or within this long after
+    # it fold into one next run, started this long after the previous one ended.
     debounce_seconds: float = 0.15
     # A full reconcile at least this often, whatever the events, to repair drift.
     resync_seconds: float = 45.0

@@ -1,7 +1,9 @@
 """One debounced loop with wake-up times that runs every controller of the operator.
 
-Watch events only mark a controller dirty (O(1), never blocking) and say which object moved; the
-loop folds a burst within the debounce window into one reconcile. A controller's reconcile runs in
+Watch events only mark a controller dirty (O(1), never blocking) and say which object moved. A
+change to an idle controller runs at once (no sleep in front of a lone change); events that come
+while a run goes, or within the debounce window after it ended, fold into exactly one next run,
+which starts a debounce window after the previous one ended. A controller's reconcile runs in
 a worker thread (the Kubernetes client is synchronous), at most one at a time per controller,
 while the others go on: a slow identity pass never delays a Route change. Each reconcile says
 when it next wants to run without an event (a certificate coming due, an injector's check);
@@ -62,19 +64,17 @@ class _Slot:
     resync_at: float = 0.0  # forced run due (0: at start)
     backoff: float = FIRST_BACKOFF
     not_before: float = 0.0  # after a failure: no run before the backoff ends, events or not
+    last_end: float = float("-inf")  # when the last run ended
     task: asyncio.Task[None] | None = None
 
-    def next_time(self) -> float:
+    def next_time(self, debounce: float) -> float:
         """When this slot must run next (idle slots only)."""
         when = self.resync_at
         if self.wake_at is not None:
             when = min(when, self.wake_at)
         if self.dirty:
-            when = 0.0
+            when = min(when, self.last_end + debounce)
         return max(when, self.not_before)
-
-    def due(self, now: float) -> bool:
-        return self.next_time() <= now
 
 
 class Runtime:
@@ -136,7 +136,7 @@ class Runtime:
                 await self._wait_for_work()
                 now = self.clock()
                 for slot in self._slots.values():
-                    if slot.task is None and slot.due(now):
+                    if slot.task is None and slot.next_time(self.debounce) <= now:
                         self._start(slot, now)
         finally:
             tasks = [s.task for s in self._slots.values() if s.task is not None]
@@ -145,17 +145,15 @@ class Runtime:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _wait_for_work(self) -> None:
+        """Until a mark, a run's end, or the earliest time an idle controller is due."""
         idle = [s for s in self._slots.values() if s.task is None]
         timeout = None
         if idle:
-            timeout = max(0.0, min(s.next_time() for s in idle) - self.clock())
+            timeout = max(0.0, min(s.next_time(self.debounce) for s in idle) - self.clock())
         if timeout is None or timeout > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
-        if self._wakeup.is_set():
-            if any(s.dirty and s.task is None for s in self._slots.values()):
-                await asyncio.sleep(self.debounce)  # let the rest of the burst arrive
-            self._wakeup.clear()
+        self._wakeup.clear()
 
     def _start(self, slot: _Slot, now: float) -> None:
         wake = Wake(
@@ -193,4 +191,5 @@ class Runtime:
                 slot.resync_at = now + self.resync
         finally:
             slot.task = None
+            slot.last_end = self.clock()
             self._wakeup.set()  # events that came during the run, and the next wake-up

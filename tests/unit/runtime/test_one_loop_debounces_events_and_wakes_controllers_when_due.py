@@ -1,6 +1,7 @@
-"""The one controller runtime: a burst of events is one reconcile that sees every object it
-named; a controller wakes itself when its reconcile asks; the resync forces a run; a failure is
-retried with what it had to do; one controller's slow reconcile never delays another's."""
+"""The one controller runtime: a lone change runs at once, a burst is one reconcile that sees
+every object it named, and changes right after a run wait for the debounce window; a controller
+wakes itself when its reconcile asks; the resync forces a run; a failure is retried with what it
+had to do; one controller's slow reconcile never delays another's."""
 
 from __future__ import annotations
 
@@ -71,6 +72,32 @@ async def test_a_burst_of_events_becomes_one_reconcile_that_sees_every_object_na
     assert not burst.force
     assert burst.changed == {("Route", "shop", f"r{i}") for i in range(20)}
     assert before <= burst.observed_at <= before + 0.05  # the first event's time, not the last
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_lone_change_runs_at_once_and_one_right_after_a_run_waits_the_window() -> None:
+    fake, clock = Fake(), Clock()
+    runtime = Runtime(debounce=5.0, resync=3600, clock=clock)
+    runtime.add(fake)
+    async with running(runtime):
+        await until(lambda: len(fake.wakes) == 1)
+        clock.now += 10  # long after the start-up run: the controller is idle
+        runtime.mark("fake", ("Route", "shop", "a"))
+        await until(lambda: len(fake.wakes) == 2)  # no 5 s sleep in front of it
+        runtime.mark("fake", ("Route", "shop", "b"))  # within the window after that run
+        await asyncio.sleep(0.3)
+        assert len(fake.wakes) == 2
+        clock.now += 5
+        runtime.mark("fake", ("Route", "shop", "c"))
+        await until(lambda: len(fake.wakes) == 3)
+    assert fake.wakes[2].changed == {("Route", "shop", "b"), ("Route", "shop", "c")}
 
 
 async def test_a_controller_wakes_itself_when_its_reconcile_asks() -> None:
