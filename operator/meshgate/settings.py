@@ -29,6 +29,7 @@ DEFAULT_CA_SECRET = "meshgate-ca"  # noqa: S105 - a Secret name, not a secret
 # renewal has been failing for half of the slack the 2/3 rule leaves: worth a warning.
 WORKLOAD_WARNING_FRACTION = 6
 CA_WARNING = timedelta(days=30)
+CA_ROTATION_OVERLAP = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ class IdentitySettings:
     ca_warning: timedelta = CA_WARNING
     # The shortest wait between renewal checks; tests with 30 s certificates lower it.
     min_check_interval: timedelta = MIN_CHECK_INTERVAL
+    # How long each step of a CA rotation waits, after every identity Secret is written, for
+    # proxies to load them: longer than a kubelet's Secret sync plus the proxy's file polling.
+    ca_rotation_overlap: timedelta = CA_ROTATION_OVERLAP
 
     @property
     def ca_supplied(self) -> bool:
@@ -73,6 +77,9 @@ class IdentitySettings:
             ca_warning=_seconds(env, "MESHGATE_CA_WARNING_SECONDS", d.ca_warning),
             min_check_interval=_seconds(
                 env, "MESHGATE_IDENTITY_MIN_CHECK_SECONDS", d.min_check_interval
+            ),
+            ca_rotation_overlap=_seconds(
+                env, "MESHGATE_CA_ROTATION_OVERLAP_SECONDS", d.ca_rotation_overlap
             ),
         )
 

@@ -1,4 +1,4 @@
-"""Warning Event bodies for certificates close to expiry. Pure: a warning in, a body out.
+"""Event bodies on identity Secrets: certificates close to expiry, steps of a CA rotation. Pure.
 
 Core/v1 Events on the Secret that holds the certificate, so `kubectl describe secret` and
 `kubectl get events` both show them. The message names the identity and the date, nothing from
@@ -36,6 +36,43 @@ def expiry_event(
         "type": "Warning",
         "reason": REASON,
         "message": warning.message,
+        "source": {"component": COMPONENT},
+        "reportingComponent": COMPONENT,
+        "reportingInstance": instance,
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+    }
+
+
+def ca_rotation_event(
+    *,
+    namespace: str,
+    secret: str,
+    uid: str | None,
+    reason: str,
+    message: str,
+    now: datetime,
+    instance: str,
+) -> dict[str, Any]:
+    """A Normal Event on the CA Secret for each step of a CA rotation."""
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    involved: dict[str, str] = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "namespace": namespace,
+        "name": secret,
+    }
+    if uid:
+        involved["uid"] = uid
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"generateName": f"{secret}.", "namespace": namespace},
+        "involvedObject": involved,
+        "type": "Normal",
+        "reason": reason,
+        "message": message,
         "source": {"component": COMPONENT},
         "reportingComponent": COMPONENT,
         "reportingInstance": instance,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from meshgate.certs.ca_rotation import step_ca_rotation
 from meshgate.certs.errors import CertError
 from meshgate.kube.rest import CORE_EVENT, NETWORK_POLICY, SECRET, KubeError, NotFound, Rest
 from meshgate.runtime import Wake
@@ -25,7 +26,7 @@ from meshgate.settings import IdentitySettings, Settings
 
 from .ca_store import load_or_create_ca
 from .cluster import IdentityState, read_state
-from .events import expiry_event
+from .events import ca_rotation_event, expiry_event
 from .issue import identity_secret_body
 from .meshed import meshed_namespaces, wanted_identities
 from .network_policy import NetworkPolicyBody, strict_network_policies
@@ -47,6 +48,7 @@ class Outcome:
     policies_deleted: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    ca_rotation: list[str] = field(default_factory=list)
 
 
 # A pass that left errors runs again this soon, whatever the certificates say.
@@ -65,6 +67,9 @@ class IdentityReconciler:
     clock: Callable[[], datetime] = _utcnow
     # (namespace, secret, not-after) of every warning already posted by this process.
     warned: set[tuple[str, str, datetime]] = field(default_factory=set)
+    # Since when every pass found every identity Secret current (None: the last one did not);
+    # a CA rotation step waits its overlap from here. Lost on restart: the wait starts again.
+    settled_since: datetime | None = None
 
     def reconcile(self, wake: Wake) -> float | None:
         """The runtime's entry. Every pass lists what it reads, so `wake` changes nothing; the
@@ -111,8 +116,15 @@ class IdentityReconciler:
         outcome = Outcome(next_check=plan.next_check)
         self._write_identities(plan, ca, now, outcome)
         self._warn(plan, state, ca, now, outcome)
+        self._rotate_ca(plan, outcome, now)
         self._sync_policies(state, outcome)
-        if outcome.issued or outcome.deleted or outcome.policies_applied or outcome.errors:
+        if (
+            outcome.issued
+            or outcome.deleted
+            or outcome.policies_applied
+            or outcome.errors
+            or outcome.ca_rotation
+        ):
             log.info(
                 "identity reconcile: issued %s, deleted %s, policies applied %s, "
                 "policies deleted %s, errors %s; next check in %.0fs",
@@ -175,6 +187,54 @@ class IdentityReconciler:
             self.warned.add(key)
             outcome.warnings.append(warning.message)
             log.warning("%s/%s: %s", warning.namespace, warning.secret, warning.message)
+
+    def _rotate_ca(self, plan: IdentityPlan, outcome: Outcome, now: datetime) -> None:
+        """Take the next step of a CA rotation when one is due (certs/ca_rotation.py)."""
+        if self.identity.ca_supplied:
+            return  # the user's CA: never written here
+        if plan.issue or outcome.errors:
+            self.settled_since = None
+        elif self.settled_since is None:
+            self.settled_since = now
+        namespace, name = self.settings.operator_namespace, self.identity.ca_secret
+        body = self.kube.read(SECRET, namespace, name)
+        if body is None:
+            return
+        try:
+            step = step_ca_rotation(
+                body,
+                settled_since=self.settled_since,
+                now=now,
+                overlap=self.identity.ca_rotation_overlap,
+                lead=self.identity.ca_warning,
+                trust_domain=self.settings.trust_domain,
+            )
+            if step.body is not None:
+                written = self.kube.replace(SECRET, step.body)
+        except (CertError, KubeError, NotFound) as exc:
+            # A 409 (someone wrote the Secret since we read it) retries on the next pass.
+            outcome.errors.append(f"rotating the CA in {namespace}/{name}: {exc}")
+            return
+        if step.wait is not None:
+            outcome.next_check = min(outcome.next_check, step.wait)
+        if step.body is None:
+            return
+        self.settled_since = None  # the next step waits for Secrets issued under this one
+        outcome.ca_rotation.append(f"{step.reason}: {step.message}")
+        log.info("%s/%s: %s: %s", namespace, name, step.reason, step.message)
+        event = ca_rotation_event(
+            namespace=namespace,
+            secret=name,
+            uid=(written.get("metadata") or {}).get("uid"),
+            reason=step.reason,
+            message=step.message,
+            now=now,
+            instance=socket.gethostname(),
+        )
+        try:
+            self.kube.create(CORE_EVENT, namespace, event)
+        except (KubeError, NotFound) as exc:
+            outcome.errors.append(f"posting CA rotation event: {exc}")
 
     def _sync_policies(self, state: IdentityState, outcome: Outcome) -> None:
         desired = strict_network_policies(

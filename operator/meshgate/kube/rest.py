@@ -221,6 +221,13 @@ class Rest:
     def create(self, kind: Kind, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
         return self._call("POST", kind.path(namespace), body=body)
 
+    def replace(self, kind: Kind, body: dict[str, Any]) -> dict[str, Any]:
+        """PUT the whole object. With the body's resourceVersion, a write that raced another
+        fails with 409 (KubeError) instead of overwriting it; unlike server-side apply it also
+        removes fields other managers set."""
+        meta = body["metadata"]
+        return self._call("PUT", kind.path(meta.get("namespace"), meta["name"]), body=body)
+
 
 MESHGATE_KINDS = {k.kind: Kind(k.group, k.version, k.plural, k.kind) for k in KINDS}
 

@@ -35,3 +35,9 @@ def test_short_validity_for_tests_is_read_in_seconds() -> None:
 def test_a_validity_that_is_not_a_positive_number_is_refused(value: str) -> None:
     with pytest.raises(ValueError, match="MESHGATE_IDENTITY_VALIDITY_SECONDS"):
         IdentitySettings.from_env({"MESHGATE_IDENTITY_VALIDITY_SECONDS": value})
+
+
+def test_ca_rotation_overlap_is_ten_minutes_unless_set_in_seconds() -> None:
+    assert IdentitySettings.from_env({}).ca_rotation_overlap == timedelta(minutes=10)
+    s = IdentitySettings.from_env({"MESHGATE_CA_ROTATION_OVERLAP_SECONDS": "4"})
+    assert s.ca_rotation_overlap == timedelta(seconds=4)
