@@ -109,6 +109,12 @@ class Settings:
     resync_seconds: float = 45.0
     # `/healthz` and `/metrics`.
     metrics_port: int = 9090
+    # The config server proxies stream their config from (mTLS); 0: proxies follow files only.
+    push_port: int = 15012
+    # What proxies dial for it (`host:port`); empty: the chart's Service name in the cluster DNS.
+    push_address: str = ""
+    # The operator's ServiceAccount: the config server's SPIFFE ID names it.
+    service_account: str = "meshgate"
     # Active/standby between replicas through kopf peering (needs kopf's peering CRDs).
     peering: bool = False
     peering_name: str = "meshgate"
@@ -146,6 +152,19 @@ class Settings:
         """Where the operator's own servers bind: the Pod's address when known (several local
         Pods share one host there), every interface otherwise."""
         return self.pod_ip or "0.0.0.0"  # noqa: S104 - scraped and probed on the Pod IP
+
+    @property
+    def push_dial_address(self) -> str:
+        """`host:port` proxies reach the config server at."""
+        default = f"meshgate-config.{self.operator_namespace}.svc:{self.push_port}"
+        return self.push_address or default
+
+    @property
+    def push_identity(self) -> str:
+        """The SPIFFE ID of the config server's certificate, which proxies check."""
+        return (
+            f"spiffe://{self.trust_domain}/ns/{self.operator_namespace}/sa/{self.service_account}"
+        )
 
     @property
     def admission_url(self) -> str | None:
@@ -215,6 +234,9 @@ class Settings:
             debounce_seconds=float(get(str(d.debounce_seconds), "DEBOUNCE_SECONDS")),
             resync_seconds=float(get(str(d.resync_seconds), "RESYNC_SECONDS")),
             metrics_port=int(get(str(d.metrics_port), "METRICS_PORT", "HEALTH_PORT")),
+            push_port=int(get(str(d.push_port), "PUSH_PORT")),
+            push_address=get("", "PUSH_ADDRESS"),
+            service_account=get(d.service_account, "SERVICE_ACCOUNT"),
             peering=flag(False, "PEERING"),
             peering_name=get(d.peering_name, "PEERING_NAME"),
             injection_enabled=flag(True, "INJECTION_ENABLED"),

@@ -12,8 +12,12 @@ workload-scoped policy is matched against; with `MESHGATE_POD_IP` set, an admin 
 of `0.0.0.0` or `127.0.0.1` becomes the pod's address (see `podenv`: the local harness runs many
 Pods on one host, where the Pod's address is its own loopback).
 
-Exit codes: 0 after a SIGTERM/SIGINT drain; 2 for bad arguments or an admin or stats port that is
-taken.
+`--config-server HOST:PORT` (or `MESHGATE_CONFIG_SERVER`, with `MESHGATE_CONFIG_SERVER_ID` and
+`MESHGATE_CONFIG_TARGET`; see `delivery.settings`) streams config from the operator over mTLS
+with the workload certificate in `--identity-dir`; the file stays the boot and fallback source.
+
+Exit codes: 0 after a SIGTERM/SIGINT drain; 2 for bad arguments (config server settings included)
+or an admin or stats port that is taken.
 A config that is missing or invalid at start does not stop the process: the admin port says
 "not ready" and the watcher applies the first valid version that appears.
 """
@@ -29,6 +33,8 @@ import sys
 
 from meshproxy import podenv
 from meshproxy.admin import AdminServer
+from meshproxy.delivery import settings as delivery
+from meshproxy.delivery.stream import ConfigStream
 from meshproxy.limits.fds import raise_open_files_limit
 from meshproxy.observability import logformat
 from meshproxy.runtime import Proxy
@@ -46,7 +52,23 @@ def main(argv: list[str] | None = None) -> int:
         "--log-level", default="info", type=str.lower, choices=logformat.LEVELS,
         help="least severe of the proxy's own log lines to write",
     )  # fmt: skip
+    parser.add_argument("--config-server", default=None, help=f"host:port; else ${delivery.SERVER}")
+    parser.add_argument("--config-server-id", default=None, help="the server's SPIFFE ID")
+    parser.add_argument("--config-target", default=None, help="gateway/<ns>/<name> or mesh/<ns>")
+    parser.add_argument(
+        "--identity-dir", default=delivery.IDENTITY_DIR, help="tls.crt, tls.key, ca.crt"
+    )
     args = parser.parse_args(argv)
+    try:
+        pushed = delivery.from_env(
+            os.environ,
+            server=args.config_server,
+            server_id=args.config_server_id,
+            target=args.config_target,
+            identity_dir=args.identity_dir,
+        )
+    except delivery.DeliverySettingsError as exc:
+        parser.error(str(exc))
     admin = (podenv.bind_address(args.admin_address, os.environ), args.admin_port)
     stats = (podenv.bind_address(args.stats_address, os.environ), args.stats_port)
     logformat.setup(args.log_level)
@@ -54,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import uvloop
     except ImportError:  # pragma: no cover - the image always has it
-        return asyncio.run(_serve(args.config, admin, stats, args.pod_labels_file))
-    return int(uvloop.run(_serve(args.config, admin, stats, args.pod_labels_file)))
+        return asyncio.run(_serve(args.config, admin, stats, args.pod_labels_file, pushed))
+    return int(uvloop.run(_serve(args.config, admin, stats, args.pod_labels_file, pushed)))
 
 
 async def _serve(
@@ -63,6 +85,7 @@ async def _serve(
     admin_at: tuple[str, int],
     stats_at: tuple[str, int],
     labels_file: str | None,
+    pushed: delivery.DeliverySettings | None = None,
 ) -> int:
     loop = asyncio.get_running_loop()
     proxy = Proxy(config_path, labels_file=labels_file)
@@ -79,7 +102,8 @@ async def _serve(
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await proxy.start()
+    stream = ConfigStream(pushed, proxy.apply_pushed, lambda: proxy.version) if pushed else None
+    await proxy.start(stream)
     await stop.wait()
     logging.getLogger("meshproxy").info("draining")
     await proxy.drain()

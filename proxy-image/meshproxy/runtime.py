@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import msgspec
 
 from meshproxy import config, configparts, podenv, podlabels
+from meshproxy.delivery.stream import ConfigStream
 from meshproxy.limits import memory
 from meshproxy.limits.guard import ListenerGuard
 from meshproxy.limits.settings import resolve
@@ -93,6 +94,10 @@ class Proxy:
         self._reload_ok = self.registry.reloads.child(result="success")
         self._reload_failed = self.registry.reloads.child(result="failure")
         self._last_raw: bytes | None = None
+        # A pushed config that failed for files not mounted yet: retried instead of the file.
+        self._pending_push: bytes | None = None
+        # The operator's config stream, when one is configured (`delivery`); None: file only.
+        self.stream: ConfigStream | None = None
         self._loop = asyncio.get_running_loop()
         self._container_memory = memory.cgroup_limit()
         self.memory = memory.MemoryCeiling(0)
@@ -124,6 +129,11 @@ class Proxy:
             ),
         )
         self.registry.gauge(
+            "meshproxy_config_stream_connected",
+            "1 while the config stream to the operator is up (file changes wait meanwhile).",
+            lambda: [] if self.stream is None else [((), float(self.stream.connected))],
+        )
+        self.registry.gauge(
             "meshproxy_upstream_connections",
             "Open upstream connections, by cluster.",
             self._connection_gauge,
@@ -149,14 +159,32 @@ class Proxy:
 
     # --- config ---------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, stream: ConfigStream | None = None) -> None:
+        """Boot from the file, then follow the file and, when given, the operator's stream."""
         await self.reload()
         self._watcher.start()
+        self.stream = stream
+        if stream is not None:
+            stream.start()
 
     async def reload(self) -> bool:
         """Load the file and apply it; False (old config kept) when it is unusable."""
         try:
             raw = configparts.read_config(self.config_path)  # the parts, when an index
+        except (ValueError, OSError) as exc:
+            self._reload_failed.inc()
+            log.error("config %s refused, keeping the previous one: %s", self.config_path, exc)
+            self._retry_later()  # files may still be on their way: try again
+            return False
+        return await self._load(raw, self.config_path)
+
+    async def apply_pushed(self, raw: bytes) -> bool:
+        """Apply a config the operator's stream delivered, exactly as a file reload would."""
+        self._pending_push = None
+        return await self._load(raw, "from the config server", pushed=True)
+
+    async def _load(self, raw: bytes, source: str, *, pushed: bool = False) -> bool:
+        try:
             if raw == self._last_raw:
                 return True
             cfg = self.fit(config.parse_config(raw))
@@ -164,8 +192,10 @@ class Proxy:
             built = build(cfg, self.registry, self.built, identity.tls if identity else None)
         except (config.ConfigError, ValueError, OSError, TLSFilesError) as exc:
             self._reload_failed.inc()
-            log.error("config %s refused, keeping the previous one: %s", self.config_path, exc)
+            log.error("config %s refused, keeping the previous one: %s", source, exc)
             if isinstance(exc, (TLSFilesError, podlabels.LabelsFileError, OSError)):
+                if pushed:
+                    self._pending_push = raw
                 self._retry_later()  # files may still be on their way: try again
             return False
         try:
@@ -174,9 +204,7 @@ class Proxy:
             built.close_unused(self.built)
             self._reload_failed.inc()
             log.error(
-                "config %s: cannot open a listener, keeping the previous one: %s",
-                self.config_path,
-                exc,
+                "config %s: cannot open a listener, keeping the previous one: %s", source, exc
             )
             return False
         if identity is not self.identity:
@@ -189,7 +217,7 @@ class Proxy:
         self._last_raw = raw
         self.version = cfg.version or hashlib.sha256(raw).hexdigest()[:16]
         self._reload_ok.inc()
-        log.info("config %s applied (version %s)", self.config_path, self.version)
+        log.info("config %s applied (version %s)", source, self.version)
         for lst in cfg.listeners:
             log.debug("listener %s (%s) serves %s:%d", lst.name, lst.role, lst.address, lst.port)
         return True
@@ -215,7 +243,11 @@ class Proxy:
 
         def retry() -> None:
             self._retry = None
-            self._loop.create_task(self.reload())
+            pending = self._pending_push
+            if pending is not None:
+                self._loop.create_task(self._load(pending, "from the config server", pushed=True))
+            else:
+                self._loop.create_task(self.reload())
 
         self._retry = self._loop.call_later(delay, retry)
 
@@ -348,6 +380,10 @@ class Proxy:
             conn.shutdown()
 
     def _on_file_change(self) -> None:
+        if self.stream is not None and self.stream.connected:
+            # The stream delivered this version already (the operator writes the ConfigMap
+            # before any replica serves it); the file is the fallback while the stream is down.
+            return
         self._loop.create_task(self.reload())
 
     # --- status ---------------------------------------------------------------------------------
@@ -392,6 +428,8 @@ class Proxy:
         self.draining = True
         self._watcher.stop()
         self.memory.stop()
+        if self.stream is not None:
+            await self.stream.stop()
         if self._retry is not None:
             self._retry.cancel()
         if self.identity is not None:

@@ -83,3 +83,16 @@ app.kubernetes.io/part-of: meshgate
 {{- end -}}
 {{- toJson (sortAlpha $plurals) -}}
 {{- end -}}
+
+{{/* What proxies dial for the config server: the value, else the Service's clusterIP when fixed,
+else its cluster DNS name. */}}
+{{- define "meshgate.configServerAddress" -}}
+{{- $port := int .Values.configServer.port -}}
+{{- if .Values.configServer.address -}}
+{{- .Values.configServer.address -}}
+{{- else if .Values.configServer.clusterIP -}}
+{{- printf "%s:%d" .Values.configServer.clusterIP $port -}}
+{{- else -}}
+{{- printf "%s.%s.svc:%d" (include "meshgate.suffixed" (list . "config")) .Release.Namespace $port -}}
+{{- end -}}
+{{- end -}}

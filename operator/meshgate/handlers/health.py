@@ -6,6 +6,7 @@ import time
 
 from aiohttp import web
 
+from meshgate.push.hub import render_metrics as push_metrics
 from meshgate.settings import Settings
 
 from .metrics import Metrics
@@ -26,7 +27,8 @@ def app(metrics: Metrics, resync_seconds: float, started: float) -> web.Applicat
         return web.Response(status=200 if ok else 503, text="ok\n" if ok else "stale\n")
 
     async def prometheus(_: web.Request) -> web.Response:
-        return web.Response(text=metrics.render(), content_type="text/plain", charset="utf-8")
+        text = metrics.render() + push_metrics()
+        return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     application = web.Application()
     application.router.add_get("/healthz", healthz)

@@ -120,6 +120,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     served = serve(settings, rest, controllers)
     register(served)
+    # The config server proxies stream their config from: every replica serves it, and it
+    # reads `memo.routing` (registered after the runtime's own start-up handlers).
+    from meshgate.push import startup as _config_server  # noqa: F401
+
     # Other modules' start-up handlers (registered by importing them) find what is served in
     # kopf's memo: `memo.settings`, `memo.rest`, `memo.runtime`, `memo.routing` (None when not run).
     memo = kopf.Memo(settings=settings, rest=rest, runtime=served.runtime, routing=served.routing)

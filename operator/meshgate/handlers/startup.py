@@ -54,6 +54,8 @@ def inject_settings(settings: Settings) -> InjectSettings:
         ),
         image_pull_policy=settings.image_pull_policy,
         proxy_log_level=settings.proxy_log_level,
+        config_server=settings.push_dial_address if settings.push_port else "",
+        config_server_id=settings.push_identity if settings.push_port else "",
     )
 
 

@@ -34,6 +34,10 @@ class InjectSettings:
     image_pull_policy: str = "IfNotPresent"
     # The chart's proxy.logLevel: `meshproxy --log-level`.
     proxy_log_level: str = "info"
+    # The operator's config server (`host:port`) and its SPIFFE ID; empty: the sidecar follows its
+    # mounted config file only.
+    config_server: str = ""
+    config_server_id: str = ""
 
     @property
     def native_sidecar(self) -> bool:

@@ -97,6 +97,17 @@ def _ready_get() -> Obj:
     return {"httpGet": {"path": "/ready", "port": names.STATS_PORT}}
 
 
+def config_server_env(settings: InjectSettings) -> list[Obj]:
+    """Where the sidecar streams its namespace's config from (`meshproxy.delivery`); it asks for
+    `mesh/$POD_NAMESPACE` with its workload certificate."""
+    if not settings.config_server:
+        return []
+    return [
+        {"name": "MESHGATE_CONFIG_SERVER", "value": settings.config_server},
+        {"name": "MESHGATE_CONFIG_SERVER_ID", "value": settings.config_server_id},
+    ]
+
+
 def proxy_container(
     annotations: Mapping[str, str], settings: InjectSettings
 ) -> tuple[Obj, list[str]]:
@@ -126,6 +137,7 @@ def proxy_container(
             _field_env("SERVICE_ACCOUNT", "spec.serviceAccountName"),
             {"name": "MESHGATE_TRUST_DOMAIN", "value": settings.trust_domain},
             {"name": "MESHGATE_POD_LABELS_FILE", "value": f"{names.PODINFO_DIR}/labels"},
+            *config_server_env(settings),
         ],
         "resources": resources,
         "securityContext": _restricted_security_context(),

@@ -145,6 +145,19 @@ def _resources(out: GatewayOutput, settings: Settings) -> dict[str, dict[str, st
     }
 
 
+def config_server_env(settings: Settings, namespace: str, gateway: str) -> list[dict[str, str]]:
+    """Where the gateway's proxies stream their config from (`meshproxy.delivery`), authenticated
+    by the gateway's workload identity (mounted at IDENTITY_DIR); none when the operator serves
+    no config stream."""
+    if not settings.push_port:
+        return []
+    return [
+        {"name": "MESHGATE_CONFIG_SERVER", "value": settings.push_dial_address},
+        {"name": "MESHGATE_CONFIG_SERVER_ID", "value": settings.push_identity},
+        {"name": "MESHGATE_CONFIG_TARGET", "value": f"gateway/{namespace}/{gateway}"},
+    ]
+
+
 def _deployment(
     out: GatewayOutput,
     settings: Settings,
@@ -196,6 +209,7 @@ def _deployment(
             *("--log-level", settings.proxy_log_level),
         ],
         "ports": ports,
+        "env": config_server_env(settings, gw.namespace, gw.name),
         "readinessProbe": {
             "httpGet": {"path": "/ready", "port": STATS_PORT},
             "periodSeconds": 5,

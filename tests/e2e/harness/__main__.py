@@ -39,7 +39,14 @@ async def _main(args: argparse.Namespace, state_dir: Path) -> int:
                 Path(args.kubelet_api), network.node_ip, state_dir, args.exec_timeout
             )
         port = kubelet_api.port if kubelet_api is not None else None
-        agent = Agent(kube, network, state_dir, images, kubelet_port=port)
+        agent = Agent(
+            kube,
+            network,
+            state_dir,
+            images,
+            kubelet_port=port,
+            volume_sync_period=args.volume_sync_period,
+        )
         await agent.node.register()
         task = asyncio.create_task(agent.run())
         loop = asyncio.get_running_loop()
@@ -80,6 +87,14 @@ def main() -> int:
     )
     parser.add_argument(
         "--exec-timeout", type=float, default=120.0, help="seconds an exec'd command may run"
+    )
+    parser.add_argument(
+        "--volume-sync-period",
+        type=float,
+        default=0.0,
+        help="seconds between projections of a running Pod's ConfigMap and Secret volumes, as "
+        "kubelet's sync period (60 on a node); 0: every pass. The Node annotation "
+        "harness.meshgate.io/volume-sync-period overrides it at run time",
     )
     args = parser.parse_args()
     for name in ("echo_basic", "echo_advanced", "kubelet_api"):

@@ -28,6 +28,9 @@ from .sandbox import PodSandbox, SandboxError
 
 Body = dict[str, Any]
 SYNC_EVERY = 0.3
+# The Node annotation that sets the volume sync period at run time (seconds; "0": every pass),
+# so one test can run with kubelet's delay while the rest of the session keeps instant files.
+VOLUME_SYNC_ANNOTATION = "harness.meshgate.io/volume-sync-period"
 log = logging.getLogger("harness")
 
 
@@ -39,8 +42,15 @@ class Agent:
         state_dir: Path,
         images: commands.Images,
         kubelet_port: int | None = None,
+        volume_sync_period: float = 0.0,
     ) -> None:
         self.kube = kube
+        # 0: ConfigMap and Secret volumes follow their objects at every pass (about 0.3 s). More:
+        # a running Pod's volumes are projected again only that often, as kubelet does at its
+        # sync period (a minute by default, plus its cache's delay); the Node annotation
+        # `VOLUME_SYNC_ANNOTATION` overrides it while set.
+        self.volume_sync_flag = volume_sync_period
+        self.volume_sync_period = volume_sync_period
         self.network = network
         self.state_dir = state_dir
         self.images = images
@@ -77,6 +87,7 @@ class Agent:
 
     async def sync(self) -> None:
         await binder.bind_pending(self.kube, NODE_NAME)
+        self.volume_sync_period = await self._volume_sync_period()
         mine = {"fieldSelector": f"spec.nodeName={NODE_NAME}"}
         listed = await self.kube.get("/api/v1/pods", mine)
         self.objects.new_pass()
@@ -146,7 +157,20 @@ class Agent:
                     dirs[mount["name"]].append(path)
         return dirs
 
+    async def _volume_sync_period(self) -> float:
+        node = await self.kube.get_or_none(f"/api/v1/nodes/{NODE_NAME}")
+        raw = (((node or {}).get("metadata") or {}).get("annotations") or {}).get(
+            VOLUME_SYNC_ANNOTATION
+        )
+        try:
+            return float(raw) if raw is not None else self.volume_sync_flag
+        except ValueError:
+            log.warning("node annotation %s=%r is not a number", VOLUME_SYNC_ANNOTATION, raw)
+            return self.volume_sync_flag
+
     async def _refresh_volumes(self, pod: Pod) -> None:
+        if pod.volumes_ready.is_set() and not pod.volume_sync_due(self.volume_sync_period):
+            return  # kubelet's behaviour: a running Pod's volumes wait for its next sync
         ns = pod.body["metadata"]["namespace"]
         for kind, name in volumes.needed_objects(pod.body):
             await self.objects.fetch(kind, ns, name)
@@ -173,6 +197,7 @@ class Agent:
                     mode = 0o600 if "secret" in volume else 0o644
                     await asyncio.to_thread(atomicdir.write, path, files, mode)
         if not missing:
+            pod.volumes_synced()
             pod.volumes_ready.set()
         else:
             for c in pod.init + pod.apps:

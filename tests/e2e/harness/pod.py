@@ -34,6 +34,7 @@ class Pod:
         self.node_ip = node_ip
         self.dir = pod_dir
         self.volumes_ready = asyncio.Event()
+        self._volumes_synced_at: float | None = None  # monotonic time of the last projection
         self.changed = asyncio.Event()
         self.phase = "Pending"
         self.initialized = False
@@ -61,6 +62,14 @@ class Pod:
     @property
     def restart_policy(self) -> str:
         return str(self.body["spec"].get("restartPolicy") or "Always")
+
+    def volumes_synced(self) -> None:
+        self._volumes_synced_at = time.monotonic()
+
+    def volume_sync_due(self, period: float) -> bool:
+        """Whether a projection of this Pod's volumes is due, `period` seconds after the last."""
+        last = self._volumes_synced_at
+        return last is None or time.monotonic() - last >= period
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"pod {self.name}")

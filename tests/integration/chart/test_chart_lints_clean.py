@@ -14,6 +14,7 @@ from chartkit import REPO, run
         [],
         [
             "metrics.serviceMonitor.enabled=true,metrics.podMonitor.enabled=true",
+            "metrics.operatorServiceMonitor.enabled=true,configServer.clusterIP=198.19.250.12",
             "metrics.dashboard.enabled=true,gatewayAPI.enabled=true,gatewayAPI.installCRDs=true",
             "operator.watchNamespaces={team-a,team-b},crds.enabled=false",
         ],

@@ -214,6 +214,15 @@ def _watches(env: Env) -> list[str]:
     return [w.id for w in watches.watches(run.watched(served))]
 
 
+def _config_server_env(env: Env) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """Where the injected sidecar and a gateway's proxies stream their config from, and the
+    identity they expect there."""
+    pushed = ("MESHGATE_CONFIG_SERVER", "MESHGATE_CONFIG_SERVER_ID", "MESHGATE_CONFIG_TARGET")
+    sidecar = [e for e in _sidecar(env)["env"] if e["name"] in pushed]
+    gateway = [e for e in _gateway(env)["container"].get("env", []) if e["name"] in pushed]
+    return sidecar, gateway
+
+
 # variable -> (a non-default value, the probe that must see it)
 PROBES: dict[str, tuple[str, Probe]] = {
     "MESHGATE_CA_SECRET": ("corp-ca", _ca_secret_on_a_fresh_cluster),
@@ -258,6 +267,8 @@ PROBES: dict[str, tuple[str, Probe]] = {
             _kopf_scope({**env, "MESHGATE_PEERING": "true"}),
         ),
     ),
+    "MESHGATE_PUSH_ADDRESS": ("198.19.250.12:15012", lambda env: _config_server_env(env)),
+    "MESHGATE_PUSH_PORT": ("0", lambda env: _config_server_env(env)),
     "MESHGATE_PROXY_CPU_REQUEST": (
         "75m",
         lambda env: (_sidecar(env)["resources"], _gateway(env)["container"]["resources"]),
@@ -277,6 +288,7 @@ PROBES: dict[str, tuple[str, Probe]] = {
         lambda env: _sidecar(env)["resources"],
     ),
     "MESHGATE_RATELIMIT_REDIS_URL": ("redis://:pw@redis.infra:6379/0", _global_limit),
+    "MESHGATE_SERVICE_ACCOUNT": ("mg", lambda env: _config_server_env(env)),
     "MESHGATE_TRUST_DOMAIN": (
         "example.org",
         lambda env: (_sidecar(env)["env"], _gateway(env)["config"].get("identity")),
@@ -311,6 +323,19 @@ def test_every_variable_the_chart_sets_has_a_probe() -> None:
 def test_chart_variable_changes_what_the_operator_does(name: str) -> None:
     value, probe = PROBES[name]
     assert probe({name: value}) != probe({})
+
+
+def test_chart_config_server_reaches_every_proxy_with_the_identity_to_expect() -> None:
+    env = {"MESHGATE_PUSH_ADDRESS": "198.19.250.12:15012", "MESHGATE_OPERATOR_NAMESPACE": "ops",
+           "MESHGATE_SERVICE_ACCOUNT": "mg"}  # fmt: skip
+    sidecar, gateway = _config_server_env(env)
+    expected = [
+        {"name": "MESHGATE_CONFIG_SERVER", "value": "198.19.250.12:15012"},
+        {"name": "MESHGATE_CONFIG_SERVER_ID", "value": "spiffe://cluster.local/ns/ops/sa/mg"},
+    ]
+    assert sidecar == expected
+    assert gateway == [*expected, {"name": "MESHGATE_CONFIG_TARGET", "value": "gateway/shop/edge"}]
+    assert _config_server_env({"MESHGATE_PUSH_PORT": "0"}) == ([], [])
 
 
 def test_chart_proxy_log_level_reaches_every_proxy_as_its_argument() -> None:

@@ -1,0 +1,114 @@
+"""Start the config server in every replica (kopf runs startup handlers in standby replicas too):
+its TLS identity from the mesh CA, the ConfigMap watch, the mTLS port, and renewal of its
+certificate. Importing this module registers the handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import kopf
+
+from meshgate.certs.workload import WORKLOAD_VALIDITY
+from meshgate.identity.ca_store import CaUnavailable, load_or_create_ca
+from meshgate.identity.plan import CaRef
+from meshgate.kube.rest import Rest
+from meshgate.settings import Settings
+
+from . import hub, serving
+from .configmap_watch import ConfigMapWatch
+from .server import ConfigServer, serve
+
+log = logging.getLogger("meshgate.push")
+
+RENEW_EVERY = WORKLOAD_VALIDITY / 3
+CA_RETRY = timedelta(seconds=5)
+
+
+class _Running:
+    tasks: ClassVar[list[asyncio.Task[Any]]] = []
+    watch: ConfigMapWatch | None = None
+
+
+def _ca(rest: Rest, settings: Settings) -> CaRef:
+    return load_or_create_ca(
+        rest,
+        namespace=settings.operator_namespace,
+        name=settings.identity.ca_secret,
+        supplied=settings.identity.ca_supplied,
+        trust_domain=settings.trust_domain,
+        now=datetime.now(UTC),
+    )
+
+
+async def _identity(rest: Rest, settings: Settings, ctx: Any) -> None:
+    """Issue the server's certificate now and again before each one ages; a missing CA is waited
+    for (the server then refuses handshakes: it has no certificate yet)."""
+    while True:
+        try:
+            ca = await asyncio.to_thread(_ca, rest, settings)
+        except (CaUnavailable, Exception) as exc:  # retried; the log says why
+            log.warning("config server: no mesh CA yet (%s); retrying", exc)
+            await asyncio.sleep(CA_RETRY.total_seconds())
+            continue
+        issued = serving.issue_server_certificate(
+            ca,
+            trust_domain=settings.trust_domain,
+            namespace=settings.operator_namespace,
+            service_account=settings.service_account,
+            now=datetime.now(UTC),
+        )
+        serving.load(ctx, issued, ca.bundle.to_pem())
+        log.info("config server identity %s until %s", issued.spiffe_id, issued.not_after)
+        await asyncio.sleep(RENEW_EVERY.total_seconds())
+
+
+@kopf.on.startup(id="meshgate-config-server")
+async def start(memo: kopf.Memo, **_: Any) -> None:
+    # The settings read once at start-up, the one Kubernetes client, and the routing reconcile
+    # (None when this process runs no routing controller) whose writes feed the histogram.
+    settings: Settings = memo.settings
+    rest: Rest = memo.rest
+    if not settings.push_port:
+        return
+    server = ConfigServer(settings.trust_domain)
+    hub.SERVER = server
+    routing = getattr(memo, "routing", None)
+    if routing is not None:
+        routing.on_written.append(hub.configs_written)
+    loop = asyncio.get_running_loop()
+    _Running.watch = ConfigMapWatch(
+        rest.api, settings.namespaces, loop, server.replace, server.observe
+    )
+    _Running.watch.start()
+    ctx = serving.server_context()
+    identity = asyncio.create_task(_identity(rest, settings, ctx))
+    runner = await serve(server, ctx, settings.listen_address, settings.push_port)
+    _Running.tasks = [identity, asyncio.create_task(_keep(runner))]
+    log.info(
+        "config server on %s:%d, reached at %s as %s",
+        settings.listen_address,
+        settings.push_port,
+        settings.push_dial_address,
+        settings.push_identity,
+    )
+
+
+async def _keep(runner: Any) -> None:
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+@kopf.on.cleanup(id="meshgate-config-server-stop")
+async def stop(**_: Any) -> None:
+    if _Running.watch is not None:
+        _Running.watch.stop()
+    for task in _Running.tasks:
+        task.cancel()
+    await asyncio.gather(*_Running.tasks, return_exceptions=True)
+    hub.SERVER = None
