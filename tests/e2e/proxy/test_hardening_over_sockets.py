@@ -29,7 +29,9 @@ SMUGGLING = [
     b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \xa0chunked\r\n\r\n0\r\n\r\n",
     b"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n folded\r\n\r\n",
     b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
-    b"GET http://other/ HTTP/1.1\r\nHost: a\r\n\r\n",
+    # An absolute-form target with userinfo (one naming another host than Host is routed by
+    # its authority: test_sidecar_routes_an_absolute_form_request_by_its_authority_not_its_host).
+    b"GET http://u@other/ HTTP/1.1\r\nHost: a\r\n\r\n",
     b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n",
 ]
 
