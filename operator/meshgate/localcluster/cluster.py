@@ -14,6 +14,10 @@ State directory layout (everything a cluster owns lives under it):
     logs/<component>.log          each process's output
     run/<component>.pid           "<pid> <start-time>" of each process
 
+`restart(component)` stops one running component by its PID and starts it again with the same
+command line (same ports, data dir and PKI), for tests of how everything else rides out a
+control-plane restart.
+
 This module must never stop a process it did not start (it signals only PIDs from its own pid
 files) and never listens on anything but 127.0.0.1.
 """
@@ -264,6 +268,54 @@ class LocalCluster:
             self._pid_path(name).unlink(missing_ok=True)
         processes.wait_until_reaped(records)
         return stopped
+
+    def restart(self, component: str, *, down_for: float = 0.0) -> float:
+        """Stop `component` (SIGTERM, by its recorded PID) and start it again in place: the same
+        ports, data dir, certificates and flags, so clients reconnect to the same address and
+        etcd keeps every object. `down_for` keeps it stopped that many seconds first. Returns
+        the seconds from the stop until it served again. With `tie_to_parent`, call it from a
+        thread that outlives the cluster: the kernel's parent-death signal follows the thread
+        that started the process, not the whole Python process."""
+        if component not in COMPONENTS:
+            raise ValueError(f"unknown component {component!r}; one of {', '.join(COMPONENTS)}")
+        ep = self.endpoints()
+        rec = self._record(component)
+        if ep is None or rec is None or not processes.is_alive(rec):
+            raise ClusterStartError(f"{component} is not running in {self.state_dir}")
+        bin_dir = check_bin_dir(self.recorded_bin_dir())
+        started = time.monotonic()
+        processes.stop(rec)
+        if down_for > 0:
+            time.sleep(down_for)
+        argv, ready = self._component(component, bin_dir, ep)
+        self._log(f"==> restarting {component}")
+        new = self._spawn(component, argv)
+        self._await(new, ready, f"{component} serving again", started + self.startup_timeout)
+        return time.monotonic() - started
+
+    def recorded_bin_dir(self) -> Path:
+        """The binaries this cluster runs: those it was given, else those its last start used."""
+        if self.bin_dir is not None:
+            return self.bin_dir
+        data = json.loads((self.state_dir / MARKER).read_text())
+        return Path(data["bin_dir"])
+
+    def _component(
+        self, name: str, bin_dir: Path, ep: Endpoints
+    ) -> tuple[list[str], Callable[[], bool]]:
+        """A component's command line and readiness check, as `_start_once` starts it."""
+        if name == "etcd":
+            return self._etcd_argv(bin_dir, ep), lambda: get(f"{ep.etcd}/health")[0] == 200
+        if name == "kube-apiserver":
+            return self._apiserver_argv(bin_dir, ep), lambda: self._apiserver_ready(ep)
+        kcm_kubeconfig = self.state_dir / KCM_KUBECONFIG
+        return (
+            self._kcm_argv(bin_dir, ep, kcm_kubeconfig),
+            lambda: (
+                get(f"https://{LOOPBACK}:{ep.kcm_port}/healthz", context=insecure_context())[0]
+                == 200
+            ),
+        )
 
     # -- the start itself ---------------------------------------------------------------------
 
