@@ -2,7 +2,10 @@
 
 Bodies stay plain dicts (what the API server sends) rather than the client's generated models:
 the agent copies whole sub-objects (volumes, probes, env) and the models would only get in the
-way. This module must never retry or hide an error: callers decide what a failure means.
+way. This module must never retry or hide an error: callers decide what a failure means. An API
+server that cannot be reached (restarting, say) is an `ApiException` with status 0, as the
+client reports a TLS failure, so every loop that rides out a failed call rides out that too, as
+a kubelet does.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import asyncio
 import json
 from typing import Any
 
+import urllib3
 from kubernetes import config
 from kubernetes.client.exceptions import ApiException
 
@@ -44,7 +48,10 @@ class Kube:
             body=body,
             auth_settings=["BearerToken"],
         )
-        response = self._client.call_api(method, url, header_params=headers, body=payload)
+        try:
+            response = self._client.call_api(method, url, header_params=headers, body=payload)
+        except urllib3.exceptions.HTTPError as exc:
+            raise ApiException(status=0, reason=f"API server unreachable: {exc}") from exc
         raw = response.read()
         if not 200 <= response.status < 300:
             raise ApiException(
