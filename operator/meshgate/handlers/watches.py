@@ -17,7 +17,7 @@ Who wants what:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,9 @@ IDENTITY_KINDS = frozenset({"Gateway", "PeerAuthentication"})
 GENERATED = frozenset({"ConfigMap", "Deployment", "PodDisruptionBudget"})
 TLS_TYPE = "kubernetes.io/tls"
 
-Handler = Callable[..., None]
+# Coroutines: kopf runs them in its event loop, beside the runtime (a plain function would run
+# in kopf's thread pool, one hop and one queue further from the mark).
+Handler = Callable[..., Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -144,7 +146,7 @@ def watches(w: Watched) -> list[Watch]:
     def custom(stored: str, to_identity: bool) -> Handler:
         """meshgate's kinds and the Gateway API's, stored as `stored`."""
 
-        def handler(type: str | None, body: kopf.Body, **_: Any) -> None:
+        async def handler(type: str | None, body: kopf.Body, **_: Any) -> None:
             if routing is not None:
                 routing.custom(stored, type, body)
             if to_identity:
@@ -168,19 +170,19 @@ def watches(w: Watched) -> list[Watch]:
 
     if routing is not None or w.identity:
 
-        def namespace(type: str | None, body: kopf.Body, **_: Any) -> None:
+        async def namespace(type: str | None, body: kopf.Body, **_: Any) -> None:
             if routing is not None:
                 routing.plain("Namespace", type, body)
             if w.identity:
                 identity_mark("Namespace", body)
 
-        def pod(type: str | None, body: kopf.Body, **_: Any) -> None:
+        async def pod(type: str | None, body: kopf.Body, **_: Any) -> None:
             if routing is not None:
                 routing.pod(type, body)
             if w.identity and _meta(body)[2].get(INJECTED_LABEL) == "true":
                 identity_mark("Pod", body)
 
-        def secret(type: str | None, body: kopf.Body, **_: Any) -> None:
+        async def secret(type: str | None, body: kopf.Body, **_: Any) -> None:
             if routing is not None:
                 routing.secret(type, body)
             if w.identity:
@@ -197,13 +199,13 @@ def watches(w: Watched) -> list[Watch]:
     if routing is not None:
 
         def plain(kind: str) -> Handler:
-            def handler(type: str | None, body: kopf.Body, **_: Any) -> None:
+            async def handler(type: str | None, body: kopf.Body, **_: Any) -> None:
                 routing.plain(kind, type, body)
 
             return handler
 
         def generated(kind: str) -> Handler:
-            def handler(type: str | None, body: kopf.Body, **_: Any) -> None:
+            async def handler(type: str | None, body: kopf.Body, **_: Any) -> None:
                 if _meta(body)[2].get(MANAGED_BY_KEY) == MANAGER:
                     routing.generated(kind, type, body)
 
@@ -232,12 +234,12 @@ def watches(w: Watched) -> list[Watch]:
     if w.identity:
 
         def identity_plain(kind: str) -> Handler:
-            def handler(body: kopf.Body, **_: Any) -> None:
+            async def handler(body: kopf.Body, **_: Any) -> None:
                 identity_mark(kind, body)
 
             return handler
 
-        def network_policy(body: kopf.Body, **_: Any) -> None:
+        async def network_policy(body: kopf.Body, **_: Any) -> None:
             if _ours(_meta(body)[2], POLICY_COMPONENT):
                 identity_mark("NetworkPolicy", body)
 
@@ -257,7 +259,7 @@ def watches(w: Watched) -> list[Watch]:
     if w.webhook_config is not None:
         config_name = w.webhook_config
 
-        def webhook_configuration(body: kopf.Body, **_: Any) -> None:
+        async def webhook_configuration(body: kopf.Body, **_: Any) -> None:
             # Any change or deletion of our configuration is answered by applying it again.
             if _meta(body)[1] == config_name:
                 runtime.mark(INJECTION, ("MutatingWebhookConfiguration", "", config_name))

@@ -91,6 +91,7 @@ class Runtime:
         self._slots: dict[str, _Slot] = {}
         self._wakeup = asyncio.Event()
         self._queue_observers: dict[str, Callable[[int], None]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None  # set by run()
 
     def add(self, controller: Controller, *, on_queue: Callable[[int], None] | None = None) -> None:
         """Serve `controller` from now on; its first run is forced. `on_queue` is told how many
@@ -113,7 +114,15 @@ class Runtime:
 
     def mark(self, name: str, key: Key | None = None, *, force: bool = False) -> None:
         """An event for controller `name` (ignored when it is not served). O(1), never blocks:
-        every watch event calls it."""
+        every watch event calls it. From another thread it hops to the loop's: asyncio's Event
+        is not thread-safe, and a set() from elsewhere would wait for the loop's next wake-up."""
+        loop = self._loop
+        if loop is not None and not _running_in(loop):
+            loop.call_soon_threadsafe(self._mark, name, key, force)
+        else:
+            self._mark(name, key, force)
+
+    def _mark(self, name: str, key: Key | None, force: bool) -> None:
         slot = self._slots.get(name)
         if slot is None:
             return
@@ -131,6 +140,7 @@ class Runtime:
     async def run(self) -> None:
         """Until cancelled (then every running reconcile's task is cancelled too; its thread
         finishes on its own)."""
+        self._loop = asyncio.get_running_loop()
         try:
             while True:
                 await self._wait_for_work()
@@ -193,3 +203,10 @@ class Runtime:
             slot.task = None
             slot.last_end = self.clock()
             self._wakeup.set()  # events that came during the run, and the next wake-up
+
+
+def _running_in(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:  # no loop in this thread
+        return False

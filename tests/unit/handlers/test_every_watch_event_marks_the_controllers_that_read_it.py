@@ -3,6 +3,7 @@ and the operator's own writes reach none."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
 import pytest
@@ -50,7 +51,7 @@ def served() -> Watched:
 
 def _event(w: Watched, watch_id: str, body: dict[str, Any], type: str | None = "ADDED") -> None:
     (handler,) = [x.handler for x in watches(w) if x.id == watch_id]
-    handler(type=type, body=body)
+    asyncio.run(handler(type=type, body=body))
 
 
 def _body(kind: str, ns: str, name: str, **extra: Any) -> dict[str, Any]:

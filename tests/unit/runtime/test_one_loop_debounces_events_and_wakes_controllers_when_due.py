@@ -172,3 +172,19 @@ async def test_an_event_for_a_controller_not_served_is_dropped() -> None:
         await until(lambda: len(fake.wakes) == 1)
         await asyncio.sleep(0.1)
     assert fake.wakes == [Wake(force=True, observed_at=fake.wakes[0].observed_at)]
+
+
+async def test_a_mark_from_another_thread_is_handled_in_the_loops_thread() -> None:
+    # kopf runs plain-function handlers in its thread pool; asyncio's Event is not thread-safe.
+    fake = Fake()
+    runtime = Runtime(debounce=0.01, resync=3600)
+    seen_in: list[int] = []
+    runtime.add(fake, on_queue=lambda n: seen_in.append(threading.get_ident()) if n else None)
+    async with running(runtime):
+        await until(lambda: len(fake.wakes) == 1)
+        marker = threading.Thread(target=runtime.mark, args=("fake", ("Route", "shop", "r")))
+        marker.start()
+        marker.join()
+        await until(lambda: len(fake.wakes) == 2)
+    assert seen_in == [threading.get_ident()]
+    assert fake.wakes[1].changed == {("Route", "shop", "r")}
