@@ -66,7 +66,7 @@ class UpstreamLayer:
             endpoint.active_requests -= 1
             target.pool.release(conn, True)  # nothing was written on it
             raise
-        forward = _Forward(self, target, exchange, client, stack)
+        forward = _Forward(self, target, exchange, client, stack, conn)
         try:
             conn.send_to(head, request.body, request.method == "HEAD", forward)
         except Exception:
@@ -150,7 +150,10 @@ class UpstreamLayer:
                 raise failure
             conn = await pool.acquire_fresh()
             response = await self._send(conn, self.head(exchange, extra), exchange)
-        if response.status == 101 and request.upgrade is not None:
+        if response.status == 101:
+            if request.upgrade is None:
+                conn.abort()  # switched to a protocol nobody asked for: no HTTP follows
+                raise UpstreamFailure("protocol")
             response.extra = Tunnel(conn)
         return response
 
@@ -202,7 +205,7 @@ class UpstreamLayer:
 class _Forward:
     """One exchange started by callbacks: the upstream connection's receiver."""
 
-    __slots__ = ("_client", "_exchange", "_stack", "_target", "_upstream")
+    __slots__ = ("_client", "_conn", "_exchange", "_stack", "_target", "_upstream")
 
     def __init__(
         self,
@@ -211,14 +214,22 @@ class _Forward:
         exchange: Exchange,
         client: Client,
         stack: Stack,
+        conn: UpstreamConnection,
     ) -> None:
         self._upstream = upstream
+        self._conn = conn
         self._target = target
         self._exchange = exchange
         self._client = client
         self._stack = stack
 
     def response(self, response: Response) -> None:
+        if response.status == 101:
+            # Requests that ask for an upgrade never start by callbacks: this upstream switched
+            # protocols unasked, so nothing after its head is HTTP. Envoy answers it 502 too.
+            self._conn.abort()
+            self.failed(UpstreamFailure("protocol"))
+            return
         target = self._target
         endpoint = target.endpoint
         endpoint.active_requests -= 1
