@@ -26,6 +26,8 @@ SERVICE = "meshgate.test.Echo"
 @dataclass
 class Observed:
     calls: int = 0
+    active: int = 0  # `Slow` calls in progress, and the most there ever were
+    most_active: int = 0
     identities: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -68,7 +70,12 @@ def _handlers(observed: Observed, fail_ratio: float) -> grpc.GenericRpcHandler:
         return b"ok"
 
     def slow(request: bytes, context: grpc.ServicerContext) -> bytes:
+        with observed.lock:
+            observed.active += 1
+            observed.most_active = max(observed.most_active, observed.active)
         time.sleep(float(request))
+        with observed.lock:
+            observed.active -= 1
         return b"late"
 
     return grpc.method_handlers_generic_handler(

@@ -266,3 +266,43 @@ def _h2_call(
                 elif isinstance(event, h2.events.StreamEnded):
                     return status, seen
             sock.sendall(conn.data_to_send())
+
+
+def test_http2_max_requests_bounds_the_streams_in_flight_on_one_multiplexed_connection(
+    tmp_path: Path, grpc_server: GrpcServer, port: int
+) -> None:
+    pool = {"http2MaxRequests": 2, "maxPendingRequests": 10}
+    g = cluster("g", grpc_server.port, protocol="HTTP2", connectionPool=pool)
+    with running(tmp_path, config(port, [forward("r", "g")], [g])) as proxy:
+        clients = [EchoClient(f"127.0.0.1:{port}") for _ in range(6)]
+        try:
+            calls = [c.slow.future(b"0.3", timeout=20) for c in clients]
+            assert [call.result() for call in calls] == [b"late"] * 6
+        finally:
+            for c in clients:
+                c.close()
+        assert grpc_server.observed.most_active == 2  # two streams at a time, the rest waited
+        # Six calls from six client connections share one upstream connection.
+        assert proxy.metric("meshproxy_upstream_connections_opened_total", cluster="g") == 1
+
+
+def test_requests_beyond_http2_max_requests_and_the_pending_queue_overflow(
+    tmp_path: Path, grpc_server: GrpcServer, port: int
+) -> None:
+    pool = {"http2MaxRequests": 1, "maxPendingRequests": 1}
+    g = cluster("g", grpc_server.port, protocol="HTTP2", connectionPool=pool)
+    with running(tmp_path, config(port, [forward("r", "g")], [g])) as proxy:
+        clients = [EchoClient(f"127.0.0.1:{port}") for _ in range(4)]
+        try:
+            # Warm: the upstream connection is open, so no call waits on a connect.
+            assert clients[0].slow(b"0", timeout=20) == b"late"
+            calls = [c.slow.future(b"0.5", timeout=20) for c in clients]
+            codes = [call.code() for call in calls]
+        finally:
+            for c in clients:
+                c.close()
+        # One in flight, one waiting; the others are refused at once (circuit breaking),
+        # answered as gRPC's UNAVAILABLE.
+        assert codes.count(grpc.StatusCode.OK) == 2
+        assert codes.count(grpc.StatusCode.UNAVAILABLE) == 2
+        assert proxy.metric("meshproxy_upstream_overflow_total", cluster="g") == 2
