@@ -120,9 +120,12 @@ def run(args: argparse.Namespace) -> int:
         return 1
     served = serve(settings, rest, controllers)
     register(served)
-    # The config server proxies stream their config from: every replica serves it, and it
-    # reads `memo.routing` (registered after the runtime's own start-up handlers).
-    from meshgate.push import startup as _config_server  # noqa: F401
+    if served.routing is not None:
+        # The config server proxies stream their config from: every replica serves it, and it
+        # reads `memo.routing` (registered after the runtime's own start-up handlers). Only
+        # beside the routing controller, whose configs it serves: a process running one other
+        # controller alone must not hold its port (nor wait for it).
+        from meshgate.push import startup as _config_server  # noqa: F401
 
     # Other modules' start-up handlers (registered by importing them) find what is served in
     # kopf's memo: `memo.settings`, `memo.rest`, `memo.runtime`, `memo.routing` (None when not run).

@@ -128,6 +128,8 @@ class OperatorProcess:
             "MESHGATE_WATCH_NAMESPACES": namespace,
             "MESHGATE_OPERATOR_NAMESPACE": OPERATOR_NAMESPACE,
             "MESHGATE_METRICS_PORT": str(free_port()),
+            # The config server's port too: other operators on this host may hold the default.
+            "MESHGATE_PUSH_PORT": str(free_port()),
             "MESHGATE_RESYNC_SECONDS": str(resync),
             "MESHGATE_PROXY_IMAGE": "meshproxy:test",
             # The injector's webhook is cluster-wide: only tests that exercise it turn it on.
