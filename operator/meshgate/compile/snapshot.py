@@ -22,6 +22,8 @@ from meshgate.api.v1alpha1.peer_authentication import PeerAuthenticationSpec
 from meshgate.api.v1alpha1.rate_limit_policy import RateLimitPolicySpec
 from meshgate.api.v1alpha1.retry_policy import RetryPolicySpec
 from meshgate.api.v1alpha1.route import RouteSpec
+from meshgate.ownership import INJECT_ENABLED
+from meshgate.ownership import INJECT_LABEL as INJECT_LABEL  # re-exported
 
 SpecT = TypeVar("SpecT", bound=BaseModel)
 
@@ -139,7 +141,7 @@ class Namespace:
 
     @property
     def meshed(self) -> bool:
-        return self.labels.get(INJECT_LABEL) == "enabled"
+        return self.labels.get(INJECT_LABEL) == INJECT_ENABLED
 
 
 @dataclass(frozen=True)
@@ -148,9 +150,6 @@ class GatewayRuntime:
 
     ready_replicas: int = 0
     addresses: tuple[tuple[str, str], ...] = ()  # (IPAddress|Hostname, value)
-
-
-INJECT_LABEL = "meshgate.io/inject"
 
 
 @dataclass(frozen=True)
