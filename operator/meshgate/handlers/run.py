@@ -119,14 +119,14 @@ def run(args: argparse.Namespace) -> int:
     if rest is None:
         return 1
     served = serve(settings, rest, controllers)
-    register(served)
     if served.routing is not None:
-        # The config server proxies stream their config from: every replica serves it, and it
-        # reads `memo.routing` (registered after the runtime's own start-up handlers). Only
-        # beside the routing controller, whose configs it serves: a process running one other
-        # controller alone must not hold its port (nor wait for it).
+        # The config server proxies stream their config from, in every replica: registered
+        # before the controllers' start-up, so a restarted operator serves what the ConfigMaps
+        # hold while the rest starts. Only beside the routing controller, whose configs it
+        # serves: a process running one other controller alone must not hold its port.
         from meshgate.push import startup as _config_server  # noqa: F401
 
+    register(served)
     # Other modules' start-up handlers (registered by importing them) find what is served in
     # kopf's memo: `memo.settings`, `memo.rest`, `memo.runtime`, `memo.routing` (None when not run).
     memo = kopf.Memo(settings=settings, rest=rest, runtime=served.runtime, routing=served.routing)

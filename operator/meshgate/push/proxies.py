@@ -1,8 +1,9 @@
 """The proxies polling this replica and the config version each runs: `istioctl proxy-status`
 for meshgate.
 
-A proxy is known by (target, its address) and counted while it polls: its polls come at least
-every `wait` seconds, so one not heard of for longer than `LIVE_SECONDS` is gone. Pure: the
+A proxy is known by (target, the id it gives, else its address) and counted while it polls:
+its polls come at least every `wait` seconds, so one not heard of for longer than
+`LIVE_SECONDS` is gone. Pure: the
 caller passes the clock reading.
 """
 
@@ -16,7 +17,7 @@ from meshproxy.delivery.wire import SLACK, WAIT
 
 LIVE_SECONDS = WAIT + SLACK
 
-ProxyKey = tuple[Target, str]  # (target, the proxy's address)
+ProxyKey = tuple[Target, str]  # (target, the proxy's id or address)
 
 
 @dataclass(frozen=True)
@@ -62,4 +63,13 @@ class ProxyBook:
             runs = self.applied(target, now)
             current = sum(1 for v in runs if v == versions[target])
             out.append(TargetStatus(target, versions[target], current, len(runs)))
+        return out
+
+    def counts(self, now: float) -> dict[Target, dict[str, int]]:
+        """Per target, how many live proxies run which version (this replica's report)."""
+        out: dict[Target, dict[str, int]] = {}
+        for (target, _), seen in self._seen.items():
+            if now - seen.at <= LIVE_SECONDS:
+                by_version = out.setdefault(target, {})
+                by_version[seen.applied] = by_version.get(seen.applied, 0) + 1
         return out

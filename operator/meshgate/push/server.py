@@ -113,7 +113,9 @@ class ConfigServer:
             return web.Response(status=400, text="wait is not a number\n")
         now = self._clock()
         assert peer is not None  # refusal() said yes
-        self.proxies.polled(target, request.remote or "", peer, applied, now)
+        # Counted by the proxy's own id when it gives one, else by its address.
+        who = query.get("proxy", "")[:256] or request.remote or ""
+        self.proxies.polled(target, who, peer, applied, now)
         self.convergence.acknowledged(target, self.proxies.applied(target, now), now)
         deadline = now + wait
         while True:

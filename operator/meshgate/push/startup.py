@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -21,6 +22,7 @@ from meshgate.settings import Settings
 from . import hub, serving
 from .configmap_watch import ConfigMapWatch
 from .server import ConfigServer, serve
+from .status_writer import StatusWriter
 
 log = logging.getLogger("meshgate.push")
 
@@ -86,8 +88,21 @@ async def start(memo: kopf.Memo, **_: Any) -> None:
     _Running.watch.start()
     ctx = serving.server_context()
     identity = asyncio.create_task(_identity(rest, settings, ctx))
-    runner = await serve(server, ctx, settings.listen_address, settings.push_port)
-    _Running.tasks = [identity, asyncio.create_task(_keep(runner))]
+    try:
+        runner = await serve(server, ctx, settings.listen_address, settings.push_port)
+    except OSError as exc:
+        # Never fail kopf's start-up (it would hold back every watch and retry a minute later):
+        # the controllers run, proxies follow their files, and the log says why.
+        log.error("config server: port %d: %s; proxies follow their files", settings.push_port, exc)
+        identity.cancel()
+        return
+    replica = settings.pod_ip or socket.gethostname()
+    writer = StatusWriter(server, rest.api, settings.operator_namespace, replica)
+    _Running.tasks = [
+        identity,
+        asyncio.create_task(_keep(runner)),
+        asyncio.create_task(writer.run()),
+    ]
     log.info(
         "config server on %s:%d, reached at %s as %s",
         settings.listen_address,

@@ -17,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 
@@ -52,6 +54,9 @@ class ConfigStream:
         self._apply = apply
         self._applied = applied_version
         self._received = ""
+        # Who this proxy is, for the server's proxy status: Pod name (the host name in a Pod)
+        # and process, never trusted for anything but counting.
+        self.proxy_id = f"{os.environ.get('POD_NAME') or socket.gethostname()}/{os.getpid()}"
         self._watcher: CertWatcher | None = None
         self._context: ssl.SSLContext | None = None
         self._task: asyncio.Task[None] | None = None
@@ -117,7 +122,9 @@ class ConfigStream:
             if peer != s.server_id:
                 raise ssl.SSLError(f"server identity {peer or 'none'}, expected {s.server_id}")
             while True:
-                path = wire.poll_path(str(s.target), self._applied(), self._received, wire.WAIT)
+                path = wire.poll_path(
+                    str(s.target), self._applied(), self._received, wire.WAIT, self.proxy_id
+                )
                 reply = await asyncio.wait_for(
                     wire.get(reader, writer, path, s.host), wire.WAIT + wire.SLACK
                 )

@@ -1,7 +1,7 @@
 """The config stream's wire format: one HTTP/1.1 long poll at a time on a kept-alive mTLS
 connection.
 
-    GET /v1/configs/<target>?applied=<version>&received=<version>&wait=<seconds>
+    GET /v1/configs/<target>?applied=<version>&received=<version>&wait=<seconds>&proxy=<id>
 
 `applied` is the version the proxy serves now (its acknowledgement), `received` the last version
 the server sent it (so a config the proxy refused is not sent again and again). The server
@@ -45,8 +45,12 @@ class Reply:
     body: bytes
 
 
-def poll_path(target: str, applied: str, received: str, wait: float) -> str:
-    query = urlencode({"applied": applied, "received": received, "wait": f"{wait:g}"})
+def poll_path(target: str, applied: str, received: str, wait: float, proxy: str = "") -> str:
+    """`proxy` names this proxy process (its Pod and pid): several proxies may reach the server
+    from one address (behind a node's SNAT), and proxy status counts each once."""
+    query = urlencode(
+        {"applied": applied, "received": received, "wait": f"{wait:g}", "proxy": proxy}
+    )
     return f"{PATH_PREFIX}{quote(target)}?{query}"
 
 

@@ -171,3 +171,42 @@ def test_plaintext_and_certificate_less_clients_get_no_config(
             writer.close()
 
     assert b'"schema"' not in asyncio.run(without_certificate())
+
+
+def test_gateway_and_namespace_say_how_many_proxies_run_the_current_config(
+    workload: list[ProxyAt], api_client: ApiClient
+) -> None:
+    core = client.CoreV1Api(api_client)
+    custom = client.CustomObjectsApi(api_client)
+
+    def current_version() -> str:
+        cm = core.read_namespaced_config_map("meshgate-gw-edge", NAMESPACE)
+        return str(cm.metadata.annotations["meshgate.io/config-version"])
+
+    def gateway_proxies() -> dict[str, object] | None:
+        gw = custom.get_namespaced_custom_object(
+            "meshgate.io", "v1alpha1", NAMESPACE, "gateways", "edge"
+        )
+        proxies = (gw.get("status") or {}).get("proxies")
+        wanted = {"version": current_version(), "current": 2, "total": 2}
+        return proxies if proxies == wanted else None
+
+    wait_for(
+        gateway_proxies, timeout=60, what="Gateway status.proxies: 2 of 2 on the current config"
+    )
+
+    # Every injected Pod's sidecar: the clients' and echo's.
+    sidecars = len(
+        core.list_namespaced_pod(NAMESPACE, label_selector="meshgate.io/injected=true").items
+    )
+    assert sidecars == 3
+
+    def namespace_annotation() -> str | None:
+        version = core.read_namespaced_config_map("meshgate-mesh", NAMESPACE).metadata.annotations[
+            "meshgate.io/config-version"
+        ]
+        ns = core.read_namespace(NAMESPACE)
+        text = (ns.metadata.annotations or {}).get("meshgate.io/proxies")
+        return text if text == f"{sidecars}/{sidecars} proxies on config {version}" else None
+
+    wait_for(namespace_annotation, timeout=90, what="namespace annotation: every sidecar current")

@@ -273,6 +273,23 @@ class GatewaySummary(Summary):
     """Routes attached across all listeners."""
 
 
+class ProxyConfigStatus(ApiModel):
+    """How many of the Gateway's proxies run its current config (as `istioctl proxy-status`),
+    counted by the operator's config server from the proxies' own acknowledgements.
+
+    ```yaml
+    proxies: {version: 3f2a9c1d0e4b5a67, current: 2, total: 2}
+    ```
+    """
+
+    version: Annotated[str, StringConstraints(max_length=64)]
+    """The current config version."""
+    current: Annotated[int, Field(ge=0)]
+    """Proxies running it."""
+    total: Annotated[int, Field(ge=0)]
+    """Proxies streaming their config from the operator."""
+
+
 class GatewayStatus(ApiModel):
     """Observed state of a Gateway, written by the operator.
 
@@ -292,6 +309,8 @@ class GatewayStatus(ApiModel):
     """Per-listener state."""
     summary: GatewaySummary | None = None
     """The verdict `kubectl get` prints."""
+    proxies: ProxyConfigStatus | None = None
+    """Proxies on the current config version over proxies streaming config."""
 
 
 class Gateway(ApiModel):
