@@ -27,7 +27,7 @@ from meshgate.kube.gatewayapi_status import sync_gateway_api_statuses
 from meshgate.kube.listing import relist
 from meshgate.kube.outputs import sync_outputs
 from meshgate.kube.rest import Rest
-from meshgate.kube.status import sync_statuses
+from meshgate.kube.status import StatusLane, StatusResult, sync_statuses
 from meshgate.kube.store import Store
 from meshgate.render import render_gateway, render_gateway_secrets, render_mesh
 from meshgate.runtime import Wake
@@ -61,6 +61,20 @@ class Reconciler:
     compiler: Compiler = field(default_factory=Compiler)
     listed: bool = False  # the store has been filled by a full listing at least once
     on_written: list[ConfigsWritten] = field(default_factory=list)
+    # When set, meshgate statuses are written in their own thread (`start_status_lane`).
+    lane: StatusLane | None = None
+
+    def start_status_lane(self, rate: float = 50.0) -> None:
+        """Write statuses off the reconcile path: a cold start's status for every Route then
+        never holds the next change's configs back."""
+
+        def stored_of(key: tuple[str, str, str]) -> tuple[dict[str, Any], str] | None:
+            body = self.store.get(*key)
+            if body is None:
+                return None
+            return body.get("status") or {}, (body.get("metadata") or {}).get("uid", "")
+
+        self.lane = StatusLane(self.rest, stored_of, rate=rate, on_written=self.store.record)
 
     def reconcile(self, wake: Wake) -> float | None:
         """The runtime's entry: the store is already current, so what changed needs no reading;
@@ -70,6 +84,8 @@ class Reconciler:
 
     def close(self) -> None:
         """Called once when the operator stops."""
+        if self.lane is not None:
+            self.lane.close()
 
     def run(self, *, force: bool = False, observed_at: float | None = None) -> dict[str, Any]:
         started = time.monotonic()
@@ -148,14 +164,20 @@ class Reconciler:
                 ns, name = owner.split("/", 1)
                 overrides[("Gateway", ns, name)] = ("Programmed", "WriteFailed", error)
         adapted = state.adapted.compiled_keys
-        statuses = sync_statuses(
-            self.rest,
-            tuple(s for s in result.statuses if s.key not in adapted),
-            state.statuses,
-            state.uids,
-            overrides,
-            on_written=store.record,
-        )
+        if self.lane is not None:
+            self.lane.submit(
+                lambda: tuple(s for s in result.statuses if s.key not in adapted), overrides
+            )
+            statuses = StatusResult()
+        else:
+            statuses = sync_statuses(
+                self.rest,
+                tuple(s for s in result.statuses if s.key not in adapted),
+                state.statuses,
+                state.uids,
+                overrides,
+                on_written=store.record,
+            )
         if state.adapted.gateways and any(k[0] == "Service" for k in outputs.applied):
             # A gateway Service written just now has its address, which the Gateway API
             # Gateway reports (and its Programmed waits for); the server's answer is already in
@@ -172,6 +194,8 @@ class Reconciler:
         self.metrics.writes += len(outputs.applied)
         self.metrics.deletes += len(outputs.deleted)
         self.metrics.status_writes += statuses.written
+        if self.lane is not None:
+            self.metrics.status_writes = self.lane.written
         self.metrics.config_bytes = sizes
         summary = {
             "applied": [f"{k}/{ns}/{n}" for k, ns, n in outputs.applied],

@@ -226,6 +226,7 @@ async def start_runtime(kopf_settings: kopf.OperatorSettings, _: kopf.Memo, serv
         def queue_depth(n: int) -> None:
             metrics.queue_depth = n
 
+        served.routing.start_status_lane()  # statuses never hold a change's configs back
         served.runtime.add(served.routing, on_queue=queue_depth)
         host, port = address(settings)
         runner = await serve(app(metrics, settings.resync_seconds, time.time()), port, host)

@@ -1,9 +1,11 @@
 """Write status only when it changed, with `lastTransitionTime` kept for unchanged conditions,
 and post a Kubernetes Event when an outcome changes (a condition's status or reason), never for
-a resync that changed nothing.
+a resync that changed nothing, and on an object's first status only for what is wrong.
 
-Writes go out from a small pool of threads: a cold start writes one status per object, and one
-at a time that is a round trip each. Which statuses to write is decided before any is written.
+`sync_statuses` writes from a small pool of threads and returns when done. `StatusLane` writes
+in its own thread instead, rate-limited, always toward the latest desired statuses: the
+reconcile that submits them goes on at once, so a change's configs never wait behind a cold
+start's thousands of status writes.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import copy
 import logging
 import socket
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -90,12 +94,7 @@ def sync_statuses(
     for st in desired:
         if st.key not in stored:
             continue  # deleted since the listing
-        body = st.body()
-        if st.key in overrides:
-            type_, reason, message = overrides[st.key]
-            for c in body["conditions"]:
-                if c["type"] == type_:
-                    c.update(status="False", reason=reason, message=message[:32768])
+        body = _with_override(st.body(), overrides.get(st.key))
         old = stored[st.key]
         if _without_times(old) == body:
             result.unchanged += 1
@@ -106,22 +105,7 @@ def sync_statuses(
 
     def write(item: tuple[ObjectStatus, dict[str, Any], dict[str, Any]]) -> tuple[str, int]:
         st, body, old = item
-        kind = MESHGATE_KINDS[st.kind]
-        try:
-            answer = rest.apply(
-                {
-                    "apiVersion": kind.api_version,
-                    "kind": st.kind,
-                    "metadata": {"name": st.name, "namespace": st.namespace},
-                    "status": body,
-                },
-                status=True,
-            )
-        except ApiException as exc:
-            return f"status of {st.kind} {st.namespace}/{st.name}: {exc.status}", 0
-        if on_written is not None and answer:
-            on_written(st.kind, answer)
-        return "", _post_events(rest, st, body, old, uids.get(st.key, ""))
+        return _write(rest, st, body, old, uids.get(st.key, ""), on_written)
 
     if len(writes) <= 1:
         outcomes = [write(w) for w in writes]
@@ -137,6 +121,43 @@ def sync_statuses(
     return result
 
 
+def _with_override(body: dict[str, Any], override: tuple[str, str, str] | None) -> dict[str, Any]:
+    """Replace one condition (e.g. Programmed=False after a failed write)."""
+    if override is not None:
+        type_, reason, message = override
+        for c in body["conditions"]:
+            if c["type"] == type_:
+                c.update(status="False", reason=reason, message=message[:32768])
+    return body
+
+
+def _write(
+    rest: Rest,
+    st: ObjectStatus,
+    body: dict[str, Any],
+    old: dict[str, Any],
+    uid: str,
+    on_written: Callable[[str, dict[str, Any]], None] | None,
+) -> tuple[str, int]:
+    """Apply one status; (error, Events posted)."""
+    kind = MESHGATE_KINDS[st.kind]
+    try:
+        answer = rest.apply(
+            {
+                "apiVersion": kind.api_version,
+                "kind": st.kind,
+                "metadata": {"name": st.name, "namespace": st.namespace},
+                "status": body,
+            },
+            status=True,
+        )
+    except ApiException as exc:
+        return f"status of {st.kind} {st.namespace}/{st.name}: {exc.status}", 0
+    if on_written is not None and answer:
+        on_written(st.kind, answer)
+    return "", _post_events(rest, st, body, old, uid)
+
+
 def _post_events(
     rest: Rest, st: ObjectStatus, new: dict[str, Any], old: dict[str, Any], uid: str
 ) -> int:
@@ -146,12 +167,14 @@ def _post_events(
         if c["type"] not in EVENT_CONDITIONS:
             continue
         prev = before.get(c["type"])
+        good = c["status"] == "True"
+        if prev is None and good and not before:
+            continue  # first sight and fine: the status says it; an Event is for a change
         if prev is not None and (prev.get("status"), prev.get("reason")) == (
             c["status"],
             c["reason"],
         ):
             continue
-        good = c["status"] == "True"
         event = {
             "apiVersion": "events.k8s.io/v1",
             "kind": "Event",
@@ -178,3 +201,119 @@ def _post_events(
             # An event is a courtesy; the status already says it.
             log.warning("event for %s %s/%s not posted: %s", st.kind, st.namespace, st.name, exc)
     return posted
+
+
+StoredOf = Callable[[Key], "tuple[dict[str, Any], str] | None"]
+
+
+class StatusLane:
+    """Status writes in their own thread, at most `rate` per second, toward the latest desired
+    statuses.
+
+    `submit` replaces what is waiting (statuses are level-based: only the latest desired matter)
+    and returns at once. Before each write the lane asks `stored_of(key)` for the status the
+    operator's store holds now (and the object's uid), so a status the lane or anyone else just
+    wrote is compared with what is really there: unchanged ones are skipped, and an Event is
+    posted only for a transition. A deleted object (`None`) is skipped.
+    """
+
+    def __init__(
+        self,
+        rest: Rest,
+        stored_of: StoredOf,
+        *,
+        rate: float = 50.0,
+        on_written: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
+        self._rest = rest
+        self._stored_of = stored_of
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._on_written = on_written
+        self._cond = threading.Condition()
+        self._waiting: tuple[Callable[[], tuple[ObjectStatus, ...]], dict[Key, Any]] | None = None
+        self._closed = False
+        self._busy = False
+        self.written = 0
+        self.events = 0
+        self.errors: list[str] = []
+        self._thread = threading.Thread(target=self._run, name="meshgate-status", daemon=True)
+        self._thread.start()
+
+    def submit(
+        self,
+        desired: Callable[[], tuple[ObjectStatus, ...]],
+        overrides: dict[Key, tuple[str, str, str]],
+    ) -> None:
+        """`desired` is called in the lane's thread (the compiler's status pass may run there)."""
+        with self._cond:
+            self._waiting = (desired, dict(overrides))
+            self._cond.notify()
+
+    def idle(self, timeout: float) -> bool:
+        """Wait until nothing is waiting or being written (for tests and shutdown)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._waiting is not None or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(timeout=5)
+
+    def _take(self) -> tuple[Callable[[], tuple[ObjectStatus, ...]], dict[Key, Any]] | None:
+        with self._cond:
+            self._busy = False
+            self._cond.notify_all()
+            while self._waiting is None and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                return None
+            job, self._waiting = self._waiting, None
+            self._busy = True
+            return job
+
+    def _newer_waiting(self) -> bool:
+        with self._cond:
+            return self._waiting is not None or self._closed
+
+    def _run(self) -> None:
+        while (job := self._take()) is not None:
+            try:
+                self._write_all(*job)
+            except Exception:  # a lane that dies would leave every later status unwritten
+                log.exception("status lane: writing statuses failed; the next submit retries")
+
+    def _write_all(
+        self,
+        desired: Callable[[], tuple[ObjectStatus, ...]],
+        overrides: dict[Key, tuple[str, str, str]],
+    ) -> None:
+        for st in desired():
+            if self._newer_waiting():
+                return  # superseded: start over from the latest desired statuses
+            stored = self._stored_of(st.key)
+            if stored is None:
+                continue  # deleted
+            old, uid = stored
+            body = _with_override(st.body(), overrides.get(st.key))
+            if _without_times(old) == body:
+                continue
+            body = copy.deepcopy(body)  # its field values are the compiler's kept records
+            _stamp(body, old, now_rfc3339())
+            started = time.monotonic()
+            error, events = _write(self._rest, st, body, old, uid, self._on_written)
+            if error:
+                self.errors = [*self.errors[-9:], error]
+                log.warning("%s", error)
+            else:
+                self.written += 1
+                self.events += events
+            pause = self._interval - (time.monotonic() - started)
+            if pause > 0:
+                time.sleep(pause)
