@@ -87,13 +87,19 @@ def changes(old: Snapshot | None, new: Snapshot) -> Changes:
 
 
 def _diff(before: Iterable[Any], after: Iterable[Any]) -> dict[Key, tuple[Any, Any]]:
-    old = {(o.meta.namespace, o.meta.name): o for o in before}
+    # Lists per key: a snapshot built from files (not from an API server) may name one object
+    # twice; the copies are paired in order.
+    old: dict[Key, list[Any]] = {}
+    for o in before:
+        old.setdefault((o.meta.namespace, o.meta.name), []).append(o)
     out: dict[Key, tuple[Any, Any]] = {}
     for o in after:
         key = (o.meta.namespace, o.meta.name)
-        prev = old.pop(key, None)
+        copies = old.get(key)
+        prev = copies.pop(0) if copies else None
         if prev is None or not same(prev, o):
             out[key] = (prev, o)
-    for key, prev in old.items():
-        out[key] = (prev, None)
+    for key, copies in old.items():
+        for prev in copies:
+            out.setdefault(key, (prev, None))
     return out
