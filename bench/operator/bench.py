@@ -64,7 +64,9 @@ def apply(api: k8s.ApiClient, path: str, obj: dict[str, Any]) -> None:
     call(api, "PATCH", f"{path}/{obj['metadata']['name']}", obj)
 
 
-def setup(api: k8s.ApiClient, services: int, endpoints: int, routes: int) -> None:
+def setup(
+    api: k8s.ApiClient, services: int, endpoints: int, routes: int, operator_namespace: str
+) -> None:
     for p in sorted((REPO / "crds").glob("*.yaml")):
         crd = yaml.safe_load(p.read_text())
         apply(api, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
@@ -76,6 +78,9 @@ def setup(api: k8s.ApiClient, services: int, endpoints: int, routes: int) -> Non
     ns = {"apiVersion": "v1", "kind": "Namespace",
           "metadata": {"name": NS, "labels": {"meshgate.io/inject": "enabled"}}}  # fmt: skip
     apply(api, "/api/v1/namespaces", ns)
+    # As the chart makes it: the operator waits for its own namespace before it starts.
+    apply(api, "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                      "metadata": {"name": operator_namespace}})  # fmt: skip
     base = f"/api/v1/namespaces/{NS}"
     for s in range(services):
         name = f"svc-{s:03d}"
@@ -262,7 +267,7 @@ def main() -> int:
     try:
         progress("creating objects")
         t = time.monotonic()
-        setup(api, args.services, args.endpoints, args.routes)
+        setup(api, args.services, args.endpoints, args.routes, args.operator_namespace)
         out["setup_seconds"] = round(time.monotonic() - t, 2)
 
         settings = Settings(namespaces=(NS,), operator_namespace=args.operator_namespace)
