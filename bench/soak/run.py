@@ -78,12 +78,18 @@ def write_config(proxy: MeshProxy, cfg: dict[str, Any]) -> None:
     os.replace(tmp, proxy.config_path)
 
 
-def proc_figures(pid: int) -> dict[str, int]:
+def proc_figures(pid: int) -> dict[str, float]:
     rss = 0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             rss = int(line.split()[1])
-    return {"rss_kib": rss, "fds": len(os.listdir(f"/proc/{pid}/fd"))}
+    return {"rss_kib": rss, "fds": len(os.listdir(f"/proc/{pid}/fd")), "cpu_s": cpu_seconds(pid)}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far, from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 2)
 
 
 def metric(proxy: MeshProxy, name: str, **labels: str) -> float:
@@ -105,6 +111,7 @@ class Soak:
         self.be_volume.write(self.mesh.issue(sa="backend", hours=24))
         self.app_port, self.inbound_port, self.edge_port = free_port(), free_port(), free_port()
         self.gen = 0
+        self.load_pid = 0
         self.events: IO[str] = open(self.out / "events.jsonl", "w")  # noqa: SIM115
         self.app = subprocess.Popen([PYTHON, str(HERE / "app.py"), str(self.app_port)])
         self.sidecar = MeshProxy(
@@ -157,6 +164,9 @@ class Soak:
             figures = proc_figures(proxy.process.pid)
             record[f"{name}_rss_kib"] = figures["rss_kib"]
             record[f"{name}_fds"] = figures["fds"]
+            record[f"{name}_cpu_s"] = figures["cpu_s"]
+        if self.load_pid:
+            record["load_cpu_s"] = cpu_seconds(self.load_pid)
         record["edge_reloads_ok"] = metric(
             self.edge, "meshproxy_config_reloads_total", result="success"
         )
@@ -174,6 +184,7 @@ class Soak:
         self.event("soak-start", rate=rate, seconds=seconds)
         load = self.load("--rate", str(rate), "--seconds", str(seconds),
                          "--connections", str(args.connections))  # fmt: skip
+        self.load_pid = load.pid
         windows = open(self.out / "windows.jsonl", "w")  # noqa: SIM115
         assert load.stdout is not None
         stdout = load.stdout

@@ -137,6 +137,24 @@ class Backends:
 # --- the gateway ---------------------------------------------------------------------------------
 
 
+# A slow reader holds its upstream connection, and at most one upstream read (uvloop reads up
+# to 256 KiB) beyond the write high-water mark, until the send timeout: the files cluster's
+# pool bounds how many do at once.
+FILES_POOL = 128
+FILES_POLICY = f"""
+---
+apiVersion: meshgate.io/v1alpha1
+kind: DestinationRule
+metadata: {{name: files}}
+spec:
+  host: files
+  trafficPolicy:
+    connectionPool:
+      tcp: {{maxConnections: {FILES_POOL}}}
+      http: {{http1MaxPendingRequests: {FILES_POOL}}}
+"""
+
+
 def gateway_yaml(limits: str, backends: Backends) -> str:
     """A Gateway with one HTTP listener carrying `limits` (YAML flow mapping) and two Routes."""
     return f"""
@@ -169,7 +187,7 @@ spec:
       backendRefs: [{{name: files, port: {backends.files_port}}}]
 {backend(backends.api_port, "api")}
 {backend(backends.files_port, "files")}
-"""
+{FILES_POLICY}"""
 
 
 def start_gateway(
