@@ -160,8 +160,8 @@ fuzz: venv ## fuzz the parsers of untrusted bytes with atheris: FUZZ_SECONDS per
 	@$(PY) -m fuzz.run --seconds $(FUZZ_SECONDS) --nice $(FUZZ_NICE) --dir $(LOCAL)/fuzz
 
 .PHONY: test-hostile
-test-hostile: venv sysdeps ## slowhttptest's three attacks with 10,000 connections each, and 2x overload (about 10 minutes)
-	@MESHGATE_HOSTILE_ATTACKERS=10000 hack/in-netns.sh \
+test-hostile: venv sysdeps ## slowhttptest's three attacks with 10,000 connections each, and 2x overload (about 15 minutes)
+	@MESHGATE_HOSTILE_ATTACKERS=10000 MESHGATE_HOSTILE_RAMP_SECONDS=150 hack/in-netns.sh \
 	  $(VENV)/bin/pytest -q -s -ra -p no:cacheprovider tests/e2e/hostile
 
 .PHONY: unit
