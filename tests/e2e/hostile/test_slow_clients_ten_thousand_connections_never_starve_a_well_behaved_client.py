@@ -154,7 +154,7 @@ def test_slowloris_headers_are_cut_at_the_header_timeout(
         "slowloris", tmp_path, gateways(limits), "header_timeout", "-H",
         "-r", "1000", "-i", "5", "-x", "24", "-l", str(ATTACK_SECONDS),
     )  # fmt: skip
-    assert _logged(proxy, "header_timeout")
+    wait_until(lambda: _logged(proxy, "header_timeout"), 10, "the access log line")
     # No attacking head was ever complete: the backend saw the client's requests and, on
     # `/api/attack`, only slowhttptest's own probe (one ordinary request every few seconds).
     assert backends.counts["/api/ok"] == RATE * (BEFORE_SECONDS + DURING_SECONDS)
@@ -173,7 +173,7 @@ def test_slow_bodies_are_held_off_the_upstream_and_cut_at_the_request_timeout(
         "slow-body", tmp_path, gateways(limits), "request_timeout", "-B",
         "-r", "1000", "-i", "5", "-s", "8192", "-x", "10", "-l", str(ATTACK_SECONDS),
     )  # fmt: skip
-    assert _logged(proxy, "request_timeout")
+    wait_until(lambda: _logged(proxy, "request_timeout"), 10, "the access log line")
     # A body still arriving is read whole before an upstream is picked: no attacking body
     # reached the backend, only the probe's and the client's requests.
     assert backends.counts["/api/ok"] == RATE * (BEFORE_SECONDS + DURING_SECONDS)
@@ -189,7 +189,7 @@ def test_slow_readers_are_cut_at_the_send_timeout(
         "-r", "1000", "-w", "512", "-y", "1024", "-n", "5", "-z", "32", "-k", "3",
         "-l", str(ATTACK_SECONDS), answer_kib=64 + 256,
     )  # fmt: skip
-    assert _logged(proxy, "send_timeout")
+    wait_until(lambda: _logged(proxy, "send_timeout"), 10, "the access log line")
 
 
 def test_one_address_holds_at_most_the_per_client_cap_and_others_still_get_in(
@@ -220,4 +220,4 @@ def test_one_address_holds_at_most_the_per_client_cap_and_others_still_get_in(
     finally:
         for sock in held:
             sock.close()
-    assert _logged(proxy, "max_connections_per_client")
+    wait_until(lambda: _logged(proxy, "max_connections_per_client"), 10, "the access log line")
