@@ -63,8 +63,8 @@ async def _drive(data: bytes) -> None:
         raise AssertionError("the upstream closed and the response was never decided") from None
     if response.status == 101:
         # A tunnel (`upstream.tunnel`) takes over after a 101, and only for a request that asked
-        # for an upgrade; this harness sends none. (The server would pass the bare 101 to such a
-        # client: see docs/fuzzing.md.)
+        # for an upgrade; this harness sends none, and the upstream layer above the connection
+        # answers an unasked 101 with a 502 (docs/fuzzing.md).
         return
     await _to_client(Request(method, "/", "", [], "a", None, version, True), response)
 
