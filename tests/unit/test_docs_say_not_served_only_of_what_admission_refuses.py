@@ -38,7 +38,7 @@ def _refused_fields(section: str) -> set[str]:
 
 def test_the_section_lists_the_refused_values() -> None:
     fields = _refused_fields(_section((DOCS / "operator.md").read_text()))
-    assert {"http2MaxRequests", "maxRetries", "minHealthPercent", "clockSkew"} <= fields
+    assert {"maxRetries", "minHealthPercent", "clockSkew"} <= fields
     assert {"backendRefs", "insecureSkipVerify", "minimumRingSize", "stripKey"} <= fields
 
 

@@ -83,23 +83,16 @@ HEADERS = {"type": "RequestHeaderModifier", "requestHeaderModifier": {"remove": 
 # (name, refused manifest, words of the refusal, the nearest manifest that is served)
 CASES: list[tuple[str, dict[str, Any], tuple[str, ...], dict[str, Any]]] = [
     (
-        "destinationrule http2MaxRequests",
-        _destination_rule({"connectionPool": {"http": {"http2MaxRequests": 1000}}}),
-        (f"{HTTP}.http2MaxRequests", "http2MaxRequests is not served", "remove it"),
-        _destination_rule({"connectionPool": {"http": {"http1MaxPendingRequests": 1000}}}),
-    ),
-    (
         "destinationrule maxRetries",
         _destination_rule({"connectionPool": {"http": {"maxRetries": 20}}}),
         (f"{HTTP}.maxRetries", "maxRetries is not served", "RetryPolicy"),
         _destination_rule({"connectionPool": {"http": {"maxRequestsPerConnection": 20}}}),
     ),
     (
-        "destinationrule subset port-level http2MaxRequests",
-        _subset_port_pool({"http2MaxRequests": 5}),
+        "destinationrule subset port-level maxRetries",
+        _subset_port_pool({"maxRetries": 5}),
         (
-            "spec.subsets[0].trafficPolicy.portLevelSettings[0].connectionPool.http"
-            ".http2MaxRequests",
+            "spec.subsets[0].trafficPolicy.portLevelSettings[0].connectionPool.http.maxRetries",
             NOT_SERVED,
         ),
         _subset_port_pool({"http1MaxPendingRequests": 5}),
@@ -201,17 +194,12 @@ def test_value_not_served_is_refused_with_a_message_and_its_served_neighbour_is_
     assert stored["metadata"]["name"] == served["metadata"]["name"]
 
 
-def test_istio_destination_rule_with_http2_max_requests_is_refused_naming_that_field(
+def test_istio_destination_rule_with_http2_max_requests_is_accepted_as_it_is(
     api_client: ApiClient, meshgate_crds: None, module_namespace: str
 ) -> None:
-    """The Istio seed without its one edit: the only refusal is the field meshgate does not
-    serve, so the user learns exactly what to delete."""
+    """The Istio seed, `http2MaxRequests` included (the HTTP/2 upstream pool serves it), is
+    stored exactly as written."""
     seed = yaml.safe_load((REPO / "examples" / "istio-seed" / "destination-rule.yaml").read_text())
-    seed["spec"]["trafficPolicy"]["connectionPool"]["http"]["http2MaxRequests"] = 1000
-    with pytest.raises(Rejected) as rejected:
-        apply(api_client, seed, module_namespace)
-    message = rejected.value.message
-    assert f"{HTTP}.http2MaxRequests: Invalid value" in message, message
-    assert message.count("Invalid value") == 1, message
-    del seed["spec"]["trafficPolicy"]["connectionPool"]["http"]["http2MaxRequests"]
-    assert apply(api_client, seed, module_namespace)["spec"]["host"] == "productpage"
+    assert seed["spec"]["trafficPolicy"]["connectionPool"]["http"]["http2MaxRequests"] == 1000
+    stored = apply(api_client, seed, module_namespace)
+    assert stored["spec"]["trafficPolicy"]["connectionPool"]["http"]["http2MaxRequests"] == 1000

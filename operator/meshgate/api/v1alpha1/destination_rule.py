@@ -110,13 +110,6 @@ class HTTPSettings(ApiModel):
     model_config = ConfigDict(
         json_schema_extra=validations(
             cel(
-                "!has(self.http2MaxRequests)",
-                "http2MaxRequests is not served: meshproxy has no limit on requests in flight to"
-                " a destination; remove it (tcp.maxConnections and http1MaxPendingRequests bound"
-                " what one proxy sends)",
-                field_path=".http2MaxRequests",
-            ),
-            cel(
                 "!has(self.maxRetries)",
                 "maxRetries is not served: meshproxy has no limit on retries in flight to a"
                 " destination; remove it (a RetryPolicy's budget bounds retries)",
@@ -129,7 +122,9 @@ class HTTPSettings(ApiModel):
     """Most requests queued waiting for a connection to one endpoint; more are answered 503 at
     once and counted in `meshproxy_upstream_overflow_total`."""
     http2_max_requests: Annotated[int, Field(ge=1, le=2147483647)] | None = None
-    """Not served: refused at admission (Istio's limit on requests in flight)."""
+    """Most requests in flight at once to each endpoint over an HTTP/2 upstream (a Service port
+    with appProtocol `kubernetes.io/h2c` or `grpc`, or named `grpc-*`/`http2-*`); more wait as
+    pending requests or overflow. An HTTP/1.1 port is bounded by `tcp.maxConnections` instead."""
     max_requests_per_connection: Annotated[int, Field(ge=0, le=2147483647)] | None = None
     """Requests per connection before it is closed; 0 is unlimited, 1 disables keep-alive."""
     max_retries: Annotated[int, Field(ge=0, le=2147483647)] | None = None
