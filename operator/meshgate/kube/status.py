@@ -53,6 +53,14 @@ def _without_times(value: Any) -> Any:
     return value
 
 
+def _without_proxies(status: Any) -> Any:
+    """The status without `proxies`: the config server's count (meshgate.push.status), written
+    beside this one by a merge patch, never by a reconcile."""
+    if isinstance(status, dict) and "proxies" in status:
+        return {k: v for k, v in status.items() if k != "proxies"}
+    return status
+
+
 def _stamp(new: Any, old: Any, now: str) -> None:
     """Fill lastTransitionTime in every `conditions` list: the old time if the status held."""
     if isinstance(new, dict):
@@ -96,7 +104,7 @@ def sync_statuses(
             continue  # deleted since the listing
         body = _with_override(st.body(), overrides.get(st.key))
         old = stored[st.key]
-        if _without_times(old) == body:
+        if _without_times(_without_proxies(old)) == body:
             result.unchanged += 1
             continue
         body = copy.deepcopy(body)  # its field values are the compiler's kept records
@@ -302,7 +310,7 @@ class StatusLane:
                 continue  # deleted
             old, uid = stored
             body = _with_override(st.body(), overrides.get(st.key))
-            if _without_times(old) == body:
+            if _without_times(_without_proxies(old)) == body:
                 continue
             body = copy.deepcopy(body)  # its field values are the compiler's kept records
             _stamp(body, old, now_rfc3339())
