@@ -25,7 +25,7 @@ from kubernetes.client.exceptions import ApiException
 
 from meshgate.compile.report import ObjectStatus
 
-from .rest import EVENT, MESHGATE_KINDS, Rest
+from .rest import EVENT, MESHGATE_KINDS, NotFound, Rest
 
 log = logging.getLogger("meshgate.status")
 
@@ -42,6 +42,8 @@ class StatusResult:
     written: int = 0
     unchanged: int = 0
     events: int = 0
+    # Deleted (or their namespace was) between the listing and the write: nothing to report on.
+    gone: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -111,7 +113,7 @@ def sync_statuses(
         _stamp(body, old, now)
         writes.append((st, body, old))
 
-    def write(item: tuple[ObjectStatus, dict[str, Any], dict[str, Any]]) -> tuple[str, int]:
+    def write(item: tuple[ObjectStatus, dict[str, Any], dict[str, Any]]) -> tuple[str, int] | None:
         st, body, old = item
         return _write(rest, st, body, old, uids.get(st.key, ""), on_written)
 
@@ -120,7 +122,11 @@ def sync_statuses(
     else:
         with ThreadPoolExecutor(min(WRITERS, len(writes)), "meshgate-status") as pool:
             outcomes = list(pool.map(write, writes))
-    for error, events in outcomes:  # in `desired` order, so errors read the same every run
+    for outcome in outcomes:  # in `desired` order, so errors read the same every run
+        if outcome is None:
+            result.gone += 1
+            continue
+        error, events = outcome
         if error:
             result.errors.append(error)
         else:
@@ -146,8 +152,11 @@ def _write(
     old: dict[str, Any],
     uid: str,
     on_written: Callable[[str, dict[str, Any]], None] | None,
-) -> tuple[str, int]:
-    """Apply one status; (error, Events posted)."""
+) -> tuple[str, int] | None:
+    """Apply one status; (error, Events posted), or None when the object is gone.
+
+    The API server answers 404 when the object, or its whole namespace, was deleted since the
+    listing: that is no error of the reconcile (the next listing no longer has it)."""
     kind = MESHGATE_KINDS[st.kind]
     try:
         answer = rest.apply(
@@ -159,6 +168,8 @@ def _write(
             },
             status=True,
         )
+    except NotFound:
+        return None
     except ApiException as exc:
         return f"status of {st.kind} {st.namespace}/{st.name}: {exc.status}", 0
     if on_written is not None and answer:
@@ -315,7 +326,10 @@ class StatusLane:
             body = copy.deepcopy(body)  # its field values are the compiler's kept records
             _stamp(body, old, now_rfc3339())
             started = time.monotonic()
-            error, events = _write(self._rest, st, body, old, uid, self._on_written)
+            outcome = _write(self._rest, st, body, old, uid, self._on_written)
+            if outcome is None:
+                continue  # deleted since it was read
+            error, events = outcome
             if error:
                 self.errors = [*self.errors[-9:], error]
                 log.warning("%s", error)
