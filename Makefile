@@ -34,10 +34,10 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP) ## create .venv and install the project with its extras, pinned by constraints.txt
 
 .PHONY: lock
-lock: ## re-resolve the newest versions pyproject.toml allows into constraints.txt (review, then commit)
+lock: ## re-resolve the newest versions pyproject.toml allows (operator, dev and bench extras) into constraints.txt (review, then commit)
 	@rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	@.lock-venv/bin/python -m pip install -q --upgrade pip
-	@.lock-venv/bin/python -m pip install -q -e '.[operator,dev]'
+	@.lock-venv/bin/python -m pip install -q -e '.[operator,dev,bench]'
 	@{ sed -n '1,3p' constraints.txt; echo "pip==$$(.lock-venv/bin/python -m pip --version | cut -d' ' -f2)"; \
 	   .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^meshgate'; } > constraints.txt.new
 	@mv constraints.txt.new constraints.txt && rm -rf .lock-venv
