@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from meshgate import __version__
+from meshgate.settings import Settings
 
 from . import offline
 from .settings import InjectSettings
@@ -53,6 +54,19 @@ def _add_inject(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--operator-namespace", default=_DEFAULTS.operator_namespace)
     parser.add_argument("--trust-domain", default=_DEFAULTS.trust_domain)
     parser.add_argument("--injected-version", default=_DEFAULTS.injected_version)
+    parser.add_argument(
+        "--config-server",
+        default=None,
+        metavar="HOST:PORT",
+        help="the operator's config server the sidecar streams its config from (default: the "
+        "chart's, meshgate-config.<operator-namespace>.svc:15012; '' for the mounted file only)",
+    )
+    parser.add_argument(
+        "--config-server-id",
+        default=None,
+        metavar="SPIFFE_ID",
+        help="the config server's SPIFFE ID (default: the operator's ServiceAccount 'meshgate')",
+    )
 
 
 def _read(sources: list[str]) -> list[object]:
@@ -71,12 +85,19 @@ def _emit(result: offline.Result) -> int:
 
 
 def run_inject(args: argparse.Namespace) -> int:
+    # The webhook's sidecars stream their config from the operator; an offline-injected one
+    # must too, from where the chart's defaults put the config server.
+    operator = Settings(operator_namespace=args.operator_namespace, trust_domain=args.trust_domain)
+    server = operator.push_dial_address if args.config_server is None else args.config_server
+    server_id = operator.push_identity if args.config_server_id is None else args.config_server_id
     settings = InjectSettings(
         proxy_image=args.proxy_image,
         injected_version=args.injected_version,
         kube_minor=args.kube_version,
         operator_namespace=args.operator_namespace,
         trust_domain=args.trust_domain,
+        config_server=server,
+        config_server_id=server_id if server else "",
     )
     try:
         docs = _read(args.filename)

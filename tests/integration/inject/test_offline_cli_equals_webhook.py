@@ -60,11 +60,15 @@ def second_namespace(api_client: Any, namespace: str) -> Any:
     core.delete_namespace(name)
 
 
-def offline_inject(pod: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Any:
+def offline_inject(
+    pod: dict[str, Any], operator_namespace: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> Any:
     src = tmp_path / "pod.yaml"
     src.write_text(yaml.safe_dump(pod))
     capsys.readouterr()
-    assert cli.main(["inject", "-f", str(src)]) == 0
+    # The operator namespace names the config server the sidecar streams from, as the webhook's.
+    args = ["inject", "-f", str(src), "--operator-namespace", operator_namespace]
+    assert cli.main(args) == 0
     return yaml.safe_load(capsys.readouterr().out)
 
 
@@ -87,7 +91,11 @@ def test_offline_inject_equals_webhook_for_every_pod_shape(
         if "name" in pod["metadata"]:
             pod["metadata"]["name"] = f"{name}"[:50]
         by_webhook, _ = create_pod(api_client, namespace, pod)
-        by_cli, _ = create_pod(api_client, second_namespace, offline_inject(pod, tmp_path, capsys))
+        by_cli, _ = create_pod(
+            api_client,
+            second_namespace,
+            offline_inject(pod, injector.operator_namespace, tmp_path, capsys),
+        )
         assert comparable(by_cli) == comparable(by_webhook), name
         checked += 1
     assert checked >= 12
