@@ -273,7 +273,7 @@ class LocalCluster:
         """Stop `component` (SIGTERM, by its recorded PID) and start it again in place: the same
         ports, data dir, certificates and flags, so clients reconnect to the same address and
         etcd keeps every object. `down_for` keeps it stopped that many seconds first. Returns
-        the seconds from the stop until it served again. With `tie_to_parent`, call it from a
+        the seconds from the stop until it, and the API server in front of it, served again. With `tie_to_parent`, call it from a
         thread that outlives the cluster: the kernel's parent-death signal follows the thread
         that started the process, not the whole Python process."""
         if component not in COMPONENTS:
@@ -290,7 +290,11 @@ class LocalCluster:
         argv, ready = self._component(component, bin_dir, ep)
         self._log(f"==> restarting {component}")
         new = self._spawn(component, argv)
-        self._await(new, ready, f"{component} serving again", started + self.startup_timeout)
+        deadline = started + self.startup_timeout
+        self._await(new, ready, f"{component} serving again", deadline)
+        # Served again means the cluster serves: after etcd comes back the API server's /readyz
+        # reports etcd unready until it has reconnected, and a client would see errors till then.
+        self._await(new, lambda: self._apiserver_ready(ep), "the API server ready again", deadline)
         return time.monotonic() - started
 
     def recorded_bin_dir(self) -> Path:
