@@ -273,9 +273,10 @@ class LocalCluster:
         """Stop `component` (SIGTERM, by its recorded PID) and start it again in place: the same
         ports, data dir, certificates and flags, so clients reconnect to the same address and
         etcd keeps every object. `down_for` keeps it stopped that many seconds first. Returns
-        the seconds from the stop until it, and the API server in front of it, served again. With `tie_to_parent`, call it from a
-        thread that outlives the cluster: the kernel's parent-death signal follows the thread
-        that started the process, not the whole Python process."""
+        the seconds from the stop until it, and the API server in front of it, served again.
+        With `tie_to_parent`, call it from a thread that outlives the cluster: the kernel's
+        parent-death signal follows the thread that started the process, not the whole Python
+        process."""
         if component not in COMPONENTS:
             raise ValueError(f"unknown component {component!r}; one of {', '.join(COMPONENTS)}")
         ep = self.endpoints()
