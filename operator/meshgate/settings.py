@@ -99,7 +99,9 @@ class Settings:
     proxy_image: str = "ghcr.io/meshgate/meshproxy:0.1.0"
     image_pull_policy: str = "IfNotPresent"
     proxy_log_level: str = "info"
-    proxy_cpu_request: str = "100m"
+    # The same defaults as the chart's proxy.resources and inject.settings.ProxyResources (a unit
+    # test holds the three equal), so a gateway proxy and a sidecar ask for the same.
+    proxy_cpu_request: str = "50m"
     proxy_memory_request: str = "64Mi"
     proxy_memory_limit: str = "256Mi"
     # A change to an idle controller runs at once; changes during a run or within this long after
