@@ -5,7 +5,8 @@ Each replica knows only the proxies polling it, so each publishes a report (a Co
 which version, and when) and every replica sums the fresh reports into one figure per target:
 a Gateway's `status.proxies`, a meshed namespace's annotation `meshgate.io/proxies`. Every replica
 computes the same sums from the same reports, so their writes agree. A report older than
-`FRESH_SECONDS` (its replica is gone) no longer counts.
+`FRESH_SECONDS` (its replica is gone) no longer counts, and one older than `ABANDONED_SECONDS` is
+deleted by whichever replica sees it, so replicas that come and go leave no reports behind.
 
 Pure: bodies and times in, bodies out. The reports deliberately carry no managed-by label: the
 routing reconcile deletes generated objects it did not render.
@@ -28,6 +29,9 @@ REPORT_KEY = "proxies.json"
 AT_ANNOTATION = "meshgate.io/reported-at"
 NAMESPACE_ANNOTATION = "meshgate.io/proxies"
 FRESH_SECONDS = 60.0
+# Well past FRESH_SECONDS, so a replica that is merely slow (an API server restart, a long GC)
+# is never mistaken for one that is gone.
+ABANDONED_SECONDS = 10 * FRESH_SECONDS
 
 # target -> applied version -> proxies
 Counts = dict[Target, dict[str, int]]
@@ -62,15 +66,29 @@ def report_body(replica: str, namespace: str, counts: Counts, now: datetime) -> 
     }
 
 
+def _reported_at(cm: Mapping[str, Any]) -> datetime | None:
+    annotations = (cm.get("metadata") or {}).get("annotations") or {}
+    try:
+        return datetime.fromisoformat(str(annotations.get(AT_ANNOTATION)))
+    except (TypeError, ValueError):
+        return None
+
+
+def abandoned(cm: Mapping[str, Any], now: datetime) -> bool:
+    """A report its replica stopped refreshing long ago (or that never said when it was made):
+    the replica is gone and the object is garbage."""
+    at = _reported_at(cm)
+    return at is None or now - at > timedelta(seconds=ABANDONED_SECONDS)
+
+
 def read_report(cm: Mapping[str, Any], now: datetime) -> Counts:
     """A report's counts; empty when it is stale or unreadable."""
-    meta = cm.get("metadata") or {}
+    at = _reported_at(cm)
+    if at is None or now - at > timedelta(seconds=FRESH_SECONDS):
+        return {}
     try:
-        at = datetime.fromisoformat(str((meta.get("annotations") or {}).get(AT_ANNOTATION)))
         raw = json.loads((cm.get("data") or {}).get(REPORT_KEY) or "{}")
     except (TypeError, ValueError):
-        return {}
-    if now - at > timedelta(seconds=FRESH_SECONDS):
         return {}
     counts: Counts = {}
     for name, versions in raw.items():

@@ -66,6 +66,9 @@ class StatusWriter:
         )
         items = json.loads(listed.data).get("items") or []
         wall = datetime.now(UTC)
+        for cm in items:
+            if status.abandoned(cm, wall):
+                self._delete_report(cm)
         sums = status.aggregate(
             (status.read_report(cm, wall) for cm in items), self._server.book.versions()
         )
@@ -88,6 +91,21 @@ class StatusWriter:
             if exc.status != 404:
                 raise
             self._core.create_namespaced_config_map(self._namespace, body)
+
+    def _delete_report(self, cm: dict[str, Any]) -> None:
+        meta = cm.get("metadata") or {}
+        name = str(meta.get("name"))
+        try:
+            # Preconditioned on the version read: a report its replica refreshed meanwhile stays.
+            self._core.delete_namespaced_config_map(
+                name,
+                self._namespace,
+                body={"preconditions": {"resourceVersion": meta.get("resourceVersion")}},
+            )
+            log.info("deleted the abandoned proxy report %s", name)
+        except ApiException as exc:
+            if exc.status not in (404, 409):
+                raise
 
     def _write(self, target: Target, count: status.ProxyCount) -> None:
         if target.kind == "gateway":

@@ -52,3 +52,21 @@ def test_a_target_without_proxies_reports_zero_of_zero() -> None:
 
 def test_an_unreadable_report_counts_nothing() -> None:
     assert read_report({"metadata": {}, "data": {"proxies.json": "{"}}, NOW) == {}
+
+
+def test_a_report_stale_past_the_abandoned_age_is_garbage_and_a_slow_one_is_not() -> None:
+    from meshgate.push.status import ABANDONED_SECONDS, FRESH_SECONDS, abandoned
+
+    book = ProxyBook()
+    book.polled(GW, "198.18.0.5", "id", "v2", now=0.0)
+    slow = report_body("a", "meshgate-system", book.counts(1.0), NOW - timedelta(seconds=90))
+    gone = report_body(
+        "b", "meshgate-system", book.counts(1.0), NOW - timedelta(seconds=ABANDONED_SECONDS + 1)
+    )
+    assert FRESH_SECONDS < 90 < ABANDONED_SECONDS
+    # Stale: it no longer counts; but its replica may only be slow, so the object stays.
+    assert read_report(slow, NOW) == {}
+    assert not abandoned(slow, NOW)
+    assert abandoned(gone, NOW)
+    # A report that never said when it was made is not waited for.
+    assert abandoned({"metadata": {"name": "meshgate-proxies-x"}}, NOW)
