@@ -58,7 +58,6 @@ STEPS = [
     ("+ msgspec", "import msgspec"),
     ("+ meshproxy.config", "import meshproxy.config"),
     ("+ all of meshproxy.__main__", "import meshproxy.__main__"),
-    ("+ cryptography.x509 (certificate dates: a sidecar's identity)", "import cryptography.x509"),
 ]
 
 
