@@ -120,6 +120,10 @@ class UpstreamConnection(asyncio.Protocol):
                 body.fail(BodyError("upstream closed mid-body"))
         self.pool.lost(self)
 
+    def eof_received(self) -> bool | None:
+        # A tunnel with half-close passes the FIN on and keeps writing; otherwise close.
+        return self.tunnel.upstream_eof() if self.tunnel is not None else None
+
     def pause_writing(self) -> None:
         self.flow.pause_writing()
 

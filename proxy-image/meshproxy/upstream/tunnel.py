@@ -1,8 +1,10 @@
 """A raw byte tunnel between a client and an upstream after `101 Switching Protocols`.
 
-Used for WebSocket and any other `Upgrade` the client asked for (never `h2c`). Bytes are copied
-as they come, each direction pausing its source when the destination's write buffer is full.
-Either side closing closes both.
+Used for WebSocket and any other `Upgrade` the client asked for (never `h2c`), and for TCP and
+TLS passthrough listeners (`meshproxy.passthrough`). Bytes are copied as they come, each
+direction pausing its source when the destination's write buffer is full, and counted. Either
+side closing closes both; with `half_close`, a FIN from one side is passed on to the other and
+both close once both have sent one (what a TCP proxy owes a client that shuts down its writes).
 
 This module must never interpret the tunnelled bytes.
 """
@@ -18,10 +20,26 @@ from meshproxy.upstream.connection import UpstreamConnection
 
 
 class Tunnel:
-    __slots__ = ("_client", "_client_flow", "_done", "_pending", "_upstream")
+    __slots__ = (
+        "_client",
+        "_client_eof",
+        "_client_flow",
+        "_done",
+        "_half_close",
+        "_pending",
+        "_upstream",
+        "_upstream_eof",
+        "from_client_bytes",
+        "from_upstream_bytes",
+    )
 
-    def __init__(self, upstream: UpstreamConnection) -> None:
+    def __init__(self, upstream: UpstreamConnection, half_close: bool = False) -> None:
         self._upstream = upstream
+        self._half_close = half_close
+        self._client_eof = False
+        self._upstream_eof = False
+        self.from_client_bytes = 0
+        self.from_upstream_bytes = 0
         self._client: asyncio.Transport | None = None
         self._client_flow: FlowControl | None = None
         self._done: Callable[[], None] | None = None
@@ -48,6 +66,7 @@ class Tunnel:
         transport = self._upstream.transport
         if transport is None or self._upstream.closed or not data:
             return
+        self.from_client_bytes += len(data)
         transport.write(data)
         if self._upstream.flow.write_paused and self._client_flow is not None:
             flow = self._client_flow
@@ -61,12 +80,44 @@ class Tunnel:
             return
         if client.is_closing():
             return
+        self.from_upstream_bytes += len(data)
         client.write(data)
         flow = self._client_flow
         if flow is not None and flow.write_paused:
             upstream_flow = self._upstream.flow
             upstream_flow.pause_reading(PEER_SLOW)
             flow.when_writable(lambda: upstream_flow.resume_reading(PEER_SLOW))
+
+    def client_eof(self) -> bool:
+        """The client sent FIN. True: keep its transport open (the FIN went upstream)."""
+        transport = self._upstream.transport
+        if not self._half_close or transport is None or self._upstream.closed:
+            return False
+        self._client_eof = True
+        if transport.can_write_eof():
+            transport.write_eof()
+        return self._both_done()
+
+    def upstream_eof(self) -> bool | None:
+        """The upstream sent FIN. True: keep its transport open (the FIN went to the client)."""
+        client = self._client
+        if not self._half_close or client is None or client.is_closing():
+            return None
+        self._upstream_eof = True
+        if client.can_write_eof():
+            client.write_eof()
+        return self._both_done() or None
+
+    def _both_done(self) -> bool:
+        """Both sides have sent FIN: close both (buffered bytes are still written)."""
+        if not (self._client_eof and self._upstream_eof):
+            return True
+        if self._client is not None:
+            self._client.close()
+        transport = self._upstream.transport
+        if transport is not None:
+            transport.close()
+        return False
 
     def client_closed(self) -> None:
         self._upstream.abort()
