@@ -277,6 +277,7 @@ class Proxy:
             else:
                 current.cfg = wanted_cfg
                 current.state.stack = built.stacks[wanted_cfg.name]  # the swap: one reference
+                current.state.passthrough = built.passthrough.get(wanted_cfg.name)
                 current.state.guard.configure(
                     resolve(wanted_cfg, built.config.limits), _line_writer(built)
                 )
@@ -300,6 +301,7 @@ class Proxy:
             resolve(lst, cfg.limits), lst.name, self.registry, self.memory, _line_writer(built)
         )
         state = ListenerState(built.stacks[lst.name], "https" if lst.tls else "http", guard)
+        state.passthrough = built.passthrough.get(lst.name)
         identity_of = identity_reader(identity.config.trust_domain) if identity else None
         server: _Server
         modes = (

@@ -61,6 +61,7 @@ from meshproxy.layers.upstream import UpstreamLayer
 from meshproxy.observability.accessline import AccessLine
 from meshproxy.observability.accesslog import AccessLog
 from meshproxy.observability.metrics import Registry, RequestStats
+from meshproxy.passthrough.table import PassthroughTable, build_tables
 from meshproxy.peermodes import PeerModes
 from meshproxy.policy.routing import CompiledRoute, RouteTable
 from meshproxy.tls.reload import ReloadingIdentity
@@ -140,10 +141,12 @@ class Built:
         stacks: dict[str, ListenerStack],
         access_log: AccessLog | None,
         edge: EdgeResources,
+        passthrough: dict[str, PassthroughTable] | None = None,
     ) -> None:
         self.config = cfg
         self.clusters = clusters
         self.stacks = stacks
+        self.passthrough = passthrough or {}  # TCP/TLS listeners' tables, by listener name
         self.access_log = access_log
         self.edge = edge  # file watches, JWKS fetches, Redis clients of edge policies
 
@@ -194,7 +197,8 @@ def build(
     except ValueError:
         edge.close_unused(previous.edge if previous is not None else None)
         raise
-    return Built(cfg, clusters, stacks, access_log, edge)
+    passthrough = build_tables(cfg, clusters, registry, access_log)
+    return Built(cfg, clusters, stacks, access_log, edge, passthrough)
 
 
 class _Builder:

@@ -57,6 +57,7 @@ from .listeners import (
 )
 from .match import HeaderMatch, PathMatch, QueryParamMatch, RouteMatch
 from .node import Identity, Node
+from .passthrough import Passthrough, PassthroughRoute
 from .policy import (
     ApiKeyAuthn,
     ApiKeyConsumer,
@@ -122,6 +123,8 @@ __all__ = [
     "Node",
     "Observability",
     "OutlierDetection",
+    "Passthrough",
+    "PassthroughRoute",
     "PathMatch",
     "PathRewrite",
     "PeerAuthn",

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from .base import Model, NonNegative, Port, Seconds
+from .passthrough import Passthrough
 from .policy import PeerAuthn
 from .routes import VirtualHost
 
@@ -85,8 +86,28 @@ class Listener(Model, frozen=True):
     rate_limits: list[str] = msgspec.field(default_factory=list)
     # Unset (and so absent from the JSON) means every default of `ConnectionLimits`.
     connection_limits: ConnectionLimits | msgspec.UnsetType = msgspec.UNSET
+    # Set: a TCP or TLS passthrough listener, which never parses HTTP (`passthrough.py`).
+    passthrough: Passthrough | msgspec.UnsetType = msgspec.UNSET
 
     def __post_init__(self) -> None:
+        if isinstance(self.passthrough, Passthrough):
+            http_only = [
+                field
+                for field, value in (
+                    ("tls", self.tls),
+                    ("virtualHosts", self.virtual_hosts),
+                    ("inbound", self.inbound),
+                    ("authn", self.authn),
+                    ("authz", self.authz),
+                    ("rateLimits", self.rate_limits),
+                )
+                if value
+            ]
+            if self.role != "edge" or http_only:
+                raise ValueError(
+                    f"listener {self.name!r}: a passthrough listener is role edge, without "
+                    f"{', '.join(http_only) or 'HTTP fields'}"
+                )
         if self.role == "inbound" and self.inbound is None:
             raise ValueError(f"listener {self.name!r}: role inbound needs `inbound`")
         if self.role != "inbound" and self.inbound is not None:

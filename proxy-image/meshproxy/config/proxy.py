@@ -10,6 +10,7 @@ from .base import Model
 from .clusters import Cluster
 from .listeners import Listener
 from .node import Identity, Node
+from .passthrough import Passthrough
 from .policy import AuthnPolicy, AuthzPolicy, RateLimitPolicy
 from .settings import Limits, Observability
 
@@ -50,6 +51,10 @@ def reference_problems(cfg: ProxyConfig) -> list[str]:
         problems += _missing(listener.name, "authn", listener.authn, authn)
         problems += _missing(listener.name, "authz", listener.authz, authz)
         problems += _missing(listener.name, "rateLimits", listener.rate_limits, limits)
+        if isinstance(listener.passthrough, Passthrough):
+            for stream in listener.passthrough.routes:
+                used = [c.cluster for c in stream.clusters]
+                problems += _missing(stream.name, "cluster", used, clusters)
         for vhost in listener.virtual_hosts:
             for route in vhost.routes:
                 problems += _missing(route.name, "authn", route.authn, authn)

@@ -9,6 +9,9 @@ after the header timeout, as the HTTP/1 codec would close it. Until a codec take
 connection is counted by the listener's guard like any other (admitted or refused at accept,
 its header timeout counted and logged), so silent connections cannot get past the caps.
 
+A TCP or TLS passthrough listener is decided before any of this: its connections go to
+`meshproxy.passthrough` at once, which admits them and reads only a ClientHello.
+
 This module must never parse a request.
 """
 
@@ -18,6 +21,7 @@ import asyncio
 from typing import Any, cast
 
 from meshproxy.limits import guard as limit
+from meshproxy.passthrough.connection import PassthroughConnection
 from meshproxy.server.protocol import HttpServerProtocol
 from meshproxy.server.state import ListenerState
 
@@ -49,6 +53,9 @@ class CodecChoice(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         transport = cast(asyncio.Transport, transport)
         self._transport = transport
+        if self._listener.passthrough is not None:
+            self._hand_over(_passthrough(self._listener))
+            return
         ssl_object = transport.get_extra_info("ssl_object")
         alpn = ssl_object.selected_alpn_protocol() if ssl_object is not None else None
         if alpn == "h2":
@@ -108,6 +115,11 @@ class CodecChoice(asyncio.Protocol):
         protocol.connection_made(transport)
         if data:
             protocol.data_received(data)
+
+
+def _passthrough(listener: ListenerState) -> asyncio.Protocol:
+    assert listener.passthrough is not None
+    return PassthroughConnection(listener, listener.passthrough)
 
 
 def _h2(listener: ListenerState, identity_of: Any) -> asyncio.Protocol:

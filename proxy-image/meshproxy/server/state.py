@@ -7,12 +7,15 @@ request in flight finishes on the stack it began with.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from meshproxy import config
 from meshproxy.http.message import Exchange, Response
 from meshproxy.limits.guard import ListenerGuard
 from meshproxy.limits.settings import resolve
+
+if TYPE_CHECKING:
+    from meshproxy.passthrough.table import PassthroughTable
 
 
 class Stack(Protocol):
@@ -59,7 +62,7 @@ class Closable(Protocol):
 class ListenerState:
     """Shared by all connections of one listener."""
 
-    __slots__ = ("connections", "draining", "guard", "scheme", "sni_names", "stack")
+    __slots__ = ("connections", "draining", "guard", "passthrough", "scheme", "sni_names", "stack")
 
     def __init__(self, stack: Stack, scheme: str, guard: ListenerGuard | None = None) -> None:
         self.stack = stack
@@ -71,3 +74,6 @@ class ListenerState:
         self.draining = False
         # SSL objects to the SNI name their client sent (filled by the context's sni_callback).
         self.sni_names: dict[int, str] = {}
+        # Set on a TCP/TLS passthrough listener (swapped by a reload as `stack` is): its
+        # connections never reach a codec.
+        self.passthrough: PassthroughTable | None = None
