@@ -8,7 +8,9 @@ them into a corpus directory before each run, and the unit tests replay them.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 
@@ -131,10 +133,39 @@ def proxy_config() -> list[bytes]:
     return seeds
 
 
+def tls_client_hello() -> list[bytes]:
+    """Real ClientHellos made by OpenSSL (with and without SNI, TLS 1.2 and 1.3 only), and one
+    cut into two records."""
+    seeds = []
+    for name, tls13 in (("db.example.com", False), (None, False), ("a.b.example.org", True)):
+        context = ssl.create_default_context()
+        if tls13:
+            context.minimum_version = ssl.TLSVersion.TLSv1_3
+        if name is None:
+            context.check_hostname = False
+        outgoing = ssl.MemoryBIO()
+        tls = context.wrap_bio(ssl.MemoryBIO(), outgoing, server_hostname=name)
+        with contextlib.suppress(ssl.SSLWantReadError):
+            tls.do_handshake()
+        seeds.append(outgoing.read())
+    body = seeds[0][5:]
+    half = len(body) // 2
+    seeds.append(
+        b"\x16\x03\x01"
+        + half.to_bytes(2, "big")
+        + body[:half]
+        + b"\x16\x03\x01"
+        + (len(body) - half).to_bytes(2, "big")
+        + body[half:]
+    )
+    return seeds
+
+
 SEEDS: dict[str, Callable[[], list[bytes]]] = {
     "http1_request": http1_request,
     "http1_response": http1_response,
     "jwt_token": jwt_token,
     "jwks_document": jwks_document,
     "proxy_config": proxy_config,
+    "tls_client_hello": tls_client_hello,
 }

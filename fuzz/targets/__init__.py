@@ -23,5 +23,6 @@ TARGETS = {
         Target("jwt_token", "fuzz.targets.jwt_token", ("meshproxy", "jwt"), 4096),
         Target("jwks_document", "fuzz.targets.jwks_document", ("meshproxy", "jwt"), 8192),
         Target("proxy_config", "fuzz.targets.proxy_config", ("meshproxy",), 32768),
+        Target("tls_client_hello", "fuzz.targets.tls_client_hello", ("meshproxy",), 4096),
     )
 }
