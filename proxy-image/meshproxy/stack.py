@@ -14,6 +14,10 @@ tracing, route match and the upstream layer; see `layers/chain.py`). That is how
 whose chain is tracing ─▶ route match, with routes that only forward, runs with no Task per
 request; the order itself is written here and nowhere else.
 
+CONNECT has a chain of its own, built only for a sidecar's listeners (`connect`; None at the
+edge, where the server answers 405): the same listener layers around `layers.connect`
+instead of route match, since a tunnel's bytes cannot be routed.
+
 Access log and metrics observe each request when its response has been fully written
 (`ListenerStack.finish`), so they wrap the whole exchange, streaming included, without a
 coroutine frame of their own. Every chain is built here, at config load: a layer that the
@@ -40,10 +44,12 @@ from meshproxy.edge.limits import compile_limit
 from meshproxy.edge.rate_key import PRINCIPAL_KEYS
 from meshproxy.edge.resources import EdgeResources
 from meshproxy.http.message import Exchange, Response
+from meshproxy.layers import Handler
 from meshproxy.layers.authn import AuthnLayer
 from meshproxy.layers.authz import AuthzLayer
 from meshproxy.layers.cache import CacheLayer
 from meshproxy.layers.chain import Chain
+from meshproxy.layers.connect import ConnectLayer
 from meshproxy.layers.cors import CorsLayer
 from meshproxy.layers.fault import FaultLayer
 from meshproxy.layers.inbound import InboundLayer
@@ -63,6 +69,7 @@ from meshproxy.observability.accesslog import AccessLog
 from meshproxy.observability.metrics import Registry, RequestStats
 from meshproxy.passthrough.table import PassthroughTable, build_tables
 from meshproxy.peermodes import PeerModes
+from meshproxy.policy.destinations import tunnel_destinations
 from meshproxy.policy.routing import CompiledRoute, RouteTable
 from meshproxy.tls.reload import ReloadingIdentity
 from meshproxy.upstream.cluster import ClusterRuntime
@@ -70,6 +77,10 @@ from meshproxy.upstream.cluster import ClusterRuntime
 log = logging.getLogger("meshproxy.stack")
 
 DIRECTIONS = {"edge": "ingress", "outbound": "outbound", "inbound": "inbound"}
+
+# A CONNECT tunnel where no byte moved either way for this long is closed (Envoy's TCP proxy
+# default): long enough for a quiet gRPC channel, short enough that abandoned ones go.
+TUNNEL_IDLE_TIMEOUT = 3600.0
 
 
 class ListenerStack:
@@ -83,6 +94,7 @@ class ListenerStack:
         "_name",
         "_registry",
         "_rejected",
+        "connect",
         "handle",
         "limits",
         "start",
@@ -95,9 +107,11 @@ class ListenerStack:
         limits: config.Limits,
         registry: Registry,
         access_log: AccessLog | None,
+        connect: Handler | None = None,
     ) -> None:
         self.handle = chain.handle
         self.start = chain.start
+        self.connect = connect  # the CONNECT chain; None: CONNECT is answered 405
         self.limits = limits
         self._name = listener.name
         self._registry = registry
@@ -190,7 +204,12 @@ def build(
     try:
         stacks = {
             listener.name: ListenerStack(
-                listener, builder.listener_chain(listener), cfg.limits, registry, access_log
+                listener,
+                builder.listener_chain(listener),
+                cfg.limits,
+                registry,
+                access_log,
+                builder.connect_chain(listener),
             )
             for listener in cfg.listeners
         }
@@ -219,6 +238,8 @@ class _Builder:
         self.authn = {a.name: a for a in cfg.authn}
         self.authz = {a.name: a for a in cfg.authz}
         self.rate_limits = {r.name: r for r in cfg.rate_limits}
+        # Inbound listeners without routes: their clusters' metrics children, by cluster name.
+        self.inbound_stats: dict[str, dict[str, RequestStats]] = {}
 
     def listener_chain(self, listener: config.Listener) -> Chain:
         direction = DIRECTIONS[listener.role]
@@ -249,12 +270,39 @@ class _Builder:
                 )
                 for c in inbound_clusters.values()
             }
+            self.inbound_stats[listener.name] = stats
             chain = Chain.of(upstream)
         else:
             stats = None
             table = RouteTable.compile(listener.virtual_hosts)
             entries = self._routes(listener, table, upstream, direction)
             chain = Chain.of(RouteLayer(table, entries))
+        return self._listener_layers(listener, chain, stats)
+
+    def connect_chain(self, listener: config.Listener) -> Handler | None:
+        """The CONNECT chain of a sidecar's outbound listener (tunnels to the destinations its
+        virtual hosts name) or of its inbound side without routes (tunnels to the app port the
+        inbound layers chose); None elsewhere. Call after `listener_chain`."""
+        if listener.role == "outbound":
+            destinations = tunnel_destinations(listener.virtual_hosts, self.clusters)
+            stats = {
+                name: self.registry.request_stats(
+                    listener=listener.name, direction="outbound", route="connect", cluster=name
+                )
+                for name in set(destinations.values())
+            }
+            layer = ConnectLayer(self.clusters, destinations, stats, TUNNEL_IDLE_TIMEOUT)
+            return self._listener_layers(listener, Chain.of(layer), None).handle
+        inbound_stats = self.inbound_stats.get(listener.name)
+        if listener.role == "inbound" and inbound_stats is not None:
+            layer = ConnectLayer(self.clusters, None, {}, TUNNEL_IDLE_TIMEOUT)
+            return self._listener_layers(listener, Chain.of(layer), inbound_stats).handle
+        return None
+
+    def _listener_layers(
+        self, listener: config.Listener, chain: Chain, stats: dict[str, RequestStats] | None
+    ) -> Chain:
+        """The listener's own layers around `chain`, outermost last."""
         chain = self._rate_limit(chain, listener.rate_limits, principal_keys=True)
         if listener.authz:
             policies = [self.authz[name] for name in listener.authz]

@@ -30,6 +30,11 @@ HeadFields = tuple[str, str, str, "int | None", bool]
 """A checked request head: (host, normalised path, query, Content-Length, chunked)."""
 
 
+def valid_host(value: str) -> bool:
+    """Whether a lower-cased Host value (or CONNECT authority) is `uri-host [":" port]`."""
+    return _VALID_HOST.fullmatch(value) is not None
+
+
 def read_field(name: bytes, value: bytes) -> tuple[str, str] | None:
     """A request header field as (lower-case name, latin-1 value); None when it is refused."""
     if value.endswith((b" ", b"\t")):

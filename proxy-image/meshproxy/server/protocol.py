@@ -41,6 +41,7 @@ from meshproxy.http import canned
 from meshproxy.http.body import Body, BodyError
 from meshproxy.http.flow import PIPELINE, SHUTDOWN, FlowControl
 from meshproxy.http.message import Exchange, LocalReply, Request, Response
+from meshproxy.http1.connect import CONNECTED, connect_authority
 from meshproxy.http1.request import check_head, read_field
 from meshproxy.http1.response import response_head, upgrade_head
 from meshproxy.http1.sink import BodySink
@@ -55,6 +56,9 @@ _IDLE, _HEADERS, _BUSY, _CLOSED = 0, 1, 2, 3
 
 # Parse large reads in slices so the pipelining bound is checked between them.
 _SLICE = 16 * 1024
+
+# `Request.upgrade` of a CONNECT this listener tunnels (compared by identity).
+_CONNECT = "CONNECT"
 
 
 class _Reject(Exception):
@@ -189,6 +193,15 @@ class HttpServerProtocol(asyncio.Protocol):
             parsing.body.fail(BodyError("client connection closed"))
         if self._tunnel is not None:
             self._tunnel.client_closed()
+
+    def eof_received(self) -> bool | None:
+        tunnel = self._tunnel
+        if tunnel is None:
+            return None  # the default: close
+        keep = tunnel.client_eof()  # a CONNECT tunnel passes the FIN on and keeps writing
+        # TLS closes on the client's close_notify whatever this says (and warns when told True).
+        transport = self._transport
+        return keep if transport is not None and transport.can_write_eof() else None
 
     def pause_writing(self) -> None:
         self._flow.pause_writing()
@@ -405,6 +418,8 @@ class HttpServerProtocol(asyncio.Protocol):
         parser = self._parser
         method = parser.get_method().decode("ascii")
         version = parser.get_http_version()
+        if method == "CONNECT":
+            return self._check_connect(version)
         fields = check_head(
             method,
             version,
@@ -438,6 +453,23 @@ class HttpServerProtocol(asyncio.Protocol):
         self._queue.append(exchange)
         if len(self._queue) > self._limits.max_pipelined_requests:
             self._flow.pause_reading(PIPELINE)
+        return 0
+
+    def _check_connect(self, version: str) -> int:
+        """A CONNECT: 405 where the listener tunnels nothing (the edge), else queued like any
+        request once its target is a valid `host:port`; nothing after its head is HTTP."""
+        if self._listener.stack.connect is None:
+            return 405
+        authority = connect_authority(self._url.decode("latin-1"))
+        if isinstance(authority, int):
+            return authority
+        request = Request("CONNECT", "", "", self._headers, authority, None, version, False)
+        request.upgrade = _CONNECT
+        exchange = Exchange(request, self._client_ip, self._listener.scheme, time.perf_counter())
+        exchange.listener_port = self._port
+        exchange.sni = self._sni
+        exchange.identity = self._identity
+        self._queue.append(exchange)
         return 0
 
     def on_body(self, data: bytes) -> None:
@@ -474,6 +506,8 @@ class HttpServerProtocol(asyncio.Protocol):
         if isinstance(exchange, int):
             return
         request = exchange.request
+        if request.upgrade is _CONNECT:
+            return  # answered by the listener's CONNECT chain (`_enter`)
         if request.method == "CONNECT":
             self._queue.pop()
             self._queue.append(405)
@@ -530,6 +564,9 @@ class HttpServerProtocol(asyncio.Protocol):
             return
         self._holding = True
         stack = self._listener.stack
+        if item.request.upgrade is _CONNECT and stack.connect is not None:
+            self._loop.create_task(self._run(item, stack, stack.connect(item)))
+            return
         start = stack.start
         if start is None:
             self._loop.create_task(self._run(item, stack, stack.handle(item)))
@@ -610,10 +647,15 @@ class HttpServerProtocol(asyncio.Protocol):
         self._release()
         request = exchange.request
         status = response.status
-        if status == 101 and response.extra is not None:
-            self._write_head(upgrade_head(response), b"", exchange, stack)
-            self._start_tunnel(exchange, response, stack)
-            return
+        if response.extra is not None:
+            if status == 101:
+                self._write_head(upgrade_head(response), b"", exchange, stack)
+                self._start_tunnel(exchange, response, stack)
+                return
+            if request.upgrade is _CONNECT:
+                self._write_head(CONNECTED, b"", exchange, stack)
+                self._start_tunnel(exchange, response, stack)
+                return
         close = not request.keep_alive or self._closing
         request_body = request.body
         if request_body is not None and not request_body.complete:
@@ -702,15 +744,19 @@ class HttpServerProtocol(asyncio.Protocol):
         self._tunnel = tunnel
         self._phase = _BUSY
         self._flow.resume_reading(SHUTDOWN)
+        status = response.status
         tunnel.bind_client(
-            self, self._transport, self._flow, lambda: self._tunnel_done(exchange, stack)
+            self,
+            self._transport,
+            self._flow,
+            lambda: self._tunnel_done(exchange, stack, status, tunnel.from_upstream_bytes),
         )
         if self._upgrade_rest:
             tunnel.from_client(self._upgrade_rest)
             self._upgrade_rest = b""
 
-    def _tunnel_done(self, exchange: Exchange, stack: Stack) -> None:
-        stack.finish(exchange, 101, 0, True)
+    def _tunnel_done(self, exchange: Exchange, stack: Stack, status: int, sent: int) -> None:
+        stack.finish(exchange, status, sent, True)
         self._active = None
         self._release()
         self._phase = _CLOSED

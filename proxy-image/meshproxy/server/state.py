@@ -23,6 +23,8 @@ class Stack(Protocol):
 
     limits: config.Limits
     handle: Callable[[Exchange], Awaitable[Response]]
+    # CONNECT requests go here instead (a sidecar's listeners); None: CONNECT is a 405.
+    connect: Callable[[Exchange], Awaitable[Response]] | None
 
     @property
     def start(self) -> Start | None:

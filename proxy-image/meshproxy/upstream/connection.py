@@ -29,7 +29,6 @@ from meshproxy.upstream.errors import UpstreamFailure
 
 if TYPE_CHECKING:
     from meshproxy.upstream.pool import EndpointPool
-    from meshproxy.upstream.tunnel import Tunnel
 
 
 class Receiver(Protocol):
@@ -38,6 +37,18 @@ class Receiver(Protocol):
     def response(self, response: Response) -> None: ...
 
     def failed(self, failure: UpstreamFailure) -> None: ...
+
+
+class RawReader(Protocol):
+    """Who reads the connection once it stopped being HTTP: a tunnel, or the wait for a peer's
+    answer to CONNECT before one."""
+
+    def from_upstream(self, data: bytes) -> None: ...
+
+    def upstream_eof(self) -> bool | None:
+        """The peer sent FIN; True: keep the transport open for writing."""
+
+    def upstream_closed(self) -> None: ...
 
 
 class UpstreamConnection(asyncio.Protocol):
@@ -85,7 +96,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.requests = 0
         self.idle_since = 0.0
         self.received = False
-        self.tunnel: Tunnel | None = None
+        self.tunnel: RawReader | None = None
         self.upgrade_rest = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -122,7 +133,10 @@ class UpstreamConnection(asyncio.Protocol):
 
     def eof_received(self) -> bool | None:
         # A tunnel with half-close passes the FIN on and keeps writing; otherwise close.
-        return self.tunnel.upstream_eof() if self.tunnel is not None else None
+        keep = self.tunnel.upstream_eof() if self.tunnel is not None else None
+        # TLS closes on the peer's close_notify whatever this says (and warns when told True).
+        transport = self.transport
+        return keep if transport is not None and transport.can_write_eof() else None
 
     def pause_writing(self) -> None:
         self.flow.pause_writing()

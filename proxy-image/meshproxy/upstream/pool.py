@@ -115,6 +115,17 @@ class EndpointPool:
             return await self._connect()
         return await self.acquire()
 
+    async def open_new(self) -> UpstreamConnection:
+        """A connection of its own for a tunnel: never an idle one, whose peer expects HTTP.
+        It counts against `maxConnections` until it closes; past the limit: `overflow`."""
+        if self._closed:
+            raise UpstreamFailure("connect-failure")
+        if self._total >= self.cfg.max_connections:
+            if self.stats is not None:
+                self.stats.overflowed += 1
+            raise UpstreamFailure("overflow")
+        return await self._connect()
+
     async def _connect(self) -> UpstreamConnection:
         self._total += 1
         if self.stats is not None:

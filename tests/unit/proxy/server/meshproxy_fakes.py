@@ -59,6 +59,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 class FakeStack:
     start = None  # every request through `handle`, in a Task
+    connect = None  # no CONNECT chain: CONNECT is refused, as at the edge
 
     def __init__(self, handler: Handler | None = None, **limits: Any) -> None:
         self.limits = config.Limits(**limits)
