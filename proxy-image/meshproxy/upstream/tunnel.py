@@ -4,7 +4,9 @@ Used for WebSocket and any other `Upgrade` the client asked for (never `h2c`), a
 TLS passthrough listeners (`meshproxy.passthrough`). Bytes are copied as they come, each
 direction pausing its source when the destination's write buffer is full, and counted. Either
 side closing closes both; with `half_close`, a FIN from one side is passed on to the other and
-both close once both have sent one (what a TCP proxy owes a client that shuts down its writes).
+both close once both have sent one (what a TCP proxy owes a client that shuts down its writes);
+a side that cannot half-close (TLS: a sidecar's mTLS legs) is closed instead, after its buffered
+bytes, which ends the tunnel.
 
 This module must never interpret the tunnelled bytes.
 """
@@ -94,8 +96,12 @@ class Tunnel:
         if not self._half_close or transport is None or self._upstream.closed:
             return False
         self._client_eof = True
-        if transport.can_write_eof():
-            transport.write_eof()
+        if not transport.can_write_eof():
+            # TLS cannot half-close: end the upstream once what is buffered is sent; its close
+            # ends the tunnel, and the client stays open until then to get the last bytes.
+            transport.close()
+            return True
+        transport.write_eof()
         return self._both_done()
 
     def upstream_eof(self) -> bool | None:
@@ -104,8 +110,10 @@ class Tunnel:
         if not self._half_close or client is None or client.is_closing():
             return None
         self._upstream_eof = True
-        if client.can_write_eof():
-            client.write_eof()
+        if not client.can_write_eof():
+            client.close()  # TLS cannot half-close: end the client once what is buffered is sent
+            return None
+        client.write_eof()
         return self._both_done() or None
 
     def _both_done(self) -> bool:
