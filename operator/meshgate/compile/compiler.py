@@ -20,8 +20,8 @@ resource that cannot be used is reported and left out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from meshgate.api.v1alpha1.gateway import GatewaySpec
 from meshgate.api.v1alpha1.route import RouteSpec
@@ -31,6 +31,7 @@ from .attach import Attachment, attach
 from .changes import Changes, changes
 from .clusters import ClusterBook
 from .edge import EdgeBook
+from .gateway_text import PieceKey, VhostPiece, versioned_in_pieces
 from .gateways import GatewayUse, compile_gateway
 from .index import SYSTEM_NAMESPACES, Index
 from .mesh import MeshUse, compile_namespace
@@ -79,6 +80,9 @@ class GatewayStage:
     use: GatewayUse
     fate: NoteLog  # Programmed, or why the config cannot be stored
     output: GatewayOutput | None  # None: the last good outputs stay in place
+    # Its config's virtual hosts, checked and dumped: the next compile of this Gateway
+    # re-dumps only the virtual hosts that changed.
+    pieces: Mapping[PieceKey, VhostPiece] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -209,7 +213,10 @@ class Compiler:
                 translations.adopt(prev.use.translations)
                 kept += 1
             else:
-                stage = _compile_gateway(gw, atts, runtime, index, translations, clusters, edge)
+                stage = _compile_gateway(
+                    gw, atts, runtime, index, translations, clusters, edge,
+                    prev.pieces if prev is not None else {},
+                )  # fmt: skip
                 compiled += 1
             stages[key] = stage
             if stage.output is None:
@@ -359,17 +366,18 @@ def _compile_gateway(
     translations: _Translations,
     clusters: ClusterBook,
     edge: EdgeBook,
+    kept: Mapping[PieceKey, VhostPiece],
 ) -> GatewayStage:
     assert gw.spec is not None
     use = GatewayUse()
     plan = compile_gateway(gw, list(attachments), index, translations.get, clusters, edge, use)
-    config, text = versioned(plan.config)
+    config, text, pieces = versioned_in_pieces(plan.config, kept)
     fate = Notes()
     try:
         parts = split(text, config.version)
     except ConfigPartsError as exc:
         fate.set("Gateway", gw.meta, "Programmed", "False", "ConfigTooLarge", str(exc))
-        return GatewayStage(gw, attachments, runtime, use, fate.freeze(), None)
+        return GatewayStage(gw, attachments, runtime, use, fate.freeze(), None, pieces)
     fate.set(
         "Gateway", gw.meta, "Programmed", "True", "Programmed",
         f"proxy config {config.version} ({len(text)} bytes) compiled; "
@@ -398,7 +406,7 @@ def _compile_gateway(
         edge_files=plan.edge_files,
         owner_api_version=gw.api_version,
     )
-    return GatewayStage(gw, attachments, runtime, use, fate.freeze(), output)
+    return GatewayStage(gw, attachments, runtime, use, fate.freeze(), output, pieces)
 
 
 def _stored_in(gateway: str, parts: int | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,14 +30,20 @@ def versioned(config: ProxyConfig) -> tuple[ProxyConfig, str]:
     checked = as_loaded(config)
     data = to_data(checked)
     data["version"] = ""
-    blank = canonical_json(data)
+    digest, text = stamp(canonical_json(data))
+    return replace(checked, version=digest), text
+
+
+def stamp(blank: str) -> tuple[str, str]:
+    """The version of a config dumped with an empty version (the first 16 hex digits of the
+    sha256 of that text), and the text stamped with it."""
     digest = hashlib.sha256(blank.encode()).hexdigest()[:16]
     if blank.endswith(_BLANK_VERSION):
-        text = f'{blank[: -len(_BLANK_VERSION)]}"version":"{digest}"}}'
-    else:  # a schema whose last key is not `version`: serialise again
-        data["version"] = digest
-        text = canonical_json(data)
-    return replace(checked, version=digest), text
+        return digest, f'{blank[: -len(_BLANK_VERSION)]}"version":"{digest}"}}'
+    # A schema whose last key is not `version`: serialise again.
+    data = json.loads(blank)
+    data["version"] = digest
+    return digest, canonical_json(data)
 
 
 _BLANK_VERSION = '"version":""}'
