@@ -32,6 +32,7 @@ from meshgate.compile.snapshot import Meta, Resource, Snapshot
 
 from .conditions import Condition, cond
 from .features import SUPPORTED_FEATURES
+from .grpcroute import translate_grpc
 from .listeners import ListenerVerdict, judge_listeners
 from .mesh import judge_service_parents, mesh_route, mesh_status_entries, parent_grants
 from .objects import (
@@ -41,6 +42,7 @@ from .objects import (
     Gateway,
     GatewayApiObjects,
     GatewayClass,
+    GRPCRoute,
     HTTPRoute,
     ObjectRef,
     store_kind,
@@ -52,13 +54,14 @@ API_VERSION = f"{GROUP}/v1"
 # The prefix of the compiler's name for an HTTPRoute: ':' appears in no Kubernetes name, so a
 # meshgate Route can never share it.
 ROUTE_PREFIX = "httproute:"
+GRPC_ROUTE_PREFIX = "grpcroute:"
 
 
 @dataclass(frozen=True)
 class DesiredStatus:
     """The status one Gateway API object should have (conditions without transition times)."""
 
-    kind: str  # GatewayClass, Gateway or HTTPRoute
+    kind: str  # GatewayClass, Gateway, HTTPRoute or GRPCRoute
     namespace: str
     name: str
     body: dict[str, Any]
@@ -153,7 +156,7 @@ def adapt(objs: GatewayApiObjects, snap: Snapshot, *, replicas: int = 1) -> Adap
         states[gw.meta.key] = state
 
     routes: list[Resource[RouteSpec]] = []
-    for route in objs.routes:
+    for route in objs.routes + objs.grpc_routes:
         parents: list[tuple[ObjectRef, ParentVerdict]] = []
         for ref in route.parent_refs:
             if (ref.group, ref.kind) != (GROUP, "Gateway"):
@@ -169,10 +172,17 @@ def adapt(objs: GatewayApiObjects, snap: Snapshot, *, replicas: int = 1) -> Adap
             else:
                 verdict = judge_parent(route, ref, parent.gw, parent.verdicts, namespaces)
             parents.append((ref, verdict))
-        mesh_parents = judge_service_parents(route, services)
+        # A GRPCRoute with a Service parent (the mesh GRPC profile) is not served: left alone.
+        mesh_parents = (
+            [] if isinstance(route, GRPCRoute) else judge_service_parents(route, services)
+        )
         if not parents and not mesh_parents:
             continue
-        translation = translate(route, objs.grants + parent_grants(route, mesh_parents), services)
+        if isinstance(route, GRPCRoute):
+            translation = translate_grpc(route, objs.grants, services)
+        else:
+            grants = objs.grants + parent_grants(route, mesh_parents)
+            translation = translate(route, grants, services)
         gen = route.meta.generation
         if translation.unresolved:
             reason, message = translation.unresolved[0]
@@ -208,7 +218,7 @@ def adapt(objs: GatewayApiObjects, snap: Snapshot, *, replicas: int = 1) -> Adap
                 }
             )
         entries.extend(mesh_status_entries(route, mesh_parents, translation, resolved))
-        statuses.append(DesiredStatus("HTTPRoute", *_nn(route), {"parents": entries}))
+        statuses.append(DesiredStatus(route.kind, *_nn(route), {"parents": entries}))
         in_mesh = mesh_route(route, mesh_parents, translation)
         if in_mesh is not None:
             routes.append(in_mesh)
@@ -249,9 +259,10 @@ def _nn(route: HTTPRoute) -> tuple[str, str]:
 
 def _route_meta(route: HTTPRoute) -> Meta:
     m = route.meta
+    prefix = GRPC_ROUTE_PREFIX if isinstance(route, GRPCRoute) else ROUTE_PREFIX
     return Meta(
         namespace=m.namespace,
-        name=ROUTE_PREFIX + m.name,
+        name=prefix + m.name,
         uid=m.uid,
         generation=m.generation,
         creation_timestamp=m.creation_timestamp,

@@ -1,8 +1,9 @@
 """Each listener of a Gateway judged as the Gateway API asks: Accepted, ResolvedRefs, Conflicted,
 and the route kinds it supports. Pure.
 
-meshgate serves HTTP and HTTPS (TLS terminated) listeners and HTTPRoutes. Listeners that share a
-port must agree on the protocol and differ in hostname, else they are Conflicted and not served.
+meshgate serves HTTP and HTTPS (TLS terminated) listeners, and HTTPRoutes and GRPCRoutes on
+them (gRPC is HTTP/2, which both carry: h2c with prior knowledge, ALPN h2). Listeners that share
+a port must agree on the protocol and differ in hostname, else they are Conflicted and not served.
 A certificate in another namespace needs a ReferenceGrant to the Gateway; a Secret that is
 missing, of another kind, or without `tls.crt` and `tls.key` is an invalid certificate ref.
 """
@@ -21,6 +22,9 @@ from .objects import GROUP, Gateway, Listener, ReferenceGrant, RouteKind
 
 SUPPORTED_PROTOCOLS = ("HTTP", "HTTPS")
 HTTP_ROUTE = RouteKind(GROUP, "HTTPRoute")
+GRPC_ROUTE = RouteKind(GROUP, "GRPCRoute")
+# The route kinds an HTTP or HTTPS listener takes, in the order `supportedKinds` lists them.
+HTTP_LISTENER_KINDS = (HTTP_ROUTE, GRPC_ROUTE)
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ def judge_listeners(
             resolved = cond(
                 "ResolvedRefs", False, "InvalidRouteKinds",
                 "route kinds not supported: " + ", ".join(bad_kinds)
-                + "; meshgate serves HTTPRoute (gateway.networking.k8s.io)",
+                + "; meshgate serves HTTPRoute and GRPCRoute (gateway.networking.k8s.io)",
                 gen,
             )  # fmt: skip
         usable = accepted["status"] == "True" and bool(kinds)
@@ -98,10 +102,12 @@ def judge_listeners(
 
 def _kinds(listener: Listener) -> tuple[tuple[RouteKind, ...], list[str]]:
     if listener.kinds is None:
-        return (HTTP_ROUTE,), []
-    good = tuple(k for k in listener.kinds if k == HTTP_ROUTE)
-    bad = [f"{k.kind} ({k.group or 'core'})" for k in listener.kinds if k != HTTP_ROUTE]
-    return good[:1], bad
+        return HTTP_LISTENER_KINDS, []
+    good = tuple(k for k in HTTP_LISTENER_KINDS if k in listener.kinds)
+    bad = [
+        f"{k.kind} ({k.group or 'core'})" for k in listener.kinds if k not in HTTP_LISTENER_KINDS
+    ]
+    return good, bad
 
 
 def _conflicts(listeners: tuple[Listener, ...]) -> dict[str, tuple[str, str]]:

@@ -26,6 +26,7 @@ STORE_KINDS = {
     "GatewayClass": f"GatewayClass.{GROUP}",
     "Gateway": f"Gateway.{GROUP}",
     "HTTPRoute": f"HTTPRoute.{GROUP}",
+    "GRPCRoute": f"GRPCRoute.{GROUP}",
     "ReferenceGrant": f"ReferenceGrant.{GROUP}",
 }
 
@@ -114,6 +115,15 @@ class HTTPRoute:
     hostnames: tuple[str, ...]
     rules: tuple[Mapping[str, Any], ...]  # raw rule bodies; `translate` reads them
 
+    kind = "HTTPRoute"
+
+
+@dataclass(frozen=True)
+class GRPCRoute(HTTPRoute):
+    """Attached to Gateways as an HTTPRoute is (`parents`); its rules are read by `grpcroute`."""
+
+    kind = "GRPCRoute"
+
 
 @dataclass(frozen=True)
 class GrantFrom:
@@ -144,6 +154,7 @@ class GatewayApiObjects:
     gateways: tuple[Gateway, ...] = ()
     routes: tuple[HTTPRoute, ...] = ()
     grants: tuple[ReferenceGrant, ...] = ()
+    grpc_routes: tuple[GRPCRoute, ...] = ()
 
 
 def _ref(body: Mapping[str, Any], default_group: str, default_kind: str) -> ObjectRef:
@@ -222,6 +233,16 @@ def http_route_of(body: Mapping[str, Any]) -> HTTPRoute:
     )
 
 
+def grpc_route_of(body: Mapping[str, Any]) -> GRPCRoute:
+    spec = body.get("spec") or {}
+    return GRPCRoute(
+        meta=meta_of(body.get("metadata")),
+        parent_refs=tuple(_ref(r, GROUP, "Gateway") for r in spec.get("parentRefs") or []),
+        hostnames=tuple(str(h) for h in spec.get("hostnames") or []),
+        rules=tuple(dict(r) for r in spec.get("rules") or []),
+    )
+
+
 def reference_grant_of(body: Mapping[str, Any]) -> ReferenceGrant:
     spec = body.get("spec") or {}
     return ReferenceGrant(
@@ -241,7 +262,7 @@ def objects_from_bodies(
     bodies: Iterable[Mapping[str, Any]], bundle_version: str = ""
 ) -> GatewayApiObjects:
     """Parse every `gateway.networking.k8s.io` body of a list (others are ignored), sorted."""
-    classes, gateways, routes, grants = [], [], [], []
+    classes, gateways, routes, grants, grpc_routes = [], [], [], [], []
     for body in bodies:
         if not str(body.get("apiVersion", "")).startswith(f"{GROUP}/"):
             continue
@@ -254,6 +275,8 @@ def objects_from_bodies(
             routes.append(http_route_of(body))
         elif kind == "ReferenceGrant":
             grants.append(reference_grant_of(body))
+        elif kind == "GRPCRoute":
+            grpc_routes.append(grpc_route_of(body))
 
     def by_key(o: Any) -> tuple[str, str]:
         return (o.meta.namespace, o.meta.name)
@@ -263,4 +286,5 @@ def objects_from_bodies(
         gateways=tuple(sorted(gateways, key=by_key)),
         routes=tuple(sorted(routes, key=by_key)),
         grants=tuple(sorted(grants, key=by_key)),
+        grpc_routes=tuple(sorted(grpc_routes, key=by_key)),
     )

@@ -1,5 +1,5 @@
-"""Which listeners of which Gateway accept an HTTPRoute, per parentRef, with the Gateway API's
-reasons when none does. Pure.
+"""Which listeners of which Gateway accept an HTTPRoute or a GRPCRoute, per parentRef, with the
+Gateway API's reasons when none does. Pure.
 
 A parentRef picks listeners by `sectionName` and `port` (none left: NoMatchingParent); a picked
 listener takes the route only if its `allowedRoutes` admit the route's namespace and kind
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from meshgate.compile.hostnames import intersect
 from meshgate.compile.snapshot import Namespace
 
-from .listeners import HTTP_ROUTE, ListenerVerdict
-from .objects import Gateway, HTTPRoute, ObjectRef
+from .listeners import ListenerVerdict
+from .objects import GROUP, Gateway, HTTPRoute, ObjectRef, RouteKind
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,9 @@ def judge_parent(
         if not v.usable:
             refusals.append(("NotAllowedByListeners", f"listener {v.name} is not accepted"))
             continue
-        if HTTP_ROUTE not in v.supported_kinds:
+        if RouteKind(GROUP, route.kind) not in v.supported_kinds:
             refusals.append(
-                ("NotAllowedByListeners", f"listener {v.name} does not allow HTTPRoutes")
+                ("NotAllowedByListeners", f"listener {v.name} does not allow {route.kind}s")
             )
             continue
         if not _namespace_allowed(v, gw, route, namespaces):

@@ -122,7 +122,8 @@ def _backend(
     services: Mapping[tuple[str, str], Service],
     out: Translation,
 ) -> dict[str, Any] | None:
-    """A resolved backendRef as meshgate's `{name, namespace, port}`, or None (recorded why)."""
+    """A resolved backendRef as meshgate's `{name, namespace, port}`, or None (recorded why).
+    The ReferenceGrant asked for is one from the route's own kind (HTTPRoute or GRPCRoute)."""
     group, kind = str(ref.get("group", "") or ""), str(ref.get("kind", "Service") or "Service")
     name = str(ref.get("name", ""))
     ns = str(ref.get("namespace") or route.meta.namespace)
@@ -133,14 +134,14 @@ def _backend(
         return None
     if not permitted(
         grants,
-        from_group=GROUP, from_kind="HTTPRoute", from_namespace=route.meta.namespace,
+        from_group=GROUP, from_kind=route.kind, from_namespace=route.meta.namespace,
         to_group="", to_kind="Service", to_namespace=ns, to_name=name,
     ):  # fmt: skip
         out.unresolved.append(
             (
                 "RefNotPermitted",
                 f'service "{name}" is in namespace "{ns}" and no ReferenceGrant there allows '
-                f'HTTPRoutes of namespace "{route.meta.namespace}" to use it',
+                f'{route.kind}s of namespace "{route.meta.namespace}" to use it',
             )
         )
         return None

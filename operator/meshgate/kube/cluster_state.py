@@ -21,6 +21,7 @@ from meshgate.gatewayapi.objects import (
     BUNDLE_ANNOTATION,
     gateway_class_of,
     gateway_of,
+    grpc_route_of,
     http_route_of,
     reference_grant_of,
     store_kind,
@@ -133,6 +134,7 @@ def _gateway_api_objects(
         gateways=parsed("Gateway", gateway_of),
         routes=parsed("HTTPRoute", http_route_of),
         grants=parsed("ReferenceGrant", reference_grant_of),
+        grpc_routes=parsed("GRPCRoute", grpc_route_of),
     )
     return objects, statuses
 

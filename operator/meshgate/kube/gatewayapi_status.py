@@ -17,7 +17,7 @@ from kubernetes.client.exceptions import ApiException
 from meshgate.gatewayapi.adapt import DesiredStatus
 from meshgate.gatewayapi.objects import CONTROLLER_NAME
 
-from .rest import GATEWAY_API_GATEWAY, GATEWAY_CLASS, HTTP_ROUTE, Kind, Rest
+from .rest import GATEWAY_API_GATEWAY, GATEWAY_CLASS, GRPC_ROUTE, HTTP_ROUTE, Kind, Rest
 from .status import StatusResult, _without_times, now_rfc3339
 
 Key = tuple[str, str, str]
@@ -25,13 +25,16 @@ KINDS: dict[str, Kind] = {
     "GatewayClass": GATEWAY_CLASS,
     "Gateway": GATEWAY_API_GATEWAY,
     "HTTPRoute": HTTP_ROUTE,
+    "GRPCRoute": GRPC_ROUTE,
 }
+# Kinds whose `status.parents` list is shared with other controllers.
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
 
 
 def merged(desired: DesiredStatus, stored: dict[str, Any]) -> dict[str, Any]:
-    """The full status to write: for an HTTPRoute, other controllers' parents stay first."""
+    """The full status to write: for a route, other controllers' parents stay first."""
     body = copy.deepcopy(desired.body)
-    if desired.kind == "HTTPRoute":
+    if desired.kind in ROUTE_KINDS:
         others = [
             p for p in stored.get("parents") or [] if p.get("controllerName") != CONTROLLER_NAME
         ]
@@ -54,14 +57,14 @@ def stamp(body: dict[str, Any], stored: dict[str, Any], now: str) -> None:
 def _withdrawn(
     desired: tuple[DesiredStatus, ...], stored: dict[Key, dict[str, Any]]
 ) -> tuple[DesiredStatus, ...]:
-    """HTTPRoutes that still show a parent entry of meshgate's but attach to none of its
-    Gateways any more: their entries are removed."""
+    """Routes that still show a parent entry of meshgate's but attach to none of its Gateways
+    any more: their entries are removed."""
     wanted = {st.store_key for st in desired}
-    route_kind = DesiredStatus("HTTPRoute", "", "", {}).store_key[0]
+    route_kinds = {DesiredStatus(k, "", "", {}).store_key[0]: k for k in ROUTE_KINDS}
     return tuple(
-        DesiredStatus("HTTPRoute", ns, name, {"parents": []})
+        DesiredStatus(route_kinds[kind], ns, name, {"parents": []})
         for (kind, ns, name), status in sorted(stored.items())
-        if kind == route_kind
+        if kind in route_kinds
         and (kind, ns, name) not in wanted
         and any(p.get("controllerName") == CONTROLLER_NAME for p in status.get("parents") or [])
     )

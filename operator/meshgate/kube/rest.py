@@ -62,8 +62,9 @@ NETWORK_POLICY = Kind("networking.k8s.io", "v1", "networkpolicies", "NetworkPoli
 GATEWAY_CLASS = Kind("gateway.networking.k8s.io", "v1", "gatewayclasses", "GatewayClass", False)
 GATEWAY_API_GATEWAY = Kind("gateway.networking.k8s.io", "v1", "gateways", "Gateway")
 HTTP_ROUTE = Kind("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute")
+GRPC_ROUTE = Kind("gateway.networking.k8s.io", "v1", "grpcroutes", "GRPCRoute")
 REFERENCE_GRANT = Kind("gateway.networking.k8s.io", "v1beta1", "referencegrants", "ReferenceGrant")
-GATEWAY_API_KINDS = (GATEWAY_CLASS, GATEWAY_API_GATEWAY, HTTP_ROUTE, REFERENCE_GRANT)
+GATEWAY_API_KINDS = (GATEWAY_CLASS, GATEWAY_API_GATEWAY, HTTP_ROUTE, REFERENCE_GRANT, GRPC_ROUTE)
 CRD = Kind(
     "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False
 )

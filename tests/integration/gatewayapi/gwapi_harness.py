@@ -19,6 +19,7 @@ PLURALS = {
     "GatewayClass": "gatewayclasses",
     "Gateway": "gateways",
     "HTTPRoute": "httproutes",
+    "GRPCRoute": "grpcroutes",
     "ReferenceGrant": "referencegrants",
     "Service": "services",
     "Secret": "secrets",
@@ -96,11 +97,16 @@ def parent_entry(route: dict[str, Any] | None, gateway: str) -> dict[str, Any] |
 
 
 def route_condition(
-    api: ApiClient, namespace: str, route: str, type_: str, gateway: str = "edge"
+    api: ApiClient,
+    namespace: str,
+    route: str,
+    type_: str,
+    gateway: str = "edge",
+    kind: str = "HTTPRoute",
 ) -> tuple[str, str] | None:
     """(status, reason) of a condition in meshgate's parent entry, once it describes the route's
     current generation."""
-    obj = get(api, "HTTPRoute", namespace, route)
+    obj = get(api, kind, namespace, route)
     entry = parent_entry(obj, gateway)
     c = find((entry or {}).get("conditions"), type_)
     if obj is None or c is None or c["observedGeneration"] != obj["metadata"]["generation"]:
@@ -114,7 +120,7 @@ def wait_route_condition(
     eventually(
         lambda: route_condition(api, namespace, route, type_, **kw) == want,
         timeout=30,
-        what=f"HTTPRoute {route} {type_}={want}",
+        what=f"{kw.get('kind', 'HTTPRoute')} {route} {type_}={want}",
     )
 
 

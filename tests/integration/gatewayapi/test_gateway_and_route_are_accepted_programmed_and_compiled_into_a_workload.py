@@ -62,7 +62,8 @@ def test_basic_gateway_and_route(
     assert status["addresses"] == [{"type": "IPAddress", "value": svc["spec"]["clusterIP"]}]
     (listener,) = status["listeners"]
     assert listener["supportedKinds"] == [
-        {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}
+        {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"},
+        {"group": "gateway.networking.k8s.io", "kind": "GRPCRoute"},
     ]
     for type_ in ("Accepted", "ResolvedRefs", "Programmed"):
         assert find(listener["conditions"], type_)["status"] == "True", type_

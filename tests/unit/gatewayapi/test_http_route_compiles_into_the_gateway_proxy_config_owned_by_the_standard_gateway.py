@@ -56,7 +56,10 @@ def test_gateway_is_accepted_programmed_with_the_service_address() -> None:
     assert body["addresses"] == [{"type": "IPAddress", "value": "10.0.0.9"}]
     http = listener_status(body, "http")
     assert http["attachedRoutes"] == 1
-    assert http["supportedKinds"] == [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}]
+    assert http["supportedKinds"] == [
+        {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"},
+        {"group": "gateway.networking.k8s.io", "kind": "GRPCRoute"},
+    ]
     for type_, want in (
         ("Accepted", ("True", "Accepted")),
         ("ResolvedRefs", ("True", "ResolvedRefs")),

@@ -12,6 +12,8 @@ import pytest
 import yaml
 
 from meshgate.compile import MeshSettings, Snapshot, snapshot_from_bodies
+from meshgate.gatewayapi import GROUP
+from meshgate.gatewayapi.objects import store_kind
 from meshgate.kube.cluster_state import ParseCache, read_state
 from meshgate.kube.store import LAST_APPLIED, Store
 from meshgate.settings import Settings
@@ -35,7 +37,10 @@ def _documents(path: Path) -> list[dict[str, Any]]:
 def _store(docs: list[dict[str, Any]]) -> Store:
     store = Store()
     for doc in docs:
-        store.observe(doc["kind"], "ADDED", copy.deepcopy(doc))
+        kind = doc["kind"]
+        if str(doc.get("apiVersion", "")).startswith(f"{GROUP}/"):
+            kind = store_kind(kind)  # as the watches store them: `Gateway` is meshgate.io's
+        store.observe(kind, "ADDED", copy.deepcopy(doc))
     return store
 
 

@@ -1,6 +1,6 @@
-"""Writing Gateway API status: other controllers' HTTPRoute parent entries are kept as they are,
-`lastTransitionTime` is kept while a condition's status holds, a route that left meshgate's
-Gateways loses meshgate's entry, and an unchanged status is not written again."""
+"""Writing Gateway API status: other controllers' HTTPRoute and GRPCRoute parent entries are
+kept as they are, `lastTransitionTime` is kept while a condition's status holds, a route that
+left meshgate's Gateways loses meshgate's entry, and an unchanged status is not written again."""
 
 from __future__ import annotations
 
@@ -88,3 +88,29 @@ def test_route_that_left_meshgate_loses_only_meshgate_entries() -> None:
 def test_deleted_object_is_not_written() -> None:
     desired = DesiredStatus("HTTPRoute", "shop", "gone", {"parents": []})
     assert _sync((desired,), {}).applied == []
+
+
+GRPC_KEY = ("GRPCRoute.gateway.networking.k8s.io", "shop", "echo")
+
+
+def test_grpc_route_status_keeps_other_controllers_entries_and_is_written_as_a_grpc_route() -> None:
+    theirs = _entry(
+        "example.com/other", "their-gw", _cond("True", "Accepted", "2020-01-01T00:00:00Z")
+    )
+    stored = {GRPC_KEY: {"parents": [theirs]}}
+    ours = _entry(OURS, "edge", _cond("True", "Accepted"))
+    desired = DesiredStatus("GRPCRoute", "shop", "echo", {"parents": [ours]})
+    (written,) = _sync((desired,), stored).applied
+    assert (written["apiVersion"], written["kind"]) == ("gateway.networking.k8s.io/v1", "GRPCRoute")
+    assert written["status"]["parents"][0] == theirs
+    assert written["status"]["parents"][1]["controllerName"] == OURS
+
+
+def test_grpc_route_that_left_meshgate_loses_only_meshgate_entries() -> None:
+    theirs = _entry(
+        "example.com/other", "their-gw", _cond("True", "Accepted", "2020-01-01T00:00:00Z")
+    )
+    stored = {GRPC_KEY: {"parents": [theirs, _entry(OURS, "edge", _cond("True", "Accepted", "t"))]}}
+    (written,) = _sync((), stored).applied
+    assert written["kind"] == "GRPCRoute"
+    assert written["status"]["parents"] == [theirs]
