@@ -3,7 +3,7 @@
 Order, outermost first (each step one file in `layers/`):
 
     access log ─▶ metrics ─▶ tracing ─▶ [inbound: target port, peer mTLS mode] ─▶ rate limit¹
-      ─▶ authn ─▶ authz ─▶ rate limit² ─▶ route match
+      ─▶ authn ─▶ authz ─▶ rate limit² ─▶ route match (a sidecar: no route, a Pod IP ─▶ pool)
       └─ per route: rate limit¹ ─▶ authn ─▶ rate limit² ─▶ fault ─▶ transform ─▶ CORS
                     ─▶ JSON projection ─▶ cache ─▶ mirror ─▶ timeout ─▶ retry
                     ─▶ balance + outlier + pool
@@ -55,6 +55,7 @@ from meshproxy.layers.fault import FaultLayer
 from meshproxy.layers.inbound import InboundLayer
 from meshproxy.layers.local import DirectResponseLayer, RedirectLayer
 from meshproxy.layers.mirror import MirrorLayer
+from meshproxy.layers.podip import PodAddresses
 from meshproxy.layers.projection import ProjectionLayer
 from meshproxy.layers.ratelimit import RateLimitLayer
 from meshproxy.layers.retry import RetryLayer
@@ -69,7 +70,7 @@ from meshproxy.observability.accesslog import AccessLog
 from meshproxy.observability.metrics import Registry, RequestStats
 from meshproxy.passthrough.table import PassthroughTable, build_tables
 from meshproxy.peermodes import PeerModes
-from meshproxy.policy.destinations import tunnel_destinations
+from meshproxy.policy.destinations import pod_destinations, tunnel_destinations
 from meshproxy.policy.routing import CompiledRoute, RouteTable
 from meshproxy.tls.reload import ReloadingIdentity
 from meshproxy.upstream.cluster import ClusterRuntime
@@ -276,8 +277,22 @@ class _Builder:
             stats = None
             table = RouteTable.compile(listener.virtual_hosts)
             entries = self._routes(listener, table, upstream, direction)
-            chain = Chain.of(RouteLayer(table, entries))
+            pods = self._pod_addresses(listener, upstream) if listener.role == "outbound" else None
+            chain = Chain.of(RouteLayer(table, entries, pods))
         return self._listener_layers(listener, chain, stats)
+
+    def _pod_addresses(self, listener: config.Listener, upstream: UpstreamLayer) -> PodAddresses:
+        """A sidecar's Pod IPs, each to its endpoint of the cluster that names it."""
+        stats: dict[str, RequestStats] = {}
+        targets = {}
+        for host, (name, index) in pod_destinations(self.cfg.clusters).items():
+            cluster = self.clusters[name]
+            if name not in stats:
+                stats[name] = self.registry.request_stats(
+                    listener=listener.name, direction="outbound", route="pod-ip", cluster=name
+                )
+            targets[host] = (name, cluster.targets[cluster.endpoints[index]], stats[name])
+        return PodAddresses(upstream, targets)
 
     def connect_chain(self, listener: config.Listener) -> Handler | None:
         """The CONNECT chain of a sidecar's outbound listener (tunnels to the destinations its

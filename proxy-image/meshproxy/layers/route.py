@@ -1,5 +1,6 @@
 """Route match: find the route for (Host, method, normalised path, query, headers) and hand the
-request to that route's own chain, built at config load. No route: 404.
+request to that route's own chain, built at config load. No route: the fallback's entry when
+the listener has one and it knows the host (a sidecar's Pod IPs, `layers/podip.py`), else 404.
 
 For forwarding routes the weighted cluster is drawn here, once per request, so retries stay on
 the cluster the split chose.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Mapping
+from typing import Protocol
 
 from meshproxy.http.message import Exchange, LocalReply, Request, Response
 from meshproxy.layers.chain import Chain
@@ -30,12 +32,20 @@ class RouteEntry:
         self.stats = stats
 
 
-class RouteLayer:
-    __slots__ = ("_chains", "_random", "_table")
+class Fallback(Protocol):
+    def resolve(self, exchange: Exchange, /) -> RouteEntry | None:
+        """The entry for a request no route matched, with the exchange's route set; or None."""
 
-    def __init__(self, table: RouteTable, chains: dict[int, RouteEntry]) -> None:
+
+class RouteLayer:
+    __slots__ = ("_chains", "_fallback", "_random", "_table")
+
+    def __init__(
+        self, table: RouteTable, chains: dict[int, RouteEntry], fallback: Fallback | None = None
+    ) -> None:
         self._table = table
         self._chains = chains  # id(config.Route) -> its entry
+        self._fallback = fallback
         self._random = random.Random().random  # noqa: S311 - traffic splitting, not secrets
 
     async def handle(self, exchange: Exchange) -> Response:
@@ -56,7 +66,11 @@ class RouteLayer:
             request.host, request.method, request.path, request.query, _LazyHeaders(request)
         )
         if route is None:
-            raise LocalReply(404)
+            fallback = self._fallback
+            found = fallback.resolve(exchange) if fallback is not None else None
+            if found is None:
+                raise LocalReply(404)
+            return found
         entry = self._chains[id(route.config)]
         exchange.route = route.name
         if route.config.forward is not None:

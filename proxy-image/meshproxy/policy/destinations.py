@@ -50,3 +50,24 @@ def _has_port(domain: str) -> bool:
         return False
     _, sep, port = domain.rpartition(":")
     return bool(sep) and port.isdigit() and not domain.endswith("]")
+
+
+def pod_destinations(clusters: Iterable[config.Cluster]) -> dict[str, tuple[str, int]]:
+    """Lower-cased `address:port` of every endpoint the config names (bare `address` too when
+    the port is 80) -> (cluster name, index of the endpoint in it).
+
+    A request addressed to a Pod IP passes the sidecar without routes, to that Pod: the mesh
+    profile of the Gateway API asks for it, and a sidecar learns Pods only as endpoints. An
+    endpoint of a mesh cluster is reached through its sidecar (mTLS), so a Pod behind a meshed
+    Service and also behind a plain one is looked up in the mesh cluster first.
+    """
+    found: dict[str, tuple[str, int]] = {}
+    meshed_first = sorted(clusters, key=lambda c: c.tls.mode != "MESH")  # stable: config order
+    for cluster in meshed_first:
+        for index, endpoint in enumerate(cluster.endpoints):
+            address = endpoint.address.lower()
+            host = f"[{address}]" if ":" in address else address
+            found.setdefault(f"{host}:{endpoint.port}", (cluster.name, index))
+            if endpoint.port == 80:
+                found.setdefault(host, (cluster.name, index))
+    return found

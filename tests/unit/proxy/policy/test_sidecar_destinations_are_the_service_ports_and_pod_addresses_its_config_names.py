@@ -4,7 +4,7 @@ the Service port's own cluster, whatever HTTP routes would do with a request the
 from __future__ import annotations
 
 from meshproxy import config
-from meshproxy.policy.destinations import tunnel_destinations
+from meshproxy.policy.destinations import pod_destinations, tunnel_destinations
 
 
 def vhost(name: str, domains: list[str], *routes: config.Route) -> config.VirtualHost:
@@ -50,3 +50,27 @@ def test_a_domain_belongs_to_the_first_virtual_host_that_lists_it_and_wildcards_
     first = vhost("a/x:80", ["x:80"], forward("a", "a/x:80"))
     second = vhost("b/x:80", ["x:80", "*.example:443", "*"], forward("b", "b/x:80"))
     assert tunnel_destinations([first, second], ["a/x:80", "b/x:80"]) == {"x:80": "a/x:80"}
+
+
+def test_pod_addresses_name_their_endpoint_and_a_mesh_cluster_wins_over_a_plain_one() -> None:
+    def cluster(name: str, mode: str, *endpoints: tuple[str, int]) -> config.Cluster:
+        return config.Cluster(
+            name=name,
+            endpoints=[config.Endpoint(address=a, port=p) for a, p in endpoints],
+            tls=config.UpstreamTLS(mode=mode),  # type: ignore[arg-type]
+        )
+
+    found = pod_destinations(
+        [
+            cluster("plain/echo:80", "DISABLE", ("10.0.0.7", 8080), ("10.0.0.9", 80)),
+            cluster("shop/echo:80", "MESH", ("10.0.0.8", 8080), ("10.0.0.7", 8080)),
+            cluster("shop/v6:80", "MESH", ("FD00::1", 8080)),
+        ]
+    )
+    assert found == {
+        "10.0.0.8:8080": ("shop/echo:80", 0),
+        "10.0.0.7:8080": ("shop/echo:80", 1),  # reached through its sidecar
+        "[fd00::1]:8080": ("shop/v6:80", 0),
+        "10.0.0.9:80": ("plain/echo:80", 1),
+        "10.0.0.9": ("plain/echo:80", 1),  # port 80 may go unwritten
+    }
