@@ -99,14 +99,15 @@ check-generated: venv ## fail when committed CRDs or API docs differ from the mo
 # failure; exit code 5 (a tree with no tests yet) is not a failure. The e2e and conformance trees
 # run in a private network namespace (hack/in-netns.sh): Pods and Services get local addresses
 # there. tests/conformance is the Gateway API suite (`make conformance`); here its report goes to
-# .local/, not over the committed one.
+# .local/, not over the committed one. `--durations` names the slowest tests, so the gate's time is
+# seen where it goes.
 test: venv testbins sysdeps lint harness-bins conformance-bins go-test ## everything: lint, types, unit, integration, e2e and Gateway API conformance tests
 	@bins="$$(cat $(TESTBINS_STAMP))"; start=$$(date +%s); failed=""; \
 	for dir in $(TEST_DIRS); do \
 	  echo "==> [test] pytest $$dir"; rc=0; wrap=""; env=""; \
 	  case $$dir in tests/e2e|tests/conformance) wrap="hack/in-netns.sh";; esac; \
 	  case $$dir in tests/conformance) env="MESHGATE_CONFORMANCE_REPORT=$(CONFORMANCE_BINS)/report.yaml MESHGATE_CONFORMANCE_MESH_REPORT=$(CONFORMANCE_BINS)/mesh-report.yaml";; esac; \
-	  env MESHGATE_TESTBINS="$$bins" $$env $$wrap $(VENV)/bin/pytest -q -ra -p no:cacheprovider $$dir || rc=$$?; \
+	  env MESHGATE_TESTBINS="$$bins" $$env $$wrap $(VENV)/bin/pytest -q -ra --durations=15 -p no:cacheprovider $$dir || rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "==> [test] $$dir: no tests collected"; \
 	  elif [ $$rc -ne 0 ]; then failed="$$failed $$dir"; fi; \
 	done; \
