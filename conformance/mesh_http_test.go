@@ -8,11 +8,13 @@ package conformance_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io/fs"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -27,6 +29,8 @@ const (
 	meshFeaturesFile = "mesh-supported-features.txt"
 	meshManifests    = "mesh/manifests.yaml"
 	injectLabel      = "meshgate.io/inject"
+	// The operator writes a meshed Namespace's proxy count here whenever it changes.
+	proxiesAnnotation = "meshgate.io/proxies"
 	// Deployments of the mesh manifests Ready: injected Pods start two processes each.
 	meshReadyTimeout = 5 * time.Minute
 )
@@ -127,5 +131,39 @@ func applyMeshManifestsAndWait(t *testing.T, c client.Client, manifests []fs.FS)
 		})
 	if err != nil {
 		t.Fatalf("the mesh manifests' Deployments did not become Ready in %s: %v", meshReadyTimeout, err)
+	}
+	waitProxiesCounted(t, c)
+}
+
+// waitProxiesCounted waits until each mesh Namespace's proxy count says every Pod's sidecar runs
+// the current config. Until then the operator rewrites that annotation as proxies come up, and
+// the suite's setup, which updates the same Namespaces it finds already applied, fails on the
+// conflict ("the object has been modified"). Bounded; past it the suite runs anyway.
+func waitProxiesCounted(t *testing.T, c client.Client) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), time.Second, time.Minute, true,
+		func(ctx context.Context) (bool, error) {
+			for _, name := range meshNamespaces {
+				ns := &corev1.Namespace{}
+				if err := c.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
+					return false, nil
+				}
+				pods := &corev1.PodList{}
+				if err := c.List(ctx, pods, client.InNamespace(name)); err != nil {
+					return false, nil
+				}
+				var current, total int
+				text := ns.Annotations[proxiesAnnotation]
+				if _, err := fmt.Sscanf(text, "%d/%d", &current, &total); err != nil {
+					return false, nil
+				}
+				if current != total || total < len(pods.Items) {
+					return false, nil
+				}
+			}
+			return true, nil
+		})
+	if err != nil {
+		t.Logf("mesh Namespaces' %s did not settle in a minute; running the suite anyway", proxiesAnnotation)
 	}
 }
