@@ -9,6 +9,7 @@ from meshgate.api.v1alpha1.route import RouteSpec
 
 from .hostnames import intersect
 from .index import Index
+from .passthrough import misfit
 from .report import q
 from .snapshot import Resource
 
@@ -78,6 +79,10 @@ def attach(index: Index, gateways: dict[str, Resource[GatewaySpec]]) -> Attachme
                             f"Routes from namespace {q(route.meta.namespace)}",
                         )
                     )
+                    continue
+                unfit = misfit(listener, route.spec, bool(ref.section_name or ref.port))
+                if unfit is not None:  # a TCP or TLS listener takes Routes of backendRefs only
+                    reasons.append(("UnsupportedValue", unfit))
                     continue
                 hosts = intersect(listener.hostname, route.spec.hostnames)
                 if not hosts:

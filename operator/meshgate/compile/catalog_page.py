@@ -45,6 +45,9 @@ def with_catalog(config: pc.ProxyConfig, gw: Resource[GatewaySpec], index: Index
     )
     listeners = []
     for listener in config.listeners:
+        if isinstance(listener.passthrough, pc.Passthrough):
+            listeners.append(listener)  # never parses HTTP: no page to serve there
+            continue
         vhosts = [
             msgspec.structs.replace(vh, routes=[route, *vh.routes]) for vh in listener.virtual_hosts
         ] or [pc.VirtualHost(name="*", domains=["*"], routes=[route])]

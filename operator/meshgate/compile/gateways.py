@@ -29,6 +29,8 @@ from .edge import EdgeBook, GatewayEdge
 from .index import Index
 from .names import ClusterRef
 from .notes import Notes
+from .passthrough import PROTOCOLS as PASSTHROUGH
+from .passthrough import compile_port
 from .paths import IDENTITY_DIR, listener_cert_dir
 from .report import q
 from .rules import Applied, Entry, RouteTranslation
@@ -90,6 +92,7 @@ def compile_gateway(
 
     statuses: dict[str, dict[str, object]] = {}
     proxy_listeners: list[pc.Listener] = []
+    passthrough_clusters: list[pc.Cluster] = []  # TCP/TLS listeners' own (`passthrough.py`)
     secrets: set[str] = set()
     for port in sorted(by_port):
         group = by_port[port]
@@ -97,10 +100,11 @@ def compile_gateway(
         entries: dict[str, list[Entry]] = defaultdict(list)
         conditions = {ln.name: _listener_conditions(gw, ln, index) for ln in group}
         tls = _port_tls(port, group, conditions, secrets)
+        passthrough = group[0].protocol in PASSTHROUGH
         for listener in group:
             conds = conditions[listener.name]
             attached = by_listener.get(listener.name, [])
-            if conds[0]["status"] == "True" and conds[1]["status"] == "True":
+            if not passthrough and conds[0]["status"] == "True" and conds[1]["status"] == "True":
                 for a in attached:
                     translation = translate(a.route, timeout)
                     use.translations.append(translation)
@@ -116,6 +120,15 @@ def compile_gateway(
                 "attachedRoutes": len({a.route.meta.key for a in attached}),
                 "conditions": conds,
             }
+        if passthrough:
+            served = compile_port(
+                gw, port, group, by_listener, lambda r: translate(r, None), clusters,
+                report, use.clusters, claims,
+            )  # fmt: skip
+            if served.listener is not None:
+                proxy_listeners.append(served.listener)
+                passthrough_clusters += served.clusters
+            continue
         if any(listener.protocol == "HTTPS" for listener in group) and tls is None:
             continue  # an HTTPS port without a usable certificate is not served at all
         vhosts = []
@@ -146,7 +159,7 @@ def compile_gateway(
         if any(c.tls.mode == "MESH" for c in clusters.clusters(used))
         else None,
         listeners=proxy_listeners,
-        clusters=clusters.clusters(used),
+        clusters=clusters.clusters(used) + passthrough_clusters,
         authn=[gw_edge.authn[n] for n in sorted(gw_edge.authn)],
         rate_limits=[gw_edge.rate_limits[n] for n in sorted(gw_edge.rate_limits)],
         limits=limits,
@@ -252,7 +265,7 @@ def _listener_conditions(
     accepted = _cond("Accepted", "True", "Accepted", "listener is valid")
     resolved = _cond("ResolvedRefs", "True", "ResolvedRefs", "references resolved")
     if listener.tls is not None:
-        for ref in listener.tls.certificate_refs:
+        for ref in listener.tls.certificate_refs or ():
             ns = ref.namespace or gw.meta.namespace
             if ns != gw.meta.namespace:
                 resolved = _cond(
@@ -320,6 +333,7 @@ def _port_tls(
 
 def _cert_files(listener: Listener, secrets: set[str]) -> tuple[str, str]:
     assert listener.tls is not None
+    assert listener.tls.certificate_refs
     secret = listener.tls.certificate_refs[0].name
     secrets.add(secret)
     base = listener_cert_dir(secret)

@@ -133,8 +133,50 @@ CASES = [
     Case(
         "gateway listener protocol not in enum",
         "Gateway",
-        {f"{L0}.protocol": "TCP"},
-        (f"{L0}.protocol", 'Unsupported value: "TCP"', '"HTTP", "HTTPS"'),
+        {f"{L0}.protocol": "UDP"},
+        (f"{L0}.protocol", 'Unsupported value: "UDP"', '"HTTP", "HTTPS", "TCP", "TLS"'),
+    ),
+    Case(
+        "gateway tls listener without passthrough",
+        "Gateway",
+        {"spec.listeners[1].protocol": "TLS"},
+        ("spec.listeners[1].tls", "protocol TLS needs tls.mode Passthrough"),
+    ),
+    Case(
+        "gateway passthrough with certificates",
+        "Gateway",
+        {"spec.listeners[1].protocol": "TLS", "spec.listeners[1].tls.mode": "Passthrough"},
+        (
+            "spec.listeners[1].tls.certificateRefs",
+            "certificateRefs must not be set when mode is Passthrough",
+        ),
+    ),
+    Case(
+        "gateway https listener passing tls through",
+        "Gateway",
+        {"spec.listeners[1].tls": {"mode": "Passthrough"}},
+        ("spec.listeners[1].tls.mode", "an HTTPS listener terminates TLS"),
+    ),
+    Case(
+        "gateway terminate without certificates",
+        "Gateway",
+        {"spec.listeners[1].tls": {"mode": "Terminate"}},
+        (
+            "spec.listeners[1].tls.certificateRefs",
+            "certificateRefs are required when mode is Terminate",
+        ),
+    ),
+    Case(
+        "gateway tcp listener with a hostname",
+        "Gateway",
+        {f"{L0}.protocol": "TCP", f"{L0}.hostname": "db.example.com"},
+        (f"{L0}.hostname", "a TCP listener has no hostname"),
+    ),
+    Case(
+        "gateway tcp listener with tls",
+        "Gateway",
+        {"spec.listeners[1].protocol": "TCP", "spec.listeners[1].hostname": DELETE},
+        ("spec.listeners[1].tls", "tls must not be set when protocol is TCP"),
     ),
     Case(
         "gateway listener port zero",

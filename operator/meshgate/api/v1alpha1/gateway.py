@@ -27,20 +27,44 @@ from .meta import ObjectMeta
 
 
 class GatewayTLSConfig(ApiModel):
-    """How an HTTPS listener terminates TLS.
+    """How a listener handles TLS: an HTTPS listener terminates it with its certificates; a TLS
+    listener passes it through, routed by the client's SNI, to backends that terminate it.
 
     ```yaml
     tls:
       certificateRefs:
         - name: shop-example-com-tls
+    # or, on a listener of protocol TLS:
+    tls:
+      mode: Passthrough
     ```
     """
 
-    mode: Literal["Terminate"] = "Terminate"
-    """The gateway terminates TLS and forwards plain HTTP (over mesh mTLS) to backends."""
-    certificate_refs: Annotated[list[SecretObjectReference], Field(min_length=1, max_length=8)]
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "self.mode != 'Terminate' || has(self.certificateRefs)",
+                "certificateRefs are required when mode is Terminate",
+                field_path=".certificateRefs",
+            ),
+            cel(
+                "self.mode != 'Passthrough' || !has(self.certificateRefs)",
+                "certificateRefs must not be set when mode is Passthrough: the backend holds "
+                "the certificate",
+                field_path=".certificateRefs",
+            ),
+        )
+    )
+
+    mode: Literal["Terminate", "Passthrough"] = "Terminate"
+    """`Terminate` (protocol HTTPS): the gateway terminates TLS and forwards plain HTTP (over
+    mesh mTLS) to backends. `Passthrough` (protocol TLS): the gateway reads only the client's
+    SNI and forwards the encrypted bytes to the backend, which terminates TLS."""
+    certificate_refs: (
+        Annotated[list[SecretObjectReference], Field(min_length=1, max_length=8)] | None
+    ) = None
     """`kubernetes.io/tls` Secrets holding the certificate and key; the first one matching the
-    client's SNI is served."""
+    client's SNI is served. Required for Terminate, forbidden for Passthrough."""
 
 
 class RouteNamespaces(ApiModel):
@@ -73,13 +97,15 @@ class ListenerConnectionLimits(ApiModel):
     """
 
     header_timeout: Duration | None = None
-    """From a request's first byte to its last header (default 10s); slower: closed."""
+    """From a request's first byte to its last header (default 10s); slower: closed. On a TLS
+    listener: from connecting to the whole ClientHello."""
     body_timeout: Duration | None = None
     """Longest pause in a request body still arriving (default 15s); longer: 408, closed."""
     request_timeout: Duration | None = None
     """The whole request, head and body, must be received within this (default 60s)."""
     idle_timeout: Duration | None = None
-    """A keep-alive connection with no request is closed after this (default 60s)."""
+    """A keep-alive connection with no request is closed after this (default 60s). On TCP and
+    TLS listeners: a connection with no byte either way (closed after one to two of these)."""
     send_timeout: Duration | None = None
     """Longest a response may sit unsent because the client is not reading (default 30s)."""
     write_buffer_bytes: Annotated[int, Field(ge=4096, le=16777216)] | None = None
@@ -120,6 +146,29 @@ class Listener(ApiModel):
                 "tls must not be set when protocol is HTTP; use protocol HTTPS to terminate TLS",
                 field_path=".tls",
             ),
+            cel(
+                "self.protocol != 'HTTPS' || !has(self.tls) || self.tls.mode == 'Terminate'",
+                "an HTTPS listener terminates TLS: tls.mode must be Terminate; use protocol TLS "
+                "to pass TLS through",
+                field_path=".tls.mode",
+            ),
+            cel(
+                "self.protocol != 'TLS' || (has(self.tls) && self.tls.mode == 'Passthrough')",
+                "protocol TLS needs tls.mode Passthrough (routed by SNI, never terminated); "
+                "use protocol HTTPS to terminate TLS at the gateway",
+                field_path=".tls",
+            ),
+            cel(
+                "self.protocol != 'TCP' || !has(self.tls)",
+                "tls must not be set when protocol is TCP",
+                field_path=".tls",
+            ),
+            cel(
+                "self.protocol != 'TCP' || !has(self.hostname)",
+                "a TCP listener has no hostname: plain TCP carries no server name; use "
+                "protocol TLS to route by SNI",
+                field_path=".hostname",
+            ),
         )
     )
 
@@ -128,13 +177,16 @@ class Listener(ApiModel):
     `parentRefs[].sectionName`."""
     port: PortNumber
     """Port the gateway proxy listens on and the Service exposes."""
-    protocol: Literal["HTTP", "HTTPS"]
-    """`HTTP` or `HTTPS` (TLS terminated at the gateway)."""
+    protocol: Literal["HTTP", "HTTPS", "TCP", "TLS"]
+    """`HTTP`, `HTTPS` (TLS terminated at the gateway), `TCP` (bytes forwarded to the one
+    Route's backends) or `TLS` (passed through, routed by SNI to the Route whose hostnames
+    name it). Routes on TCP and TLS listeners may only have backendRefs in their rules."""
     hostname: Hostname | None = None
     """Only requests for this host (Host header or SNI) are accepted; a leading `*.` matches
-    one or more labels. Unset accepts every host."""
+    one or more labels. Unset accepts every host. Not for TCP."""
     tls: GatewayTLSConfig | None = None
-    """TLS settings; required for HTTPS, forbidden for HTTP."""
+    """TLS settings; required for HTTPS (Terminate) and TLS (Passthrough), forbidden for HTTP
+    and TCP."""
     allowed_routes: AllowedRoutes = Field(default_factory=AllowedRoutes)
     """Which Routes may attach; by default only Routes in the Gateway's namespace."""
     connection_limits: ListenerConnectionLimits | None = None
