@@ -8,7 +8,9 @@ endpoint), `VERSION` (echoed, for canary splits), `POD_NAME`/`POD_NAMESPACE` (do
 `DOWNSTREAM_URL` (when set, every request except `/healthz` first calls this URL, through
 `HTTP_PROXY` when the environment has one, as an app behind a sidecar does; the downstream's
 status and JSON answer are returned under `downstream`, and a downstream failure makes the answer
-502). Arguments `-listen=:PORT` and `-text=TEXT` (hashicorp/http-echo's) are understood too.
+502), `TLS_CERT_FILE` and `TLS_KEY_FILE` (when both are set, the app terminates TLS itself with
+that certificate, as a backend behind a TLS passthrough listener does). Arguments
+`-listen=:PORT` and `-text=TEXT` (hashicorp/http-echo's) are understood too.
 Standard library only, so it runs in any Python. It must never listen on more than one address.
 """
 
@@ -19,6 +21,7 @@ import json
 import os
 import random
 import signal
+import ssl
 import sys
 import urllib.error
 import urllib.request
@@ -57,6 +60,10 @@ class Echo:
         listen_port = flags.get("listen", "").rpartition(":")[2]
         self.port = int(listen_port or env.get("PORT") or 8080)
         self.downstream = env.get("DOWNSTREAM_URL", "")
+        self.tls: ssl.SSLContext | None = None
+        if env.get("TLS_CERT_FILE") and env.get("TLS_KEY_FILE"):
+            self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls.load_cert_chain(env["TLS_CERT_FILE"], env["TLS_KEY_FILE"])
         # urllib reads HTTP_PROXY/NO_PROXY from the environment, as most HTTP clients do.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler())
 
@@ -130,12 +137,13 @@ class Echo:
             writer.close()
 
     async def serve(self) -> None:
-        server = await asyncio.start_server(self.handle, self.address, self.port)
+        server = await asyncio.start_server(self.handle, self.address, self.port, ssl=self.tls)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        print(f"echo: pod {self.pod} listening on {self.address}:{self.port}", flush=True)
+        tls = " (TLS)" if self.tls is not None else ""
+        print(f"echo: pod {self.pod} listening on {self.address}:{self.port}{tls}", flush=True)
         async with server:
             await stop.wait()
 
