@@ -7,6 +7,8 @@ claims and passes; a unit test holds the two lists equal. Sorted by name, as the
 from __future__ import annotations
 
 SUPPORTED_FEATURES: tuple[str, ...] = (
+    "GRPCRoute",
+    "GRPCRouteNamedRouteRule",
     "Gateway",
     "GatewayPort8080",
     "HTTPRoute",
