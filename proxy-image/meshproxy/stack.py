@@ -300,13 +300,14 @@ class _Builder:
         inbound layers chose); None elsewhere. Call after `listener_chain`."""
         if listener.role == "outbound":
             destinations = tunnel_destinations(listener.virtual_hosts, self.clusters)
+            pods = pod_destinations(self.cfg.clusters)
             stats = {
                 name: self.registry.request_stats(
                     listener=listener.name, direction="outbound", route="connect", cluster=name
                 )
-                for name in set(destinations.values())
+                for name in {*destinations.values(), *(name for name, _ in pods.values())}
             }
-            layer = ConnectLayer(self.clusters, destinations, stats, TUNNEL_IDLE_TIMEOUT)
+            layer = ConnectLayer(self.clusters, destinations, stats, TUNNEL_IDLE_TIMEOUT, pods)
             return self._listener_layers(listener, Chain.of(layer), None).handle
         inbound_stats = self.inbound_stats.get(listener.name)
         if listener.role == "inbound" and inbound_stats is not None:

@@ -3,8 +3,9 @@
 The innermost layer of a listener's CONNECT chain (`stack.py` builds one only for a sidecar's
 outbound and inbound listeners; an edge listener answers CONNECT 405):
 - outbound: the target `host:port` names the destination (`policy.destinations`, decided at
-  config load); an unknown one is a 404, as a plain request to an unknown host is. The
-  endpoint is picked as for requests (balancer, ejections). A mesh cluster's leg is mTLS to the
+  config load): a Service port, whose endpoint is picked as for requests (balancer,
+  ejections), or a Pod's address, that endpoint only; an unknown one is a 404, as a plain
+  request to an unknown host is. A mesh cluster's leg is mTLS to the
   endpoint's sidecar, which authorizes the caller's identity (`upstream.legs.mesh`); any other
   cluster's is TCP to the endpoint itself: TLS the proxy would originate has no place inside a
   tunnel whose bytes are the client's own TLS.
@@ -30,7 +31,15 @@ from meshproxy.upstream.pool import EndpointPool
 
 
 class ConnectLayer:
-    __slots__ = ("_clusters", "_destinations", "_idle_timeout", "_loop", "_plain", "_stats")
+    __slots__ = (
+        "_clusters",
+        "_destinations",
+        "_idle_timeout",
+        "_loop",
+        "_plain",
+        "_pods",
+        "_stats",
+    )
 
     def __init__(
         self,
@@ -38,11 +47,14 @@ class ConnectLayer:
         destinations: dict[str, str] | None,
         stats: dict[str, RequestStats],
         idle_timeout: float | None,
+        pods: dict[str, tuple[str, int]] | None = None,
     ) -> None:
         """`destinations`: `host:port` -> cluster (outbound), or None when an earlier layer sets
-        `exchange.cluster` (inbound). `stats`: by cluster name."""
+        `exchange.cluster` (inbound). `pods`: a Pod's `address:port` -> (cluster, index of that
+        endpoint), tunnelled to that endpoint only. `stats`: by cluster name."""
         self._clusters = clusters
         self._destinations = destinations
+        self._pods = pods or {}
         self._stats = stats
         self._idle_timeout = idle_timeout
         self._loop = asyncio.get_running_loop()
@@ -51,25 +63,23 @@ class ConnectLayer:
 
     async def handle(self, exchange: Exchange) -> Response:
         request = exchange.request
+        pinned: int | None = None
         if self._destinations is not None:
             name = self._destinations.get(request.host)
             if name is None:
-                raise LocalReply(404)
+                name, pinned = self._pods.get(request.host, ("", None))
+                if pinned is None:
+                    raise LocalReply(404)
             exchange.cluster = name
             exchange.route = "connect"
             exchange.stats = self._stats.get(name)
         cluster = self._clusters.get(exchange.cluster)
         if cluster is None:
             raise LocalReply(404)
-        hash_key = (
-            hash_key_for(cluster.hash_cfg, request.headers_dict(), exchange.client_ip)
-            if cluster.hash_cfg is not None
-            else None
-        )
         now = self._loop.time()
-        endpoint = cluster.balancer.pick(hash_key, now) or cluster.balancer.pick(hash_key, math.inf)
-        if endpoint is None:
-            raise LocalReply(503)
+        endpoint = (
+            cluster.endpoints[pinned] if pinned is not None else self._pick(cluster, exchange, now)
+        )
         target = cluster.targets[endpoint]
         exchange.endpoint = target.label
         idle_timeout = self._idle_timeout
@@ -91,6 +101,17 @@ class ConnectLayer:
         response = Response(200, [], b"")
         response.extra = tunnel
         return response
+
+    def _pick(self, cluster: ClusterRuntime, exchange: Exchange, now: float) -> EndpointState:
+        hash_key = (
+            hash_key_for(cluster.hash_cfg, exchange.request.headers_dict(), exchange.client_ip)
+            if cluster.hash_cfg is not None
+            else None
+        )
+        endpoint = cluster.balancer.pick(hash_key, now) or cluster.balancer.pick(hash_key, math.inf)
+        if endpoint is None:
+            raise LocalReply(503)
+        return endpoint
 
     def _plain_pool(self, cluster: ClusterRuntime, endpoint: EndpointState) -> EndpointPool:
         if cluster.cfg.tls.mode == "DISABLE":

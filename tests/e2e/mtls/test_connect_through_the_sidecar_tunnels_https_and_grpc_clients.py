@@ -73,11 +73,11 @@ def outbound_with_destinations(
     }
 
 
-def curl(url: str, proxy_port: int, ca_file: Path) -> subprocess.CompletedProcess[str]:
+def curl(url: str, proxy_port: int, ca_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k.lower() not in ("no_proxy", "all_proxy")}
     env["https_proxy"] = f"http://127.0.0.1:{proxy_port}"
     return subprocess.run(
-        ["curl", "-sS", "--max-time", "10", "--cacert", str(ca_file), url],
+        ["curl", "-sS", "--max-time", "10", "--cacert", str(ca_file), *args, url],
         env=env,
         capture_output=True,
         text=True,
@@ -133,6 +133,17 @@ def test_curl_with_https_proxy_reaches_an_https_app_over_mtls_and_outside_the_me
         assert outside.returncode == 0, outside.stderr + logs
         assert json.loads(outside.stdout) == {"path": "/plain", "sni": "legacy.plain"}
 
+        # Addressed to the Pod (the tunnel's target is its address; TLS still names the host).
+        pod = curl(
+            "https://secure.shop/pod",
+            outbound_port,
+            app.ca_file,
+            "--connect-to",
+            f"secure.shop:443:127.0.0.1:{app.port}",
+        )
+        assert pod.returncode == 0, pod.stderr + logs
+        assert json.loads(pod.stdout) == {"path": "/pod", "sni": "secure.shop"}
+
         unknown = curl("https://elsewhere.example/", outbound_port, app.ca_file)
         assert unknown.returncode != 0
         assert "404" in unknown.stderr
@@ -146,20 +157,21 @@ def test_curl_with_https_proxy_reaches_an_https_app_over_mtls_and_outside_the_me
                 if x.get("listener") == listener and x.get("method") == "CONNECT"
             ]
 
-        wait_until(lambda: len(lines(outbound, "outbound")) >= 3, 10, "outbound access lines")
-        wait_until(lambda: len(lines(inbound, "inbound")) >= 1, 10, "inbound access lines")
+        wait_until(lambda: len(lines(outbound, "outbound")) >= 4, 10, "outbound access lines")
+        wait_until(lambda: len(lines(inbound, "inbound")) >= 2, 10, "inbound access lines")
         inbound_lines = lines(inbound, "inbound")
-        assert [(x["status"], x["peer_identity"]) for x in inbound_lines] == [(200, FRONTEND)]
+        assert [(x["status"], x["peer_identity"]) for x in inbound_lines] == [(200, FRONTEND)] * 2
+        secure = [x for x in lines(outbound, "outbound") if x["cluster"] == "shop/secure:443"]
+        assert [x["status"] for x in secure] == [200, 200]  # by name, then by the Pod's address
+        assert all(x["bytes_sent"] > 0 for x in secure)
         by_cluster = {x["cluster"]: x for x in lines(outbound, "outbound")}
-        assert by_cluster["shop/secure:443"]["status"] == 200
-        assert by_cluster["shop/secure:443"]["bytes_sent"] > 0
         assert by_cluster["plain/legacy:8443"]["status"] == 200
         assert by_cluster[""]["status"] == 404  # elsewhere.example: no such destination
         assert (
             outbound.metric(
                 "meshproxy_requests_total", route="connect", cluster="shop/secure:443", code="200"
             )
-            == 1
+            == 2
         )
 
 

@@ -190,6 +190,20 @@ async def test_a_client_that_does_not_read_pauses_the_destination_then_gets_ever
     writer.close()
 
 
+async def test_a_pods_address_is_a_destination_of_its_own(sidecar: Sidecar) -> None:
+    app_port = sidecar.servers[0].sockets[0].getsockname()[1]
+    reader, writer, head = await open_tunnel(sidecar.port, b"127.0.0.1:%d" % app_port)
+    assert head.startswith(b"HTTP/1.1 200 ")
+    writer.write(b"to the pod")
+    await asyncio.wait_for(sidecar.app.connected.wait(), WAIT)
+    app_transport = sidecar.app.transport
+    assert app_transport is not None
+    app_transport.write(b"from the pod")
+    assert await asyncio.wait_for(reader.readexactly(12), WAIT) == b"from the pod"
+    await until(lambda: bytes(sidecar.app.received) == b"to the pod")
+    writer.close()
+
+
 async def test_an_unknown_destination_is_refused_as_a_plain_request_to_it_is(
     sidecar: Sidecar,
 ) -> None:
