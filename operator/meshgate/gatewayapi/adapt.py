@@ -45,6 +45,7 @@ from .objects import (
     GRPCRoute,
     HTTPRoute,
     ObjectRef,
+    TLSRoute,
     store_kind,
 )
 from .parents import ParentVerdict, judge_parent
@@ -55,6 +56,7 @@ API_VERSION = f"{GROUP}/v1"
 # meshgate Route can never share it.
 ROUTE_PREFIX = "httproute:"
 GRPC_ROUTE_PREFIX = "grpcroute:"
+TLS_ROUTE_PREFIX = "tlsroute:"
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,7 @@ def adapt(objs: GatewayApiObjects, snap: Snapshot, *, replicas: int = 1) -> Adap
         states[gw.meta.key] = state
 
     routes: list[Resource[RouteSpec]] = []
-    for route in objs.routes + objs.grpc_routes:
+    for route in objs.routes + objs.grpc_routes + objs.tls_routes:
         parents: list[tuple[ObjectRef, ParentVerdict]] = []
         for ref in route.parent_refs:
             if (ref.group, ref.kind) != (GROUP, "Gateway"):
@@ -173,8 +175,11 @@ def adapt(objs: GatewayApiObjects, snap: Snapshot, *, replicas: int = 1) -> Adap
                 verdict = judge_parent(route, ref, parent.gw, parent.verdicts, namespaces)
             parents.append((ref, verdict))
         # A GRPCRoute with a Service parent (the mesh GRPC profile) is not served: left alone.
+        # So is a TLSRoute with one (the mesh is HTTP only).
         mesh_parents = (
-            [] if isinstance(route, GRPCRoute) else judge_service_parents(route, services)
+            []
+            if isinstance(route, (GRPCRoute, TLSRoute))
+            else judge_service_parents(route, services)
         )
         if not parents and not mesh_parents:
             continue
@@ -259,7 +264,13 @@ def _nn(route: HTTPRoute) -> tuple[str, str]:
 
 def _route_meta(route: HTTPRoute) -> Meta:
     m = route.meta
-    prefix = GRPC_ROUTE_PREFIX if isinstance(route, GRPCRoute) else ROUTE_PREFIX
+    prefix = (
+        GRPC_ROUTE_PREFIX
+        if isinstance(route, GRPCRoute)
+        else TLS_ROUTE_PREFIX
+        if isinstance(route, TLSRoute)
+        else ROUTE_PREFIX
+    )
     return Meta(
         namespace=m.namespace,
         name=prefix + m.name,
@@ -318,11 +329,13 @@ def _gateway_spec(
                 if state.refused is None and copy not in copies:
                     copies.append(copy)
             tls = GatewayTLSConfig(certificate_refs=[SecretObjectReference(name=name)])
+        elif ln.protocol == "TLS":
+            tls = GatewayTLSConfig(mode="Passthrough")
         listeners.append(
             MeshListener(
                 name=ln.name,
                 port=ln.port,
-                protocol=ln.protocol,  # HTTP or HTTPS: only those are servable
+                protocol=ln.protocol,  # HTTP, HTTPS or TLS: only those are servable
                 hostname=ln.hostname,
                 tls=tls,
                 allowed_routes=AllowedRoutes(namespaces=RouteNamespaces(from_="All")),

@@ -2,7 +2,9 @@
 and the route kinds it supports. Pure.
 
 meshgate serves HTTP and HTTPS (TLS terminated) listeners, and HTTPRoutes and GRPCRoutes on
-them (gRPC is HTTP/2, which both carry: h2c with prior knowledge, ALPN h2). Listeners that share
+them (gRPC is HTTP/2, which both carry: h2c with prior knowledge, ALPN h2); and TLS listeners in
+Passthrough mode, with TLSRoutes (routed by SNI, never terminated). TCP listeners are not
+served: TCPRoute is in the experimental channel only. Listeners that share
 a port must agree on the protocol and differ in hostname, else they are Conflicted and not served.
 A certificate in another namespace needs a ReferenceGrant to the Gateway; a Secret that is
 missing, of another kind, or without `tls.crt` and `tls.key` is an invalid certificate ref.
@@ -20,11 +22,14 @@ from .conditions import Condition, cond
 from .grants import permitted
 from .objects import GROUP, Gateway, Listener, ReferenceGrant, RouteKind
 
-SUPPORTED_PROTOCOLS = ("HTTP", "HTTPS")
+SUPPORTED_PROTOCOLS = ("HTTP", "HTTPS", "TLS")
 HTTP_ROUTE = RouteKind(GROUP, "HTTPRoute")
 GRPC_ROUTE = RouteKind(GROUP, "GRPCRoute")
 # The route kinds an HTTP or HTTPS listener takes, in the order `supportedKinds` lists them.
 HTTP_LISTENER_KINDS = (HTTP_ROUTE, GRPC_ROUTE)
+TLS_ROUTE = RouteKind(GROUP, "TLSRoute")
+# A TLS listener (Passthrough) takes TLSRoutes only.
+TLS_LISTENER_KINDS = (TLS_ROUTE,)
 
 
 @dataclass(frozen=True)
@@ -55,10 +60,20 @@ def judge_listeners(
         kinds, bad_kinds = _kinds(listener)
         supported = listener.protocol in SUPPORTED_PROTOCOLS
         conflict = conflicts.get(listener.name)
-        if not supported:
+        if listener.protocol == "TLS" and listener.tls_mode != "Passthrough":
             accepted = cond(
                 "Accepted", False, "UnsupportedProtocol",
-                f"protocol {listener.protocol} is not supported; meshgate serves HTTP and HTTPS",
+                "a TLS listener is served in tls.mode Passthrough only (routed by SNI to "
+                "TLSRoutes); use protocol HTTPS to terminate TLS",
+                gen,
+            )  # fmt: skip
+            supported = False
+            kinds = ()
+        elif not supported:
+            accepted = cond(
+                "Accepted", False, "UnsupportedProtocol",
+                f"protocol {listener.protocol} is not supported; meshgate serves HTTP, HTTPS "
+                "and TLS (Passthrough)",
                 gen,
             )  # fmt: skip
             kinds = ()
@@ -83,7 +98,8 @@ def judge_listeners(
             resolved = cond(
                 "ResolvedRefs", False, "InvalidRouteKinds",
                 "route kinds not supported: " + ", ".join(bad_kinds)
-                + "; meshgate serves HTTPRoute and GRPCRoute (gateway.networking.k8s.io)",
+                + f"; this listener takes {' and '.join(k.kind for k in _all_kinds(listener))}"
+                " (gateway.networking.k8s.io)",
                 gen,
             )  # fmt: skip
         usable = accepted["status"] == "True" and bool(kinds)
@@ -100,13 +116,17 @@ def judge_listeners(
     return tuple(out)
 
 
+def _all_kinds(listener: Listener) -> tuple[RouteKind, ...]:
+    """The route kinds a listener of this protocol can take."""
+    return TLS_LISTENER_KINDS if listener.protocol == "TLS" else HTTP_LISTENER_KINDS
+
+
 def _kinds(listener: Listener) -> tuple[tuple[RouteKind, ...], list[str]]:
+    every = _all_kinds(listener)
     if listener.kinds is None:
-        return HTTP_LISTENER_KINDS, []
-    good = tuple(k for k in HTTP_LISTENER_KINDS if k in listener.kinds)
-    bad = [
-        f"{k.kind} ({k.group or 'core'})" for k in listener.kinds if k not in HTTP_LISTENER_KINDS
-    ]
+        return every, []
+    good = tuple(k for k in every if k in listener.kinds)
+    bad = [f"{k.kind} ({k.group or 'core'})" for k in listener.kinds if k not in every]
     return good, bad
 
 

@@ -27,6 +27,7 @@ STORE_KINDS = {
     "Gateway": f"Gateway.{GROUP}",
     "HTTPRoute": f"HTTPRoute.{GROUP}",
     "GRPCRoute": f"GRPCRoute.{GROUP}",
+    "TLSRoute": f"TLSRoute.{GROUP}",
     "ReferenceGrant": f"ReferenceGrant.{GROUP}",
 }
 
@@ -126,6 +127,14 @@ class GRPCRoute(HTTPRoute):
 
 
 @dataclass(frozen=True)
+class TLSRoute(HTTPRoute):
+    """Attached to TLS passthrough listeners as an HTTPRoute is to HTTP ones (`parents`): its
+    hostnames are SNI names and its rules hold only backendRefs, which `translate` reads."""
+
+    kind = "TLSRoute"
+
+
+@dataclass(frozen=True)
 class GrantFrom:
     group: str
     kind: str
@@ -155,6 +164,7 @@ class GatewayApiObjects:
     routes: tuple[HTTPRoute, ...] = ()
     grants: tuple[ReferenceGrant, ...] = ()
     grpc_routes: tuple[GRPCRoute, ...] = ()
+    tls_routes: tuple[TLSRoute, ...] = ()
 
 
 def _ref(body: Mapping[str, Any], default_group: str, default_kind: str) -> ObjectRef:
@@ -243,6 +253,16 @@ def grpc_route_of(body: Mapping[str, Any]) -> GRPCRoute:
     )
 
 
+def tls_route_of(body: Mapping[str, Any]) -> TLSRoute:
+    spec = body.get("spec") or {}
+    return TLSRoute(
+        meta=meta_of(body.get("metadata")),
+        parent_refs=tuple(_ref(r, GROUP, "Gateway") for r in spec.get("parentRefs") or []),
+        hostnames=tuple(str(h) for h in spec.get("hostnames") or []),
+        rules=tuple(dict(r) for r in spec.get("rules") or []),
+    )
+
+
 def reference_grant_of(body: Mapping[str, Any]) -> ReferenceGrant:
     spec = body.get("spec") or {}
     return ReferenceGrant(
@@ -262,7 +282,7 @@ def objects_from_bodies(
     bodies: Iterable[Mapping[str, Any]], bundle_version: str = ""
 ) -> GatewayApiObjects:
     """Parse every `gateway.networking.k8s.io` body of a list (others are ignored), sorted."""
-    classes, gateways, routes, grants, grpc_routes = [], [], [], [], []
+    classes, gateways, routes, grants, grpc_routes, tls_routes = [], [], [], [], [], []
     for body in bodies:
         if not str(body.get("apiVersion", "")).startswith(f"{GROUP}/"):
             continue
@@ -277,6 +297,8 @@ def objects_from_bodies(
             grants.append(reference_grant_of(body))
         elif kind == "GRPCRoute":
             grpc_routes.append(grpc_route_of(body))
+        elif kind == "TLSRoute":
+            tls_routes.append(tls_route_of(body))
 
     def by_key(o: Any) -> tuple[str, str]:
         return (o.meta.namespace, o.meta.name)
@@ -287,4 +309,5 @@ def objects_from_bodies(
         routes=tuple(sorted(routes, key=by_key)),
         grants=tuple(sorted(grants, key=by_key)),
         grpc_routes=tuple(sorted(grpc_routes, key=by_key)),
+        tls_routes=tuple(sorted(tls_routes, key=by_key)),
     )

@@ -25,6 +25,7 @@ from meshgate.gatewayapi.objects import (
     http_route_of,
     reference_grant_of,
     store_kind,
+    tls_route_of,
 )
 from meshgate.ownership import GATEWAY_LABEL, MANAGED_BY_KEY, MANAGER
 from meshgate.settings import Settings
@@ -135,6 +136,7 @@ def _gateway_api_objects(
         routes=parsed("HTTPRoute", http_route_of),
         grants=parsed("ReferenceGrant", reference_grant_of),
         grpc_routes=parsed("GRPCRoute", grpc_route_of),
+        tls_routes=parsed("TLSRoute", tls_route_of),
     )
     return objects, statuses
 

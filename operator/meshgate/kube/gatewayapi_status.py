@@ -17,7 +17,15 @@ from kubernetes.client.exceptions import ApiException
 from meshgate.gatewayapi.adapt import DesiredStatus
 from meshgate.gatewayapi.objects import CONTROLLER_NAME
 
-from .rest import GATEWAY_API_GATEWAY, GATEWAY_CLASS, GRPC_ROUTE, HTTP_ROUTE, Kind, Rest
+from .rest import (
+    GATEWAY_API_GATEWAY,
+    GATEWAY_CLASS,
+    GRPC_ROUTE,
+    HTTP_ROUTE,
+    TLS_ROUTE,
+    Kind,
+    Rest,
+)
 from .status import StatusResult, _without_times, now_rfc3339
 
 Key = tuple[str, str, str]
@@ -26,9 +34,10 @@ KINDS: dict[str, Kind] = {
     "Gateway": GATEWAY_API_GATEWAY,
     "HTTPRoute": HTTP_ROUTE,
     "GRPCRoute": GRPC_ROUTE,
+    "TLSRoute": TLS_ROUTE,
 }
 # Kinds whose `status.parents` list is shared with other controllers.
-ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute")
 
 
 def merged(desired: DesiredStatus, stored: dict[str, Any]) -> dict[str, Any]:

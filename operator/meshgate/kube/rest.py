@@ -63,8 +63,16 @@ GATEWAY_CLASS = Kind("gateway.networking.k8s.io", "v1", "gatewayclasses", "Gatew
 GATEWAY_API_GATEWAY = Kind("gateway.networking.k8s.io", "v1", "gateways", "Gateway")
 HTTP_ROUTE = Kind("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute")
 GRPC_ROUTE = Kind("gateway.networking.k8s.io", "v1", "grpcroutes", "GRPCRoute")
+TLS_ROUTE = Kind("gateway.networking.k8s.io", "v1", "tlsroutes", "TLSRoute")
 REFERENCE_GRANT = Kind("gateway.networking.k8s.io", "v1beta1", "referencegrants", "ReferenceGrant")
-GATEWAY_API_KINDS = (GATEWAY_CLASS, GATEWAY_API_GATEWAY, HTTP_ROUTE, REFERENCE_GRANT, GRPC_ROUTE)
+GATEWAY_API_KINDS = (
+    GATEWAY_CLASS,
+    GATEWAY_API_GATEWAY,
+    HTTP_ROUTE,
+    REFERENCE_GRANT,
+    GRPC_ROUTE,
+    TLS_ROUTE,
+)
 CRD = Kind(
     "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False
 )

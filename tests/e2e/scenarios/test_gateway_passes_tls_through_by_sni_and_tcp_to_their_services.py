@@ -4,10 +4,11 @@ terminate TLS themselves with certificates of a CA only the client trusts.
 
 A client that verifies the backend's certificate and host name gets each SNI name's own Pod:
 proof that the gateway routed by SNI and did not terminate TLS (it holds no certificate). An
-unknown name is closed; plain TCP reaches the TCP listener's Service.
+unknown name is closed; plain TCP reaches the TCP listener's Service. The same holds through a
+standard Gateway API Gateway with a TLSRoute.
 
-Manifests: `passthrough/` (the Gateway, the Routes, the backends); the test makes the backends'
-TLS Secrets.
+Manifests: `passthrough/` (the Gateway, the Routes, the backends, and `standard.yaml`: the
+Gateway API Gateway and TLSRoute); the test makes the backends' TLS Secrets.
 """
 
 from __future__ import annotations
@@ -94,11 +95,13 @@ def _tls_secret(name: str, cert_pem: bytes, key_pem: bytes) -> str:
     )
 
 
-def _tls_get(address: str, server_name: str, context: ssl.SSLContext) -> tuple[Answer, bytes]:
+def _tls_get(
+    address: str, server_name: str, context: ssl.SSLContext, port: int = TLS_PORT
+) -> tuple[Answer, bytes]:
     """GET / over TLS to `address`, SNI and verified host name `server_name`; the answer and
     the certificate the client verified."""
     with (
-        socket.create_connection((address, TLS_PORT), timeout=5) as raw,
+        socket.create_connection((address, port), timeout=5) as raw,
         context.wrap_socket(raw, server_hostname=server_name) as tls,
     ):
         peer = tls.getpeercert(binary_form=True)
@@ -152,3 +155,23 @@ def test_tls_is_passed_through_to_the_sni_names_pod_and_tcp_to_its_service(user:
     assert refused == 1
     forwarded = metric_sum(text, "meshproxy_passthrough_connections_total", listener="tls")
     assert forwarded >= 2
+
+    # The standard Gateway API: a TLS listener in Passthrough mode and a TLSRoute.
+    user.condition("gateways.gateway.networking.k8s.io", "standard", "Programmed", timeout=60)
+    route = user.get("tlsroutes.gateway.networking.k8s.io", "alpha")
+    (parent,) = route["status"]["parents"]
+    assert {c["type"]: c["status"] for c in parent["conditions"]} == {
+        "Accepted": "True",
+        "ResolvedRefs": "True",
+    }, parent
+    standard = user.gateway_pods("standard")[0]["status"]["podIP"]
+    seen: list[bytes] = []
+
+    def through_standard() -> Answer:
+        answer, peer = _tls_get(standard, "alpha.example.test", context)
+        seen[:] = [peer]
+        return answer
+
+    answer = user.answer_within(through_standard, 200, CONVERGE_SECONDS, "TLSRoute to alpha")
+    assert answer.json()["pod"] == pods["alpha"]["metadata"]["name"]
+    assert seen == [issued["alpha"][2]]
