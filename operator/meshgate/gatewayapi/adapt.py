@@ -31,10 +31,17 @@ from meshgate.api.v1alpha1.route import ParentReference, RouteSpec
 from meshgate.compile.snapshot import Meta, Resource, Snapshot
 
 from .conditions import Condition, cond
+from .crossserving import Claim, apply_refusals, refused
 from .features import SUPPORTED_FEATURES
 from .grpcroute import translate_grpc
 from .listeners import ListenerVerdict, judge_listeners
-from .mesh import judge_service_parents, mesh_route, mesh_status_entries, parent_grants
+from .mesh import (
+    MeshParent,
+    judge_service_parents,
+    mesh_route,
+    mesh_status_entries,
+    parent_grants,
+)
 from .objects import (
     BUNDLE_VERSION,
     CONTROLLER_NAME,
@@ -49,7 +56,7 @@ from .objects import (
     store_kind,
 )
 from .parents import ParentVerdict, judge_parent
-from .translate import translate
+from .translate import Translation, translate
 
 API_VERSION = f"{GROUP}/v1"
 # The prefix of the compiler's name for an HTTPRoute: ':' appears in no Kubernetes name, so a
@@ -121,6 +128,9 @@ class Adapted:
         )
 
 
+_Judged = tuple[HTTPRoute, list[tuple[ObjectRef, ParentVerdict]], list[MeshParent], Translation]
+
+
 @dataclass
 class _GatewayState:
     gw: Gateway
@@ -157,7 +167,9 @@ def adapt(objs: GatewayApiObjects, snap: Snapshot, *, replicas: int = 1) -> Adap
             state.verdicts = judge_listeners(gw, objs.grants, secrets)
         states[gw.meta.key] = state
 
-    routes: list[Resource[RouteSpec]] = []
+    # Every route's parents judged and rules translated first: the cross-serving rule weighs
+    # routes against each other.
+    judged: list[_Judged] = []
     for route in objs.routes + objs.grpc_routes + objs.tls_routes:
         parents: list[tuple[ObjectRef, ParentVerdict]] = []
         for ref in route.parent_refs:
@@ -188,6 +200,19 @@ def adapt(objs: GatewayApiObjects, snap: Snapshot, *, replicas: int = 1) -> Adap
         else:
             grants = objs.grants + parent_grants(route, mesh_parents)
             translation = translate(route, grants, services)
+        judged.append((route, parents, mesh_parents, translation))
+
+    # HTTPRoutes and GRPCRoutes never share a hostname on a listener (`crossserving`).
+    lost = refused(
+        Claim(route, verdict.gateway.meta.key, listener, hosts)
+        for route, parents, _, translation in judged
+        if not translation.unsupported
+        for _, verdict in parents
+        for listener, hosts in verdict.listeners
+    )
+    routes: list[Resource[RouteSpec]] = []
+    for route, judged_parents, mesh_parents, translation in judged:
+        parents = [(ref, apply_refusals(route, v, lost)) for ref, v in judged_parents]
         gen = route.meta.generation
         if translation.unresolved:
             reason, message = translation.unresolved[0]
@@ -206,7 +231,7 @@ def adapt(objs: GatewayApiObjects, snap: Snapshot, *, replicas: int = 1) -> Adap
             if accepted["status"] == "True":
                 state = states[verdict.gateway.meta.key]
                 for listener, _hosts in verdict.listeners:
-                    state.attached[listener].add(route.meta.key)
+                    state.attached[listener].add(f"{route.kind}/{route.meta.key}")
                     if _servable(state, listener):
                         served.append(
                             ParentReference(

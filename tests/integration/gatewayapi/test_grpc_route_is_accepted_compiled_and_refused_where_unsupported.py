@@ -2,7 +2,8 @@
 gets meshgate's parent entry (Accepted, ResolvedRefs), counts in the listener's attachedRoutes
 beside GRPCRoute in its supportedKinds, and its method match reaches the gateway's proxy config
 as a path; a change to it (a RequestMirror meshgate does not serve on GRPCRoutes) is refused
-with Accepted=False, UnsupportedValue, at the new generation."""
+with Accepted=False, UnsupportedValue, at the new generation. A GRPCRoute newer than an
+HTTPRoute on its listener and hostname is refused (HostnameConflict) until that one goes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,16 @@ import json
 from typing import Any
 
 from controller_kit import eventually
-from gwapi_harness import V1, apply, gateway, get, service, wait_route_condition
+from gwapi_harness import (
+    V1,
+    apply,
+    delete,
+    gateway,
+    get,
+    http_route,
+    service,
+    wait_route_condition,
+)
 from kubernetes.client import ApiClient
 from operator_harness import OperatorProcess
 
@@ -88,4 +98,30 @@ def test_grpc_route_served_then_refused(
         lambda: _paths(api_client, ns) == [],
         timeout=30,
         what="the refused GRPCRoute gone from the gateway's proxy config",
+    )
+
+
+def test_grpc_route_newer_than_an_http_route_on_its_hostname_waits_for_it_to_go(
+    api_client: ApiClient, namespace: str, class_name: str, gateway_api_operator: OperatorProcess
+) -> None:
+    ns = namespace
+    backend = service()
+    backend["spec"]["ports"][0]["appProtocol"] = "kubernetes.io/h2c"
+    apply(api_client, backend, ns)
+    apply(api_client, gateway(class_name), ns)
+    apply(api_client, http_route(), ns)
+    wait_route_condition(api_client, ns, "web", "Accepted", ("True", "Accepted"))
+    apply(api_client, grpc_route(), ns)  # newer, same listener, every hostname
+
+    wait_route_condition(
+        api_client, ns, "echo", "Accepted", ("False", "HostnameConflict"), kind="GRPCRoute"
+    )
+    assert _paths(api_client, ns) == ["/"]  # the HTTPRoute's rule only
+
+    delete(api_client, "HTTPRoute", ns, "web")
+    wait_route_condition(api_client, ns, "echo", "Accepted", ("True", "Accepted"), kind="GRPCRoute")
+    eventually(
+        lambda: _paths(api_client, ns) == ["/echo.v1.Echo/Echo"],
+        timeout=30,
+        what="the GRPCRoute served once the HTTPRoute is gone",
     )
