@@ -2,7 +2,8 @@
 
 No protobuf: each method takes and returns bytes (grpcio's generic handlers with no
 serializers), which is all a proxy test needs to see. The four call kinds:
-- `Unary`: answers `echo:` + the request, and the caller's `x-meshgate-peer-identity`;
+- `Unary`: answers `echo:` + the request, and records the caller's `x-meshgate-peer-identity`
+  and metadata;
 - `ServerStream`: N messages (N is the request, as text), one per 10 ms;
 - `ClientStream`: the count and total size of what it received;
 - `Bidi`: echoes each message as it arrives.
@@ -29,6 +30,7 @@ class Observed:
     active: int = 0  # `Slow` calls in progress, and the most there ever were
     most_active: int = 0
     identities: list[str] = field(default_factory=list)
+    metadata: list[dict[str, str]] = field(default_factory=list)  # each `Unary` call's
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -44,6 +46,7 @@ def _handlers(observed: Observed, fail_ratio: float) -> grpc.GenericRpcHandler:
         with observed.lock:
             observed.calls += 1
             observed.identities.append(_metadata(context, "x-meshgate-peer-identity"))
+            observed.metadata.append({k: str(v) for k, v in context.invocation_metadata()})
         return b"echo:" + request
 
     def server_stream(request: bytes, context: grpc.ServicerContext) -> Iterator[bytes]:
