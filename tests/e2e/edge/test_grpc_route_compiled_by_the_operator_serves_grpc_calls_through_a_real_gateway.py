@@ -1,17 +1,22 @@
-"""A Gateway API GRPCRoute compiled by the operator and served by a real gateway proxy (h2c
-with prior knowledge) to a grpcio server: calls go by service and method, the route's
-RequestHeaderModifier reaches the server and its ResponseHeaderModifier the client, a server
-stream passes whole, and a call no rule matches ends UNIMPLEMENTED."""
+"""A Gateway API GRPCRoute compiled by the operator and served by a real gateway proxy to a
+grpcio server: on an HTTP listener (h2c with prior knowledge) calls go by service and method,
+the route's RequestHeaderModifier reaches the server and its ResponseHeaderModifier the client,
+a server stream passes whole, and a call no rule matches ends UNIMPLEMENTED; on an HTTPS
+listener a TLS client (ALPN h2, as grpcio offers) is served the same route."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
 import pytest
 from compiled_edge import compile_gateway
+
+from meshgate.certs.ca import create_root_ca
+from meshgate.certs.serving import issue_serving_certificate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "proxy"))
 
@@ -21,14 +26,21 @@ from meshproxy_e2e import free_port, running
 pytestmark = pytest.mark.e2e
 
 
-def manifests(backend_port: int) -> str:
+HTTP_LISTENER = "{name: http, port: 8080, protocol: HTTP}"
+HTTPS_LISTENER = (
+    "{name: https, port: 8443, protocol: HTTPS, hostname: grpc.example.test,"
+    " tls: {mode: Terminate, certificateRefs: [{kind: Secret, name: grpc-tls}]}}"
+)
+
+
+def manifests(backend_port: int, listener: str = HTTP_LISTENER) -> str:
     return f"""
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {{name: edge, uid: uid-edge}}
 spec:
   gatewayClassName: meshgate
-  listeners: [{{name: http, port: 8080, protocol: HTTP}}]
+  listeners: [{listener}]
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: GRPCRoute
@@ -97,3 +109,43 @@ def test_grpc_route_serves_calls_with_its_header_filters(
             assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED
         finally:
             client.close()
+
+
+def test_grpc_route_on_an_https_listener_serves_a_tls_client(
+    tmp_path: Path, grpc_server: GrpcServer
+) -> None:
+    now = datetime.now(UTC)
+    ca = create_root_ca("cluster.local", now - timedelta(hours=1))
+    issued = issue_serving_certificate(
+        ca, service="grpc-tls", namespace="shop", now=now, extra_dns_names=("grpc.example.test",)
+    )
+    indent = "\n    "
+    secret = f"""
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: grpc-tls}}
+type: kubernetes.io/tls
+stringData:
+  tls.crt: |{indent}{indent.join(issued.cert_pem.strip().splitlines())}
+  tls.key: |{indent}{indent.join(issued.key_pem.strip().splitlines())}
+"""
+    port = free_port()
+    compiled = compile_gateway(
+        manifests(grpc_server.port, HTTPS_LISTENER) + secret, tmp_path / "pod", port
+    )
+    credentials = grpc.ssl_channel_credentials(root_certificates=ca.cert_pem.encode())
+    with (
+        running(tmp_path, compiled.config),
+        grpc.secure_channel(
+            f"127.0.0.1:{port}",
+            credentials,
+            options=[("grpc.ssl_target_name_override", "grpc.example.test")],
+        ) as channel,
+    ):
+        unary = channel.unary_unary(f"/{SERVICE}/Unary")
+        answer, call = unary.with_call(b"over tls", timeout=10)
+        assert answer == b"echo:over tls"
+        assert ("x-served-by", "meshgate") in list(call.initial_metadata() or ())
+        (seen,) = grpc_server.observed.metadata
+        assert seen.get("x-tenant") == "shop"
