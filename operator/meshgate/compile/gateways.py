@@ -121,10 +121,17 @@ def compile_gateway(
                 "conditions": conds,
             }
         if passthrough:
+
+            def translate_used(route: Resource[RouteSpec]) -> RouteTranslation:
+                # Recorded like the HTTP listeners' translations: the next compile keeps this
+                # Gateway only while they are still valid (a Service created, deleted, edited).
+                translation = translate(route, None)
+                use.translations.append(translation)
+                return translation
+
             served = compile_port(
-                gw, port, group, by_listener, lambda r: translate(r, None), clusters,
-                report, use.clusters, claims,
-            )  # fmt: skip
+                gw, port, group, by_listener, translate_used, clusters, report, use.clusters, claims
+            )
             if served.listener is not None:
                 proxy_listeners.append(served.listener)
                 passthrough_clusters += served.clusters

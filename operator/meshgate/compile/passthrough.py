@@ -172,6 +172,8 @@ def _weighted_clusters(
     out: dict[str, pc.Cluster],
 ) -> list[pc.WeightedCluster]:
     refs = {ref.name: ref for ref in translation.clusters}
+    for ref in translation.clusters:  # every one, served or not: what the next compile checks
+        used[ref] = clusters.ensure(ref)
     weights: dict[str, int] = {}
     for entry in translation.entries:
         forward = entry.route.forward
@@ -179,9 +181,7 @@ def _weighted_clusters(
             continue
         for wc in forward.clusters:
             ref = refs.get(wc.cluster)
-            built = clusters.ensure(ref) if ref is not None else None
-            if ref is not None:
-                used[ref] = built
+            built = used.get(ref) if ref is not None else None
             if built is None:
                 continue
             name = PREFIX + built.name
