@@ -171,17 +171,16 @@ def _weighted_clusters(
     used: dict[ClusterRef, pc.Cluster | None],
     out: dict[str, pc.Cluster],
 ) -> list[pc.WeightedCluster]:
-    refs = {ref.name: ref for ref in translation.clusters}
+    built_by_name: dict[str, pc.Cluster | None] = {}
     for ref in translation.clusters:  # every one, served or not: what the next compile checks
-        used[ref] = clusters.ensure(ref)
+        used[ref] = built_by_name[ref.name] = clusters.ensure(ref)
     weights: dict[str, int] = {}
     for entry in translation.entries:
         forward = entry.route.forward
         if forward is None:
             continue
         for wc in forward.clusters:
-            ref = refs.get(wc.cluster)
-            built = used.get(ref) if ref is not None else None
+            built = built_by_name.get(wc.cluster)
             if built is None:
                 continue
             name = PREFIX + built.name
