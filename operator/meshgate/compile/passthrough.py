@@ -153,8 +153,8 @@ def compile_port(
         if "" in names:  # every name no other route claims (TCP: every connection)
             name = f"{key}/*" if sni else key
             routes.append(pc.PassthroughRoute(name=name, source=key, clusters=weighted))
-    if not routes:
-        return PassthroughPort(None, [])
+    # Open even without routes: a client is closed (not refused a connection), as an HTTP
+    # port without routes answers 404.
     listener = pc.Listener(
         name="+".join(ln.name for ln in group),
         port=port,

@@ -2,9 +2,10 @@
 
 A listener with `passthrough` set forwards each connection's bytes as they are to one endpoint
 of a cluster (the clusters' balancing, pools and outlier detection apply per connection). TCP
-has one route (its clusters weighted); TLS picks the route whose `sni` names the ClientHello's
-server name: exact names first, then the longest `*.suffix` wildcard (one or more labels, as
-Gateway API hostnames), then a route without `sni`; none: the connection is closed.
+has one route (its clusters weighted) or none; TLS picks the route whose `sni` names the
+ClientHello's server name: exact names first, then the longest `*.suffix` wildcard (one or
+more labels, as Gateway API hostnames), then a route without `sni`; none: the connection is
+closed.
 """
 
 from __future__ import annotations
@@ -36,15 +37,17 @@ class PassthroughRoute(Model, frozen=True):
 
 class Passthrough(Model, frozen=True):
     protocol: Literal["TCP", "TLS"]
-    routes: Annotated[list[PassthroughRoute], msgspec.Meta(min_length=1)]
+    # None at all: the port is open and every connection is closed (`no_route`), as an HTTP
+    # listener without routes answers 404 (a Route whose backends are all gone).
+    routes: list[PassthroughRoute]
     # The ClientHello must fit in this many bytes (records included) and arrive within the
     # listener's header timeout; a bigger one is closed like a malformed one.
     max_hello_bytes: Annotated[int, msgspec.Meta(ge=1024, le=65536)] = 16384
 
     def __post_init__(self) -> None:
         if self.protocol == "TCP":
-            if len(self.routes) != 1 or self.routes[0].sni:
-                raise ValueError("passthrough TCP: exactly one route, without sni")
+            if len(self.routes) > 1 or any(r.sni for r in self.routes):
+                raise ValueError("passthrough TCP: at most one route, without sni")
             return
         seen: set[str] = set()
         fallbacks = 0

@@ -112,8 +112,11 @@ class PassthroughConnection(asyncio.Protocol):
             return
         self._admitted = True
         self._listener.connections.add(self)
-        only = self._table.only
-        if only is not None:
+        if self._table.protocol == "TCP":
+            only = self._table.only
+            if only is None:
+                self._refuse(why.NO_ROUTE)  # no Route (or none with a backend) takes it
+                return
             self._connect(only)
             # uvloop starts reading a new connection after `connection_made` returns, undoing
             # a pause made in it: pause on the next loop turn (bytes before it are kept).

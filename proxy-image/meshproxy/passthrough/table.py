@@ -81,7 +81,7 @@ class PassthroughTable:
         runtimes = [(r.sni, RouteRuntime(r, listener.name, registry)) for r in passthrough.routes]
         self.routes: SniRoutes[RouteRuntime] = SniRoutes.compile(runtimes)
         # TCP: the one route, taken without reading a byte.
-        self.only = runtimes[0][1] if passthrough.protocol == "TCP" else None
+        self.only = runtimes[0][1] if passthrough.protocol == "TCP" and runtimes else None
         self.random = random.Random().random  # noqa: S311 - traffic splitting, not secrets
 
     def refused(self, reason: str) -> None:

@@ -184,6 +184,31 @@ def test_hellos_that_are_not_tls_malformed_oversized_or_never_sent_are_closed_an
         assert answers == [b"alpha ok\n"]
 
 
+@pytest.mark.parametrize("protocol", ["TCP", "TLS"])
+def test_a_listener_without_routes_accepts_and_closes_every_connection(
+    tmp_path: Path, protocol: str
+) -> None:
+    port = free_port()
+    cfg = _passthrough_config(port, protocol, [], [])
+    first_bytes = _client_hello("db.example.test") if protocol == "TLS" else b"PING\r\n"
+    with running(tmp_path, cfg) as proxy:
+        assert _closed_without_answer(port, first_bytes)
+        refused = "meshproxy_passthrough_refused_total"
+        wait_until(lambda: proxy.metric(refused) == 1, what="the connection counted")
+        assert proxy.metric(refused, reason="no_route") == 1
+
+
+def _client_hello(server_name: str) -> bytes:
+    """The first flight of a real TLS client (OpenSSL through the ssl module)."""
+    outgoing = ssl.MemoryBIO()
+    tls = ssl.create_default_context().wrap_bio(
+        ssl.MemoryBIO(), outgoing, server_hostname=server_name
+    )
+    with pytest.raises(ssl.SSLWantReadError):
+        tls.do_handshake()
+    return outgoing.read()
+
+
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs Debian's redis-server")
 def test_tcp_listener_carries_redis_commands_to_a_real_redis(tmp_path: Path) -> None:
     redis_port = free_port()

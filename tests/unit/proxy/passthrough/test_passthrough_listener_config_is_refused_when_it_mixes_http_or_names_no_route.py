@@ -41,6 +41,14 @@ def test_a_tls_listener_with_sni_routes_loads() -> None:
     assert [r.sni for r in passthrough.routes] == [["db.example.com", "*.example.org"], []]
 
 
+def test_listeners_without_routes_load_and_close_every_connection() -> None:
+    for protocol in ("TCP", "TLS"):
+        cfg = config.parse_config(_config({"passthrough": {"protocol": protocol, "routes": []}}))
+        passthrough = cfg.listeners[0].passthrough
+        assert isinstance(passthrough, config.Passthrough)
+        assert passthrough.routes == []
+
+
 def test_an_http_listener_writes_no_passthrough_field() -> None:
     cfg = config.parse_config(_config({}))
     assert "passthrough" not in json.loads(config.dump_config(cfg))["listeners"][0]
@@ -49,9 +57,9 @@ def test_an_http_listener_writes_no_passthrough_field() -> None:
 @pytest.mark.parametrize(
     ("listener", "problem"),
     [
-        ({"passthrough": {"protocol": "TCP", "routes": [_route(), _route()]}}, "exactly one"),
-        ({"passthrough": {"protocol": "TCP", "routes": [_route(sni=["a.b"])]}}, "exactly one"),
-        ({"passthrough": {"protocol": "TLS", "routes": []}}, "routes"),
+        ({"passthrough": {"protocol": "TCP", "routes": [_route(), _route()]}}, "at most one"),
+        ({"passthrough": {"protocol": "TCP", "routes": [_route(sni=["a.b"])]}}, "at most one"),
+        ({"passthrough": {"protocol": "TLS"}}, "routes"),
         (
             {"passthrough": {"protocol": "TLS", "routes": [_route(), _route(name="s")]}},
             "at most one route without sni",
