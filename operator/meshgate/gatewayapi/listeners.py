@@ -62,7 +62,7 @@ def judge_listeners(
         conflict = conflicts.get(listener.name)
         if listener.protocol == "TLS" and listener.tls_mode != "Passthrough":
             accepted = cond(
-                "Accepted", False, "UnsupportedProtocol",
+                "Accepted", False, "UnsupportedValue",
                 "a TLS listener is served in tls.mode Passthrough only (routed by SNI to "
                 "TLSRoutes); use protocol HTTPS to terminate TLS",
                 gen,

@@ -110,7 +110,7 @@ def test_an_http_route_on_a_tls_listener_and_a_tls_route_on_an_http_one_are_not_
     assert parent_condition(db, "Accepted") == ("False", "NotAllowedByListeners")
 
 
-def test_tcp_listeners_and_tls_listeners_that_terminate_are_unsupported_protocols() -> None:
+def test_tcp_listeners_are_unsupported_and_tls_ones_that_terminate_an_unsupported_value() -> None:
     adapted, _ = run(
         [
             gateway_class(),
@@ -123,9 +123,9 @@ def test_tcp_listeners_and_tls_listeners_that_terminate_are_unsupported_protocol
         ]
     )
     gw = status(adapted, "Gateway", "edge")
-    for name in ("tcp", "tls"):
+    for name, reason in (("tcp", "UnsupportedProtocol"), ("tls", "UnsupportedValue")):
         entry = listener_status(gw, name)
-        assert condition(entry["conditions"], "Accepted") == ("False", "UnsupportedProtocol")
+        assert condition(entry["conditions"], "Accepted") == ("False", reason)
         assert entry["supportedKinds"] == []
     assert condition(gw["conditions"], "Accepted") == ("True", "ListenersNotValid")
 
