@@ -106,7 +106,7 @@ test: venv testbins sysdeps lint harness-bins conformance-bins go-test ## everyt
 	for dir in $(TEST_DIRS); do \
 	  echo "==> [test] pytest $$dir"; rc=0; wrap=""; env=""; \
 	  case $$dir in tests/e2e|tests/conformance) wrap="hack/in-netns.sh";; esac; \
-	  case $$dir in tests/conformance) env="MESHGATE_CONFORMANCE_REPORT=$(CONFORMANCE_BINS)/report.yaml MESHGATE_CONFORMANCE_MESH_REPORT=$(CONFORMANCE_BINS)/mesh-report.yaml MESHGATE_CONFORMANCE_GRPC_REPORT=$(CONFORMANCE_BINS)/grpc-report.yaml";; esac; \
+	  case $$dir in tests/conformance) env="MESHGATE_CONFORMANCE_REPORT=$(CONFORMANCE_BINS)/report.yaml MESHGATE_CONFORMANCE_MESH_REPORT=$(CONFORMANCE_BINS)/mesh-report.yaml MESHGATE_CONFORMANCE_GRPC_REPORT=$(CONFORMANCE_BINS)/grpc-report.yaml MESHGATE_CONFORMANCE_TLS_REPORT=$(CONFORMANCE_BINS)/tls-report.yaml";; esac; \
 	  env MESHGATE_TESTBINS="$$bins" $$env $$wrap $(VENV)/bin/pytest -q -ra --durations=15 -p no:cacheprovider $$dir || rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "==> [test] $$dir: no tests collected"; \
 	  elif [ $$rc -ne 0 ]; then failed="$$failed $$dir"; fi; \
@@ -140,7 +140,7 @@ conformance-bins: harness-bins ## build the Gateway API conformance suite, its e
 .PHONY: conformance
 # The run needs its own network namespace (Gateways are reached at their Service addresses, which
 # the node agent makes local there). It may fail: its summary and wall time are printed anyway.
-conformance: venv testbins sysdeps conformance-bins ## the Gateway API conformance suite (GATEWAY-GRPC, GATEWAY-HTTP, then MESH-HTTP) against the local control plane
+conformance: venv testbins sysdeps conformance-bins ## the Gateway API conformance suite (GATEWAY-GRPC, GATEWAY-HTTP, GATEWAY-TLS, then MESH-HTTP) against the local control plane
 	@start=$$(date +%s); rc=0; rm -f $(CONFORMANCE_BINS)/summary.txt; \
 	MESHGATE_TESTBINS="$$(cat $(TESTBINS_STAMP))" hack/in-netns.sh \
 	  $(VENV)/bin/pytest -q -ra -p no:cacheprovider tests/conformance || rc=$$?; \

@@ -52,9 +52,9 @@ func TestGatewayHTTPConformance(t *testing.T) {
 	opts.GatewayClassName = "meshgate"
 	opts.ConformanceProfiles = sets.New(suite.GatewayHTTPConformanceProfileName)
 	// The suite runs every test whose features are claimed, whatever the profile: the GRPCRoute
-	// tests belong to TestGatewayGRPCConformance.
+	// tests belong to TestGatewayGRPCConformance, the TLSRoute ones to TestGatewayTLSConformance.
 	claimed := claimedFeatures(t, envOr("MESHGATE_CONFORMANCE_FEATURES", featuresFile))
-	opts.SupportedFeatures = claimed.Difference(grpcRouteFeatures)
+	opts.SupportedFeatures = claimed.Difference(grpcRouteFeatures).Difference(tlsRouteFeatures)
 	opts.Implementation = implementation()
 	conformance.RunConformanceWithOptions(t, opts)
 }

@@ -30,4 +30,5 @@ SUPPORTED_FEATURES: tuple[str, ...] = (
     "HTTPRouteResponseHeaderModification",
     "HTTPRouteSchemeRedirect",
     "ReferenceGrant",
+    "TLSRoute",
 )
