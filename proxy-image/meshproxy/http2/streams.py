@@ -54,6 +54,11 @@ class StreamReader:
         self._paused = 0
         self._unacked = 0
 
+    @property
+    def held(self) -> bool:
+        """The stream's window is held: the client cannot send, through no fault of its own."""
+        return self._paused != 0
+
     def pause_reading(self, reason: int) -> None:
         self._paused |= reason
 

@@ -27,6 +27,8 @@ class ListenerLimits:
     max_connections: int  # 0: off
     max_connections_per_client: int  # 0: off
     max_pending_requests: int  # 0: off
+    # How often an HTTP/2 connection with streams or a header block in progress sweeps them.
+    http2_tick: float
 
     @property
     def tick(self) -> float:
@@ -44,8 +46,9 @@ def resolve(listener: config.Listener | None, limits: config.Limits) -> Listener
     if per_client is None:
         edge = listener is not None and listener.role == "edge"
         per_client = EDGE_MAX_CONNECTIONS_PER_CLIENT if edge else 0
+    header_timeout = limits.header_timeout if cl.header_timeout is None else cl.header_timeout
     return ListenerLimits(
-        header_timeout=limits.header_timeout if cl.header_timeout is None else cl.header_timeout,
+        header_timeout=header_timeout,
         idle_timeout=limits.idle_timeout if cl.idle_timeout is None else cl.idle_timeout,
         body_timeout=cl.body_timeout,
         request_timeout=cl.request_timeout,
@@ -55,4 +58,18 @@ def resolve(listener: config.Listener | None, limits: config.Limits) -> Listener
         max_connections=cl.max_connections,
         max_connections_per_client=per_client,
         max_pending_requests=cl.max_pending_requests,
+        http2_tick=http2_tick(
+            header_timeout,
+            cl.body_timeout,
+            cl.request_timeout,
+            cl.send_timeout,
+            limits.http2.stall_timeout,
+        ),
     )
+
+
+def http2_tick(*timeouts: float) -> float:
+    """One sweep looks at every deadline of an HTTP/2 connection's streams (header block, body
+    gap, whole request, send, stall): often enough that each fires within half of itself late."""
+    spans = [t for t in timeouts if t]
+    return max(min(spans) / 2, 0.01) if spans else 1.0

@@ -8,7 +8,17 @@ drives them, owns the connection's lifetime and enforces its budgets:
 - more stream resets, PINGs or SETTINGS per second than `limits.http2` allows: GOAWAY
   ENHANCE_YOUR_CALM and close (`http2.budget`);
 - a stream whose send window stays shut for `stallTimeout` is reset; a connection with no stream
-  for `idleTimeout` (`headerTimeout` before its first) gets GOAWAY and is closed;
+  for `idleTimeout` (`headerTimeout` before its first) gets GOAWAY and is closed: frames that
+  open no stream (PING, WINDOW_UPDATE, SETTINGS) never keep it open, as in Envoy;
+- the listener's slow-client limits, as the HTTP/1 codec applies them: a header block (HEADERS
+  and its CONTINUATIONs) not complete within `headerTimeout` ends the connection (GOAWAY: HPACK
+  state lives across the block, so no other stream can go on); a request body pausing longer
+  than `bodyTimeout`, or not all in within `requestTimeout`, ends its stream (408 when nothing
+  was answered yet, else RST_STREAM, as Envoy does); a transport write buffer above its
+  high-water mark for `sendTimeout` aborts the connection. Each is counted in
+  `meshproxy_limit_hits_total` and logged. One timer per connection: it sleeps until the idle
+  deadline while nothing is in progress and sweeps every `ListenerLimits.http2_tick` otherwise,
+  reading counters, so no frame reads the clock;
 - request and response bodies stream with HTTP/2 flow control (`http2.streams`).
 
 A request the checks refuse is answered with its canned status on its own stream and never
@@ -38,8 +48,12 @@ from meshproxy.http1.request import check_head, read_field
 from meshproxy.http2 import grpc
 from meshproxy.http2.budget import PING, RESET, SETTINGS, FrameBudget
 from meshproxy.http2.connection import server_side, start
+from meshproxy.http2.header_block import header_block_open
 from meshproxy.http2.headers import client_response, trailer_fields
 from meshproxy.http2.streams import StreamReader, StreamSender
+from meshproxy.limits import guard as limit
+from meshproxy.limits.receiving import ReceiveClock, receive_overdue
+from meshproxy.limits.settings import ListenerLimits
 from meshproxy.server.state import ListenerState, Stack
 from meshproxy.upstream.errors import UpstreamFailure
 
@@ -51,7 +65,7 @@ CLIENT_GONE = 499  # the client reset the stream before its answer was sent (ngi
 
 
 class _Stream:
-    __slots__ = ("exchange", "grpc", "reader", "reset", "sender", "stack", "task")
+    __slots__ = ("clock", "cut", "exchange", "grpc", "reader", "reset", "sender", "stack", "task")
 
     def __init__(self, exchange: Exchange, reader: StreamReader, stack: Stack) -> None:
         self.exchange = exchange
@@ -61,6 +75,8 @@ class _Stream:
         self.sender: StreamSender | None = None
         self.reset = False
         self.grpc = False
+        self.cut = False  # a receive limit answered it: what the stack answers later is dropped
+        self.clock: ReceiveClock | None = None  # set by the first sweep that sees its body
 
 
 class H2ServerConnection(asyncio.Protocol):
@@ -73,6 +89,12 @@ class H2ServerConnection(asyncio.Protocol):
         self._closed = False
         self._admitted = False
         self._discarding = False  # a GOAWAY for an error is out: what arrives is dropped
+        self._sweeping = False  # the timer ticks every `http2_tick`, not at the idle deadline
+        self._opened = False  # a stream has been opened: the idle timeout applies, not the header
+        self._blocks = 0  # header blocks completed; and at the last sweep that saw one open
+        self._block_seen = -1
+        self._block_at = 0.0
+        self._stalled_at = 0.0  # when the transport's write buffer went over its high-water mark
         self.transport: asyncio.Transport | None = None
 
     # --- Link (http2.streams) ----------------------------------------------------------------
@@ -102,7 +124,7 @@ class H2ServerConnection(asyncio.Protocol):
             transport.abort()
             return
         self._admitted = True
-        cl = guard.limits
+        cl = self._cl = guard.limits
         transport.set_write_buffer_limits(high=cl.write_buffer_bytes)
         sock = transport.get_extra_info("sockname")
         self._port = sock[1] if sock else 0
@@ -121,7 +143,9 @@ class H2ServerConnection(asyncio.Protocol):
         self.flush()
         self._idle_timeout = cl.idle_timeout
         self._idle_deadline = self.now() + cl.header_timeout
-        self._timer: asyncio.TimerHandle | None = self._loop.call_later(1.0, self._tick)
+        self._timer: asyncio.TimerHandle | None = self._loop.call_at(
+            self._idle_deadline, self._tick
+        )
         self._listener.connections.add(self)
         if self._listener.draining:
             self.shutdown()
@@ -142,6 +166,10 @@ class H2ServerConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.flow.pause_writing()
+        send_timeout = self._cl.send_timeout
+        if send_timeout and not self._closed:
+            self._stalled_at = now = self.now()
+            self._arm(now + send_timeout)
 
     def resume_writing(self) -> None:
         self.flow.resume_writing()
@@ -182,20 +210,121 @@ class H2ServerConnection(asyncio.Protocol):
             transport.write_eof()
         self._loop.call_later(_LINGER, transport.close)
 
+    def _arm(self, when: float) -> None:
+        """Make the timer fire by `when`; it only moves later by itself (`_tick`)."""
+        timer = self._timer
+        if timer is None or timer.when() > when:
+            if timer is not None:
+                timer.cancel()
+            self._timer = self._loop.call_at(when, self._tick)
+
+    def _start_sweeping(self) -> None:
+        self._sweeping = True
+        self._arm(self.now() + self._cl.http2_tick)
+
     def _tick(self) -> None:
         self._timer = None
-        if self._closed or self.transport is None:
+        if self._closed or self._discarding or self.transport is None:
             return
         now = self.now()
+        cl = self._cl
+        paused = self.flow.write_paused and cl.send_timeout
+        if paused and now - self._stalled_at >= cl.send_timeout:
+            self._send_timed_out()
+            return
+        if self._header_block_overdue(now, cl.header_timeout):
+            self._limit_close(limit.HEADER_TIMEOUT)
+            return
+        if self._streams:
+            self._sweep(now, cl)
+            if self._closed or self._discarding:
+                return
+        if self._streams or self._block_seen >= 0:
+            self._timer = self._loop.call_at(now + cl.http2_tick, self._tick)
+            return
+        self._sweeping = False
+        if now >= self._idle_deadline:
+            # No stream for the idle timeout (the header timeout before the first): GOAWAY.
+            if self._opened:
+                self._guard.hit(limit.IDLE_TIMEOUT, self._client_ip, log=False)
+            else:
+                self._guard.hit(limit.HEADER_TIMEOUT, self._client_ip)
+            self.shutdown()
+            return
+        when = self._idle_deadline
+        if paused:
+            when = min(when, self._stalled_at + cl.send_timeout)
+        self._timer = self._loop.call_at(when, self._tick)
+
+    def _header_block_overdue(self, now: float, header_timeout: float) -> bool:
+        """A header block open at this sweep and at the one that first saw it, with no block
+        completed in between, for the header timeout."""
+        if not header_block_open(self.h2):
+            self._block_seen = -1
+            return False
+        if self._block_seen != self._blocks:
+            self._block_seen, self._block_at = self._blocks, now
+            return False
+        return now - self._block_at >= header_timeout
+
+    def _sweep(self, now: float, cl: ListenerLimits) -> None:
         stall = self._limits.http2.stall_timeout
+        body_timeout, request_timeout = cl.body_timeout, cl.request_timeout
         for stream in list(self._streams.values()):
             sender = stream.sender
             if sender is not None and sender.stalled_since and now - sender.stalled_since > stall:
                 sender.abort()
-        if not self._streams and now >= self._idle_deadline:
-            self.shutdown()
+                continue
+            body = stream.exchange.request.body
+            if body is None or body.done or not (body_timeout or request_timeout):
+                continue
+            clock = stream.clock
+            if clock is None:
+                stream.clock = ReceiveClock(now, body.received)
+                continue
+            held = stream.reader.held
+            which = receive_overdue(clock, now, body.received, held, body_timeout, request_timeout)
+            if which is not None:
+                self._cut(stream, which)
+
+    def _cut(self, stream: _Stream, which: str) -> None:
+        """A request body too slow: count and log it, then end its stream (408 when nothing was
+        answered yet, else a reset), as HTTP/1 ends its connection and Envoy its stream."""
+        self._guard.hit(which, self._client_ip)
+        exchange = stream.exchange
+        exchange.flags = f"{exchange.flags},{which}" if exchange.flags else which
+        body = exchange.request.body
+        if body is not None:
+            body.fail(BodyError(which))
+        sender = stream.sender
+        if sender is not None:
+            sender.abort()  # its answer is under way: only a reset can end it now
             return
-        self._timer = self._loop.call_later(1.0, self._tick)
+        stream.cut = True
+        if stream.task is not None and not stream.task.done():
+            stream.task.cancel()
+        self._answer(stream.reader.stream_id, stream, local_response(408))
+        if stream.sender is None or stream.sender.finished:
+            self._reset(stream, ErrorCodes.NO_ERROR)  # RFC 9113 §8.1: stop sending the body
+
+    def _send_timed_out(self) -> None:
+        """A client not reading what it asked for: aborted, as the HTTP/1 codec does."""
+        self._guard.hit(limit.SEND_TIMEOUT, self._client_ip)
+        for stream in self._streams.values():
+            if stream.sender is not None:
+                flags = stream.exchange.flags
+                stream.exchange.flags = (
+                    f"{flags},{limit.SEND_TIMEOUT}" if flags else limit.SEND_TIMEOUT
+                )
+        assert self.transport is not None
+        self.transport.abort()
+
+    def _limit_close(self, which: str) -> None:
+        """A connection-wide limit fired: count and log it, GOAWAY, close."""
+        self._guard.hit(which, self._client_ip)
+        with contextlib.suppress(H2Error):
+            self.h2.close_connection(ErrorCodes.NO_ERROR)
+        self._linger_close()
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -215,10 +344,13 @@ class H2ServerConnection(asyncio.Protocol):
             if self._closed or self._discarding:
                 return
         self.flush()
+        if not self._sweeping and header_block_open(self.h2):
+            self._start_sweeping()  # a header block is arriving: the header timeout watches it
 
     def _on_request(self, event: ev.RequestReceived) -> None:
         sid = event.stream_id
         stack = self._listener.stack
+        self._blocks += 1
         if self._closing:
             with contextlib.suppress(H2Error):
                 self.h2.reset_stream(sid, ErrorCodes.REFUSED_STREAM)
@@ -253,6 +385,9 @@ class H2ServerConnection(asyncio.Protocol):
         exchange.identity = self._identity
         stream = _Stream(exchange, reader, stack)
         self._streams[sid] = stream
+        self._opened = True
+        if not self._sweeping:
+            self._start_sweeping()
         stream.task = self._loop.create_task(self._run(sid, stream))
 
     def _read_head(
@@ -307,6 +442,7 @@ class H2ServerConnection(asyncio.Protocol):
         stream.reader.received(length)
 
     def _on_trailers(self, event: ev.TrailersReceived) -> None:
+        self._blocks += 1
         stream = self._streams.get(event.stream_id)
         if stream is not None and stream.exchange.request.body is not None:
             stream.exchange.request.body.trailers = trailer_fields(event.headers)
@@ -368,8 +504,9 @@ class H2ServerConnection(asyncio.Protocol):
         except (LocalReply, UpstreamFailure) as exc:
             response = local_response(exc.status)
         except asyncio.CancelledError:
-            self._forget(sid, stream)
-            stack.finish(exchange, CLIENT_GONE, 0, False)
+            if not stream.cut:  # else answered and accounted for by `_cut`
+                self._forget(sid, stream)
+                stack.finish(exchange, CLIENT_GONE, 0, False)
             return
         except Exception:
             log.exception("request handler failed")
@@ -377,16 +514,21 @@ class H2ServerConnection(asyncio.Protocol):
         self._respond(sid, stream, response)
 
     def _respond(self, sid: int, stream: _Stream, response: Response) -> None:
+        body = response.body
+        if stream.cut or stream.reset or self._closed:
+            if isinstance(body, Body):
+                body.cancel()
+            if not stream.cut:
+                self._forget(sid, stream)
+                stream.stack.finish(stream.exchange, CLIENT_GONE, 0, False)
+            return
+        self._answer(sid, stream, response)
+
+    def _answer(self, sid: int, stream: _Stream, response: Response) -> None:
         exchange = stream.exchange
         stack = stream.stack
         status = response.status
         body = response.body
-        if stream.reset or self._closed:
-            if isinstance(body, Body):
-                body.cancel()
-            self._forget(sid, stream)
-            stack.finish(exchange, CLIENT_GONE, 0, False)
-            return
         h2 = self.h2
         if stream.grpc and response.local:
             headers = grpc.local_reply(status)
