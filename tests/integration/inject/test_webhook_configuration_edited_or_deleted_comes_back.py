@@ -23,10 +23,21 @@ def own_injector(
         api_client, kubeconfig, tmp_path, operator_namespace=injector_namespace
     )
     try:
+        # The configuration exists before the injector's watch on it is up; a change made in
+        # between is seen only at the next resync. The watch has delivered the configuration
+        # once (kopf logs its handler) when it is listening.
+        wait_for(
+            lambda: _WATCH_DELIVERED in running.log.read_text(errors="replace"),
+            timeout=60,
+            what="the injector's watch of its webhook configuration",
+        )
         yield running
     finally:
         running.stop()
         kubeio.delete_webhook_configuration(api_client, running.config_name)
+
+
+_WATCH_DELIVERED = "Handler 'meshgate-mutatingwebhookconfigurations' succeeded"
 
 
 def _read(api: Any, name: str) -> Any:
