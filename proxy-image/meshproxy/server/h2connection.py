@@ -166,8 +166,10 @@ class H2ServerConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.flow.pause_writing()
+        if self._closed:
+            return  # never admitted, or gone: no limits to keep
         send_timeout = self._cl.send_timeout
-        if send_timeout and not self._closed:
+        if send_timeout:
             self._stalled_at = now = self.now()
             self._arm(now + send_timeout)
 
