@@ -3,7 +3,10 @@ one Route changed, in CPU seconds of this process (less moved by the machine's l
 time), the status pass alone, and the process's peak RSS. Same shapes as bench.py (one Gateway,
 R Routes over 50 hostnames, S Services with 10 endpoints each).
 
-    .venv/bin/python bench/operator/inprocess.py ROUTES SERVICES
+    .venv/bin/python bench/operator/inprocess.py ROUTES SERVICES [--freeze-each]
+
+`--freeze-each` collects the young generations and freezes the heap after every compile, as
+the operator does after every reconcile since it keeps its compiler's stages frozen.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ def route(r: int, services: int, path: str) -> dict[str, Any]:
 
 def main() -> None:
     routes, services = int(sys.argv[1]), int(sys.argv[2])
+    freeze_each = "--freeze-each" in sys.argv[3:]
     svcs: list[Any] = []
     slices: list[Any] = []
     for s in range(services):
@@ -71,6 +75,9 @@ def main() -> None:
     status = time.process_time() - t
     compiler = Compiler()
     compiler.compile(snap)
+    if freeze_each:
+        gc.collect(1)
+        gc.freeze()
     times = []
     for i in range(10):
         items = list(snap.routes)
@@ -81,13 +88,16 @@ def main() -> None:
         t = time.process_time()
         compiler.compile(snap)
         times.append(time.process_time() - t)
+        if freeze_each:
+            gc.collect(1)
+            gc.freeze()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"routes={routes} services={services} cold_compile_cpu_s={cold:.3f} "
         f"status_pass_cpu_s={status:.3f} incremental_one_route_cpu_s_p50="
         f"{statistics.median(times):.3f} max={max(times):.3f} "
         f"gateway_config_bytes={len(result.gateways[0].config_json)} maxrss_mib={rss:.0f} "
-        f"stats={compiler.stats}"
+        f"freeze_each={freeze_each} stats={compiler.stats}"
     )
 
 

@@ -1,14 +1,15 @@
 """Operator scale sweep: `bench.py` at several sizes, one fresh control plane each, and the curves.
 
     .venv/bin/python bench/operator/sweep.py [--points 1000x200,1000x1000,5000x1000,10000x1000]
-                                             [--changes 30] [--render-only]
+                                             [--changes 30] [--status-timeout 300] [--render-only]
 
 Each point `RxS` runs `bench.py --routes R --services S --changes C` (10 endpoints per Service)
 and keeps its JSON document in bench/out/operator-sweep/. Then (also alone, `--render-only`)
 writes bench/out/operator-sweep/TABLE.md (quoted in SWEEP.md): per point compile time,
 change -> config latency (p50, p99), peak RSS and the largest persisted object, the growth
-exponent between points (the k of t ~ n^k, from a log-log slope: 1 is linear), and one SVG
-chart per figure (drawn here: four polylines do not need a plotting library).
+exponent between points (the k of t ~ n^k, from a log-log slope: 1 is linear), one SVG
+chart per figure (drawn here: four polylines do not need a plotting library) and all of them
+in one PNG, `sweep/curves.png` (matplotlib, from the bench extra).
 """
 
 from __future__ import annotations
@@ -43,10 +44,11 @@ def _change(d: dict[str, Any], figure: str) -> float | None:
     return None if change is None else float(change[figure])
 
 
-def run_point(routes: int, services: int, changes: int) -> Path:
+def run_point(routes: int, services: int, changes: int, status_timeout: float) -> Path:
     out = OUT / f"{routes}x{services}.json"
     argv = [sys.executable, str(HERE / "bench.py"), "--routes", str(routes)]
     argv += ["--services", str(services), "--changes", str(changes), "--out", str(out)]
+    argv += ["--status-timeout", str(status_timeout)]
     print("  $ " + " ".join(argv), flush=True)
     subprocess.run(argv, check=True, timeout=3600, stdout=subprocess.DEVNULL)
     return out
@@ -177,7 +179,39 @@ def render(docs: list[dict[str, Any]], charts_dir: Path) -> str:
         slug = title.replace(" ", "-").replace(">", "").replace("--", "-").lower()
         (charts_dir / f"{slug}.svg").write_text(svg_chart(title, unit, series))
         lines.append(f"| {title} | {growth(k)} | ![{title}](sweep/{slug}.svg) |")
+    png_chart(docs, charts_dir / "curves.png")
+    lines += ["", "![every curve](sweep/curves.png)"]
     return "\n".join(lines) + "\n"
+
+
+def png_chart(docs: list[dict[str, Any]], path: Path) -> None:
+    """Every figure against Routes in one PNG, one line per Service count, log-log axes (a
+    straight line of slope k is growth n^k)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7.5))
+    for ax, (title, unit, read) in zip(axes.flat, FIGURES, strict=True):
+        series: dict[int, list[tuple[float, float]]] = {}
+        for d in docs:
+            value = read(d)
+            if value is not None:
+                series.setdefault(d["services"], []).append((d["routes"], value))
+        for services, points in sorted(series.items()):
+            xs, ys = zip(*sorted(points), strict=True)
+            ax.plot(xs, ys, marker="o", label=f"{services:,} Services")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("Routes on one Gateway")
+        ax.set_ylabel(unit)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
 
 
 def main() -> int:
@@ -185,13 +219,19 @@ def main() -> int:
     ap.add_argument("--points", default="1000x200,1000x1000,5000x1000,10000x1000")
     ap.add_argument("--changes", type=int, default=30)
     ap.add_argument("--render-only", action="store_true")
+    ap.add_argument(
+        "--status-timeout",
+        type=float,
+        default=300,
+        help="bench.py's wait for every Route's status before the changes are timed",
+    )
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     if not args.render_only:
         for point in args.points.split(","):
             routes, services = (int(v) for v in point.split("x"))
             print(f"==> {routes} Routes, {services} Services (load {os.getloadavg()[0]:.1f})")
-            run_point(routes, services, args.changes)
+            run_point(routes, services, args.changes, args.status_timeout)
     docs = [json.loads(p.read_text()) for p in sorted(OUT.glob("*x*.json"))]
     table = render(docs, HERE / "sweep")
     (OUT / "TABLE.md").write_text(table)  # pasted into SWEEP.md by hand, with the reading
