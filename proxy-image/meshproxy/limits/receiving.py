@@ -8,6 +8,19 @@ from __future__ import annotations
 
 from .guard import BODY_TIMEOUT, REQUEST_TIMEOUT
 
+# A gRPC call's request stream lasts as long as the call (client and bidirectional streaming):
+# the call's own deadline (`grpc-timeout`) bounds it, not the listener's whole-request limit, and
+# a pause between its messages is the application's, allowed as long as Envoy's stream idle
+# timeout (5 minutes) when the listener's body timeout is shorter.
+GRPC_STREAM_IDLE = 300.0
+
+
+def stream_limits(grpc: bool, body_timeout: float, request_timeout: float) -> tuple[float, float]:
+    """(body gap, whole request) limits of one HTTP/2 stream's request body; 0 is off."""
+    if not grpc:
+        return body_timeout, request_timeout
+    return (max(body_timeout, GRPC_STREAM_IDLE) if body_timeout else 0.0), 0.0
+
 
 class ReceiveClock:
     """When a request was first seen arriving, and when its body last grew."""

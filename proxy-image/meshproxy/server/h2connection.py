@@ -52,7 +52,7 @@ from meshproxy.http2.header_block import header_block_open
 from meshproxy.http2.headers import client_response, trailer_fields
 from meshproxy.http2.streams import StreamReader, StreamSender
 from meshproxy.limits import guard as limit
-from meshproxy.limits.receiving import ReceiveClock, receive_overdue
+from meshproxy.limits.receiving import ReceiveClock, receive_overdue, stream_limits
 from meshproxy.limits.settings import ListenerLimits
 from meshproxy.server.state import ListenerState, Stack
 from meshproxy.upstream.errors import UpstreamFailure
@@ -272,6 +272,7 @@ class H2ServerConnection(asyncio.Protocol):
     def _sweep(self, now: float, cl: ListenerLimits) -> None:
         stall = self._limits.http2.stall_timeout
         body_timeout, request_timeout = cl.body_timeout, cl.request_timeout
+        grpc_body_timeout, _ = stream_limits(True, body_timeout, request_timeout)
         for stream in list(self._streams.values()):
             sender = stream.sender
             if sender is not None and sender.stalled_since and now - sender.stalled_since > stall:
@@ -285,7 +286,12 @@ class H2ServerConnection(asyncio.Protocol):
                 stream.clock = ReceiveClock(now, body.received)
                 continue
             held = stream.reader.held
-            which = receive_overdue(clock, now, body.received, held, body_timeout, request_timeout)
+            if stream.grpc:
+                which = receive_overdue(clock, now, body.received, held, grpc_body_timeout, 0.0)
+            else:
+                which = receive_overdue(
+                    clock, now, body.received, held, body_timeout, request_timeout
+                )
             if which is not None:
                 self._cut(stream, which)
 

@@ -141,6 +141,41 @@ def test_a_request_body_too_slow_is_answered_408_and_its_stream_reset(
         still_serves(port)
 
 
+def test_a_grpc_call_pausing_past_the_body_and_request_timeouts_is_not_cut(
+    tmp_path: Path, backends: Backends, port: int
+) -> None:
+    """A gRPC client-streaming or bidirectional call sends for as long as it lasts, with pauses
+    between messages: the listener's body and request timeouts (1 s and 2 s here) do not cut it."""
+    behaviour = Behaviour("b")
+    backend = backends.start(behaviour)
+    listener = {"bodyTimeout": 1, "requestTimeout": 2}
+    with running(tmp_path, _config(port, backend, {"headerTimeout": 5}, listener)) as proxy:
+        client = RawH2(port)
+        fields = [(":method", "POST"), (":scheme", "http"), (":path", "/echo.Echo/Chat")]
+        fields += [(":authority", "a"), ("content-type", "application/grpc"), ("te", "trailers")]
+        head = HeadersFrame(1, bytes(client.encoder.encode(fields)))
+        head.flags.add("END_HEADERS")
+        client.send(bytes(head.serialize()) + bytes(DataFrame(1, b"\0\0\0\0\1x").serialize()))
+        # The stimulus is the pause itself: past both timeouts, and past a sweep after them.
+        time.sleep(3.5)
+        last = DataFrame(1, b"\0\0\0\0\1y")
+        last.flags.add("END_STREAM")
+        client.send(bytes(last.serialize()))
+        decoder = Decoder()
+        status = None
+        deadline = time.monotonic() + MARGIN
+        while status is None and time.monotonic() < deadline:
+            for frame in client.frames(0.2):
+                if isinstance(frame, HeadersFrame) and frame.stream_id == 1:
+                    status = dict(decoder.decode(frame.data, raw=True))[b":status"]
+                elif isinstance(frame, RstStreamFrame) and frame.stream_id == 1:
+                    raise AssertionError(f"the call was reset ({frame.error_code})")
+        assert status == b"200", f"the paused call was not answered by the backend ({status!r})"
+        assert _hits(proxy, "body_timeout") == 0
+        assert _hits(proxy, "request_timeout") == 0
+        client.close()
+
+
 def test_a_client_that_stops_reading_its_answer_is_cut_at_the_send_timeout(
     tmp_path: Path, backends: Backends, port: int
 ) -> None:

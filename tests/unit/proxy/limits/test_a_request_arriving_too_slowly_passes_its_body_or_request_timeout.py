@@ -42,3 +42,16 @@ def test_the_http2_sweep_is_half_the_shortest_timeout_that_is_on() -> None:
     assert http2_tick(10.0, 15.0, 60.0, 30.0, 30.0) == 5.0
     assert http2_tick(10.0, 0.0, 0.0, 1.0, 30.0) == 0.5
     assert http2_tick(0.0, 0.0) == 1.0
+
+
+def test_a_grpc_stream_has_no_whole_request_limit_and_pauses_as_long_as_a_stream_idle() -> None:
+    from meshproxy.limits.receiving import GRPC_STREAM_IDLE, stream_limits
+
+    # Plain HTTP/2 requests keep the listener's limits.
+    assert stream_limits(False, 15.0, 60.0) == (15.0, 60.0)
+    # A gRPC call streams for as long as it lasts: its deadline bounds it, not requestTimeout,
+    # and a pause between messages may last a stream idle timeout.
+    assert stream_limits(True, 15.0, 60.0) == (GRPC_STREAM_IDLE, 0.0)
+    assert stream_limits(True, 900.0, 60.0) == (900.0, 0.0)
+    # Off stays off.
+    assert stream_limits(True, 0.0, 60.0) == (0.0, 0.0)
