@@ -23,15 +23,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
-
-from meshgate.api.v1alpha1.route import RouteRule
 from meshgate.compile.clusters import upstream_protocol
-from meshgate.compile.ingest import explain
 from meshgate.compile.snapshot import Service
 
 from .objects import GRPCRoute, ReferenceGrant
-from .translate import Translation, _backend
+from .translate import Translation, each_rule, finish_rule
 
 _FILTERS = {
     "RequestHeaderModifier": "requestHeaderModifier",
@@ -72,15 +68,7 @@ def translate_grpc(
     services: Mapping[tuple[str, str], Service],
 ) -> Translation:
     out = Translation()
-    for i, rule in enumerate(route.rules):
-        where = f"rule {rule.get('name') or i}"
-        extra = sorted(set(rule) - _RULE_FIELDS)
-        if extra:
-            out.unsupported.append(f"{where}: {', '.join(extra)} is not supported")
-            continue
-        body: dict[str, Any] = {}
-        if rule.get("name"):
-            body["name"] = rule["name"]
+    for where, rule, body in each_rule(route, _RULE_FIELDS, out):
         if rule.get("matches"):
             body["matches"] = [_match(m) for m in rule["matches"]]
         filters = []
@@ -95,18 +83,10 @@ def translate_grpc(
                 )
         if filters:
             body["filters"] = filters
-        refs = []
-        for ref in rule.get("backendRefs") or []:
-            if ref.get("filters"):
-                out.unsupported.append(f"{where}: filters on a backendRef are not supported")
-            resolved = _backend(route, ref, grants, services, out)
-            if resolved is not None and _speaks_http2(resolved, services, out):
-                refs.append({**resolved, "weight": int(ref.get("weight", 1))})
-        body["backendRefs"] = refs
-        try:
-            out.rules.append(RouteRule.model_validate(body))
-        except ValidationError as exc:
-            out.unsupported.append(f"{where}: {explain(exc).replace('spec.', '', 1)}")
+        finish_rule(
+            route, rule, where, body, grants, services, out,
+            keep=lambda backend: _speaks_http2(backend, services, out),
+        )  # fmt: skip
     return out
 
 

@@ -12,7 +12,7 @@ differs is decided here:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,15 +53,7 @@ def translate(
     services: Mapping[tuple[str, str], Service],
 ) -> Translation:
     out = Translation()
-    for i, rule in enumerate(route.rules):
-        where = f"rule {rule.get('name') or i}"
-        extra = sorted(set(rule) - _RULE_FIELDS)
-        if extra:
-            out.unsupported.append(f"{where}: {', '.join(extra)} is not supported")
-            continue
-        body: dict[str, Any] = {}
-        if rule.get("name"):
-            body["name"] = rule["name"]
+    for where, rule, body in each_rule(route, _RULE_FIELDS, out):
         if rule.get("matches"):
             body["matches"] = [dict(m) for m in rule["matches"]]
         if rule.get("timeouts"):
@@ -80,19 +72,49 @@ def translate(
                 out.unsupported.append(f"{where}: filter type {kind} is not supported")
         if filters:
             body["filters"] = filters
-        refs = []
-        for ref in rule.get("backendRefs") or []:
-            if ref.get("filters"):
-                out.unsupported.append(f"{where}: filters on a backendRef are not supported")
-            resolved = _backend(route, ref, grants, services, out)
-            if resolved is not None:
-                refs.append({**resolved, "weight": int(ref.get("weight", 1))})
-        body["backendRefs"] = refs
-        try:
-            out.rules.append(RouteRule.model_validate(body))
-        except ValidationError as exc:
-            out.unsupported.append(f"{where}: {explain(exc).replace('spec.', '', 1)}")
+        finish_rule(route, rule, where, body, grants, services, out)
     return out
+
+
+def each_rule(
+    route: HTTPRoute, allowed: Set[str], out: Translation
+) -> Iterator[tuple[str, Mapping[str, Any], dict[str, Any]]]:
+    """Each rule of a route of this module's kinds (HTTPRoute, GRPCRoute) with only fields
+    meshgate serves: where it is (for messages), the rule, and its meshgate body begun. A rule
+    with other fields is refused as UnsupportedValue, never half-applied."""
+    for i, rule in enumerate(route.rules):
+        where = f"rule {rule.get('name') or i}"
+        extra = sorted(set(rule) - allowed)
+        if extra:
+            out.unsupported.append(f"{where}: {', '.join(extra)} is not supported")
+            continue
+        yield where, rule, ({"name": rule["name"]} if rule.get("name") else {})
+
+
+def finish_rule(
+    route: HTTPRoute,
+    rule: Mapping[str, Any],
+    where: str,
+    body: dict[str, Any],
+    grants: tuple[ReferenceGrant, ...],
+    services: Mapping[tuple[str, str], Service],
+    out: Translation,
+    keep: Callable[[Mapping[str, Any]], bool] = lambda _: True,
+) -> None:
+    """Resolve the rule's backendRefs into `body` (those `keep` accepts; an unresolved one is
+    left out, its reason in `out`) and add the meshgate rule, or its refusal, to `out`."""
+    refs = []
+    for ref in rule.get("backendRefs") or []:
+        if ref.get("filters"):
+            out.unsupported.append(f"{where}: filters on a backendRef are not supported")
+        resolved = _backend(route, ref, grants, services, out)
+        if resolved is not None and keep(resolved):
+            refs.append({**resolved, "weight": int(ref.get("weight", 1))})
+    body["backendRefs"] = refs
+    try:
+        out.rules.append(RouteRule.model_validate(body))
+    except ValidationError as exc:
+        out.unsupported.append(f"{where}: {explain(exc).replace('spec.', '', 1)}")
 
 
 def _mirror(
