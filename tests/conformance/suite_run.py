@@ -67,3 +67,19 @@ def run_profile(
 
 def tail(path: Path, lines: int = 60) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def assert_gateway_profile_passes(
+    bins: ConformanceBins, kubeconfig: str, test_name: str, report: Path
+) -> None:
+    """Run a Gateway profile's test function with the claimed features and fail unless the
+    suite says every profile it ran succeeded. MESHGATE_CONFORMANCE_FEATURES names another
+    feature list, to try more than `conformance/supported-features.txt` claims."""
+    features = os.environ.get("MESHGATE_CONFORMANCE_FEATURES") or str(
+        MODULE / "supported-features.txt"
+    )
+    lines, problems, code, log = run_profile(
+        bins, kubeconfig, test_name, report, {"MESHGATE_CONFORMANCE_FEATURES": features}
+    )
+    assert not problems, "\n".join(lines) + "\n" + tail(log)
+    assert code == 0, "\n".join(lines) + "\n" + tail(log)

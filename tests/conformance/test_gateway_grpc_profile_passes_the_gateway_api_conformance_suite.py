@@ -11,12 +11,10 @@ service on `:3000` in the Pod's own network namespace. The claimed features are
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from conformance_kit import MODULE, ConformanceBins
+from conformance_kit import ConformanceBins
 from harness.session import NodeAgent
-from suite_run import SUITE_TIMEOUT, report_path, run_profile, tail
+from suite_run import SUITE_TIMEOUT, assert_gateway_profile_passes, report_path
 
 REPORT = report_path("v1.5.1-meshgate-gateway-grpc.yaml", "MESHGATE_CONFORMANCE_GRPC_REPORT")
 
@@ -28,15 +26,6 @@ def test_gateway_grpc_profile_passes_the_gateway_api_conformance_suite(
     gateway_api_release: object,
     kubeconfig: str,
 ) -> None:
-    features = os.environ.get("MESHGATE_CONFORMANCE_FEATURES") or str(
-        MODULE / "supported-features.txt"
+    assert_gateway_profile_passes(
+        conformance_bins, kubeconfig, "TestGatewayGRPCConformance", REPORT
     )
-    lines, problems, code, log = run_profile(
-        conformance_bins,
-        kubeconfig,
-        "TestGatewayGRPCConformance",
-        REPORT,
-        {"MESHGATE_CONFORMANCE_FEATURES": features},
-    )
-    assert not problems, "\n".join(lines) + "\n" + tail(log)
-    assert code == 0, "\n".join(lines) + "\n" + tail(log)

@@ -9,12 +9,10 @@ profile's core and extended results are `success`.
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from conformance_kit import MODULE, ConformanceBins
+from conformance_kit import ConformanceBins
 from harness.session import NodeAgent
-from suite_run import SUITE_TIMEOUT, report_path, run_profile, tail
+from suite_run import SUITE_TIMEOUT, assert_gateway_profile_passes, report_path
 
 REPORT = report_path("v1.5.1-meshgate-gateway-http.yaml", "MESHGATE_CONFORMANCE_REPORT")
 
@@ -26,16 +24,6 @@ def test_gateway_http_profile_passes_the_gateway_api_conformance_suite(
     gateway_api_release: object,
     kubeconfig: str,
 ) -> None:
-    # Set MESHGATE_CONFORMANCE_FEATURES to try more features than the committed list claims.
-    features = os.environ.get("MESHGATE_CONFORMANCE_FEATURES") or str(
-        MODULE / "supported-features.txt"
+    assert_gateway_profile_passes(
+        conformance_bins, kubeconfig, "TestGatewayHTTPConformance", REPORT
     )
-    lines, problems, code, log = run_profile(
-        conformance_bins,
-        kubeconfig,
-        "TestGatewayHTTPConformance",
-        REPORT,
-        {"MESHGATE_CONFORMANCE_FEATURES": features},
-    )
-    assert not problems, "\n".join(lines) + "\n" + tail(log)
-    assert code == 0, "\n".join(lines) + "\n" + tail(log)

@@ -9,12 +9,10 @@ features (`conformance/gateway_tls_test.go`). Fails unless core and extended are
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from conformance_kit import MODULE, ConformanceBins
+from conformance_kit import ConformanceBins
 from harness.session import NodeAgent
-from suite_run import SUITE_TIMEOUT, report_path, run_profile, tail
+from suite_run import SUITE_TIMEOUT, assert_gateway_profile_passes, report_path
 
 REPORT = report_path("v1.5.1-meshgate-gateway-tls.yaml", "MESHGATE_CONFORMANCE_TLS_REPORT")
 
@@ -26,15 +24,4 @@ def test_gateway_tls_profile_passes_the_gateway_api_conformance_suite(
     gateway_api_release: object,
     kubeconfig: str,
 ) -> None:
-    features = os.environ.get("MESHGATE_CONFORMANCE_FEATURES") or str(
-        MODULE / "supported-features.txt"
-    )
-    lines, problems, code, log = run_profile(
-        conformance_bins,
-        kubeconfig,
-        "TestGatewayTLSConformance",
-        REPORT,
-        {"MESHGATE_CONFORMANCE_FEATURES": features},
-    )
-    assert not problems, "\n".join(lines) + "\n" + tail(log)
-    assert code == 0, "\n".join(lines) + "\n" + tail(log)
+    assert_gateway_profile_passes(conformance_bins, kubeconfig, "TestGatewayTLSConformance", REPORT)
