@@ -20,6 +20,10 @@ _FROM_HTTP: dict[int, int] = {
     413: 8,  # RESOURCE_EXHAUSTED
     429: 14,  # UNAVAILABLE
     431: 8,
+    # The proxy answers 500 locally where a route rule has no valid backend (the Gateway API's
+    # rule for HTTPRoutes), for which the GRPCRoute spec asks UNAVAILABLE; and where a request
+    # handler failed, a fault of this proxy, not of the call: UNAVAILABLE too (Envoy: UNKNOWN).
+    500: 14,
     502: 14,
     503: 14,
     504: 4,  # DEADLINE_EXCEEDED

@@ -1,7 +1,8 @@
 """A Gateway API GRPCRoute compiled by the operator and served by a real gateway proxy to a
 grpcio server: on an HTTP listener (h2c with prior knowledge) calls go by service and method,
 the route's RequestHeaderModifier reaches the server and its ResponseHeaderModifier the client,
-a server stream passes whole, and a call no rule matches ends UNIMPLEMENTED; on an HTTPS
+a server stream passes whole, a call no rule matches ends UNIMPLEMENTED and one whose rule has no
+valid backend UNAVAILABLE; on an HTTPS
 listener a TLS client (ALPN h2, as grpcio offers) is served the same route."""
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ spec:
       backendRefs: [{{group: "", kind: Service, name: echo, port: {backend_port}, weight: 1}}]
     - matches: [{{method: {{type: Exact, service: {SERVICE}}}}}]
       backendRefs: [{{group: "", kind: Service, name: echo, port: {backend_port}, weight: 1}}]
+    - matches: [{{method: {{type: Exact, service: gone.Service}}}}]
+      backendRefs: [{{group: "", kind: Service, name: gone, port: 9000, weight: 1}}]
 ---
 apiVersion: v1
 kind: Service
@@ -107,6 +110,12 @@ def test_grpc_route_serves_calls_with_its_header_filters(
             with pytest.raises(grpc.RpcError) as refused:
                 other(b"x", timeout=10)
             assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+            # A rule whose only backend is not a Service: UNAVAILABLE, as the GRPCRoute spec asks.
+            gone = client.channel.unary_unary("/gone.Service/Unary")
+            with pytest.raises(grpc.RpcError) as unavailable:
+                gone(b"x", timeout=10)
+            assert unavailable.value.code() == grpc.StatusCode.UNAVAILABLE
         finally:
             client.close()
 

@@ -22,7 +22,8 @@ def test_malformed_grpc_timeout_is_no_deadline(value: str | None) -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "code"), [(403, "7"), (401, "16"), (404, "12"), (429, "14"), (503, "14"), (504, "4")]
+    ("status", "code"),
+    [(403, "7"), (401, "16"), (404, "12"), (429, "14"), (500, "14"), (503, "14"), (504, "4")],
 )
 def test_local_reply_is_http_200_with_the_grpc_status(status: int, code: str) -> None:
     headers = dict(grpc.local_reply(status))
