@@ -507,10 +507,8 @@ class HttpServerProtocol(asyncio.Protocol):
             return
         request = exchange.request
         if request.upgrade is _CONNECT:
-            return  # answered by the listener's CONNECT chain (`_enter`)
-        if request.method == "CONNECT":
-            self._queue.pop()
-            self._queue.append(405)
+            # Answered by the listener's CONNECT chain (`_enter`); a listener that tunnels
+            # nothing refused it with 405 at its head (`_check_connect`).
             return
         tokens = ""
         for key, value in request.headers:
