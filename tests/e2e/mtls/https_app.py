@@ -1,6 +1,7 @@
 """An HTTPS app for the CONNECT tests: a real TLS server on loopback with a certificate from a
-CA of its own for DNS names the test chooses, so a client that verifies it (curl) proves the
-TLS session ran end to end, from the client to the app, through the proxies' tunnels.
+CA of its own (made by meshgate.certs) for DNS names the test chooses, so a client that verifies
+it (curl) proves the TLS session ran end to end, from the client to the app, through the
+proxies' tunnels.
 
 Each answer names the path and the SNI the server saw. The server runs on a thread and is shut
 down when the block ends.
@@ -18,10 +19,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from meshgate.certs.ca import create_root_ca
+from meshgate.certs.serving import issue_serving_certificate
 
 
 @dataclass(frozen=True)
@@ -32,23 +31,17 @@ class HttpsApp:
 
 @contextlib.contextmanager
 def https_app(tmp: Path, names: list[str], address: str = "127.0.0.1") -> Iterator[HttpsApp]:
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = _certificate(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "app ca")]), ca_key)
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = _certificate(
-        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]), key, ca, ca_key, names
+    # meshgate's own CA and serving-certificate code: a root of the app's own, not the mesh's.
+    now = dt.datetime.now(dt.UTC)
+    ca = create_root_ca("app.test", now - dt.timedelta(minutes=5))
+    issued = issue_serving_certificate(
+        ca, service="app", namespace="test", now=now, extra_dns_names=tuple(names)
     )
     tmp.mkdir(parents=True, exist_ok=True)
     ca_file, cert_file, key_file = tmp / "app-ca.pem", tmp / "app.crt", tmp / "app.key"
-    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    ca_file.write_text(ca.cert_pem)
+    cert_file.write_text(issued.cert_pem)
+    key_file.write_text(issued.key_pem)
     seen_sni: dict[int, str] = {}
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
@@ -82,45 +75,3 @@ def https_app(tmp: Path, names: list[str], address: str = "127.0.0.1") -> Iterat
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-
-
-def _certificate(
-    subject: x509.Name,
-    key: ec.EllipticCurvePrivateKey,
-    issuer: x509.Certificate | None = None,
-    signer: ec.EllipticCurvePrivateKey | None = None,
-    names: list[str] | None = None,
-) -> x509.Certificate:
-    now = dt.datetime.now(dt.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer.subject if issuer is not None else subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=2))
-        .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
-    )
-    if issuer is None:
-        builder = builder.add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )  # fmt: skip
-        builder = builder.add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-        )
-        return builder.sign(key, hashes.SHA256())
-    assert signer is not None
-    assert names
-    builder = builder.add_extension(
-        x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False
-    ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-    builder = builder.add_extension(
-        x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False
-    )
-    return builder.sign(signer, hashes.SHA256())
