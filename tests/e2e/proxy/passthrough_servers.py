@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from meshgate.certs.ca import create_root_ca
+from meshgate.certs.serving import issue_serving_certificate
 
 
 @dataclass(frozen=True)
@@ -31,52 +29,27 @@ class PrivateCA:
     """A throwaway CA; clients trust only it, so a handshake that verifies came from a backend."""
 
     def __init__(self, directory: Path) -> None:
+        # meshgate's own CA and serving-certificate code, with a root of the tests' own.
         self.directory = directory
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "passthrough test CA")])
-        now = datetime.now(UTC)
-        self.cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(hours=2))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(self.key, hashes.SHA256())
-        )
+        self.ca = create_root_ca("passthrough.test", datetime.now(UTC) - timedelta(minutes=5))
         self.ca_file = directory / "ca.crt"
-        self.ca_file.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
+        self.ca_file.write_text(self.ca.cert_pem)
 
     def issue(self, *dns_names: str) -> Issued:
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.now(UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_names[0])]))
-            .issuer_name(self.cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(hours=1))
-            .add_extension(
-                x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), critical=False
-            )
-            .sign(self.key, hashes.SHA256())
+        issued = issue_serving_certificate(
+            self.ca,
+            service="backend",
+            namespace="passthrough",
+            now=datetime.now(UTC),
+            validity=timedelta(hours=1),
+            extra_dns_names=dns_names,
         )
         stem = dns_names[0].replace("*", "star")
         cert_file = self.directory / f"{stem}.crt"
         key_file = self.directory / f"{stem}.key"
-        cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        key_file.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        return Issued(cert_file, key_file, cert.public_bytes(serialization.Encoding.DER))
+        cert_file.write_text(issued.cert_pem)
+        key_file.write_text(issued.key_pem)
+        return Issued(cert_file, key_file, ssl.PEM_cert_to_DER_cert(issued.cert_pem))
 
     def client_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context(cafile=str(self.ca_file))
