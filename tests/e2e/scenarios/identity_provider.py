@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import ipaddress
 import json
 import ssl
 import tempfile
@@ -24,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+
+from meshgate.certs.ca import create_root_ca
+from meshgate.certs.serving import issue_serving_certificate
 
 ADDRESS = "127.0.0.1"
 
@@ -89,20 +88,16 @@ class IdentityProvider:
 @contextlib.contextmanager
 def serving_jwks() -> Iterator[IdentityProvider]:
     """An HTTPS JWKS endpoint on 127.0.0.1 with a fresh CA; stopped when the block ends."""
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_cert = _certificate("meshgate e2e identity provider CA", ca_key, ca_key, None, ca=True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = _certificate(ADDRESS, key, ca_key, ca_cert, ca=False)
+    # meshgate's own CA and serving-certificate code, with a root of the test's own.
+    now = dt.datetime.now(dt.UTC)
+    ca = create_root_ca("idp.test", now - dt.timedelta(minutes=5))
+    issued = issue_serving_certificate(
+        ca, service="idp", namespace="e2e", now=now, ip_addresses=(ADDRESS,)
+    )
     with tempfile.TemporaryDirectory(prefix="meshgate-idp-") as tmp:
         cert_file, key_file = Path(tmp) / "tls.crt", Path(tmp) / "tls.key"
-        cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        key_file.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
+        cert_file.write_text(issued.cert_pem)
+        key_file.write_text(issued.key_pem)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert_file, key_file)
         holder: list[IdentityProvider] = []
@@ -124,7 +119,7 @@ def serving_jwks() -> Iterator[IdentityProvider]:
 
         server = ThreadingHTTPServer((ADDRESS, 0), Handler)
         server.socket = context.wrap_socket(server.socket, server_side=True)
-        ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
+        ca_pem = ca.cert_pem.encode()
         holder.append(IdentityProvider(ca_pem=ca_pem, port=server.server_address[1]))
         thread = threading.Thread(target=server.serve_forever, name="jwks-server", daemon=True)
         thread.start()
@@ -134,51 +129,3 @@ def serving_jwks() -> Iterator[IdentityProvider]:
             server.shutdown()
             server.server_close()
             thread.join(timeout=10)
-
-
-def _certificate(
-    name: str,
-    key: ec.EllipticCurvePrivateKey,
-    signer: ec.EllipticCurvePrivateKey,
-    issuer: x509.Certificate | None,
-    *,
-    ca: bool,
-) -> x509.Certificate:
-    now = dt.datetime.now(dt.UTC)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer.subject if issuer is not None else subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=2))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if ca:
-        builder = builder.add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )  # fmt: skip
-        builder = builder.add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-        )
-    else:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(name))]),
-            critical=False,
-        )
-        builder = builder.add_extension(
-            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
-        assert issuer is not None
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()),
-            critical=False,
-        )
-    return builder.sign(signer, hashes.SHA256())
