@@ -272,11 +272,17 @@ class Compiler:
                 use,
             )
             config, text = versioned(config)
-            meshes[ns.name] = MeshStage(
-                use=use, output=MeshOutput(namespace=ns.name, config=config, config_json=text)
-            )
+            try:
+                output = MeshOutput(ns.name, config, text, split(text, config.version))
+            except ConfigPartsError:
+                output = MeshOutput(ns.name, config, text, None, too_large=True)
+            meshes[ns.name] = MeshStage(use=use, output=output)
             mesh_compiled += 1
 
+        # A sidecar config past what its Pods mount (tens of thousands of Services in one
+        # namespace) is written inline, so the API server's refusal names the namespace in the
+        # reconcile's errors; retained, the namespace's stored config and parts stay.
+        retained.update(m.output.namespace for m in meshes.values() if m.output.too_large)
         books = Books(index, clusters, retries, edge, attachments, routes_in_mesh)
         # Every valid Route's translation, now: the status pass may run in another thread later
         # and must find them all made (translating mutates this compile's cache).

@@ -39,6 +39,11 @@ def gateway_config_part(gateway: str, number: int) -> str:
 MESH_CONFIG_MAP = "meshgate-mesh"
 
 
+def mesh_config_part(number: int) -> str:
+    """Part `number` of a namespace's sidecar config split by `meshproxy.configparts`."""
+    return f"{MESH_CONFIG_MAP}-config-{number}"
+
+
 def gateway_identity_secret(gateway: str) -> str:
     """The gateway's mesh identity (issued by the identity controller, mounted optionally)."""
     return f"meshgate-gw-{gateway}-identity"

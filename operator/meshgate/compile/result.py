@@ -78,6 +78,10 @@ class MeshOutput:
     namespace: str
     config: ProxyConfig
     config_json: str
+    # The config gzip'ed and cut into parts when too large for one ConfigMap, else None.
+    config_parts: SplitConfig | None = None
+    # Too large even for the parts a sidecar mounts: written inline (and refused by the API server).
+    too_large: bool = False
 
     @property
     def version(self) -> str:

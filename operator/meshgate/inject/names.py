@@ -41,6 +41,9 @@ PODINFO_VOLUME: Final = "meshgate-podinfo"
 OUR_VOLUMES: Final = frozenset({CONFIG_VOLUME, IDENTITY_VOLUME, PODINFO_VOLUME})
 
 MESH_CONFIGMAP: Final = "meshgate-mesh"
+# A sidecar config too large for one ConfigMap is gzip'ed into parts `meshgate-mesh-config-<n>`
+# (`meshproxy.configparts`), which the sidecar mounts beside the index in `meshgate-mesh`.
+MESH_CONFIG_PART_PREFIX: Final = f"{MESH_CONFIGMAP}-config-"
 IDENTITY_SECRET_PREFIX: Final = "meshgate-identity-"  # noqa: S105 (a name, not a secret)
 CONFIG_DIR: Final = "/etc/meshgate"
 CONFIG_FILE: Final = f"{CONFIG_DIR}/config.json"

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from meshproxy.configparts import MAX_PARTS
+
 from . import names, quantities
 from .settings import InjectSettings
 
@@ -156,9 +158,22 @@ def proxy_container(
     return container, warnings
 
 
+def config_volume() -> Obj:
+    """The namespace's sidecar config: the index (or the whole config) and `MAX_PARTS` optional
+    part ConfigMaps, in one projected volume the kubelet swaps atomically, so an index and its
+    parts change together and a config that grows into parts (or out of them) never needs the
+    Pod injected again. Optional parts: the Pod starts whatever their count."""
+    parts = [
+        {"configMap": {"name": f"{names.MESH_CONFIG_PART_PREFIX}{n}", "optional": True}}
+        for n in range(MAX_PARTS)
+    ]
+    sources = [{"configMap": {"name": names.MESH_CONFIGMAP}}, *parts]
+    return {"name": names.CONFIG_VOLUME, "projected": {"sources": sources}}
+
+
 def volumes(service_account: str) -> list[Obj]:
     return [
-        {"name": names.CONFIG_VOLUME, "configMap": {"name": names.MESH_CONFIGMAP}},
+        config_volume(),
         {
             "name": names.IDENTITY_VOLUME,
             "secret": {"secretName": f"{names.IDENTITY_SECRET_PREFIX}{service_account}"},

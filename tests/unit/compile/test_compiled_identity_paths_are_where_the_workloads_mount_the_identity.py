@@ -1,8 +1,8 @@
 """The identity files a compiled config names are where the pods mount the identity Secret.
 
-A sidecar's config (ConfigMap `meshgate-mesh`) is read by a proxy the injection patch adds; a
-gateway's config by the Deployment the renderer writes. Both must agree on the paths, or the
-proxy starts without its certificate and every mTLS upstream fails.
+A sidecar's config (ConfigMap `meshgate-mesh`, and its parts when large) is read by a proxy the
+injection patch adds; a gateway's config by the Deployment the renderer writes. Both must agree
+on the paths, or the proxy starts without its certificate and every mTLS upstream fails.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from typing import Any
 from golden_cases import SETTINGS, documents, snapshot
 
 from meshgate.compile import compile_snapshot
-from meshgate.compile.paths import gateway_identity_secret
+from meshgate.compile.paths import MESH_CONFIG_MAP, gateway_identity_secret, mesh_config_part
 from meshgate.inject import jsonpatch_ops, names
 from meshgate.inject.patch import inject
 from meshgate.inject.policy import NamespaceInfo
 from meshgate.inject.settings import InjectSettings
 from meshgate.render import render_gateway
+from meshproxy.configparts import MAX_PARTS
 
 POD: dict[str, Any] = {
     "apiVersion": "v1",
@@ -66,8 +67,12 @@ def test_sidecar_config_identity_files_are_in_the_injected_identity_mount() -> N
 
 
 def _config_dir(containers: list[dict[str, Any]], volumes: list[dict[str, Any]]) -> str:
+    """Where the sidecar mounts the one volume holding the mesh ConfigMap and all its parts."""
+    wanted = {MESH_CONFIG_MAP, *(mesh_config_part(n) for n in range(MAX_PARTS))}
     volume = next(
-        v["name"] for v in volumes if (v.get("configMap") or {}).get("name") == "meshgate-mesh"
+        v["name"]
+        for v in volumes
+        if {s["configMap"]["name"] for s in (v.get("projected") or {}).get("sources", [])} == wanted
     )
     for container in containers:
         for mount in container.get("volumeMounts") or []:
