@@ -27,6 +27,7 @@ from .connection_limits import port_limits
 from .durations import seconds
 from .edge import EdgeBook, GatewayEdge
 from .index import Index
+from .isolation import claimed_hostnames, owned_by_a_more_specific_listener
 from .names import ClusterRef
 from .notes import Notes
 from .passthrough import PROTOCOLS as PASSTHROUGH
@@ -101,6 +102,7 @@ def compile_gateway(
         conditions = {ln.name: _listener_conditions(gw, ln, index) for ln in group}
         tls = _port_tls(port, group, conditions, secrets)
         passthrough = group[0].protocol in PASSTHROUGH
+        hostnames = [ln.hostname for ln in group]
         for listener in group:
             conds = conditions[listener.name]
             attached = by_listener.get(listener.name, [])
@@ -111,6 +113,8 @@ def compile_gateway(
                     for ref in translation.clusters:
                         use.clusters[ref] = clusters.ensure(ref)
                     for host in a.hostnames:
+                        if owned_by_a_more_specific_listener(host, listener.hostname, hostnames):
+                            continue
                         for entry in translation.entries:
                             entries[host].append(
                                 _with_edge(entry, gw, listener.name, authn, edge, use)
@@ -139,6 +143,8 @@ def compile_gateway(
         if any(listener.protocol == "HTTPS" for listener in group) and tls is None:
             continue  # an HTTPS port without a usable certificate is not served at all
         vhosts = []
+        for host in claimed_hostnames(group):
+            entries.setdefault(host, [])  # isolation: never a less specific listener's host
         for host in sorted(entries):
             routes = ordered_routes(host, entries[host], report, claims)
             domains = [host] if host == "*" else [host, f"{host}:{port}"]

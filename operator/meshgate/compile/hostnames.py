@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def _covers(wildcard: str, host: str) -> bool:
+def covers(wildcard: str, host: str) -> bool:
     """`*.example.com` covers `a.example.com` and `a.b.example.com`, not `example.com`."""
     return wildcard.startswith("*.") and host.endswith(wildcard[1:]) and host != wildcard[2:]
 
@@ -20,8 +20,8 @@ def intersect(listener: str | None, route: list[str] | None) -> list[str]:
         return sorted(set(route))
     out: set[str] = set()
     for h in route:
-        if h == listener or _covers(listener, h):
+        if h == listener or covers(listener, h):
             out.add(h)
-        elif _covers(h, listener):
+        elif covers(h, listener):
             out.add(listener)
     return sorted(out)
