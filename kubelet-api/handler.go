@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -25,12 +26,12 @@ const (
 )
 
 // NewHandler serves /exec/{ns}/{pod}[/{uid}]/{container}, /containerLogs/{ns}/{pod}/{container}
-// and /healthz.
-func NewHandler(stateDir string, execLimit time.Duration) http.Handler {
+// and /healthz; clock says from where in a log `sinceTime` and `sinceSeconds` start.
+func NewHandler(stateDir string, execLimit time.Duration, clock *LogClock) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
 	mux.HandleFunc("/exec/", func(w http.ResponseWriter, r *http.Request) { serveExec(w, r, stateDir, execLimit) })
-	mux.HandleFunc("/containerLogs/", func(w http.ResponseWriter, r *http.Request) { serveLogs(w, r, stateDir) })
+	mux.HandleFunc("/containerLogs/", func(w http.ResponseWriter, r *http.Request) { serveLogs(w, r, stateDir, clock) })
 	return mux
 }
 
@@ -71,7 +72,7 @@ func serveExec(w http.ResponseWriter, r *http.Request, stateDir string, limit ti
 		streamIdleTimeout, streamCreationTimeout, remotecommandconsts.SupportedStreamingProtocols)
 }
 
-func serveLogs(w http.ResponseWriter, r *http.Request, stateDir string) {
+func serveLogs(w http.ResponseWriter, r *http.Request, stateDir string, clock *LogClock) {
 	namespace, pod, container, ok := target(r.URL.Path, "/containerLogs/")
 	if !ok {
 		http.Error(w, "want /containerLogs/{namespace}/{pod}/{container}", http.StatusNotFound)
@@ -89,6 +90,9 @@ func serveLogs(w http.ResponseWriter, r *http.Request, stateDir string) {
 		return
 	}
 	offset := int64(len(data))
+	if since, ok := sinceOf(q, time.Now()); ok {
+		data = fromLineOf(data, clock.Offset(path, since))
+	}
 	if n, err := strconv.Atoi(q.Get("tailLines")); err == nil && n >= 0 {
 		data = tailLines(data, n)
 	}
@@ -100,6 +104,25 @@ func serveLogs(w http.ResponseWriter, r *http.Request, stateDir string) {
 		return
 	}
 	follow(w, r, path, offset)
+}
+
+// sinceOf is the moment `sinceTime` (RFC 3339) or `sinceSeconds` (before now) names, if any.
+func sinceOf(q url.Values, now time.Time) (time.Time, bool) {
+	if at, err := time.Parse(time.RFC3339, q.Get("sinceTime")); err == nil {
+		return at, true
+	}
+	if n, err := strconv.ParseInt(q.Get("sinceSeconds"), 10, 64); err == nil && n > 0 {
+		return now.Add(-time.Duration(n) * time.Second), true
+	}
+	return time.Time{}, false
+}
+
+// fromLineOf is data from the start of the line holding byte offset on.
+func fromLineOf(data []byte, offset int64) []byte {
+	if offset > int64(len(data)) {
+		offset = int64(len(data))
+	}
+	return data[bytes.LastIndexByte(data[:offset], '\n')+1:]
 }
 
 // tailLines is the last n lines of data.

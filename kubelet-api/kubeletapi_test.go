@@ -40,7 +40,12 @@ func writePod(t *testing.T, state, dirName, container string, spec ExecSpec, log
 
 func serve(t *testing.T, state string, limit time.Duration) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(NewHandler(state, limit))
+	return serveWithClock(t, state, limit, NewLogClock(state))
+}
+
+func serveWithClock(t *testing.T, state string, limit time.Duration, clock *LogClock) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(NewHandler(state, limit, clock))
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return srv
@@ -143,5 +148,90 @@ func TestContainerLogsOfTheNewestPodOfThatNameWithTailLines(t *testing.T) {
 	}
 	if code, _ := get("/containerLogs/ns/web/nope"); code != http.StatusNotFound {
 		t.Fatalf("missing container: %d", code)
+	}
+}
+
+func TestContainerLogsSinceAMomentStartAtTheLineBeingWrittenThen(t *testing.T) {
+	state := t.TempDir()
+	dir := writePod(t, state, "ns_echo_uid-1", "echo", ExecSpec{}, "before\n")
+	path := filepath.Join(dir, "logs", "echo.log")
+	appendLog := func(text string) {
+		file, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer file.Close()
+		if _, err := file.WriteString(text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock := NewLogClock(state)
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	clock.Observe(t0)
+	appendLog("round one\nround one, half a li")
+	clock.Observe(t0.Add(10 * time.Second))
+	appendLog("ne\nround two\n")
+	clock.Observe(t0.Add(20 * time.Second))
+	srv := serveWithClock(t, state, time.Minute, clock)
+	get := func(query string) string {
+		resp, err := srv.Client().Get(srv.URL + "/containerLogs/ns/echo/echo?" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	at := func(d time.Duration) string {
+		return "sinceTime=" + url.QueryEscape(t0.Add(d).Format(time.RFC3339))
+	}
+	cases := map[string]string{
+		at(-time.Hour):                     "before\nround one\nround one, half a line\nround two\n",
+		at(5 * time.Second):                "round one\nround one, half a line\nround two\n",
+		at(15 * time.Second):               "round one, half a line\nround two\n", // the line being written then
+		at(25 * time.Second):               "",
+		at(5*time.Second) + "&tailLines=1": "round two\n",
+		"":                                 "before\nround one\nround one, half a line\nround two\n",
+	}
+	for query, want := range cases {
+		if got := get(query); got != want {
+			t.Errorf("%s: got %q, want %q", query, got, want)
+		}
+	}
+	// sinceSeconds counts back from now: the log did not grow in the last five seconds.
+	clock.Observe(time.Now().Add(-10 * time.Second))
+	if got := get("sinceSeconds=5"); got != "" {
+		t.Errorf("sinceSeconds=5: got %q, want nothing", got)
+	}
+}
+
+func TestLogClockKeepsOldMomentsFoundEarlierNeverLaterPastItsBound(t *testing.T) {
+	state := t.TempDir()
+	dir := writePod(t, state, "ns_echo_uid-1", "echo", ExecSpec{}, "")
+	path := filepath.Join(dir, "logs", "echo.log")
+	clock := NewLogClock(state)
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	file, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	for i := 0; i < 3*maxMarks; i++ {
+		if _, err := file.WriteString("x\n"); err != nil {
+			t.Fatal(err)
+		}
+		clock.Observe(t0.Add(time.Duration(i) * time.Second))
+	}
+	if n := len(clock.marks[path]); n > maxMarks {
+		t.Fatalf("%d marks kept, bound %d", n, maxMarks)
+	}
+	for _, i := range []int{0, 1, 777, maxMarks, 3*maxMarks - 1} {
+		exact := int64(2 * (i + 1)) // the size observed at second i
+		got := clock.Offset(path, t0.Add(time.Duration(i)*time.Second))
+		// Never later; earlier by a few marks where old marks were thinned, exact where recent.
+		recent := i >= 3*maxMarks-maxMarks/2
+		if got > exact || exact-got > 64 || (recent && got != exact) {
+			t.Errorf("second %d: offset %d, exactly %d", i, got, exact)
+		}
 	}
 }

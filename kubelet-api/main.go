@@ -25,6 +25,10 @@ import (
 	"time"
 )
 
+// How often the container logs' sizes are looked at: how much before a `sinceTime` a log
+// may start (the API server sends it in whole seconds anyway).
+const logClockPeriod = 100 * time.Millisecond
+
 func main() {
 	listen := flag.String("listen", "127.0.0.1:10250", "address:port to serve HTTPS on")
 	stateDir := flag.String("state-dir", "", "the node agent's state directory")
@@ -41,9 +45,11 @@ func main() {
 	if err != nil {
 		log.Fatalf("certificate: %v", err)
 	}
+	clock := NewLogClock(*stateDir)
+	go clock.Run(context.Background(), logClockPeriod)
 	server := &http.Server{
 		Addr:              *listen,
-		Handler:           NewHandler(*stateDir, *execLimit),
+		Handler:           NewHandler(*stateDir, *execLimit, clock),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}},
 		ReadHeaderTimeout: 10 * time.Second,
 		// SPDY upgrades need HTTP/1.1: no h2 on this server.

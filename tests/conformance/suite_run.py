@@ -39,6 +39,7 @@ def run_profile(
                 f"-report-output={report}",
                 # The control plane is thrown away after the run: no time spent on deletions.
                 "-cleanup-base-resources=false",
+                *_single_test(),
             ],
             cwd=MODULE,
             env=dict(os.environ, KUBECONFIG=kubeconfig, **env),
@@ -63,6 +64,13 @@ def run_profile(
     with open(SUMMARY, "a") as out:
         out.write("\n".join(lines) + "\n")
     return lines, problems, proc.returncode, log_path
+
+
+def _single_test() -> list[str]:
+    """`-run-test=<name>` when MESHGATE_CONFORMANCE_RUN_TEST names one test of the suite (its
+    ShortName): one test's run while working on it, never the profile's verdict."""
+    name = os.environ.get("MESHGATE_CONFORMANCE_RUN_TEST", "").strip()
+    return [f"-run-test={name}"] if name else []
 
 
 def tail(path: Path, lines: int = 60) -> str:
