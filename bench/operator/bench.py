@@ -175,6 +175,8 @@ def gateway_config(api: k8s.ApiClient) -> str | None:
             api, "GET", f"/api/v1/namespaces/{NS}/configmaps/meshgate-gw-edge-config-{number}"
         )
         parts.update((part or {}).get("binaryData") or {})
+    if any(name not in parts for name in json.loads(raw)["parts"]):
+        return None  # a newer version's parts replaced this index's meanwhile: read again
     return assemble(raw, lambda name: base64.b64decode(parts[name])).decode()
 
 
@@ -205,6 +207,13 @@ def peak_rss_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far: per change, less distorted by the machine's load
+    than wall-clock latency."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -344,6 +353,7 @@ def main() -> int:
         progress("changes")
         latencies: list[float] = []
         changes_started = time.monotonic()
+        cpu_before = cpu_seconds(op.pid)
         for i in range(args.changes):
             if latencies and time.monotonic() - changes_started > args.changes_budget:
                 break
@@ -361,6 +371,8 @@ def main() -> int:
                     seen = version
                     text = gateway_config(api)
                     visible = bool(text) and f'"value":"{marker}"' in text
+                    if text is None:
+                        seen = ""  # caught between two versions' writes
                 if not visible:
                     time.sleep(0.005)
             if not visible:
@@ -376,6 +388,10 @@ def main() -> int:
                 "p90_seconds": round(percentile(latencies, 0.90), 3),
                 "p99_seconds": round(percentile(latencies, 0.99), 3),
                 "max_seconds": round(max(latencies), 3),
+                # The operator's CPU over the whole changes phase, per change.
+                "operator_cpu_seconds_per_change": round(
+                    (cpu_seconds(op.pid) - cpu_before) / len(latencies), 4
+                ),
             }
         out["operator_peak_rss_mib"] = round(peak_rss_mib(op.pid), 1)
         # Again at the end: the namespace's sidecar config is written after the gateway's.
