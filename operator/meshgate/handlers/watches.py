@@ -103,11 +103,14 @@ class _Routing:
         if self.observed(kind, type, body) is not None:
             self.mark(kind, *_meta(body)[:2])
 
-    def custom(self, kind: str, type: str | None, body: kopf.Body) -> None:
-        """meshgate's kinds and the Gateway API's: relevant when new, deleted or the spec moved."""
+    def custom(self, kind: str, type: str | None, body: kopf.Body) -> bool:
+        """meshgate's kinds and the Gateway API's: relevant when new, deleted or the spec moved.
+        Whether it was (a status written back is not)."""
         raw = self.observed(kind, type, body)
         if raw is not None and self.w.relevance.custom(kind, type, raw):
             self.mark(kind, *_meta(body)[:2])
+            return True
+        return False
 
     def generated(self, kind: str, type: str | None, body: kopf.Body) -> None:
         raw = self.observed(kind, type, body)
@@ -147,9 +150,10 @@ def watches(w: Watched) -> list[Watch]:
         """meshgate's kinds and the Gateway API's, stored as `stored`."""
 
         async def handler(type: str | None, body: kopf.Body, **_: Any) -> None:
-            if routing is not None:
-                routing.custom(stored, type, body)
-            if to_identity:
+            relevant = routing.custom(stored, type, body) if routing is not None else True
+            # Identity reads these objects' names and specs, never their status: a Gateway's
+            # status rewritten after each Route change must not cost an identity pass.
+            if to_identity and relevant:
                 identity_mark(stored, body)
 
         return handler

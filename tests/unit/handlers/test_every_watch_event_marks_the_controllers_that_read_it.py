@@ -98,6 +98,26 @@ def test_a_status_write_on_a_route_reaches_nobody(served: Watched) -> None:
     assert _marked(served) == before
 
 
+def test_a_status_write_on_a_gateway_reaches_neither_routing_nor_identity() -> None:
+    # Every Route change rewrites its Gateway's status (the config version it names); an
+    # identity pass lists the whole cluster, so it must not follow.
+    runtime = Runtime(debounce=0.01, resync=3600)
+    waiting: dict[str, int] = {}
+    for controller in (_Routing(), _Identity()):
+        runtime.add(controller, on_queue=lambda n, name=controller.name: waiting.update({name: n}))
+    routing = Reconciler(rest=None, settings=Settings())  # type: ignore[arg-type]
+    w = Watched(runtime=runtime, routing=routing, identity_ca=("meshgate-system", "meshgate-ca"))
+    _event(w, "gateways", _body("Gateway", "shop", "edge", meta={"generation": 1}))
+    assert waiting == {"routing": 1, "identity": 1}
+    status = _body("Gateway", "shop", "edge", meta={"generation": 1, "resourceVersion": "2"})
+    status["status"] = {"observedGeneration": 1}
+    _event(w, "gateways", status, "MODIFIED")
+    assert waiting == {"routing": 1, "identity": 1}
+    spec = _body("Gateway", "shop", "edge", meta={"generation": 2, "resourceVersion": "3"})
+    _event(w, "gateways", spec, "MODIFIED")
+    assert waiting == {"routing": 2, "identity": 2}
+
+
 def test_secrets_go_by_what_they_are(served: Watched) -> None:
     _event(served, "secrets", _body("Secret", "shop", "plain", type="Opaque"))
     assert _marked(served) == {}
