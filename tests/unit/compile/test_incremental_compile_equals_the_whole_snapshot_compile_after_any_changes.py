@@ -23,7 +23,17 @@ from meshgate.compile.same import same
 from meshgate.compile.snapshot import GatewayRuntime, Snapshot
 
 CASES = case_names()
-KINDS_EDITED = ("Route", "HTTPRoute", "Service", "EndpointSlice", "Pod", "Namespace", "Gateway")
+KINDS_EDITED = (
+    "Route",
+    "HTTPRoute",
+    "Service",
+    "EndpointSlice",
+    "Pod",
+    "Namespace",
+    "Gateway",
+    "DestinationRule",
+    "RetryPolicy",
+)
 
 
 def _first(items: list[Any]) -> Any:
@@ -68,6 +78,17 @@ def edit(doc: dict[str, Any], choice: int) -> None:
         labels = meta.setdefault("labels", {})
         key = "meshgate.io/inject" if kind == "Namespace" else _first(sorted(labels)) or "app"
         labels[key] = "enabled" if labels.get(key) != "enabled" else f"v{choice}"
+    elif kind == "DestinationRule":
+        if choice % 2:
+            spec["host"] = f"{spec.get('host', 'orders')}-edited"
+        else:
+            simple = "RANDOM" if choice % 4 else "LEAST_REQUEST"
+            spec["trafficPolicy"] = {"loadBalancer": {"simple": simple}}
+    elif kind == "RetryPolicy":
+        if choice % 2 and spec.get("targetRefs"):
+            spec["targetRefs"] = spec["targetRefs"][:-1]
+        else:
+            spec["attempts"] = 1 + choice % 5
     elif kind == "Gateway":
         listeners = spec.get("listeners") or []
         if listeners and choice % 2:
