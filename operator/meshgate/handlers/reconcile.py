@@ -68,11 +68,12 @@ class Reconciler:
         """Write statuses off the reconcile path: a cold start's status for every Route then
         never holds the next change's configs back."""
 
-        def stored_of(key: tuple[str, str, str]) -> tuple[dict[str, Any], str] | None:
+        def stored_of(key: tuple[str, str, str]) -> tuple[dict[str, Any], str, str] | None:
             body = self.store.get(*key)
             if body is None:
                 return None
-            return body.get("status") or {}, (body.get("metadata") or {}).get("uid", "")
+            meta = body.get("metadata") or {}
+            return body.get("status") or {}, meta.get("uid", ""), meta.get("resourceVersion", "")
 
         self.lane = StatusLane(self.rest, stored_of, rate=rate, on_written=self.store.record)
 
