@@ -20,7 +20,7 @@ resource that cannot be used is reported and left out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from meshgate.api.v1alpha1.gateway import GatewaySpec
@@ -31,7 +31,7 @@ from .attach import Attachment, attach
 from .changes import Changes, changes
 from .clusters import ClusterBook
 from .edge import EdgeBook
-from .gateway_text import PieceKey, VhostPiece, versioned_in_pieces
+from .gateway_text import Pieces, versioned_in_pieces
 from .gateways import GatewayUse, compile_gateway
 from .index import SYSTEM_NAMESPACES, Index
 from .mesh import MeshUse, compile_namespace
@@ -84,9 +84,9 @@ class GatewayStage:
     use: GatewayUse
     fate: NoteLog  # Programmed, or why the config cannot be stored
     output: GatewayOutput | None  # None: the last good outputs stay in place
-    # Its config's virtual hosts, checked and dumped: the next compile of this Gateway
-    # re-dumps only the virtual hosts that changed.
-    pieces: Mapping[PieceKey, VhostPiece] = field(default_factory=dict)
+    # Its config's virtual hosts and the rest, checked and dumped: the next compile of this
+    # Gateway re-dumps only the pieces that changed.
+    pieces: Pieces = field(default_factory=Pieces)
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,7 @@ class Compiler:
             else:
                 stage = _compile_gateway(
                     gw, atts, runtime, index, translations, clusters, edge,
-                    prev.pieces if prev is not None else {},
+                    prev.pieces if prev is not None else Pieces(),
                 )  # fmt: skip
                 compiled += 1
             stages[key] = stage
@@ -392,7 +392,7 @@ def _compile_gateway(
     translations: _Translations,
     clusters: ClusterBook,
     edge: EdgeBook,
-    kept: Mapping[PieceKey, VhostPiece],
+    kept: Pieces,
 ) -> GatewayStage:
     assert gw.spec is not None
     use = GatewayUse()
