@@ -76,12 +76,21 @@ class ClusterBook:
     secrets: dict[str, str] = field(default_factory=dict)
     # namespace -> its PeerAuthentication entries, as its sidecars resolve them
     _peer_entries: dict[str, list[pc.PeerAuthn]] = field(default_factory=dict)
+    built_here: int = 0  # clusters this book built (not taken from a kept one)
 
     @classmethod
-    def build(cls, index: Index) -> ClusterBook:
-        """The book, with what it found about DestinationRules in `notes`."""
+    def build(cls, index: Index, kept: ClusterBook | None = None) -> ClusterBook:
+        """The book, with what it found about DestinationRules in `notes`. `kept`: the book of
+        an earlier compile whose every input (Services, EndpointSlices, Pods, DestinationRules,
+        PeerAuthentications, Namespaces, settings) is unchanged here: its clusters are still
+        right, so they are taken instead of built again. Copied, never shared: a status pass
+        may still be building into the earlier book in another thread."""
         book = cls(index=index, notes=Notes())
         book._attach_destination_rules()
+        if kept is not None:
+            book._built = dict(kept._built)
+            book.secrets = dict(kept.secrets)
+            book._peer_entries = dict(kept._peer_entries)
         return book
 
     def _attach_destination_rules(self) -> None:
@@ -191,6 +200,7 @@ class ClusterBook:
         if name in self._built:
             return name
         dr = self.rules.get((ns, svc))
+        self.built_here += 1
         policy = Policy()
         labels: dict[str, str] | None = None
         if dr is not None and dr.spec is not None:

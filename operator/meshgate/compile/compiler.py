@@ -59,6 +59,15 @@ GATEWAY_WIDE = (
 # as it did in the previous compile, so a kept translation of an unchanged Route holds without
 # checking its reads one by one (at 1,000 Routes that check was 8% of a one-Route change's CPU).
 LOOKUP_SOURCES = ("services", "destination_rules", "retry_policies")
+# What an upstream cluster is built from: while none of these moved, the previous compile's
+# clusters are taken as they are (200 clusters rebuilt per Route change were 11% of its compile).
+CLUSTER_SOURCES = (
+    "services",
+    "endpoint_slices",
+    "pods",
+    "destination_rules",
+    "peer_authentications",
+)
 # Changes to these reach every meshed namespace's config (each lists every Service).
 MESH_WIDE = (
     "services",
@@ -105,6 +114,7 @@ class CompileStats:
     meshes_kept: int = 0
     translations_made: int = 0
     translations_kept: int = 0
+    clusters_built: int = 0
 
 
 class _Translations:
@@ -167,12 +177,16 @@ class Compiler:
         self._gateways: dict[str, GatewayStage] = {}
         self._meshes: dict[str, MeshStage] = {}
         self._edge_route_targets: frozenset[tuple[str, str]] = frozenset()
+        self._clusters: ClusterBook | None = None
         self.stats = CompileStats()
 
     def compile(self, snap: Snapshot) -> CompileResult:
         moved = changes(self._snapshot, snap)
         index = Index.build(snap)
-        clusters = ClusterBook.build(index)
+        clusters_held = not (
+            moved.everything or moved.settings or moved.namespaces or moved.any(*CLUSTER_SOURCES)
+        )
+        clusters = ClusterBook.build(index, self._clusters if clusters_held else None)
         retries = RetryBook.build(index)
         edge = EdgeBook.build(index)
         lookups = Lookups(
@@ -334,12 +348,14 @@ class Compiler:
             meshes_kept=mesh_kept,
             translations_made=translations.made,
             translations_kept=len(translations.now) - translations.made,
+            clusters_built=clusters.built_here,
         )
         self._snapshot = snap
         self._translations = translations.now
         self._gateways = stages
         self._meshes = meshes
         self._edge_route_targets = edge_route_targets
+        self._clusters = clusters
         return result
 
 

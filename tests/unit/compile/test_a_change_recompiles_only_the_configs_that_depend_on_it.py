@@ -1,6 +1,6 @@
 """What an incremental compile redoes: a Route edit recompiles its parent Gateways' configs and
-its own translation, nothing else; a Service edit recompiles the configs whose clusters name it
-and every meshed namespace's; an unchanged snapshot recompiles nothing."""
+its own translation, nothing else (not even a cluster); a Service edit recompiles the configs
+whose clusters name it and every meshed namespace's; an unchanged snapshot recompiles nothing."""
 
 from __future__ import annotations
 
@@ -86,6 +86,7 @@ def test_a_route_edit_recompiles_its_parent_gateway_and_its_translation_only() -
     stats = compiler.stats
     assert (stats.gateways_compiled, stats.gateways_kept) == (1, 1)
     assert (stats.meshes_compiled, stats.translations_made) == (0, 1)
+    assert stats.clusters_built == 0  # no Service, endpoint or policy moved: all kept
     assert '"value":"/new"' in next(g for g in result.gateways if g.gateway.name == "a").config_json
     assert result == compile_snapshot(snap)
     assert result.statuses == compile_snapshot(snap).statuses
@@ -101,4 +102,5 @@ def test_a_service_edit_recompiles_the_gateways_naming_it_and_the_mesh() -> None
     # Only gateway a routes to `one`; its Route's backend port is gone now.
     assert (stats.gateways_compiled, stats.gateways_kept) == (1, 1)
     assert (stats.meshes_compiled, stats.translations_made) == (1, 1)
+    assert stats.clusters_built > 0
     assert result.statuses == compile_snapshot(snap).statuses
