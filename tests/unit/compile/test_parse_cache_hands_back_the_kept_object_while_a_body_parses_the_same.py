@@ -1,0 +1,54 @@
+"""The parse cache hands back the very object it kept while a body's resourceVersion holds, and
+also when a new resourceVersion parses to the same thing (a status write): the compiler then
+finds the object unchanged by identity. A spec or a meshgate.io annotation that moved gives a new
+object."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from meshgate.api.v1alpha1.route import RouteSpec
+from meshgate.compile.ingest import ParseCache, parse_resource
+
+
+def _parse(body: Any) -> Any:
+    return parse_resource("Route", RouteSpec, body)
+
+
+def _route(version: str, **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "metadata": {"namespace": "shop", "name": "r", "resourceVersion": version},
+        "spec": {
+            "parentRefs": [{"name": "edge"}],
+            "hostnames": ["shop.example.com"],
+            "rules": [{"backendRefs": [{"name": "orders", "port": 8080}]}],
+        },
+    }
+    body["metadata"].update(changes.pop("metadata", {}))
+    body.update(changes)
+    return body
+
+
+def test_a_status_write_keeps_the_object_and_a_spec_or_annotation_change_does_not() -> None:
+    cache = ParseCache()
+    kept = cache.get("Route", _route("1"), _parse)
+    assert cache.get("Route", _route("1"), _parse) is kept
+    status_written = _route("2", status={"observedGeneration": 1})
+    assert cache.get("Route", status_written, _parse) is kept
+    assert cache.parsed == 2  # parsed again, found the same
+
+    spec = copy.deepcopy(status_written["spec"])
+    spec["hostnames"] = ["other.example.com"]
+    edited = cache.get("Route", _route("3", spec=spec), _parse)
+    assert kept.spec is not None
+    assert edited is not kept
+    assert edited.spec.hostnames == ["other.example.com"]
+
+    described = cache.get(
+        "Route",
+        _route("4", spec=spec, metadata={"annotations": {"meshgate.io/description": "d"}}),
+        _parse,
+    )
+    assert described is not edited
+    assert described.meta.annotations == {"meshgate.io/description": "d"}
