@@ -59,6 +59,9 @@ class Transport:
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         pass
 
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        pass  # a closed client connection hands its transport a stateless protocol
+
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return {"peername": ("198.18.0.9", 5555), "sockname": ("198.18.0.1", 8080)}.get(
             name, default

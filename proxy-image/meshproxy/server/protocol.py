@@ -61,6 +61,12 @@ _SLICE = 16 * 1024
 _CONNECT = "CONNECT"
 
 
+# What a closed connection holds instead of its own parser and what its transport calls instead
+# of it: neither refers back to the connection (`_drop_cycles`).
+_INERT_PARSER = httptools.HttpRequestParser(object())
+_CLOSED_PROTOCOL = asyncio.Protocol()
+
+
 class _Reject(Exception):
     """Raised from a parser callback to stop parsing; the status is in `_Conn._reject_status`."""
 
@@ -178,6 +184,7 @@ class HttpServerProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._phase = _CLOSED
+        self._drop_cycles()
         if not self._admitted:
             return
         self._admitted = False
@@ -193,6 +200,15 @@ class HttpServerProtocol(asyncio.Protocol):
             parsing.body.fail(BodyError("client connection closed"))
         if self._tunnel is not None:
             self._tunnel.client_closed()
+
+    def _drop_cycles(self) -> None:
+        """Cut what ties a closed connection to itself (its parser's callbacks, its transport's
+        protocol), so reference counting frees it now: a cycle would wait for the collector's
+        full pass, whose pause grows with every connection still open (limits/collector.py)."""
+        self._parser = _INERT_PARSER
+        transport = self._transport
+        if transport is not None:
+            transport.set_protocol(_CLOSED_PROTOCOL)
 
     def eof_received(self) -> bool | None:
         tunnel = self._tunnel

@@ -49,6 +49,9 @@ class FakeTransport:
     def is_closing(self) -> bool:
         return self.closed
 
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.protocol = protocol
+
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return {"peername": self.peer, "sockname": ("127.0.0.1", 8080)}.get(name, default)
 
