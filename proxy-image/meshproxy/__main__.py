@@ -35,6 +35,7 @@ from meshproxy import podenv
 from meshproxy.admin import AdminServer
 from meshproxy.delivery import settings as delivery
 from meshproxy.delivery.stream import ConfigStream
+from meshproxy.limits import collector
 from meshproxy.limits.fds import raise_open_files_limit
 from meshproxy.observability import logformat
 from meshproxy.runtime import Proxy
@@ -104,6 +105,7 @@ async def _serve(
         loop.add_signal_handler(signum, stop.set)
     stream = ConfigStream(pushed, proxy.apply_pushed, lambda: proxy.version) if pushed else None
     await proxy.start(stream)
+    collector.settle()  # what start-up built is never walked again; full passes rare
     await stop.wait()
     logging.getLogger("meshproxy").info("draining")
     await proxy.drain()
