@@ -58,7 +58,8 @@ class Fault(Model, frozen=True):
 
 
 class Cors(Model, frozen=True):
-    allow_origins: list[str] = msgspec.field(default_factory=list)  # exact, or "*"
+    # exact, a wildcard host (`https://*.example.com`), or "*"
+    allow_origins: list[str] = msgspec.field(default_factory=list)
     allow_origin_regexes: list[str] = msgspec.field(default_factory=list)
     allow_methods: list[str] = msgspec.field(default_factory=list)
     allow_headers: list[str] = msgspec.field(default_factory=list)

@@ -23,7 +23,8 @@ class CorsLayer:
         if preflight is not None:
             return Response(204, preflight, b"", local=True)
         response = await self._next(exchange)
-        extra = self._policy.response_headers(origin)
+        credentialed = "cookie" in headers or "authorization" in headers
+        extra = self._policy.response_headers(origin, credentialed)
         if extra:
             response.headers = response.headers + extra
         return response

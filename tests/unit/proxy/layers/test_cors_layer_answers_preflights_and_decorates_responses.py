@@ -69,3 +69,13 @@ async def test_another_origins_actual_response_gets_no_allowance() -> None:
     )
     assert upstream.calls == 1
     assert all(not n.startswith("access-control-allow") for n, _ in response.headers)
+
+
+async def test_a_request_with_a_cookie_allowed_by_star_gets_its_origin_echoed() -> None:
+    layer = CorsLayer(Script(ok(), ok()), config.Cors(allow_origins=["*"]))
+    plain = await layer.handle(request("GET", headers=[("origin", "https://a.test")]))
+    assert dict(plain.headers)["access-control-allow-origin"] == "*"
+    with_cookie = await layer.handle(
+        request("GET", headers=[("origin", "https://a.test"), ("cookie", "foo=bar")])
+    )
+    assert dict(with_cookie.headers)["access-control-allow-origin"] == "https://a.test"

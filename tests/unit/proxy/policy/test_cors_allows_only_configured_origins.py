@@ -1,4 +1,4 @@
-"""CorsPolicy: preflight answers and response headers; credentials never go to `*`."""
+"""CorsPolicy: preflight answers and response headers, as the Gateway API's CORS filter asks."""
 
 from __future__ import annotations
 
@@ -81,15 +81,70 @@ def test_wildcard_without_credentials_answers_star_and_does_not_vary() -> None:
     assert policy.response_headers(None) == []
 
 
-def test_wildcard_never_gets_credentials() -> None:
-    policy = cors(allowOrigins=["*", "https://trusted.com"], allowCredentials=True)
+def test_star_with_credentials_echoes_any_origin_with_credentials() -> None:
+    # The Gateway API's rule for `*` with allowCredentials (meshgate's own Route refuses the pair).
+    policy = cors(allowOrigins=["*"], allowMethods=["*"], allowCredentials=True)
     anyone = as_dict(policy.response_headers("https://any.site"))
-    assert anyone["access-control-allow-origin"] == "*"
-    assert "access-control-allow-credentials" not in anyone
+    assert anyone["access-control-allow-origin"] == "https://any.site"
+    assert anyone["access-control-allow-credentials"] == "true"
+    assert anyone["vary"] == "Origin"
+    assert policy.response_headers(None) == [("vary", "Origin")]
+    got = as_dict(policy.preflight("https://any.site", "OPTIONS", PREFLIGHT))
+    assert got["access-control-allow-origin"] == "https://any.site"
+    assert got["access-control-allow-credentials"] == "true"
+    assert got["access-control-allow-methods"] == "PUT"  # never `*` with credentials
+
+
+def test_star_without_credentials_never_allows_credentials() -> None:
+    policy = cors(allowOrigins=["*"])
+    for credentialed in (False, True):
+        got = as_dict(policy.response_headers("https://any.site", credentialed))
+        assert "access-control-allow-credentials" not in got
+    got = as_dict(policy.preflight("https://any.site", "OPTIONS", PREFLIGHT))
+    assert got["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in got
+
+
+def test_a_credentialed_request_allowed_by_star_gets_its_origin_never_star() -> None:
+    policy = cors(allowOrigins=["*"])
+    assert policy.response_headers("https://any.site", credentialed=True) == [
+        ("access-control-allow-origin", "https://any.site"),
+        ("vary", "Origin"),
+    ]
+
+
+def test_listed_origins_get_credentials_when_allowed() -> None:
+    policy = cors(allowOrigins=["https://trusted.com"], allowCredentials=True)
     trusted = as_dict(policy.response_headers("https://trusted.com"))
     assert trusted["access-control-allow-origin"] == "https://trusted.com"
     assert trusted["access-control-allow-credentials"] == "true"
     assert trusted["vary"] == "Origin"
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        ("https://www.bar.com", True),
+        ("https://xpto.www.bar.com", True),  # any number of labels in place of `*`
+        ("https://bar.com", False),
+        ("http://www.bar.com", False),  # another scheme
+        ("https://www.bar.com:8443", False),  # another port
+        ("https://www.bar.com.evil.net", False),
+        ("https://evil.net/.bar.com", False),
+    ],
+)
+def test_a_wildcard_host_in_an_origin_matches_any_labels_in_its_place(
+    origin: str, allowed: bool
+) -> None:
+    policy = cors(allowOrigins=["https://www.foo.com", "https://*.bar.com"])
+    got = as_dict(policy.response_headers(origin))
+    assert got.get("access-control-allow-origin") == (origin if allowed else None)
+
+
+def test_a_preflight_says_which_response_headers_are_exposed() -> None:
+    policy = cors(allowOrigins=["https://a.com"], exposeHeaders=["x-3", "x-4"])
+    got = as_dict(policy.preflight("https://a.com", "OPTIONS", PREFLIGHT))
+    assert got["access-control-expose-headers"] == "x-3, x-4"
 
 
 def test_star_methods_and_headers_are_echoed_with_credentials() -> None:
