@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from gwapi_kit import gateway, gateway_class, http_route, parent_condition, run, service, status
+import pytest
+from gwapi_kit import (
+    backend,
+    gateway,
+    gateway_class,
+    http_route,
+    parent_condition,
+    run,
+    service,
+    status,
+)
 
 from meshgate.compile import compile_snapshot
 from meshproxy import config as pc
@@ -91,3 +101,21 @@ def test_star_without_credentials_never_allows_them_and_echoes_a_credentialed_re
     actual = dict(policy.response_headers("https://other.foo.com", credentialed=True))
     assert actual["access-control-allow-origin"] == "https://other.foo.com"
     assert "access-control-allow-credentials" not in actual
+
+
+@pytest.mark.parametrize(
+    "cors",
+    [
+        pytest.param({"allowOrigins": ["https://*"]}, id="a-wildcard-alone-as-host"),
+        pytest.param({"allowOrigins": ["https://a.com"], "maxAge": 90000}, id="max-age-over-a-day"),
+    ],
+)
+def test_values_meshgates_filter_cannot_take_are_refused_as_unsupported(
+    cors: dict[str, Any],
+) -> None:
+    rule = {"filters": [{"type": "CORS", "cors": cors}], "backendRefs": [backend()]}
+    adapted, _ = run([gateway_class(), gateway(), service(), http_route(rules=[rule])])
+    assert parent_condition(status(adapted, "HTTPRoute", "web"), "Accepted") == (
+        "False",
+        "UnsupportedValue",
+    )
