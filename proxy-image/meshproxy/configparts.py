@@ -119,7 +119,21 @@ def read_config(path: str) -> bytes:
     if not is_index(raw):
         return raw
     directory = os.path.dirname(path)
-    return assemble(raw, lambda name: _read(os.path.join(directory, name)))
+    try:
+        return assemble(raw, lambda name: _read(os.path.join(directory, name)))
+    except ConfigPartsError as exc:
+        if any(_is_part_file(name) for name in os.listdir(directory or ".")):
+            raise
+        # Not one part of any version: a volume of the index alone, which no wait will fill.
+        raise ConfigPartsError(
+            f"{exc}; no config part is mounted beside the index at all (a sidecar injected "
+            "before its namespace's config was stored in parts mounts the index alone: "
+            "re-create its Pod)"
+        ) from None
+
+
+def _is_part_file(name: str) -> bool:
+    return name.startswith("part-") and name.endswith(".gz")
 
 
 def _read(path: str) -> bytes:

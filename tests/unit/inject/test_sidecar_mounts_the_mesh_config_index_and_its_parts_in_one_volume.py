@@ -114,5 +114,5 @@ def test_a_pod_injected_before_parts_existed_finds_the_index_without_its_parts(
     old_volume = {"name": names.CONFIG_VOLUME, "configMap": {"name": "meshgate-mesh"}}
     _, big = _mesh_objects("v2", PART_BYTES)
     path = _project(old_volume, big, tmp_path)
-    with pytest.raises(ConfigPartsError, match="not all mounted"):
+    with pytest.raises(ConfigPartsError, match="mounts the index alone: re-create its Pod"):
         read_config(str(path))

@@ -99,3 +99,14 @@ def test_a_config_needing_more_parts_than_are_mounted_says_what_to_do() -> None:
     noise = random.Random(3).randbytes(PART_BYTES * MAX_PARTS).hex()
     with pytest.raises(ConfigPartsError, match="split the routes over several Gateways"):
         split(json.dumps({"noise": noise}), "v")
+
+
+def test_an_index_mounted_without_any_part_says_the_volume_holds_the_index_alone(
+    tmp_path: Path,
+) -> None:
+    parts = split(big_config(20_000), "v")
+    assert parts is not None
+    # A Pod whose volume is the index's ConfigMap alone (injected before parts existed).
+    path = mount(tmp_path, parts.index_json, ())
+    with pytest.raises(ConfigPartsError, match="mounts the index alone: re-create its Pod"):
+        read_config(str(path))
