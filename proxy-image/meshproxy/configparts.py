@@ -19,7 +19,6 @@ definition. Pure except for `read_config`, which reads the files it is pointed a
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
@@ -59,6 +58,8 @@ def split(config_json: str, version: str) -> SplitConfig | None:
     raw = config_json.encode()
     if len(raw) <= INLINE_BYTES:
         return None
+    import gzip  # here, not at the top: a proxy whose config is one file never loads it
+
     # mtime=0: the same config always gives the same bytes, so an unchanged config is no write.
     packed = gzip.compress(raw, compresslevel=6, mtime=0)
     chunks = [packed[i : i + PART_BYTES] for i in range(0, len(packed), PART_BYTES)]
@@ -107,6 +108,8 @@ def assemble(index_raw: bytes, read_part: Callable[[str], bytes]) -> bytes:
     packed = b"".join(chunks)
     if hashlib.sha256(packed).hexdigest() != digest:
         raise ConfigPartsError(f"config parts of version {version} do not match the index")
+    import gzip  # here, not at the top: a proxy whose config is one file never loads it
+
     try:
         return gzip.decompress(packed)
     except (OSError, EOFError) as exc:
