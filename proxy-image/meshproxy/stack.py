@@ -28,6 +28,10 @@ stacks and swaps one reference per listener; requests in flight finish on the ol
 is refused before any signature check; ² limits keyed by API key consumer or JWT claim run
 after it, since only authentication can say who the request is.
 
+Layers that only some configs use (policies, retries, a sidecar's inbound and CONNECT side) are
+imported where their chain is built, when a config first asks for them: a process whose config
+never names one never loads its code (a sidecar pays its idle memory once per Pod).
+
 This module must never do I/O or open sockets; it only builds objects.
 """
 
@@ -36,44 +40,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshproxy import config
-from meshproxy.edge.authenticator import Authenticator
-from meshproxy.edge.limits import compile_limit
-from meshproxy.edge.rate_key import PRINCIPAL_KEYS
 from meshproxy.edge.resources import EdgeResources
 from meshproxy.http.message import Exchange, Response
 from meshproxy.layers import Handler
-from meshproxy.layers.authn import AuthnLayer
-from meshproxy.layers.authz import AuthzLayer
-from meshproxy.layers.cache import CacheLayer
 from meshproxy.layers.chain import Chain
-from meshproxy.layers.connect import ConnectLayer
-from meshproxy.layers.cors import CorsLayer
-from meshproxy.layers.fault import FaultLayer
-from meshproxy.layers.inbound import InboundLayer
-from meshproxy.layers.local import DirectResponseLayer, RedirectLayer
-from meshproxy.layers.mirror import MirrorLayer
-from meshproxy.layers.podip import PodAddresses
-from meshproxy.layers.projection import ProjectionLayer
-from meshproxy.layers.ratelimit import RateLimitLayer
-from meshproxy.layers.retry import RetryLayer
 from meshproxy.layers.route import RouteEntry, RouteLayer
-from meshproxy.layers.sticky import StickyCookieLayer
-from meshproxy.layers.timeout import TimeoutLayer
 from meshproxy.layers.tracing import TracingLayer
-from meshproxy.layers.transform import TransformLayer
 from meshproxy.layers.upstream import UpstreamLayer
 from meshproxy.observability.accessline import AccessLine
 from meshproxy.observability.accesslog import AccessLog
 from meshproxy.observability.metrics import Registry, RequestStats
 from meshproxy.passthrough.table import PassthroughTable, build_tables
-from meshproxy.peermodes import PeerModes
-from meshproxy.policy.destinations import pod_destinations, tunnel_destinations
 from meshproxy.policy.routing import CompiledRoute, RouteTable
-from meshproxy.tls.reload import ReloadingIdentity
 from meshproxy.upstream.cluster import ClusterRuntime
+
+if TYPE_CHECKING:
+    from meshproxy.layers.podip import PodAddresses
+    from meshproxy.tls.reload import ReloadingIdentity
 
 log = logging.getLogger("meshproxy.stack")
 
@@ -283,6 +269,9 @@ class _Builder:
 
     def _pod_addresses(self, listener: config.Listener, upstream: UpstreamLayer) -> PodAddresses:
         """A sidecar's Pod IPs, each to its endpoint of the cluster that names it."""
+        from meshproxy.layers.podip import PodAddresses
+        from meshproxy.policy.destinations import pod_destinations
+
         stats: dict[str, RequestStats] = {}
         targets = {}
         for host, (name, index) in pod_destinations(self.cfg.clusters).items():
@@ -298,6 +287,11 @@ class _Builder:
         """The CONNECT chain of a sidecar's outbound listener (tunnels to the destinations its
         virtual hosts name) or of its inbound side without routes (tunnels to the app port the
         inbound layers chose); None elsewhere. Call after `listener_chain`."""
+        if listener.role not in ("outbound", "inbound"):
+            return None
+        from meshproxy.layers.connect import ConnectLayer
+        from meshproxy.policy.destinations import pod_destinations, tunnel_destinations
+
         if listener.role == "outbound":
             destinations = tunnel_destinations(listener.virtual_hosts, self.clusters)
             pods = pod_destinations(self.cfg.clusters)
@@ -321,6 +315,8 @@ class _Builder:
         """The listener's own layers around `chain`, outermost last."""
         chain = self._rate_limit(chain, listener.rate_limits, principal_keys=True)
         if listener.authz:
+            from meshproxy.layers.authz import AuthzLayer
+
             policies = [self.authz[name] for name in listener.authz]
             denied = self.registry.authz_denied.child(listener=listener.name)
             chain = chain.wrap(AuthzLayer(chain.handle, policies, self.cfg.node, denied))
@@ -328,6 +324,9 @@ class _Builder:
             chain = self._authn(chain, listener.authn)
         chain = self._rate_limit(chain, listener.rate_limits, principal_keys=False)
         if listener.inbound is not None:
+            from meshproxy.layers.inbound import InboundLayer
+            from meshproxy.peermodes import PeerModes
+
             modes = PeerModes.compile(listener.inbound, self.cfg.node.labels)
             refused = self.registry.peer_authn_refused.child(listener=listener.name)
             chain = chain.wrap(InboundLayer(chain.handle, modes, stats, refused))
@@ -381,32 +380,54 @@ class _Builder:
             forward = cfg.forward
             chain = Chain.of(upstream)
             if forward.retry is not None:
+                from meshproxy.layers.retry import RetryLayer
+
                 counter = self.registry.retries.child(route=route.name)
                 chain = chain.wrap(RetryLayer(chain.handle, forward.retry, counter))
             if forward.timeout:
+                from meshproxy.layers.timeout import TimeoutLayer
+
                 chain = chain.wrap(TimeoutLayer(chain.handle, forward.timeout))
             if forward.mirrors:
+                from meshproxy.layers.mirror import MirrorLayer
+
                 dropped = self.registry.mirrors_dropped.child(route=route.name)
                 chain = chain.wrap(
                     MirrorLayer(chain.handle, forward.mirrors, upstream.handle, dropped)
                 )
             sticky = self._cookie_hash(forward)
             if sticky is not None:
+                from meshproxy.layers.sticky import StickyCookieLayer
+
                 chain = chain.wrap(StickyCookieLayer(chain.handle, sticky))
         elif cfg.redirect is not None:
+            from meshproxy.layers.local import RedirectLayer
+
             chain = Chain.of(RedirectLayer(route, cfg.redirect))
         else:
+            from meshproxy.layers.local import DirectResponseLayer
+
             assert cfg.direct_response is not None
             chain = Chain.of(DirectResponseLayer(cfg.direct_response))
         if cfg.cache is not None:
+            from meshproxy.layers.cache import CacheLayer
+
             chain = chain.wrap(CacheLayer(chain.handle, cfg.cache))
         if cfg.json_projection is not None:
+            from meshproxy.layers.projection import ProjectionLayer
+
             chain = chain.wrap(ProjectionLayer(chain.handle, cfg.json_projection))
         if cfg.cors is not None:
+            from meshproxy.layers.cors import CorsLayer
+
             chain = chain.wrap(CorsLayer(chain.handle, cfg.cors))
+        from meshproxy.layers.transform import TransformLayer
+
         if TransformLayer.needed(route):
             chain = chain.wrap(TransformLayer(chain.handle, route))
         if cfg.fault is not None:
+            from meshproxy.layers.fault import FaultLayer
+
             chain = chain.wrap(FaultLayer(chain.handle, cfg.fault))
         chain = self._rate_limit(chain, cfg.rate_limits, principal_keys=True)
         if cfg.authn:
@@ -414,10 +435,19 @@ class _Builder:
         return self._rate_limit(chain, cfg.rate_limits, principal_keys=False)
 
     def _authn(self, chain: Chain, names: list[str]) -> Chain:
+        from meshproxy.edge.authenticator import Authenticator
+        from meshproxy.layers.authn import AuthnLayer
+
         authenticator = Authenticator([self.authn[name] for name in names], self.edge)
         return chain.wrap(AuthnLayer(chain.handle, authenticator, self.authn_failures))
 
     def _rate_limit(self, chain: Chain, names: list[str], principal_keys: bool) -> Chain:
+        if not names:
+            return chain
+        from meshproxy.edge.limits import compile_limit
+        from meshproxy.edge.rate_key import PRINCIPAL_KEYS
+        from meshproxy.layers.ratelimit import RateLimitLayer
+
         policies = [self.rate_limits[name] for name in names]
         chosen = [p for p in policies if (p.key.type in PRINCIPAL_KEYS) == principal_keys]
         if not chosen:

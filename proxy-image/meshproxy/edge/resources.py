@@ -6,6 +6,9 @@ and cache time, same Redis URL), so an unrelated config change neither re-reads 
 redials Redis nor refetches key sets. `close_unused(successor)` closes what the successor did
 not take over; the runtime calls it once requests in flight on the old config had time to end.
 
+Each kind of resource's code is imported when a config first asks for one: a proxy with no edge
+policy (every sidecar) never loads it.
+
 This module must never log a Redis URL: it may carry a password.
 """
 
@@ -14,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from meshproxy.authn.jwks_fetch import JwksRefresher
-from meshproxy.edge.watched_file import WatchedFile
-from meshproxy.ratelimit.redis_client import RedisClient
+if TYPE_CHECKING:
+    from meshproxy.authn.jwks_fetch import JwksRefresher
+    from meshproxy.edge.watched_file import WatchedFile
+    from meshproxy.ratelimit.redis_client import RedisClient
 
 log = logging.getLogger("meshproxy.edge")
 
@@ -28,7 +32,7 @@ T = TypeVar("T")
 class EdgeResources:
     def __init__(self, previous: EdgeResources | None = None) -> None:
         self._previous = previous._items if previous is not None else {}
-        self._items: dict[Hashable, Any] = {}
+        self._items: dict[tuple[Hashable, ...], Any] = {}  # (kind, ...its inputs) -> resource
         self._closing: set[asyncio.Task[None]] = set()
 
     def watched_file(self, path: str, parse: Callable[[bytes], T], what: str) -> WatchedFile[T]:
@@ -44,22 +48,25 @@ class EdgeResources:
         return found
 
     def redis_client(self, url: str) -> RedisClient:
+        from meshproxy.ratelimit.redis_client import RedisClient
+
         found: RedisClient = self._get(("redis", url), lambda: RedisClient.from_url(url))
         return found
 
     def close_unused(self, successor: EdgeResources | None) -> None:
         keep = {id(r) for r in successor._items.values()} if successor is not None else set()
-        for resource in self._items.values():
+        for key, resource in self._items.items():
             if id(resource) in keep:
                 continue
-            if isinstance(resource, WatchedFile):
+            kind = key[0]
+            if kind == "file":
                 resource.close()
-            elif isinstance(resource, JwksRefresher):
+            elif kind == "jwks":
                 self._close_later(resource.stop)
-            elif isinstance(resource, RedisClient):
+            elif kind == "redis":
                 self._close_later(resource.close)
 
-    def _get(self, key: Hashable, make: Callable[[], Any]) -> Any:
+    def _get(self, key: tuple[Hashable, ...], make: Callable[[], Any]) -> Any:
         found = self._items.get(key)
         if found is None:
             found = self._previous.get(key)
@@ -70,12 +77,16 @@ class EdgeResources:
 
     @staticmethod
     def _watch(path: str, parse: Callable[[bytes], T], what: str) -> WatchedFile[T]:
+        from meshproxy.edge.watched_file import WatchedFile
+
         watched = WatchedFile(path, parse, what)
         watched.start()
         return watched
 
     @staticmethod
     def _refresher(uri: str, cache_seconds: float) -> JwksRefresher:
+        from meshproxy.authn.jwks_fetch import JwksRefresher
+
         refresher = JwksRefresher(uri, cache_seconds, on_error=_jwks_error(uri))
         refresher.start()
         return refresher

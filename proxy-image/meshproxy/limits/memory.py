@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import os
 from pathlib import Path
 
@@ -69,6 +67,10 @@ def resident_bytes() -> int:
 
 
 def _malloc_trim() -> None:
+    # Imported here, only once over the ceiling: ctypes.util alone holds ~1 MiB of every idle proxy.
+    import ctypes
+    import ctypes.util
+
     name = ctypes.util.find_library("c")
     if name is None:
         return
