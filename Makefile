@@ -10,9 +10,15 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 LOCAL := $(CURDIR)/.local
 TESTBINS_STAMP := $(LOCAL)/testbins.path
-# The mypyc build of meshproxy (proxy-image/build_compiled.py): a directory for PYTHONPATH. Not
-# used by test or demo: on this machine it did not pay in the live benchmark (bench/proxy).
+# meshproxy's mypyc build (proxy-image/build_compiled.py): a copy of the package with its hot
+# modules compiled, a directory for PYTHONPATH (keyed by a digest of the source, so never stale).
+# `make demo` runs the proxy from it; `make test` runs the proxy's unit tests and the e2e files in
+# COMPILED_E2E against it as well as against the source (docs/architecture.md: why compiled).
 COMPILED_PATH := $(LOCAL)/meshproxy-compiled.path
+COMPILED_E2E := $(addprefix tests/e2e/proxy/,test_the_proxy_process_runs_the_compiled_build_when_asked_for.py \
+  test_routing_table_and_weighted_split.py test_hardening_over_sockets.py \
+  test_hardening_limits_and_pipelining_over_sockets.py test_websocket_and_streaming.py \
+  test_reload_and_drain.py test_grpc_and_http2_through_the_edge.py)
 # Only the test trees that exist: git keeps no empty directory, and pytest refuses a missing one.
 TEST_DIRS := $(wildcard tests/unit tests/integration tests/e2e tests/conformance)
 
@@ -54,7 +60,7 @@ sysdeps: ## install the Debian packages tests and benchmarks start (redis, nginx
 	@bash hack/install-system-packages.sh
 
 .PHONY: proxy-compiled
-proxy-compiled: venv ## experiment: meshproxy's hot modules compiled by mypyc, in .local (see bench/proxy)
+proxy-compiled: venv ## meshproxy's hot modules compiled by mypyc (pinned: mypy in constraints.txt), in .local
 	@mkdir -p $(LOCAL)
 	@$(PY) proxy-image/build_compiled.py --into $(LOCAL)/meshproxy-compiled > $(COMPILED_PATH).tmp
 	@mv $(COMPILED_PATH).tmp $(COMPILED_PATH)
@@ -101,7 +107,7 @@ check-generated: venv ## fail when committed CRDs or API docs differ from the mo
 # there. tests/conformance is the Gateway API suite (`make conformance`); here its report goes to
 # .local/, not over the committed one. `--durations` names the slowest tests, so the gate's time is
 # seen where it goes.
-test: venv testbins sysdeps lint harness-bins conformance-bins go-test ## everything: lint, types, unit, integration, e2e and Gateway API conformance tests
+test: venv testbins sysdeps lint harness-bins conformance-bins go-test proxy-compiled ## everything: lint, types, unit, integration, e2e and Gateway API conformance tests, and the proxy's tests again on its mypyc build
 	@bins="$$(cat $(TESTBINS_STAMP))"; start=$$(date +%s); failed=""; \
 	for dir in $(TEST_DIRS); do \
 	  echo "==> [test] pytest $$dir"; rc=0; wrap=""; env=""; \
@@ -111,6 +117,12 @@ test: venv testbins sysdeps lint harness-bins conformance-bins go-test ## everyt
 	  if [ $$rc -eq 5 ]; then echo "==> [test] $$dir: no tests collected"; \
 	  elif [ $$rc -ne 0 ]; then failed="$$failed $$dir"; fi; \
 	done; \
+	compiled="$$(cat $(COMPILED_PATH))"; \
+	echo "==> [test] pytest tests/unit/proxy and $(words $(COMPILED_E2E)) e2e files on the mypyc build $$compiled"; \
+	env PYTHONPATH="$$compiled" MESHPROXY_EXPECT_COMPILED=1 $(VENV)/bin/pytest -q -ra -p no:cacheprovider \
+	  tests/unit/proxy || failed="$$failed tests/unit/proxy(compiled)"; \
+	env MESHGATE_TESTBINS="$$bins" PYTHONPATH="$$compiled" MESHPROXY_EXPECT_COMPILED=1 hack/in-netns.sh \
+	  $(VENV)/bin/pytest -q -ra --durations=5 -p no:cacheprovider $(COMPILED_E2E) || failed="$$failed e2e(compiled)"; \
 	if [ -n "$$failed" ]; then echo "==> [test] FAILED in$$failed" >&2; exit 1; fi; \
 	echo "==> [test] all tests passed in $$(( $$(date +%s) - start ))s"
 
@@ -178,8 +190,8 @@ down: venv ## stop the local control plane started by make up
 	@$(VENV)/bin/meshgate cluster down --dir $(LOCAL)/cluster
 
 .PHONY: demo
-demo: venv testbins ## the local control plane (or KUBECONFIG's cluster), CRDs, the quickstart
-	@MESHGATE_TESTBINS="$$(cat $(TESTBINS_STAMP))" $(VENV)/bin/meshgate demo --dir $(LOCAL)
+demo: venv testbins proxy-compiled ## the local control plane (or KUBECONFIG's cluster), CRDs, the quickstart; proxies run the mypyc build
+	@MESHGATE_TESTBINS="$$(cat $(TESTBINS_STAMP))" PYTHONPATH="$$(cat $(COMPILED_PATH))" $(VENV)/bin/meshgate demo --dir $(LOCAL)
 
 .PHONY: bench
 bench: venv ## run the benchmarks in bench/ and write their reports

@@ -3,13 +3,13 @@
 # rate limits), nginx, HAProxy and wrk (bench/), iproute2 and util-linux (hack/in-netns.sh), nftables
 # (the e2e node agent forwards Service addresses to Pods with it), Chromium (the API catalog page
 # is opened headless by a test), h2load (HTTP/2 load, nghttp2-client) and slowhttptest (slow-client
-# attacks against the edge).
+# attacks against the edge), and a C compiler (gcc: mypyc builds meshproxy's compiled modules).
 # Installs only what is missing; safe to rerun.
 set -euo pipefail
 declare -A need=(
   [redis-server]=redis-server [nginx]=nginx-light [haproxy]=haproxy [wrk]=wrk
   [ip]=iproute2 [unshare]=util-linux [nsenter]=util-linux [nft]=nftables [chromium]=chromium
-  [h2load]=nghttp2-client [slowhttptest]=slowhttptest
+  [h2load]=nghttp2-client [slowhttptest]=slowhttptest [cc]=gcc
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -1,16 +1,18 @@
 """Build meshproxy with its hot modules compiled by mypyc; print the directory to put on PYTHONPATH.
 
-An experiment kept for measuring, not what meshproxy runs as. mypyc compiles the request path's
-strictly typed source to C extensions (as black and mypy ship themselves). In-process, with fake
-transports (bench/proxy/inproc.py, load 10), that cut the proxy's own CPU per request by about
-38%; in the live benchmark on this shared machine (bench/proxy/REPORT.md: (b) against (p), load
-15-20) it showed no gain in requests/s or CPU per request, so `make test` and `make demo` run
-pure Python. Rerun the benchmark on a quieter machine before reconsidering.
+What meshproxy runs as: mypyc compiles the request path's strictly typed source to C extensions
+(as black and mypy ship themselves), and the same source stays the pure-Python fallback (a
+module whose extension is absent is imported from its `.py`). It pays: bench/proxy/REPORT.md
+measures the build (b) against the same source in pure Python (p) in one run, and
+docs/architecture.md records the decision. mypyc ships inside mypy, pinned in constraints.txt,
+so a build is reproducible from the checkout; it needs a C compiler.
 
-The build is a copy of `proxy-image/meshproxy` under `<into>/<digest>/` with the modules in
-`COMPILED` beside their `.so`, never an extension next to the source. The digest covers every
-source file, this script and the mypy version, so a stale build is never used; older builds
-are removed. `MESHPROXY_EXPECT_COMPILED=1` with the build on PYTHONPATH makes
+The local build is a copy of `proxy-image/meshproxy` under `<into>/<digest>/` with the modules
+in `COMPILED` beside their `.so`, never an extension next to the source (`make proxy-compiled`;
+`make test` and `make demo` use it through PYTHONPATH). The digest covers every source file,
+this script and the mypy version, so a stale build is never used; older builds are removed.
+`--in-place DIR` compiles the package installed under DIR where it is (the proxy image does this
+in its site-packages). `MESHPROXY_EXPECT_COMPILED=1` with the build on PYTHONPATH makes
 tests/unit/proxy/test_compiled_build_is_what_runs_when_asked_for.py check that every listed
 module came from its extension. A listed module must keep to what mypyc compiles: no
 `runtime_checkable` protocols, no monkeypatching of its classes from outside.
@@ -33,7 +35,8 @@ HERE = Path(__file__).resolve().parent
 PACKAGE = HERE / "meshproxy"
 
 # Per-request modules, by package path: the HTTP/1 codec and objects, both connection
-# protocols, the layers a forwarded request always runs, and the access line and metrics.
+# protocols, the layers a forwarded request always runs, route match and balancing, the
+# listener stack's accounting, and the access line and metrics.
 COMPILED = (
     "http/body.py",
     "http/flow.py",
@@ -48,8 +51,12 @@ COMPILED = (
     "layers/upstream.py",
     "observability/accessline.py",
     "observability/metrics.py",
+    "policy/balancer.py",
+    "policy/paths.py",
+    "policy/routing.py",
     "policy/tracing.py",
     "server/protocol.py",
+    "stack.py",
     "upstream/connection.py",
 )
 DONE = ".complete"  # written last: a directory without it is an interrupted build
@@ -65,6 +72,23 @@ def digest() -> str:
     return h.hexdigest()[:16]
 
 
+def compile_in(root: Path) -> None:
+    """Compile the `COMPILED` modules of `root/meshproxy` in place: each module's extension
+    beside its source, mypyc's shared library in `root`; its C sources are removed."""
+    modules = [f"meshproxy/{m}" for m in COMPILED]
+    result = subprocess.run(
+        [sys.executable, "-m", "mypyc", "--strict", *modules],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout[-6000:] + result.stderr[-6000:])
+        raise SystemExit(f"build_compiled: mypyc failed (exit {result.returncode})")
+    shutil.rmtree(root / "build")
+
+
 def build(into: Path) -> Path:
     """The build for the current source under `into`, built now if it is not there yet."""
     target = into / digest()
@@ -74,18 +98,7 @@ def build(into: Path) -> Path:
     work = Path(tempfile.mkdtemp(prefix="build-", dir=into))
     try:
         shutil.copytree(PACKAGE, work / "meshproxy", ignore=shutil.ignore_patterns("__pycache__"))
-        modules = [f"meshproxy/{m}" for m in COMPILED]
-        result = subprocess.run(
-            [sys.executable, "-m", "mypyc", "--strict", *modules],
-            cwd=work,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            sys.stderr.write(result.stdout[-6000:] + result.stderr[-6000:])
-            raise SystemExit(f"build_compiled: mypyc failed (exit {result.returncode})")
-        shutil.rmtree(work / "build")
+        compile_in(work)
         (work / DONE).write_text("\n".join(COMPILED) + "\n")
         for old in into.iterdir():
             if old != work and old.is_dir():
@@ -99,9 +112,17 @@ def build(into: Path) -> Path:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--into", type=Path, required=True, help="where builds are kept")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--into", type=Path, help="where local builds are kept")
+    where.add_argument(
+        "--in-place", type=Path, help="a directory holding an installed meshproxy package"
+    )
     args = parser.parse_args()
-    print(build(args.into.resolve()))
+    if args.in_place is not None:
+        compile_in(args.in_place.resolve())
+        print(args.in_place.resolve())
+    else:
+        print(build(args.into.resolve()))
     return 0
 
 

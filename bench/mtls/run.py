@@ -10,7 +10,7 @@ inbound sidecar ─▶ nginx (the app, one worker, `return 200`). Four hops (see
 
 With `--before REV`, Pb and Mb are P and M again with both sidecars running that earlier
 revision (pure Python), so a change is measured against its base in one run. P, M, P1, M1 run
-the measured revision as meshproxy runs it, in pure Python (`--compiled`: its mypyc build).
+the measured revision as meshproxy runs it: its mypyc build (`--pure`: the pure-Python source).
 
 P1 and M1 share P's and M's inbound sidecars. Rounds interleave the hops (Pb Mb P M P1 M1, ...) so
 drift on this shared machine hits all of them alike. Per hop and round: requests/s at
@@ -547,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
         help="also run the P and M hops on this git revision (pure Python): the base of a change",
     )
     parser.add_argument(
-        "--compiled", action="store_true", help="run P, M, P1, M1 on the mypyc build (experiment)"
+        "--pure", action="store_true", help="run P, M, P1, M1 in pure Python, not the mypyc build"
     )
     parser.add_argument(
         "--render", type=Path, metavar="RESULTS_JSON", help="only rewrite the report from a run"
@@ -565,9 +565,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out.resolve() / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     out.mkdir(parents=True)
     tree = REPO / "proxy-image" if args.source == "worktree" else _snapshot(out, args.source)
-    compiled = (
-        compiled_build(tree, REPO / ".local" / "meshproxy-compiled") if args.compiled else None
-    )
+    compiled = None if args.pure else compiled_build(tree, REPO / ".local" / "meshproxy-compiled")
     before = _snapshot(out, args.before, "before") if args.before else None
     machine = _machine("HEAD" if args.source == "worktree" else args.source)
     machine["source"] = args.source

@@ -256,7 +256,8 @@ def _profile(backend_port: int, out: Path, args: argparse.Namespace) -> hotspots
     print("== profile: meshproxy at saturation, py-spy", flush=True)
     port = free_port()
     workdir = out / "profile"
-    # What meshproxy runs as: pure Python (p) when the mypyc experiment (b) is also measured.
+    # The pure-Python run (p) when there is one: py-spy names its Python frames, while the
+    # mypyc build's (b) are native code; the two spend their time in the same places.
     target = (
         targets.MESHPROXY_PURE if targets.MESHPROXY_PURE in args.targets else targets.MESHPROXY_T
     )

@@ -6,8 +6,8 @@ Each target is one process with one worker, listening on 127.0.0.1 only:
   log off. Every proxy below forwards to it.
 - meshproxy: its default layers (route match, metrics, tracing ids, access log to a file), as
   built for this run: (b) the revision measured with its hot modules compiled by mypyc
-  (`proxy-image/build_compiled.py`, an experiment), (p) the same revision in pure Python (what
-  meshproxy runs as), and (m) an earlier
+  (`proxy-image/build_compiled.py`, what meshproxy runs as), (p) the same revision in pure
+  Python (its fallback), and (m) an earlier
   revision (`--before REV`, pure Python), so a change is measured against its base in one run.
 - nginx as a reverse proxy: upstream keep-alive over HTTP/1.1, access log off.
 - HAProxy: `nbthread 1`, `http-reuse always`, no log target.
@@ -51,8 +51,8 @@ class Target:
 
 BACKEND = Target("a", "backend alone (nginx)", proxy=False)
 MESHPROXY_BEFORE = Target("m", "meshproxy before (--before, pure Python)", proxy=True)
-MESHPROXY_PURE = Target("p", "meshproxy, pure Python", proxy=True)
-MESHPROXY_T = Target("b", "meshproxy, mypyc build (experiment)", proxy=True)
+MESHPROXY_PURE = Target("p", "meshproxy, pure Python (fallback)", proxy=True)
+MESHPROXY_T = Target("b", "meshproxy, mypyc build (what it runs as)", proxy=True)
 NGINX_PROXY = Target("c", "nginx proxy", proxy=True)
 HAPROXY_T = Target("d", "HAProxy", proxy=True)
 ENVOY = Target("e", "Envoy", proxy=True)

@@ -1,8 +1,9 @@
 """The proxy image installs the base dependencies only: no pydantic, kopf, kubernetes, jinja2 or
 PyYAML.
 
-Reads what the Dockerfile's `pip install` lines install and resolves `.` / `.[extras]` through
-pyproject.toml, so adding an extra (or a package) to the proxy image fails here.
+Reads what the Dockerfile's `pip install --prefix=/install` lines install (the prefix the runtime
+stage copies; build tools such as the proxy's mypyc stay in the build stage) and resolves `.` /
+`.[extras]` through pyproject.toml, so adding an extra (or a package) to an image fails here.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ def _requirement_names(specs: list[str]) -> set[str]:
 
 
 def installed_by(dockerfile: Path) -> set[str]:
-    """Distributions every `pip install` in the Dockerfile brings in (the project expanded)."""
+    """Distributions the `pip install`s into /install bring into the image (project expanded)."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     text = dockerfile.read_text().replace("\\\n", " ")
     names: set[str] = set()
     for line in text.splitlines():
         if not line.strip().startswith("RUN") or "pip install" not in line:
             continue
+        if "--prefix=/install" not in line.split("pip install", 1)[1].split("&&", 1)[0]:
+            continue  # into the build stage only: not copied into the image
         words = shlex.split(line.split("pip install", 1)[1].split("&&", 1)[0])
         for word in words:
             if word.startswith("-"):
@@ -47,6 +50,12 @@ def test_proxy_image_installs_only_the_base_dependencies() -> None:
     # msgspec decodes the config; pydantic (the operator's CRD models) stays out of the image.
     assert installed == {"uvloop", "httptools", "msgspec", "cryptography", "pyjwt", "h2"}
     assert not installed & {"pydantic", "kopf", "kubernetes", "jinja2", "pyyaml"}
+
+
+def test_proxy_image_compiles_its_hot_modules_with_the_pinned_mypyc() -> None:
+    text = (REPO / "proxy-image" / "Dockerfile").read_text()
+    assert "pip install --no-cache-dir -c constraints.txt mypy setuptools" in text
+    assert "build_compiled.py --in-place /install/lib/python3.11/site-packages" in text
 
 
 def test_operator_image_installs_the_operator_extra() -> None:
