@@ -1,16 +1,20 @@
 """After the first full listing, a reconcile for a change lists nothing: it reads the store that
 watch events (and the answers to its own writes) keep. A forced reconcile lists everything again,
-and that listing repairs whatever the events missed."""
+and that listing repairs whatever the events missed; the runtime's periodic resync lists in its
+own thread, so changes are served meanwhile."""
 
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from fake_kube_api import FakeKubeApi
 
 from meshgate.handlers.reconcile import Reconciler
 from meshgate.kube.listing import LISTED
+from meshgate.kube.rest import Kind
+from meshgate.runtime import Wake
 from meshgate.settings import Settings
 
 NS = "shop"
@@ -150,3 +154,41 @@ def test_a_status_edited_by_someone_else_is_written_back_from_the_store() -> Non
         return [(c["type"], c["status"], c["reason"]) for c in status["conditions"]]
 
     assert outcome(restored["status"]) == outcome(route["status"])
+
+
+class _SlowListing(FakeKubeApi):
+    """List calls wait for `gate` once it is closed: a resync's listing that takes its time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def list_versioned(self, kind: Kind, namespace: str | None = None, **kw: Any) -> Any:
+        assert self.gate.wait(10), "the listing was never released"
+        return super().list_versioned(kind, namespace, **kw)
+
+
+def test_a_resyncs_listing_runs_beside_the_changes_and_its_repair_follows_when_it_ends() -> None:
+    api = _SlowListing()
+    for body in _cluster().objects.values():
+        api.put(body)
+    rec = _reconciler(api)
+    rec.reconcile(Wake(force=True))  # the first listing is part of the first run
+    assert _served_paths(api) == {"/orders"}
+    api.put(_route("orders", "/carts"))  # its watch event never arrives
+
+    api.gate.clear()
+    again = rec.reconcile(Wake(force=True))  # the periodic resync: it lists in its own thread
+    assert again is not None  # ... and asks to be woken to see the listing end
+    edit = api.put(_route("carts", "/v2/orders"))
+    rec.store.observe("Route", "ADDED", edit)
+    rec.reconcile(Wake(changed=frozenset({("Route", NS, "carts")})))
+    # The change is served while the listing still waits; the missed edit is not yet known.
+    assert _served_paths(api) == {"/orders", "/v2/orders"}
+
+    api.gate.set()
+    assert rec.relisting is not None
+    rec.relisting.join(10)
+    assert rec.reconcile(Wake()) is None  # the listing ended: this run compiles its repair
+    assert _served_paths(api) == {"/carts", "/v2/orders"}
