@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -223,9 +224,65 @@ class Rest:
             content_type="application/apply-patch+yaml",
         )
 
-    def delete(self, kind: Kind, namespace: str, name: str) -> None:
+    def merge_patch(
+        self, kind: Kind, namespace: str, name: str, patch: dict[str, Any], *, status: bool = False
+    ) -> dict[str, Any]:
+        """A JSON merge patch (of the status subresource when `status`): only the fields given."""
+        path = kind.path(namespace, name) + ("/status" if status else "")
+        return self._call("PATCH", path, body=patch, content_type="application/merge-patch+json")
+
+    def delete(self, kind: Kind, namespace: str, name: str, *, version: str | None = None) -> None:
+        """Delete; with `version`, only while the object is still at that resourceVersion (a
+        newer one fails with 409 KubeError)."""
+        body = {"preconditions": {"resourceVersion": version}} if version else None
         with contextlib.suppress(NotFound):
-            self._call("DELETE", kind.path(namespace, name))
+            self._call("DELETE", kind.path(namespace, name), body=body)
+
+    def watch(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        version: str,
+        *,
+        labels: str | None = None,
+        timeout_seconds: int = 300,
+    ) -> Iterator[dict[str, Any]]:
+        """The watch events (`{"type", "object"}`, plain dicts) from `version` on, until the
+        server ends the watch after `timeout_seconds`. An `ERROR` event (410 Gone: list again)
+        is yielded like any other; the caller decides."""
+        query = [
+            ("watch", "true"),
+            ("resourceVersion", version),
+            ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", str(timeout_seconds)),
+        ]
+        if labels:
+            query.append(("labelSelector", labels))
+        method, url, headers, _, _ = self.api.param_serialize(
+            "GET",
+            kind.path(namespace),
+            query_params=query,
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        resp = self.api.call_api(
+            method, url, headers, _request_timeout=timeout_seconds + 30
+        ).response  # the raw stream: bodies are decoded one event (one line) at a time
+        try:
+            if resp.status == 404:
+                raise NotFound(kind.path(namespace))
+            if resp.status >= 400:
+                raise KubeError(resp.status, _reason(resp.read()), f"WATCH {kind.path(namespace)}")
+            buffered = bytearray()  # one event per line; a large object spans many chunks
+            for chunk in resp.stream(amt=None, decode_content=False):
+                buffered += chunk
+                while (end := buffered.find(b"\n")) >= 0:
+                    line = bytes(buffered[:end])
+                    del buffered[: end + 1]
+                    if line.strip():
+                        yield cast(dict[str, Any], json.loads(line))
+        finally:
+            resp.release_conn()
 
     def create(self, kind: Kind, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
         return self._call("POST", kind.path(namespace), body=body)

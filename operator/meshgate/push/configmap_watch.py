@@ -5,13 +5,14 @@ Every replica runs this, active or standby: what it serves comes from the Config
 its own reconcile, so any replica serves the same configs. List, then watch from the listing's
 resourceVersion; on any error or an expired version, list again. Runs in a daemon thread (the
 Kubernetes client is synchronous) and hands bodies to the event loop with
-`call_soon_threadsafe`. This module must never write to the API server.
+`call_soon_threadsafe`. Bodies stay the server's JSON decoded once (through `Rest`, never the
+client's generated API classes, which load and validate pydantic models of every kind).
+This module must never write to the API server.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
@@ -19,7 +20,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kubernetes import client as k8s
-from kubernetes import watch
+
+from meshgate.kube.rest import CONFIG_MAP, Rest
 
 log = logging.getLogger("meshgate.push.watch")
 
@@ -39,7 +41,7 @@ class ConfigMapWatch:
         on_listing: Callable[[str, list[Body]], None],
         on_event: Callable[[str, Body], None],
     ) -> None:
-        self._core = k8s.CoreV1Api(api)
+        self._rest = Rest(api)
         self._namespaces = namespaces
         self._loop = loop
         self._on_listing = on_listing
@@ -56,17 +58,8 @@ class ConfigMapWatch:
         self._stop.set()
 
     def _list(self, namespace: str) -> tuple[list[Body], str]:
-        response: Any  # the raw HTTP response: bodies stay dicts, as the watch's raw_object
-        if namespace:
-            response = self._core.list_namespaced_config_map(
-                namespace, label_selector=SELECTOR, _preload_content=False
-            )
-        else:
-            response = self._core.list_config_map_for_all_namespaces(
-                label_selector=SELECTOR, _preload_content=False
-            )
-        data = json.loads(response.data)
-        return list(data.get("items") or []), str(data["metadata"]["resourceVersion"])
+        items, version = self._rest.list_versioned(CONFIG_MAP, namespace or None, labels=SELECTOR)
+        return list(items), version
 
     def _run(self, namespace: str) -> None:
         while not self._stop.is_set():
@@ -79,22 +72,19 @@ class ConfigMapWatch:
                 time.sleep(RETRY_SECONDS)
 
     def _watch(self, namespace: str, version: str) -> None:
-        w = watch.Watch()  # type: ignore[no-untyped-call]
-        kwargs: dict[str, Any] = {
-            "label_selector": SELECTOR,
-            "resource_version": version,
-            "timeout_seconds": WATCH_SECONDS,
-            "allow_watch_bookmarks": True,
-        }
-        func: Any = self._core.list_config_map_for_all_namespaces
-        args: tuple[Any, ...] = ()
-        if namespace:
-            func, args = self._core.list_namespaced_config_map, (namespace,)
         while not self._stop.is_set():
-            for event in w.stream(func, *args, **kwargs):  # type: ignore[no-untyped-call]
-                kind, raw = event["type"], event["raw_object"]
+            for event in self._rest.watch(
+                CONFIG_MAP,
+                namespace or None,
+                version,
+                labels=SELECTOR,
+                timeout_seconds=WATCH_SECONDS,
+            ):
+                kind, raw = event["type"], event["object"]
                 if kind == "ERROR":
                     raise RuntimeError(f"watch error {raw.get('code')}: {raw.get('reason')}")
-                kwargs["resource_version"] = raw["metadata"]["resourceVersion"]
+                version = raw["metadata"]["resourceVersion"]
                 if kind != "BOOKMARK":
                     self._loop.call_soon_threadsafe(self._on_event, kind, raw)
+                if self._stop.is_set():
+                    return

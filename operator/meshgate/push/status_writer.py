@@ -8,7 +8,6 @@ and retried next period, and never touch the config server.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from typing import Any
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
+from meshgate.kube.rest import CONFIG_MAP, MESHGATE_KINDS, NAMESPACE, NotFound, Rest
 from meshproxy.delivery.target import Target
 
 from . import status
@@ -34,9 +34,9 @@ class StatusWriter:
         self, server: ConfigServer, api: k8s.ApiClient, namespace: str, replica: str
     ) -> None:
         self._server = server
-        # Typed Any: bodies stay dicts (the client accepts them), as everywhere in meshgate.
-        self._core: Any = k8s.CoreV1Api(api)
-        self._custom: Any = k8s.CustomObjectsApi(api)
+        # Raw JSON through `Rest`: the client's generated API classes would load pydantic
+        # models of every core kind into the operator's memory for these few calls.
+        self._rest = Rest(api)
         self._namespace = namespace
         self._replica = replica
         self._reported: tuple[Any, float] | None = None
@@ -61,10 +61,7 @@ class StatusWriter:
             body = status.report_body(self._replica, self._namespace, counts, datetime.now(UTC))
             self._put(body)
             self._reported = (counts, now)
-        listed = self._core.list_namespaced_config_map(
-            self._namespace, label_selector="=".join(status.REPORT_LABEL), _preload_content=False
-        )
-        items = json.loads(listed.data).get("items") or []
+        items = self._rest.list(CONFIG_MAP, self._namespace, labels="=".join(status.REPORT_LABEL))
         wall = datetime.now(UTC)
         for cm in items:
             if status.abandoned(cm, wall):
@@ -77,41 +74,41 @@ class StatusWriter:
                 continue
             try:
                 self._write(target, count)
+            except NotFound:
+                log.info("proxy status of %s not written: 404 NotFound", target)
             except ApiException as exc:
-                if exc.status not in (403, 404, 409, 422):
+                if exc.status not in (403, 409, 422):
                     raise
                 log.info("proxy status of %s not written: %s %s", target, exc.status, exc.reason)
             self._written[target] = count
 
     def _put(self, body: dict[str, Any]) -> None:
-        name = body["metadata"]["name"]
         try:
-            self._core.replace_namespaced_config_map(name, self._namespace, body)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
-            self._core.create_namespaced_config_map(self._namespace, body)
+            self._rest.replace(CONFIG_MAP, body)
+        except NotFound:
+            self._rest.create(CONFIG_MAP, self._namespace, body)
 
     def _delete_report(self, cm: dict[str, Any]) -> None:
         meta = cm.get("metadata") or {}
         name = str(meta.get("name"))
         try:
             # Preconditioned on the version read: a report its replica refreshed meanwhile stays.
-            self._core.delete_namespaced_config_map(
-                name,
-                self._namespace,
-                body={"preconditions": {"resourceVersion": meta.get("resourceVersion")}},
+            self._rest.delete(
+                CONFIG_MAP, self._namespace, name, version=str(meta.get("resourceVersion") or "")
             )
             log.info("deleted the abandoned proxy report %s", name)
         except ApiException as exc:
-            if exc.status not in (404, 409):
+            if exc.status != 409:
                 raise
 
     def _write(self, target: Target, count: status.ProxyCount) -> None:
         if target.kind == "gateway":
-            self._custom.patch_namespaced_custom_object_status(
-                "meshgate.io", "v1alpha1", target.namespace, "gateways", target.name,
+            self._rest.merge_patch(
+                MESHGATE_KINDS["Gateway"],
+                target.namespace,
+                target.name,
                 status.gateway_status_patch(count),
-            )  # fmt: skip
+                status=True,
+            )
         else:
-            self._core.patch_namespace(target.namespace, status.namespace_patch(count))
+            self._rest.merge_patch(NAMESPACE, "", target.namespace, status.namespace_patch(count))
