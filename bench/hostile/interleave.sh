@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Interleaved before/after rounds of the hostile e2e tests against two proxy trees, with every
+# cyclic-GC pass of the proxy logged (gcprobe/). What bench/hostile/REPORT.md's medians come from.
+#
+#   git archive <before> proxy-image | tar -x -C /tmp/before    # likewise /tmp/after
+#   bench/hostile/interleave.sh OUT ROUNDS "slowloris slow_readers" /tmp/before /tmp/after
+#
+# Round 1 runs before then after, round 2 after then before, and so on. Each run's figures
+# (bench/out/hostile JSON line), pytest output and GC log go to OUT/<test>-<tree>-<round>.*.
+# The proxy of each tree is imported through PYTHONPATH, ahead of the venv's editable install.
+set -uo pipefail
+[ $# -eq 5 ] || { echo "usage: $0 OUT ROUNDS 'K1 K2' BEFORE_TREE AFTER_TREE" >&2; exit 2; }
+out=$1 rounds=$2 tests=$3
+declare -A tree=([before]=$4 [after]=$5)
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+mkdir -p "$out"
+cd "$repo"
+for r in $(seq 1 "$rounds"); do
+  if [ $((r % 2)) = 1 ]; then order="before after"; else order="after before"; fi
+  for k in $tests; do
+    for v in $order; do
+      tag=$k-$v-$r
+      gclog=$(mktemp -d)
+      echo "$(date -u +%T) $tag load $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/series.log"
+      PYTHONPATH="${tree[$v]}/proxy-image:$here/gcprobe" MESHGATE_GC_LOG="$gclog" \
+        MESHGATE_HOSTILE_ATTACKERS="${MESHGATE_HOSTILE_ATTACKERS:-10000}" \
+        timeout 900 hack/in-netns.sh .venv/bin/pytest -q -s -p no:cacheprovider \
+        tests/e2e/hostile -k "$k" > "$out/$tag.log" 2>&1
+      echo "  rc=$? $(date -u +%T)" >> "$out/series.log"
+      cat "$gclog"/*.tsv > "$out/$tag.gc.tsv" 2>/dev/null
+      rm -rf "$gclog"
+      grep '^{"test"' "$out/$tag.log" > "$out/$tag.json"
+    done
+  done
+done
