@@ -19,6 +19,8 @@ from harness.agent import VOLUME_SYNC_ANNOTATION
 from harness.node import NODE_NAME
 from kubernetes import client
 
+from meshproxy import configparts
+
 Body = dict[str, Any]
 GATEWAY = "edge"
 GATEWAY_PORT = 8080
@@ -203,9 +205,10 @@ async def stream_connected(proxy: ProxyAt) -> bool:
 
 
 def mounted_config(state_dir: Path, namespace: str, pod: Body | Any) -> str:
-    """The config file the proxy's Pod has mounted (what the kubelet projected)."""
+    """The config the proxy's Pod has mounted (what the kubelet projected), assembled from its
+    parts when the file is their index, as the proxy reads it."""
     meta = pod.metadata
     root = state_dir / "pods" / f"{namespace}_{meta.name}_{meta.uid}" / "root"
-    with contextlib.suppress(OSError):
-        return (root / "etc/meshgate/config.json").read_text()
+    with contextlib.suppress(OSError, configparts.ConfigPartsError):
+        return configparts.read_config(str(root / "etc/meshgate/config.json")).decode()
     return ""

@@ -94,12 +94,21 @@ def test_a_sidecar_booting_from_a_split_mesh_config_serves_a_route_in_it(
     ns = user.namespace
     user.label_namespace("meshgate.io/inject=enabled")
     user.apply_text(APPS.format(name="echo"))
+    numbers = range(FILLER_SERVICES)
     with ThreadPoolExecutor(4) as pool:
-        list(
-            pool.map(
-                lambda n: core.create_namespaced_service(ns, _filler(n)), range(FILLER_SERVICES)
-            )
-        )
+        list(pool.map(lambda n: core.create_namespaced_service(ns, _filler(n)), numbers))
+    try:
+        _boots_and_serves(user, node_agent, started)
+    finally:
+        # Every meshed namespace's config lists every Service: gone before the next test, not
+        # whenever the namespace's deletion gets to them.
+        with ThreadPoolExecutor(4) as pool:
+            names = [f"filler-{n:04d}" for n in numbers]
+            list(pool.map(lambda name: core.delete_namespaced_service(name, ns), names))
+
+
+def _boots_and_serves(user: User, node_agent: NodeAgent, started: float) -> None:
+    ns = user.namespace
 
     def index() -> dict[str, Any] | None:
         """The index, once the config it names holds every Service (nothing more to come)."""
