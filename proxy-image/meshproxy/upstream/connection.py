@@ -69,6 +69,7 @@ class UpstreamConnection(asyncio.Protocol):
         "idle_since",
         "parser",
         "pool",
+        "raw",
         "received",
         "requests",
         "transport",
@@ -76,8 +77,11 @@ class UpstreamConnection(asyncio.Protocol):
         "upgrade_rest",
     )
 
-    def __init__(self, pool: EndpointPool) -> None:
+    def __init__(self, pool: EndpointPool, raw: bool = False) -> None:
         self.pool = pool
+        # A tunnel's leg: its bytes are never HTTP, and a server that speaks first (an HTTP/2
+        # server's SETTINGS, an SMTP banner) may do so before the tunnel is spliced.
+        self.raw = raw
         # Kept: `asyncio.get_running_loop()` costs a getpid() system call per call on 3.11.
         self._loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
@@ -196,6 +200,9 @@ class UpstreamConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.tunnel is not None:
             self.tunnel.from_upstream(data)
+            return
+        if self.raw:
+            self.upgrade_rest += data  # handed to the tunnel when it is spliced
             return
         self.received = True
         try:

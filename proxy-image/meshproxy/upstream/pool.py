@@ -124,9 +124,9 @@ class EndpointPool:
             if self.stats is not None:
                 self.stats.overflowed += 1
             raise UpstreamFailure("overflow")
-        return await self._connect()
+        return await self._connect(raw=True)
 
-    async def _connect(self) -> UpstreamConnection:
+    async def _connect(self, raw: bool = False) -> UpstreamConnection:
         self._total += 1
         if self.stats is not None:
             self.stats.opened += 1
@@ -139,7 +139,7 @@ class EndpointPool:
             with offering(session):
                 transport, conn = await asyncio.wait_for(
                     self._loop.create_connection(
-                        lambda: UpstreamConnection(self),
+                        lambda: UpstreamConnection(self, raw),
                         self.address,
                         self.port,
                         ssl=context,

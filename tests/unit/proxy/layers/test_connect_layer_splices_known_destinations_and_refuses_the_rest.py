@@ -26,7 +26,9 @@ WAIT = 10.0  # seconds any single condition may take
 class App(asyncio.Protocol):
     """The tunnel's destination: records what arrives and whether the proxy ended its side."""
 
-    def __init__(self) -> None:
+    def __init__(self, greeting: bytes = b"") -> None:
+        self.greeting = greeting  # written the moment a connection opens, as a server that
+        # speaks first does (an HTTP/2 server's SETTINGS, an SMTP banner)
         self.received = bytearray()
         self.eof = asyncio.Event()
         self.paused = asyncio.Event()
@@ -35,6 +37,8 @@ class App(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        if self.greeting:
+            transport.write(self.greeting)  # type: ignore[attr-defined]
         self.connected.set()
 
     def data_received(self, data: bytes) -> None:
@@ -93,9 +97,11 @@ def sidecar_config(app_port: int, log: Path, role: str = "outbound") -> dict[str
 
 
 @contextlib.asynccontextmanager
-async def running_sidecar(tmp_path: Path, role: str = "outbound") -> AsyncIterator[Sidecar]:
+async def running_sidecar(
+    tmp_path: Path, role: str = "outbound", greeting: bytes = b""
+) -> AsyncIterator[Sidecar]:
     loop = asyncio.get_running_loop()
-    app = App()
+    app = App(greeting)
     app_server = await loop.create_server(lambda: app, "127.0.0.1", 0)
     app_port = app_server.sockets[0].getsockname()[1]
     log = tmp_path / "access.log"
@@ -160,6 +166,19 @@ async def test_a_known_destination_is_spliced_both_ways_and_each_half_close_pass
         (200, "plain/db:5432", len(b"hello client"))
     ]
     assert "flags" not in lines[0]
+
+
+async def test_a_destination_that_speaks_first_has_its_first_bytes_passed_on(
+    tmp_path: Path,
+) -> None:
+    # Its first bytes reach the proxy before the tunnel is spliced: they are the tunnel's, not
+    # a malformed HTTP response.
+    async with running_sidecar(tmp_path, greeting=b"220 db ready\r\n") as side:
+        for _ in range(5):
+            reader, writer, head = await open_tunnel(side.port, b"db.plain:5432")
+            assert head == b"HTTP/1.1 200 Connection Established\r\n\r\n"
+            assert await asyncio.wait_for(reader.readexactly(14), WAIT) == b"220 db ready\r\n"
+            writer.close()
 
 
 async def test_a_client_that_does_not_read_pauses_the_destination_then_gets_every_byte(
