@@ -23,7 +23,9 @@ VERSION_ANNOTATION = "meshgate.io/config-version"
 
 @pytest.fixture
 def operator_back(meshgate_release: Release) -> Iterator[None]:
-    """Whatever the test does to the operator, the session gets it back, Ready."""
+    """Whatever the test does to the operator, the session gets it back, Ready and injecting:
+    the next test may apply a labelled namespace and its Deployments at once, and a Pod created
+    before the restarted operator's webhook answers is admitted without its sidecar (Ignore)."""
     wanted = meshgate_release.wanted_replicas()
     try:
         yield
@@ -31,6 +33,7 @@ def operator_back(meshgate_release: Release) -> Iterator[None]:
         if meshgate_release.wanted_replicas() != wanted:
             meshgate_release.scale_operator(wanted)
         wait_for(meshgate_release.ready_operator_pods, timeout=90, what="the operator back")
+        meshgate_release.wait_until_injecting(90)
 
 
 def _generated(user: User) -> dict[str, tuple[str, str]]:
