@@ -2,10 +2,11 @@
 # Build from the repository root: docker build -f operator.Dockerfile -t meshgate-operator .
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY operator operator
 COPY proxy-image/meshproxy proxy-image/meshproxy
-RUN pip install --no-cache-dir --prefix=/install '.[operator]'
+# At the versions constraints.txt pins: what the tests ran against.
+RUN pip install --no-cache-dir -c constraints.txt --prefix=/install '.[operator]'
 
 FROM python:3.11-slim
 COPY --from=build /install /usr/local

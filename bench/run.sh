@@ -28,7 +28,7 @@ for req in "${extra[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> [bench] installing ${missing[*]} into .venv (the bench extra)"
-  "$PY" -m pip install -q "${missing[@]}"
+  "$PY" -m pip install -q -c constraints.txt "${missing[@]}"
 fi
 
 mkdir -p bench/out

@@ -30,8 +30,11 @@ def installed_by(dockerfile: Path) -> set[str]:
             continue
         if "--prefix=/install" not in line.split("pip install", 1)[1].split("&&", 1)[0]:
             continue  # into the build stage only: not copied into the image
-        words = shlex.split(line.split("pip install", 1)[1].split("&&", 1)[0])
+        words = iter(shlex.split(line.split("pip install", 1)[1].split("&&", 1)[0]))
         for word in words:
+            if word in ("-c", "--constraint"):
+                next(words)  # the constraints file: pins versions, installs nothing
+                continue
             if word.startswith("-"):
                 continue
             match = re.fullmatch(r"\.(?:\[(.*)\])?", word)
@@ -56,6 +59,26 @@ def test_proxy_image_compiles_its_hot_modules_with_the_pinned_mypyc() -> None:
     text = (REPO / "proxy-image" / "Dockerfile").read_text()
     assert "pip install --no-cache-dir -c constraints.txt mypy setuptools" in text
     assert "build_compiled.py --in-place /install/lib/python3.11/site-packages" in text
+
+
+def _image_installs(dockerfile: Path) -> list[str]:
+    text = dockerfile.read_text().replace("\\\n", " ")
+    return [
+        line.split("pip install", 1)[1]
+        for line in text.splitlines()
+        if line.strip().startswith("RUN") and "pip install" in line
+    ]
+
+
+def test_every_image_installs_at_the_pinned_versions() -> None:
+    # An image built without the constraints resolves the newest releases of the day: not
+    # what the test suite ran against.
+    for dockerfile in (REPO / "proxy-image" / "Dockerfile", REPO / "operator.Dockerfile"):
+        installs = _image_installs(dockerfile)
+        assert installs, dockerfile
+        for args in installs:
+            assert "-c constraints.txt" in args, (dockerfile.name, args)
+        assert "COPY pyproject.toml README.md constraints.txt ./" in dockerfile.read_text()
 
 
 def test_operator_image_installs_the_operator_extra() -> None:
