@@ -30,6 +30,49 @@ HERE = Path(__file__).resolve().parent
 GATEWAY_LABEL = "meshgate.io/gateway"
 ADMIN_PORT = 15090
 
+# One echo Pod behind a Service of the same name, port 8080: `echo_app(name)`.
+_ECHO_APP = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+        - name: echo
+          image: meshgate.local/echo:latest
+          imagePullPolicy: IfNotPresent
+          env:
+            - name: POD_NAME
+              valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}
+          ports:
+            - {{name: http, containerPort: 8080}}
+          readinessProbe:
+            httpGet: {{path: /healthz, port: http}}
+            periodSeconds: 1
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {name}
+spec:
+  selector: {{app: {name}}}
+  ports:
+    - {{name: http, port: 8080, targetPort: http}}
+"""
+
+
+def echo_app(name: str) -> str:
+    """The manifest of one echo Pod behind a Service called `name` (port 8080), to apply."""
+    return _ECHO_APP.format(name=name)
+
 
 @dataclass(frozen=True)
 class User:

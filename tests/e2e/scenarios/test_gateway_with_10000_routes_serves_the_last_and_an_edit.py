@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 from kubernetes.client import ApiClient
-from scenario_kit import User, request
+from scenario_kit import User, echo_app, request
 
 ROUTES = 10_000
 GATEWAY = "big"
@@ -43,41 +43,8 @@ spec:
       port: {PORT}
       protocol: HTTP
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: echo
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {{app: echo}}
-  template:
-    metadata:
-      labels: {{app: echo}}
-    spec:
-      terminationGracePeriodSeconds: 5
-      containers:
-        - name: echo
-          image: meshgate.local/echo:latest
-          imagePullPolicy: IfNotPresent
-          env:
-            - name: POD_NAME
-              valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}
-          ports:
-            - {{name: http, containerPort: 8080}}
-          readinessProbe:
-            httpGet: {{path: /healthz, port: http}}
-            periodSeconds: 1
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: echo
-spec:
-  selector: {{app: echo}}
-  ports:
-    - {{name: http, port: 8080, targetPort: http}}
 """
+GATEWAY_AND_APP += echo_app("echo")
 
 
 def route(number: int, path: str) -> dict[str, Any]:

@@ -22,50 +22,13 @@ from typing import Any
 from harness.session import NodeAgent
 from kubernetes import client
 from kubernetes.client import ApiClient
-from scenario_kit import Answer, User
+from scenario_kit import Answer, User, echo_app
 
 from meshgate.localcluster.waiting import wait_for
 from meshproxy import configparts
 
 FILLER_SERVICES = 600
 OUTBOUND = 15001
-
-APPS = """
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {name}
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {{app: {name}}}
-  template:
-    metadata:
-      labels: {{app: {name}}}
-    spec:
-      terminationGracePeriodSeconds: 5
-      containers:
-        - name: echo
-          image: meshgate.local/echo:latest
-          imagePullPolicy: IfNotPresent
-          env:
-            - name: POD_NAME
-              valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}
-          ports:
-            - {{name: http, containerPort: 8080}}
-          readinessProbe:
-            httpGet: {{path: /healthz, port: http}}
-            periodSeconds: 1
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: {name}
-spec:
-  selector: {{app: {name}}}
-  ports:
-    - {{name: http, port: 8080, targetPort: http}}
-"""
 
 
 def _filler(number: int) -> client.V1Service:
@@ -93,7 +56,7 @@ def test_a_sidecar_booting_from_a_split_mesh_config_serves_a_route_in_it(
     core = client.CoreV1Api(api_client)
     ns = user.namespace
     user.label_namespace("meshgate.io/inject=enabled")
-    user.apply_text(APPS.format(name="echo"))
+    user.apply_text(echo_app("echo"))
     numbers = range(FILLER_SERVICES)
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda n: core.create_namespaced_service(ns, _filler(n)), numbers))
@@ -130,7 +93,7 @@ def _boots_and_serves(user: User, node_agent: NodeAgent, started: float) -> None
 
     stored = wait_for(index, timeout=300, what="meshgate-mesh holding an index of parts")
     # The caller Pod is created (and injected) only now: it boots from index and parts.
-    user.apply_text(APPS.format(name="caller"))
+    user.apply_text(echo_app("caller"))
     (caller,) = user.ready_pods("app=caller", 1, timeout=180)
     user.ready_pods("app=echo", 1, timeout=180)
     meta = caller["metadata"]
