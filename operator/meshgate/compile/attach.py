@@ -45,65 +45,105 @@ def _allowed(listener: Listener, gw_ns: str, route_ns: str, index: Index) -> boo
     return all(labels.get(k) == v for k, v in wanted.items())
 
 
-def attach(index: Index, gateways: dict[str, Resource[GatewaySpec]]) -> Attachments:
+@dataclass(frozen=True)
+class RouteAttachment:
+    """One Route's parentRefs matched against the Gateways: what `attach` gathers, kept by the
+    `Compiler` and reused while the Route, the Gateways and the Namespaces stay the same."""
+
+    route: Resource[RouteSpec]
+    attached: tuple[tuple[str, Attachment], ...]  # (gateway key, attachment), in ref order
+    refused: tuple[tuple[str, str], ...]
+    accepted: frozenset[tuple[str, str]]
+    parents: int
+
+
+# route key -> its attachment, as the previous compile found it
+Kept = dict[str, RouteAttachment]
+
+
+def attach(
+    index: Index, gateways: dict[str, Resource[GatewaySpec]], kept: Kept | None = None
+) -> tuple[Attachments, Kept]:
+    """Every Route attached; `kept` (valid only while no Gateway or Namespace moved) saves
+    matching again a Route whose object did not move. Also returns what to keep next."""
     out = Attachments()
+    now: Kept = {}
+    by_gateway, refused, accepted, parents = out.by_gateway, out.refused, out.accepted, out.parents
     for route in index.snapshot.routes:
         if route.spec is None:
             continue
         key = route.meta.key
-        refs = route.spec.parent_refs or []
-        out.parents[key] = len(refs)
-        for ref in refs:
-            gw_key = f"{ref.namespace or route.meta.namespace}/{ref.name}"
-            gw = gateways.get(gw_key)
-            if gw is not None and gw.api_version != route.api_version:
-                gw = None  # a Gateway of the other API is not this Route's parent
-            if gw is None or gw.spec is None:
-                why = "not found" if gw is None else "is invalid"
-                out.refused.setdefault(key, []).append(
-                    ("NoMatchingParent", f"gateway {q(gw_key)} {why}")
+        found = kept.get(key) if kept is not None else None
+        if found is None or found.route is not route:
+            found = _attach_one(route, index, gateways)
+        now[key] = found
+        parents[key] = found.parents
+        for gw_key, a in found.attached:
+            by_gateway.setdefault(gw_key, []).append(a)
+        if found.refused:
+            refused.setdefault(key, []).extend(found.refused)
+        if found.accepted:
+            accepted.setdefault(key, set()).update(found.accepted)
+    return out, now
+
+
+def _attach_one(
+    route: Resource[RouteSpec], index: Index, gateways: dict[str, Resource[GatewaySpec]]
+) -> RouteAttachment:
+    assert route.spec is not None
+    refused: list[tuple[str, str]] = []
+    attached: list[tuple[str, Attachment]] = []
+    accepted: set[tuple[str, str]] = set()
+    refs = route.spec.parent_refs or []
+    for ref in refs:
+        gw_key = f"{ref.namespace or route.meta.namespace}/{ref.name}"
+        gw = gateways.get(gw_key)
+        if gw is not None and gw.api_version != route.api_version:
+            gw = None  # a Gateway of the other API is not this Route's parent
+        if gw is None or gw.spec is None:
+            why = "not found" if gw is None else "is invalid"
+            refused.append(("NoMatchingParent", f"gateway {q(gw_key)} {why}"))
+            continue
+        found = False
+        reasons: list[tuple[str, str]] = []
+        for listener in gw.spec.listeners:
+            if ref.section_name and listener.name != ref.section_name:
+                continue
+            if ref.port and listener.port != ref.port:
+                continue
+            if not _allowed(listener, gw.meta.namespace, route.meta.namespace, index):
+                reasons.append(
+                    (
+                        "NotAllowedByListeners",
+                        f"listener {q(listener.name)} of gateway {q(gw_key)} does not allow "
+                        f"Routes from namespace {q(route.meta.namespace)}",
+                    )
                 )
                 continue
-            found = False
-            reasons: list[tuple[str, str]] = []
-            for listener in gw.spec.listeners:
-                if ref.section_name and listener.name != ref.section_name:
-                    continue
-                if ref.port and listener.port != ref.port:
-                    continue
-                if not _allowed(listener, gw.meta.namespace, route.meta.namespace, index):
-                    reasons.append(
-                        (
-                            "NotAllowedByListeners",
-                            f"listener {q(listener.name)} of gateway {q(gw_key)} does not allow "
-                            f"Routes from namespace {q(route.meta.namespace)}",
-                        )
+            unfit = misfit(listener, route.spec, bool(ref.section_name or ref.port))
+            if unfit is not None:  # a TCP or TLS listener takes Routes of backendRefs only
+                reasons.append(("UnsupportedValue", unfit))
+                continue
+            hosts = intersect(listener.hostname, route.spec.hostnames)
+            if not hosts:
+                reasons.append(
+                    (
+                        "NoMatchingListenerHostname",
+                        f"listener {q(listener.name)} of gateway {q(gw_key)} serves "
+                        f"{q(listener.hostname)}, none of the Route's hostnames",
                     )
-                    continue
-                unfit = misfit(listener, route.spec, bool(ref.section_name or ref.port))
-                if unfit is not None:  # a TCP or TLS listener takes Routes of backendRefs only
-                    reasons.append(("UnsupportedValue", unfit))
-                    continue
-                hosts = intersect(listener.hostname, route.spec.hostnames)
-                if not hosts:
-                    reasons.append(
-                        (
-                            "NoMatchingListenerHostname",
-                            f"listener {q(listener.name)} of gateway {q(gw_key)} serves "
-                            f"{q(listener.hostname)}, none of the Route's hostnames",
-                        )
-                    )
-                    continue
-                found = True
-                out.by_gateway.setdefault(gw_key, []).append(
-                    Attachment(route=route, listener=listener, hostnames=tuple(hosts))
                 )
-                out.accepted.setdefault(key, set()).add((gw_key, listener.name))
-            if not found:
-                if not reasons:
-                    what = f"listener {q(ref.section_name)}" if ref.section_name else "a listener"
-                    if ref.port:
-                        what += f" on port {ref.port}"
-                    reasons.append(("NoMatchingParent", f"gateway {q(gw_key)} has no {what}"))
-                out.refused.setdefault(key, []).extend(reasons)
-    return out
+                continue
+            found = True
+            attached.append(
+                (gw_key, Attachment(route=route, listener=listener, hostnames=tuple(hosts)))
+            )
+            accepted.add((gw_key, listener.name))
+        if not found:
+            if not reasons:
+                what = f"listener {q(ref.section_name)}" if ref.section_name else "a listener"
+                if ref.port:
+                    what += f" on port {ref.port}"
+                reasons.append(("NoMatchingParent", f"gateway {q(gw_key)} has no {what}"))
+            refused.extend(reasons)
+    return RouteAttachment(route, tuple(attached), tuple(refused), frozenset(accepted), len(refs))

@@ -27,12 +27,12 @@ from meshgate.api.v1alpha1.gateway import GatewaySpec
 from meshgate.api.v1alpha1.route import RouteSpec
 from meshproxy.configparts import ConfigPartsError, split
 
-from .attach import Attachment, attach
+from .attach import Attachment, RouteAttachment, attach
 from .changes import Changes, changes
 from .clusters import ClusterBook
 from .edge import EdgeBook
 from .gateway_text import Pieces, versioned_in_pieces
-from .gateways import GatewayUse, compile_gateway
+from .gateways import GatewayMemo, GatewayUse, compile_gateway
 from .index import SYSTEM_NAMESPACES, Index
 from .mesh import MeshUse, compile_namespace
 from .mesh_routes import mesh_routes
@@ -96,6 +96,8 @@ class GatewayStage:
     # Its config's virtual hosts and the rest, checked and dumped: the next compile of this
     # Gateway re-dumps only the pieces that changed.
     pieces: Pieces = field(default_factory=Pieces)
+    memo: GatewayMemo | None = None  # the next compile's reusable contributions and hosts
+    hosts_built: int = 0
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ class CompileStats:
     translations_made: int = 0
     translations_kept: int = 0
     clusters_built: int = 0
+    virtual_hosts_built: int = 0  # by the Gateways compiled (the others are kept whole)
 
 
 class _Translations:
@@ -175,6 +178,7 @@ class Compiler:
         self._snapshot: Snapshot | None = None
         self._translations: dict[tuple[str, float | None], RouteTranslation] = {}
         self._gateways: dict[str, GatewayStage] = {}
+        self._attached: dict[str, RouteAttachment] = {}
         self._meshes: dict[str, MeshStage] = {}
         self._edge_route_targets: frozenset[tuple[str, str]] = frozenset()
         self._clusters: ClusterBook | None = None
@@ -212,7 +216,11 @@ class Compiler:
                     "the last good configuration stays in place until the spec is fixed",
                 )  # fmt: skip
                 retained.add(gw.meta.key)
-        attachments = attach(index, gateways)
+        # Which listeners take a Route reads only the Route, the Gateways and the Namespaces.
+        attach_held = not (
+            moved.everything or moved.settings or moved.namespaces or moved.of("gateways")
+        )
+        attachments, attached = attach(index, gateways, self._attached if attach_held else None)
         routes_in_mesh = mesh_routes(index)
         edge_route_targets = frozenset(
             (ns, name) for kind, ns, name in edge.by_target if kind == "Route"
@@ -231,7 +239,7 @@ class Compiler:
         )
         touched = _touched_services(moved)
         stages: dict[str, GatewayStage] = {}
-        compiled = kept = 0
+        compiled = kept = hosts_built = 0
         for key, gw in sorted(gateways.items()):
             if gw.spec is None:
                 continue
@@ -250,8 +258,10 @@ class Compiler:
                 stage = _compile_gateway(
                     gw, atts, runtime, index, translations, clusters, edge,
                     prev.pieces if prev is not None else Pieces(),
+                    prev.memo if prev is not None else None,
                 )  # fmt: skip
                 compiled += 1
+                hosts_built += stage.hosts_built
             stages[key] = stage
             if stage.output is None:
                 retained.add(key)
@@ -349,10 +359,12 @@ class Compiler:
             translations_made=translations.made,
             translations_kept=len(translations.now) - translations.made,
             clusters_built=clusters.built_here,
+            virtual_hosts_built=hosts_built,
         )
         self._snapshot = snap
         self._translations = translations.now
         self._gateways = stages
+        self._attached = attached
         self._meshes = meshes
         self._edge_route_targets = edge_route_targets
         self._clusters = clusters
@@ -409,17 +421,20 @@ def _compile_gateway(
     clusters: ClusterBook,
     edge: EdgeBook,
     kept: Pieces,
+    memo: GatewayMemo | None,
 ) -> GatewayStage:
     assert gw.spec is not None
     use = GatewayUse()
-    plan = compile_gateway(gw, list(attachments), index, translations.get, clusters, edge, use)
+    plan = compile_gateway(
+        gw, list(attachments), index, translations.get, clusters, edge, use, memo
+    )
     config, text, pieces = versioned_in_pieces(plan.config, kept)
     fate = Notes()
     try:
         parts = split(text, config.version)
     except ConfigPartsError as exc:
         fate.set("Gateway", gw.meta, "Programmed", "False", "ConfigTooLarge", str(exc))
-        return GatewayStage(gw, attachments, runtime, use, fate.freeze(), None, pieces)
+        return GatewayStage(gw, attachments, runtime, use, fate.freeze(), None, pieces, plan.memo)
     fate.set(
         "Gateway", gw.meta, "Programmed", "True", "Programmed",
         f"proxy config {config.version} ({len(text)} bytes) compiled; "
@@ -448,7 +463,9 @@ def _compile_gateway(
         edge_files=plan.edge_files,
         owner_api_version=gw.api_version,
     )
-    return GatewayStage(gw, attachments, runtime, use, fate.freeze(), output, pieces)
+    return GatewayStage(
+        gw, attachments, runtime, use, fate.freeze(), output, pieces, plan.memo, plan.hosts_built
+    )
 
 
 def _stored_in(gateway: str, parts: int | None) -> str:

@@ -16,12 +16,13 @@ holds a piece it did not check.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import msgspec
-from msgspec.structs import replace
+from msgspec.structs import force_setattr, replace
 
 from meshproxy import config as pc
 from meshproxy.config.codec import explain
@@ -88,15 +89,26 @@ def versioned_in_pieces(config: pc.ProxyConfig, kept: Pieces) -> tuple[pc.ProxyC
             raise RuntimeError(f"virtual-host marker {i} is not in the config dump once")
         text = f"{before}[{','.join(p.text for p in row)}]{after}"
     digest, stamped_text = stamp(text)
-    checked = replace(
+    checked = _assembled(
         checked_bare,
-        listeners=[
+        [
             replace(ln, virtual_hosts=[p.checked for p in row])
             for ln, row in zip(checked_bare.listeners, by_listener, strict=True)
         ],
-        version=digest,
+        digest,
     )
     return checked, stamped_text, Pieces(pieces, rest)
+
+
+def _assembled(bare: pc.ProxyConfig, listeners: list[pc.Listener], version: str) -> pc.ProxyConfig:
+    """The checked config with its checked virtual hosts, without `ProxyConfig.__post_init__`
+    walking every route's references again: they are the names of the built config, which its
+    construction checked, and each piece decodes to the very names it was dumped from (at
+    10,000 Routes that walk was 12% of a one-Route change's compile)."""
+    out = copy.copy(bare)
+    force_setattr(out, "listeners", listeners)
+    force_setattr(out, "version", version)
+    return out
 
 
 def _rest(bare: pc.ProxyConfig) -> RestPiece:

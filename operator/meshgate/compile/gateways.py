@@ -29,14 +29,14 @@ from .edge import EdgeBook, GatewayEdge
 from .index import Index
 from .isolation import claimed_hostnames, owned_by_a_more_specific_listener
 from .names import ClusterRef
-from .notes import Notes
+from .notes import NoteLog, Notes
 from .passthrough import PROTOCOLS as PASSTHROUGH
 from .passthrough import compile_port
 from .paths import IDENTITY_DIR, listener_cert_dir
 from .report import q
 from .rules import Applied, Entry, RouteTranslation
 from .snapshot import Resource
-from .vhosts import Claims, clusters_used, ordered_routes
+from .vhosts import Claims, clusters_named, ordered_routes
 
 KIND = "Gateway"
 
@@ -49,6 +49,42 @@ class GatewayPlan:
     tls_secrets: tuple[str, ...]
     ports: tuple[tuple[str, int], ...]  # (listener name, port)
     edge_files: tuple[tuple[str, str], ...] = ()
+    memo: GatewayMemo | None = None  # what the next compile of this Gateway may reuse
+    hosts_built: int = 0  # virtual hosts built again (not reused from the memo)
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What one attached Route gives one listener's virtual hosts: its translation's entries
+    per hostname, in the order they are gathered. Kept only for a Route and Gateway that no edge
+    policy targets: then the entries are the translation's own, untouched by `_with_edge`."""
+
+    attachment: Attachment
+    translation: RouteTranslation
+    hostnames: tuple[str | None, ...]  # the listener group's hostnames (isolation reads them)
+    items: tuple[tuple[str, Entry], ...]
+
+
+@dataclass(frozen=True)
+class HostBuild:
+    """One virtual host built from its entries, with what building it found: reused while the
+    very same entries come in the same order."""
+
+    entries: tuple[Entry, ...]
+    vhost: pc.VirtualHost
+    notes: NoteLog
+    claims: Claims
+    used: frozenset[str]  # clusters its routes name
+
+
+@dataclass(frozen=True)
+class GatewayMemo:
+    """What a compile of one Gateway keeps for the next: a one-Route change then rebuilds that
+    Route's contribution and its hosts' virtual hosts only. Every reuse is checked against the
+    inputs by identity, so a memo is never wrong, only useless."""
+
+    contributions: dict[tuple[str, str], Contribution] = field(default_factory=dict)
+    hosts: dict[tuple[int, str], HostBuild] = field(default_factory=dict)
 
 
 Translate = Callable[[Resource[RouteSpec], float | None], RouteTranslation]
@@ -76,9 +112,17 @@ def compile_gateway(
     clusters: ClusterBook,
     edge: EdgeBook,
     use: GatewayUse,
+    kept: GatewayMemo | None = None,
 ) -> GatewayPlan:
-    """The gateway's config; what it found and used goes into `use`."""
+    """The gateway's config; what it found and used goes into `use`. `kept`: the memo of an
+    earlier compile of this Gateway, reused wherever its inputs are the very same."""
     assert gw.spec is not None
+    kept = kept or GatewayMemo()
+    memo = GatewayMemo()
+    # No edge policy names this Gateway: a Route no policy names keeps its entries as they are.
+    gateway_free = not edge.by_target.get(("Gateway", gw.meta.namespace, gw.meta.name))
+    http_used: set[str] = set()
+    hosts_built = 0
     report, claims, gw_edge = use.notes, use.claims, use.edge
     spec = gw.spec
     defaults = spec.defaults
@@ -107,18 +151,38 @@ def compile_gateway(
             conds = conditions[listener.name]
             attached = by_listener.get(listener.name, [])
             if not passthrough and conds[0]["status"] == "True" and conds[1]["status"] == "True":
+                group_hosts = tuple(hostnames)
                 for a in attached:
                     translation = translate(a.route, timeout)
                     use.translations.append(translation)
                     for ref in translation.clusters:
-                        use.clusters[ref] = clusters.ensure(ref)
-                    for host in a.hostnames:
-                        if owned_by_a_more_specific_listener(host, listener.hostname, hostnames):
-                            continue
-                        for entry in translation.entries:
-                            entries[host].append(
-                                _with_edge(entry, gw, listener.name, authn, edge, use)
-                            )
+                        if ref not in use.clusters:
+                            use.clusters[ref] = clusters.ensure(ref)
+                    meta = a.route.meta
+                    free = gateway_free and not edge.by_target.get(
+                        ("Route", meta.namespace, meta.name)
+                    )
+                    ckey = (listener.name, meta.key)
+                    c = kept.contributions.get(ckey) if free else None
+                    if c is not None and _holds(c, a, translation, group_hosts):
+                        if c.items:  # `_with_edge`'s one effect on a Route no policy names
+                            use.applied.setdefault((meta.namespace, meta.name), set())
+                    else:
+                        items = []
+                        for host in a.hostnames:
+                            if owned_by_a_more_specific_listener(
+                                host, listener.hostname, hostnames
+                            ):
+                                continue
+                            for entry in translation.entries:
+                                items.append(
+                                    (host, _with_edge(entry, gw, listener.name, authn, edge, use))
+                                )
+                        c = Contribution(a, translation, group_hosts, tuple(items))
+                    if free:
+                        memo.contributions[ckey] = c
+                    for host, entry in c.items:
+                        entries[host].append(entry)
             statuses[listener.name] = {
                 "name": listener.name,
                 "attachedRoutes": len({a.route.meta.key for a in attached}),
@@ -146,9 +210,15 @@ def compile_gateway(
         for host in claimed_hostnames(group):
             entries.setdefault(host, [])  # isolation: never a less specific listener's host
         for host in sorted(entries):
-            routes = ordered_routes(host, entries[host], report, claims)
-            domains = [host] if host == "*" else [host, f"{host}:{port}"]
-            vhosts.append(pc.VirtualHost(name=host, domains=domains, routes=routes))
+            built = kept.hosts.get((port, host))
+            if built is None or not _same_entries(built.entries, entries[host]):
+                built = _build_host(port, host, entries[host])
+                hosts_built += 1
+            memo.hosts[(port, host)] = built
+            report.extend(built.notes)
+            claims.merge(built.claims)
+            http_used |= built.used
+            vhosts.append(built.vhost)
         proxy_listeners.append(
             pc.Listener(
                 name="+".join(listener.name for listener in group),
@@ -165,7 +235,7 @@ def compile_gateway(
     limits = pc.Limits()
     if defaults is not None:
         limits = pc.Limits(max_request_body_bytes=defaults.max_request_body_bytes)
-    used = clusters_used(proxy_listeners)
+    used = http_used  # what the virtual hosts name (passthrough listeners bring their own)
     config = pc.ProxyConfig(
         node=pc.Node(role="gateway", name=gw.meta.name, namespace=gw.meta.namespace),
         identity=_identity(index)
@@ -215,6 +285,43 @@ def compile_gateway(
         # certificate is missing, and the proxy opens the port once it can.
         ports=tuple((by_port[p][0].name, p) for p in sorted(by_port)),
         edge_files=tuple(sorted(gw_edge.files.items())),
+        memo=memo,
+        hosts_built=hosts_built,
+    )
+
+
+def _holds(
+    c: Contribution,
+    attachment: Attachment,
+    translation: RouteTranslation,
+    group_hosts: tuple[str | None, ...],
+) -> bool:
+    """Whether gathering the attachment's entries now would give the kept contribution."""
+    kept = c.attachment
+    return (
+        c.translation is translation
+        and kept.route is attachment.route
+        and kept.listener is attachment.listener
+        and kept.hostnames == attachment.hostnames
+        and c.hostnames == group_hosts
+    )
+
+
+def _same_entries(kept: tuple[Entry, ...], now: list[Entry]) -> bool:
+    return len(kept) == len(now) and all(a is b for a, b in zip(kept, now, strict=True))
+
+
+def _build_host(port: int, host: str, entries: list[Entry]) -> HostBuild:
+    notes, claims = Notes(), Claims()
+    routes = ordered_routes(host, entries, notes, claims)
+    domains = [host] if host == "*" else [host, f"{host}:{port}"]
+    vhost = pc.VirtualHost(name=host, domains=domains, routes=routes)
+    return HostBuild(
+        entries=tuple(entries),
+        vhost=vhost,
+        notes=notes.freeze(),
+        claims=claims,
+        used=frozenset(clusters_named(routes)),
     )
 
 

@@ -48,5 +48,9 @@ class Notes:
         """A status field besides conditions (the last one recorded wins)."""
         self._log.append(("field", kind, meta, name, value))
 
+    def extend(self, log: NoteLog) -> None:
+        """Records kept from an earlier call, as if made again now."""
+        self._log.extend(log)
+
     def freeze(self) -> NoteLog:
         return tuple(self._log)

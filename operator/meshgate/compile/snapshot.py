@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
@@ -44,11 +45,13 @@ class Meta:
     # Only `meshgate.io/` annotations (a Route's description and OpenAPI document for the catalog).
     annotations: Mapping[str, str] = field(default_factory=lambda: _EMPTY, compare=False)
 
-    @property
+    # Cached (read hundreds of thousands of times a compile at 10,000 Routes); not fields, so
+    # neither compared nor copied by `dataclasses.replace`.
+    @cached_property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
 
-    @property
+    @cached_property
     def age_key(self) -> tuple[str, str, str]:
         """Older first, then namespace/name: the Gateway API tie-break."""
         return (self.creation_timestamp or "9999", self.namespace, self.name)

@@ -58,11 +58,15 @@ def ordered_routes(
 
 
 def clusters_used(listeners: Iterable[pc.Listener]) -> set[str]:
+    return clusters_named(
+        r for listener in listeners for vh in listener.virtual_hosts for r in vh.routes
+    )
+
+
+def clusters_named(routes: Iterable[pc.Route]) -> set[str]:
     used: set[str] = set()
-    for listener in listeners:
-        for vh in listener.virtual_hosts:
-            for r in vh.routes:
-                if r.forward:
-                    used.update(c.cluster for c in r.forward.clusters)
-                    used.update(m.cluster for m in r.forward.mirrors)
+    for r in routes:
+        if r.forward:
+            used.update(c.cluster for c in r.forward.clusters)
+            used.update(m.cluster for m in r.forward.mirrors)
     return used

@@ -92,6 +92,33 @@ def test_a_route_edit_recompiles_its_parent_gateway_and_its_translation_only() -
     assert result.statuses == compile_snapshot(snap).statuses
 
 
+def test_a_route_edit_rebuilds_only_the_virtual_hosts_of_its_hostnames() -> None:
+    def on_host(name: str, host: str, path: str = "/") -> dict[str, Any]:
+        body = route(name, "a", "one", path)
+        body["spec"]["hostnames"] = [host]
+        return body
+
+    routes = [on_host(f"r{n}", f"h{n % 5}.example.com", f"/p{n}") for n in range(20)]
+    compiler = Compiler()
+    first = build(routes, SERVICES)
+    compiler.compile(first)
+    assert compiler.stats.virtual_hosts_built == 5
+    edited = [on_host("r3", "h3.example.com", "/moved"), *(r for r in routes if r is not routes[3])]
+    snap = keep_unchanged(first, build(edited, SERVICES))
+    result = compiler.compile(snap)
+    assert compiler.stats.virtual_hosts_built == 1
+    assert '"value":"/moved"' in result.gateways[0].config_json
+    assert result == compile_snapshot(snap)
+    assert result.statuses == compile_snapshot(snap).statuses
+    # Moved to another hostname: the host it left and the host it joined.
+    edited = [on_host("r3", "h1.example.com", "/moved"), *(r for r in routes if r is not routes[3])]
+    snap = keep_unchanged(snap, build(edited, SERVICES))
+    result = compiler.compile(snap)
+    assert compiler.stats.virtual_hosts_built == 2
+    assert result == compile_snapshot(snap)
+    assert result.statuses == compile_snapshot(snap).statuses
+
+
 def test_a_service_edit_recompiles_the_gateways_naming_it_and_the_mesh() -> None:
     compiler = Compiler()
     first = build(ROUTES, SERVICES)
