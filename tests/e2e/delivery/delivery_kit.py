@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -212,3 +213,35 @@ def mounted_config(state_dir: Path, namespace: str, pod: Body | Any) -> str:
     with contextlib.suppress(OSError, configparts.ConfigPartsError):
         return configparts.read_config(str(root / "etc/meshgate/config.json")).decode()
     return ""
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process under `pid`, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def operator_pid(agent_pid: int) -> int | None:
+    """The operator container's process: a descendant of this node agent, never anyone else's."""
+    for pid in descendants(agent_pid):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(a.endswith(b"meshgate") for a in argv) and b"operator" in argv:
+            return pid
+    return None
