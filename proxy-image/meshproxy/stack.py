@@ -388,6 +388,7 @@ class _Builder:
                 from meshproxy.layers.timeout import TimeoutLayer
 
                 chain = chain.wrap(TimeoutLayer(chain.handle, forward.timeout))
+            chain = self._backend_headers(chain, forward)
             if forward.mirrors:
                 from meshproxy.layers.mirror import MirrorLayer
 
@@ -433,6 +434,23 @@ class _Builder:
         if cfg.authn:
             chain = self._authn(chain, cfg.authn)
         return self._rate_limit(chain, cfg.rate_limits, principal_keys=False)
+
+    @staticmethod
+    def _backend_headers(chain: Chain, forward: config.Forward) -> Chain:
+        """The picked backend's own header modifiers, around retries (applied once) and inside
+        mirrors (copies go without them) and the route's modifiers (the backend's come last)."""
+        from meshproxy.layers.backend_headers import (
+            BackendHeadersLayer,
+            BackendRequestHeadersLayer,
+            compile_backend_ops,
+        )
+
+        ops = compile_backend_ops(forward)
+        if not ops:
+            return chain
+        if all(response is None for _, response in ops.values()):
+            return chain.wrap(BackendRequestHeadersLayer(chain.handle, ops))
+        return chain.wrap(BackendHeadersLayer(chain.handle, ops))
 
     def _authn(self, chain: Chain, names: list[str]) -> Chain:
         from meshproxy.edge.authenticator import Authenticator

@@ -104,7 +104,7 @@ def _action(route: Mapping[str, Any]) -> str:
         clusters = route["forward"].get("clusters") or []
         if len(clusters) == 1:
             return f"→ {clusters[0].get('cluster')}"
-        return "→ " + ", ".join(f"{c.get('cluster')} ({c.get('weight')})" for c in clusters)
+        return "→ " + ", ".join(f"{c.get('cluster')} ({c.get('weight', 1)})" for c in clusters)
     if route.get("redirect"):
         return f"redirect {route['redirect'].get('statusCode', 302)}"
     if route.get("directResponse"):

@@ -22,6 +22,7 @@ from meshgate.api.v1alpha1.destination_rule import DestinationRuleSpec
 from meshgate.api.v1alpha1.retry_policy import RetryPolicySpec
 from meshgate.api.v1alpha1.route import (
     BackendObjectReference,
+    BackendRef,
     HeaderModifier,
     PathModifier,
     RouteFilter,
@@ -265,7 +266,11 @@ class _Translator:
             self.ready_from.append(cluster)
             self._note_destination_rule(service)
             if ref.weight > 0:
-                weighted.append(pc.WeightedCluster(cluster=cluster.name, weight=ref.weight))
+                weighted.append(
+                    pc.WeightedCluster(
+                        cluster=cluster.name, weight=ref.weight, **_backend_headers(ref)
+                    )
+                )
         self.total += len(refs)
         self.resolved += resolved
         if not weighted:
@@ -403,6 +408,18 @@ def _match(m: RouteMatch) -> pc.RouteMatch:
         ],
         method=m.method,
     )
+
+
+def _backend_headers(ref: BackendRef) -> dict[str, pc.HeaderModifier]:
+    """The header modifiers of a backendRef's own filters, for its weighted cluster: the proxy
+    applies them only to the requests it sends there."""
+    out: dict[str, pc.HeaderModifier] = {}
+    for f in ref.filters or []:
+        if f.type == "RequestHeaderModifier" and f.request_header_modifier:
+            out["request_headers"] = _headers(f.request_header_modifier)
+        elif f.type == "ResponseHeaderModifier" and f.response_header_modifier:
+            out["response_headers"] = _headers(f.response_header_modifier)
+    return out
 
 
 def _headers(h: HeaderModifier) -> pc.HeaderModifier:

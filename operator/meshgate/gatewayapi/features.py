@@ -18,6 +18,7 @@ SUPPORTED_FEATURES: tuple[str, ...] = (
     "HTTPRoute308RedirectStatusCode",
     "HTTPRouteBackendProtocolH2C",
     "HTTPRouteBackendProtocolWebSocket",
+    "HTTPRouteBackendRequestHeaderModification",
     "HTTPRouteBackendTimeout",
     "HTTPRouteCORS",
     "HTTPRouteDestinationPortMatching",

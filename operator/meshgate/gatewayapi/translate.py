@@ -6,8 +6,11 @@ differs is decided here:
 - a backendRef must be a core Service (else InvalidKind), in the route's namespace or allowed by
   a ReferenceGrant (else RefNotPermitted), and exist with that port (else BackendNotFound); an
   unresolved backend is left out of the rule, and a rule left with no backend answers 500;
-- anything meshgate cannot do (ExtensionRef filters, filters on a single backendRef, fields of
-  the experimental channel) is refused as UnsupportedValue rather than half-applied.
+- a backendRef's own filters carry over when they are header modifiers, applied only when that
+  backend is picked; two backendRefs naming one Service port, one of them with filters, are
+  refused by the Route's own validation (the proxy keys a backend's filters by its cluster);
+- anything meshgate cannot do (ExtensionRef filters, other filter types on a single backendRef,
+  fields of the experimental channel) is refused as UnsupportedValue rather than half-applied.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from meshgate.api.v1alpha1.route import RouteRule
+from meshgate.api.v1alpha1.route import BACKEND_FILTER_FIELDS, RouteRule
 from meshgate.compile.ingest import explain
 from meshgate.compile.snapshot import Service
 
@@ -105,16 +108,32 @@ def finish_rule(
     left out, its reason in `out`) and add the meshgate rule, or its refusal, to `out`."""
     refs = []
     for ref in rule.get("backendRefs") or []:
-        if ref.get("filters"):
-            out.unsupported.append(f"{where}: filters on a backendRef are not supported")
+        filters = _backend_filters(ref, where, out)
         resolved = _backend(route, ref, grants, services, out)
         if resolved is not None and keep(resolved):
-            refs.append({**resolved, "weight": int(ref.get("weight", 1))})
+            refs.append({**resolved, "weight": int(ref.get("weight", 1)), **filters})
     body["backendRefs"] = refs
     try:
         out.rules.append(RouteRule.model_validate(body))
     except ValidationError as exc:
         out.unsupported.append(f"{where}: {explain(exc).replace('spec.', '', 1)}")
+
+
+def _backend_filters(ref: Mapping[str, Any], where: str, out: Translation) -> dict[str, Any]:
+    """A backendRef's filters in meshgate's shape (`{"filters": [...]}`, or nothing): header
+    modifiers carry over; any other type is refused, the rule with it, as UnsupportedValue."""
+    filters = []
+    for f in ref.get("filters") or []:
+        kind = str(f.get("type", ""))
+        key = BACKEND_FILTER_FIELDS.get(kind)
+        if key is None:
+            out.unsupported.append(
+                f"{where}: backendRef {ref.get('name', '')}: filter type {kind} is not supported"
+                f" on a backendRef (only {' and '.join(BACKEND_FILTER_FIELDS)})"
+            )
+            continue
+        filters.append({"type": kind, key: f.get(key) or {}})
+    return {"filters": filters} if filters else {}
 
 
 def _mirror(

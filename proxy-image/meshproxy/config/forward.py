@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from .base import Model, NonNegative, Percent, Seconds
-from .filters import Rewrite
+from .filters import HeaderModifier, Rewrite
 
 
 class Mirror(Model, frozen=True):
@@ -62,9 +62,14 @@ class Retry(Model, frozen=True):
     retry_non_idempotent: bool = False
 
 
-class WeightedCluster(Model, frozen=True):
+class WeightedCluster(Model, frozen=True, omit_defaults=True):
     cluster: str
     weight: NonNegative = 1
+    # Applied only to the requests sent to this cluster (and their responses), after the
+    # route's own modifiers: the Gateway API's backendRef filters. Left out when unset
+    # (omit_defaults), so a config without them is the same bytes as before.
+    request_headers: HeaderModifier | None = None
+    response_headers: HeaderModifier | None = None
 
 
 class Forward(Model, frozen=True):

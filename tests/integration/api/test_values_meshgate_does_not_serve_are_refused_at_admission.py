@@ -145,6 +145,45 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...], dict[str, Any]]] = [
         _route({**MATCH, "backendRefs": [{"name": "orders", "port": 8080}]}),
     ),
     (
+        "route backendRef with filters sharing its service port",
+        _route(
+            {
+                **MATCH,
+                "backendRefs": [
+                    {"name": "orders", "port": 8080, "filters": [HEADERS]},
+                    {"name": "orders", "port": 8080},
+                ],
+            }
+        ),
+        (
+            "spec.rules[0].backendRefs",
+            "a backendRef with filters must be the only backendRef of its rule naming that"
+            " Service port",
+        ),
+        _route(
+            {
+                **MATCH,
+                "backendRefs": [
+                    {"name": "orders", "port": 8080, "filters": [HEADERS]},
+                    {"name": "orders-v2", "port": 8080},
+                ],
+            }
+        ),
+    ),
+    (
+        "route backendRef with a filter other than a header modifier",
+        _route(
+            {
+                **MATCH,
+                "backendRefs": [
+                    {"name": "orders", "port": 8080, "filters": [{"type": "URLRewrite"}]}
+                ],
+            }
+        ),
+        ("spec.rules[0].backendRefs[0].filters[0].type", "RequestHeaderModifier"),
+        _route({**MATCH, "backendRefs": [{"name": "orders", "port": 8080, "filters": [HEADERS]}]}),
+    ),
+    (
         "edgeauthentication clockSkew above 300s",
         _jwt("301s"),
         (

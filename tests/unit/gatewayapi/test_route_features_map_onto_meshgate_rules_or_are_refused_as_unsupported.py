@@ -93,6 +93,29 @@ def test_redirect_carries_over() -> None:
     assert (r.scheme, r.hostname, r.port, r.status_code) == ("https", "example.com", 8443, 301)
 
 
+SET_BACKEND = {
+    "type": "RequestHeaderModifier",
+    "requestHeaderModifier": {"set": [{"name": "Backend", "value": "web"}]},
+}
+
+
+def test_backend_header_filters_reach_only_their_weighted_cluster() -> None:
+    add_served_by = {
+        "type": "ResponseHeaderModifier",
+        "responseHeaderModifier": {"add": [{"name": "X-Served-By", "value": "web"}]},
+    }
+    (route,) = _routes(rule(backend(filters=[SET_BACKEND, add_served_by]), backend("mirror")))
+    assert route.forward is not None
+    by_cluster = {c.cluster: c for c in route.forward.clusters}
+    web, mirror = by_cluster["shop/web:8080"], by_cluster["shop/mirror:8080"]
+    assert web.request_headers is not None
+    assert web.request_headers.set == {"Backend": "web"}
+    assert web.response_headers is not None
+    assert web.response_headers.add == {"X-Served-By": "web"}
+    assert (mirror.request_headers, mirror.response_headers) == (None, None)
+    assert route.request_headers is None  # not the rule's: only that backend's
+
+
 @pytest.mark.parametrize(
     "bad_rule",
     [
@@ -105,17 +128,24 @@ def test_redirect_carries_over() -> None:
                 }
             ],
         ),
+        rule(backend(filters=[{"type": "URLRewrite", "urlRewrite": {"hostname": "x.test"}}])),
         rule(
             backend(
                 filters=[
-                    {
-                        "type": "RequestHeaderModifier",
-                        "requestHeaderModifier": {"set": [{"name": "a", "value": "b"}]},
-                    }
+                    {"type": "RequestMirror", "requestMirror": {"backendRef": backend("mirror")}}
                 ]
             )
         ),
+        # the proxy keys a backend's filters by its cluster: one Service port, one set of filters
+        rule(backend(filters=[SET_BACKEND]), backend()),
         rule(backend(), sessionPersistence={"type": "Cookie"}),
+    ],
+    ids=[
+        "extension-ref",
+        "url-rewrite-on-a-backend",
+        "mirror-on-a-backend",
+        "same-port-twice",
+        "session-persistence",
     ],
 )
 def test_what_meshgate_cannot_do_refuses_the_route(bad_rule: dict[str, Any]) -> None:

@@ -532,6 +532,52 @@ class RouteFilter(ApiModel):
 # --- backends, timeouts, retry ---------------------------------------------------------------
 
 
+BACKEND_FILTER_FIELDS: dict[str, str] = {
+    "RequestHeaderModifier": "requestHeaderModifier",
+    "ResponseHeaderModifier": "responseHeaderModifier",
+}
+"""The filter types a backendRef may carry, and the field that carries each one's settings."""
+
+
+class BackendFilter(ApiModel):
+    """A header modifier applied only to the requests sent to its backendRef (and to their
+    responses), after the rule's own filters.
+
+    ```yaml
+    filters:
+      - type: RequestHeaderModifier
+        requestHeaderModifier:
+          set: [{name: x-backend, value: reviews-v2}]
+    ```
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            *[
+                rule
+                for type_, field in BACKEND_FILTER_FIELDS.items()
+                for rule in (
+                    cel(
+                        f"self.type != '{type_}' || has(self.{field})",
+                        f"{field} must be set when type is {type_}",
+                    ),
+                    cel(
+                        f"self.type == '{type_}' || !has(self.{field})",
+                        f"{field} must only be set when type is {type_}",
+                    ),
+                )
+            ]
+        )
+    )
+
+    type: Literal["RequestHeaderModifier", "ResponseHeaderModifier"]
+    """Which filter this is; a backendRef takes header modifiers only."""
+    request_header_modifier: HeaderModifier | None = None
+    """Change the headers of requests sent to this backend."""
+    response_header_modifier: HeaderModifier | None = None
+    """Change the headers of this backend's responses."""
+
+
 class BackendRef(BackendObjectReference):
     """A Service that receives a share of the rule's traffic.
 
@@ -541,6 +587,10 @@ class BackendRef(BackendObjectReference):
         port: 9080
         subset: v2
         weight: 5
+        filters:
+          - type: RequestHeaderModifier
+            requestHeaderModifier:
+              set: [{name: x-backend, value: reviews-v2}]
     ```
     """
 
@@ -548,6 +598,25 @@ class BackendRef(BackendObjectReference):
     """Share of traffic relative to the rule's other backendRefs; 0 sends none."""
     subset: SectionName | None = None
     """A subset defined by the DestinationRule for this Service, e.g. `v2`."""
+    filters: (
+        Annotated[
+            list[BackendFilter],
+            Field(
+                max_length=2,
+                json_schema_extra=validations(
+                    *[
+                        cel(
+                            f"self.filter(f, f.type == '{t}').size() <= 1",
+                            f"a {t} filter may appear only once per backendRef",
+                        )
+                        for t in BACKEND_FILTER_FIELDS
+                    ]
+                ),
+            ),
+        ]
+        | None
+    ) = None
+    """Applied only to the requests this backendRef is picked for, after the rule's filters."""
 
 
 class RouteTimeouts(ApiModel):
@@ -634,6 +703,13 @@ class RouteRule(ApiModel):
                 field_path=".backendRefs",
             ),
             cel(
+                "!has(self.backendRefs) || self.backendRefs.all(a, !has(a.filters)"
+                " || self.backendRefs.exists_one(b, b.name == a.name && b.port == a.port))",
+                "a backendRef with filters must be the only backendRef of its rule naming that"
+                " Service port",
+                field_path=".backendRefs",
+            ),
+            cel(
                 "!(has(self.backendRefs) && size(self.backendRefs) > 0 && has(self.filters)"
                 " && self.filters.exists(f, f.type == 'RequestRedirect'))",
                 "a rule with a RequestRedirect filter answers itself: remove its backendRefs",
@@ -703,6 +779,18 @@ class RouteRule(ApiModel):
     """Inline retry settings; or use `retryPolicyRef`."""
     retry_policy_ref: LocalObjectReference | None = None
     """A RetryPolicy in this namespace; or use `retry`."""
+
+    @model_validator(mode="after")
+    def _filtered_backend_alone_on_its_port(self) -> Self:
+        """The CEL rule above, for rules that never meet the API server (HTTPRoute's)."""
+        refs = self.backend_refs or []
+        for ref in refs:
+            if ref.filters and sum(1 for b in refs if (b.name, b.port) == (ref.name, ref.port)) > 1:
+                raise ValueError(
+                    f"backendRef {ref.name} port {ref.port}: a backendRef with filters must be"
+                    " the only backendRef of its rule naming that Service port"
+                )
+        return self
 
 
 class ParentReference(ApiModel):
