@@ -43,7 +43,7 @@ from .retries import RetryBook
 from .rules import Lookups, RouteTranslation, translate
 from .same import same
 from .snapshot import GatewayRuntime, Resource, Snapshot
-from .status_pass import Books, statuses
+from .status_pass import Books, StatusMemo, statuses
 
 # Changes to these reach every Gateway's config (policies by target, cluster policies, the
 # Gateways' own defaults and listeners); they are rare, so they simply redo every Gateway.
@@ -179,6 +179,7 @@ class Compiler:
         self._translations: dict[tuple[str, float | None], RouteTranslation] = {}
         self._gateways: dict[str, GatewayStage] = {}
         self._attached: dict[str, RouteAttachment] = {}
+        self._status_memo = StatusMemo()  # read and written by the status passes
         self._meshes: dict[str, MeshStage] = {}
         self._edge_route_targets: frozenset[tuple[str, str]] = frozenset()
         self._clusters: ClusterBook | None = None
@@ -349,6 +350,7 @@ class Compiler:
                 policy_log,
                 mesh_uses,
                 route_facts,
+                self._status_memo,
             ),
         )
         self.stats = CompileStats(

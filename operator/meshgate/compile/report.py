@@ -93,6 +93,8 @@ class Report:
     def __init__(self) -> None:
         self._objects: dict[tuple[str, str, str], tuple[int, dict[str, Condition]]] = {}
         self._fields: dict[tuple[str, str, str], dict[str, Any]] = {}
+        # Objects whose status is concluded and made (`place`): `freeze` hands these back.
+        self._made: dict[tuple[str, str, str], ObjectStatus] = {}
 
     def track(self, kind: str, meta: Meta) -> None:
         key = (kind, meta.namespace, meta.name)
@@ -140,22 +142,38 @@ class Report:
         self.track(kind, meta)
         return self._fields.setdefault((kind, meta.namespace, meta.name), {})
 
-    def freeze(self) -> tuple[ObjectStatus, ...]:
-        out = []
-        for key in sorted(self._objects):
-            generation, conds = self._objects[key]
-            out.append(
-                ObjectStatus(
-                    kind=key[0],
-                    namespace=key[1],
-                    name=key[2],
-                    generation=generation,
-                    conditions=tuple(conds[t] for t in sorted(conds, key=_condition_order)),
-                    fields=self._fields.get(key, {}),
-                )
-            )
-        return tuple(out)
+    def state(self, key: tuple[str, str, str]) -> ObjectState:
+        """What has been said about one object so far (copies: the report goes on changing)."""
+        generation, conds = self._objects.get(key, (0, {}))
+        return generation, dict(conds), dict(self._fields.get(key, {}))
 
+    def made(self, key: tuple[str, str, str]) -> ObjectStatus:
+        """The object's status as `freeze` would make it now."""
+        generation, conds = self._objects[key]
+        return ObjectStatus(
+            kind=key[0],
+            namespace=key[1],
+            name=key[2],
+            generation=generation,
+            conditions=tuple(conds[t] for t in sorted(conds, key=_condition_order)),
+            fields=self._fields.get(key, {}),
+        )
+
+    def place(self, status: ObjectStatus) -> None:
+        """The object's status, concluded (made by `made` once): `freeze` hands back this very
+        `status`, and the report holds what it says."""
+        key = status.key
+        self._objects[key] = (status.generation, {c.type: c for c in status.conditions})
+        self._fields[key] = dict(status.fields)
+        self._made[key] = status
+
+    def freeze(self) -> tuple[ObjectStatus, ...]:
+        made = self._made
+        return tuple(made.get(key) or self.made(key) for key in sorted(self._objects))
+
+
+# (generation, conditions by type, fields) of one object in a `Report`.
+ObjectState = tuple[int, dict[str, Condition], dict[str, Any]]
 
 _ORDER = ("Accepted", "ResolvedRefs", "Programmed", "Ready", "Served", "PartiallyInvalid")
 

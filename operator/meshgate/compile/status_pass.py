@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from meshgate.api.v1alpha1.route import RouteSpec
+
 from .attach import Attachments
 from .clusters import ClusterBook
 from .edge import EdgeBook, attachment_notes
@@ -21,12 +23,13 @@ from .gateways import GatewayUse
 from .index import Index
 from .mesh import MeshUse
 from .mesh_routes import MeshRoutes
+from .names import ClusterRef
 from .notes import NoteLog
-from .report import ObjectStatus, Report
+from .report import ObjectState, ObjectStatus, Report
 from .retries import RetryBook
 from .rules import KIND as ROUTE
 from .rules import Applied, RouteTranslation
-from .snapshot import Snapshot
+from .snapshot import Resource, Snapshot
 from .vhosts import Claims
 
 
@@ -50,10 +53,12 @@ def statuses(
     policy_notes: NoteLog,
     meshes: Sequence[MeshUse],
     translations: Mapping[str, RouteTranslation],
+    memo: StatusMemo | None = None,
 ) -> tuple[ObjectStatus, ...]:
     """`gateways` in key order, each with the notes of its config's fate (Programmed);
     `meshes` in namespace order; `translations` holds each valid Route's translation by key
-    (any default timeout: what it found does not depend on it)."""
+    (any default timeout: what it found does not depend on it). `memo`: kept by the caller
+    from pass to pass, so a Route whose inputs all held is not concluded again."""
     report = Report()
     report.replay(books.clusters.notes.freeze())
     report.replay(books.retries.notes.freeze())
@@ -82,7 +87,7 @@ def statuses(
             meta = tr.route.meta
             retry_uses.setdefault(policy, set()).add(("Route", meta.namespace, meta.name))
     report.replay(books.retries.attached_to(retry_uses).freeze())
-    _conclude_routes(snap, books, report, translations, applied, claims)
+    _conclude_routes(snap, books, report, translations, applied, claims, memo or StatusMemo())
     return report.freeze()
 
 
@@ -121,8 +126,18 @@ def _conclude_routes(
     translations: Mapping[str, RouteTranslation],
     edge_applied: dict[tuple[str, str], set[Applied]],
     claims: Claims,
+    memo: StatusMemo,
 ) -> None:
     attachments, mesh = books.attachments, books.mesh
+    kept, now, concluded_now = memo.routes, {}, 0
+    counted: dict[ClusterRef, int] = {}
+
+    def ready(ref: ClusterRef) -> int:
+        n = counted.get(ref)
+        if n is None:
+            n = counted[ref] = books.clusters.ready_endpoints(ref)
+        return n
+
     for route in snap.routes:
         report.track(ROUTE, route.meta)
         if route.spec is None:
@@ -135,56 +150,117 @@ def _conclude_routes(
         hosts = sorted(mesh.hosts.get(key, set()))
         refused = attachments.refused.get(key, []) + mesh.refused.get(key, [])
         shadow = claims.shadowed.get(key, [])
-        if (gateways or hosts) and shadow and key not in claims.won:
-            report.set(ROUTE, route.meta, "Accepted", "False", "HostnameConflict", shadow[0])
-        if gateways or hosts:
-            msg = "attached"
-            if refused:
-                msg += "; not attached: " + "; ".join(m for _, m in refused)
-            report.set(ROUTE, route.meta, "Accepted", "True", "Accepted", msg)
-        else:
-            reason, message = refused[0] if refused else ("NoMatchingParent", "no parent")
-            report.set(ROUTE, route.meta, "Accepted", "False", reason, message)
-        report.default(ROUTE, route.meta, "ResolvedRefs", "True", "ResolvedRefs", "all refs found")
-        total, ok = tr.backends
-        ready = sum(books.clusters.ready_endpoints(ref) for ref in tr.ready_from)
-        where = [f"gateway {g} listener {ln}" for g, ln in gateways]
-        where += [f"mesh host {n}.{ns}" for ns, n in hosts]
-        if not (gateways or hosts):
-            report.set(ROUTE, route.meta, "Served", "False", "NotAttached", "no parent accepts it")
-        elif key not in claims.won and shadow:
-            report.set(ROUTE, route.meta, "Served", "False", "Shadowed", "; ".join(shadow))
-        elif ok and not ready:
-            report.set(
-                ROUTE, route.meta, "Served", "False", "NoReadyEndpoints",
-                "its backends have no ready endpoints; requests get 503",
-            )  # fmt: skip
-        else:
-            report.set(
-                ROUTE, route.meta, "Served", "True", "Served", "served on " + ", ".join(where)
-            )
-        if shadow and key in claims.won:
-            pass  # partial shadowing is reported by the Conflicted condition set while ordering
-        elif not shadow:
-            report.default(ROUTE, route.meta, "Conflicted", "False", "NoConflicts", "no conflicts")
         name_key = (route.meta.namespace, route.meta.name)
-        applied = sorted(tr.applied | edge_applied.get(name_key, set()))
-        fields = report.fields(ROUTE, route.meta)
-        fields["servedOn"] = {
-            "gateways": [
-                {"group": "meshgate.io", "kind": "Gateway", "namespace": g.split("/")[0],
-                 "name": g.split("/")[1]}
-                for g in sorted({g for g, _ in gateways})
-            ],
-            "hosts": [f"{n}.{ns}" for ns, n in hosts],
-        }  # fmt: skip
-        fields["appliedPolicies"] = [
-            {"kind": k, "namespace": ns, "name": n, "source": s, **({"rule": r} if r else {})}
-            for k, ns, n, s, r in applied
-        ]
-        spec = route.spec
-        fields["summary"] = {
-            "hosts": ",".join([*(spec.hostnames or []), *(spec.hosts or [])])[:256],
-            "parents": f"{len({g for g, _ in gateways})}/{attachments.parents.get(key, 0)}",
-            "backends": f"{ok}/{total}",
-        }
+        status_key = (ROUTE, route.meta.namespace, route.meta.name)
+        given = _RouteGiven(
+            route,
+            tr,
+            report.state(status_key),
+            (
+                tuple(gateways),
+                tuple(hosts),
+                tuple(refused),
+                tuple(shadow),
+                key in claims.won,
+                sum(ready(ref) for ref in tr.ready_from),
+                frozenset(edge_applied.get(name_key, ())),
+                attachments.parents.get(key, 0),
+            ),
+        )
+        found = kept.get(key)
+        if found is not None and found[0].holds(given):
+            report.place(found[1])
+            now[key] = found
+            continue
+        _conclude_route(route, report, given, key in claims.won)
+        concluded_now += 1
+        status = report.made(status_key)
+        report.place(status)
+        now[key] = (given, status)
+    memo.routes, memo.concluded = now, concluded_now
+
+
+@dataclass(frozen=True)
+class _RouteGiven:
+    """Everything a Route's status is concluded from: the same again gives the same status."""
+
+    route: Resource[RouteSpec]
+    translation: RouteTranslation
+    before: ObjectState  # what earlier stages said about it
+    found: tuple[Any, ...]  # parents, hosts, refusals, shadowing, endpoints, policies
+
+    def holds(self, now: _RouteGiven) -> bool:
+        return (
+            self.route is now.route
+            and self.translation is now.translation
+            and self.found == now.found
+            and self.before == now.before
+        )
+
+
+class StatusMemo:
+    """What one status pass keeps for the next: each Route's status with what it was concluded
+    from. A one-Route change then concludes that Route again, not all of them (at 10,000 Routes
+    the whole conclusion was most of the pass). Passes may run in any order and thread: an
+    entry is used only when everything it was concluded from holds."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, tuple[_RouteGiven, ObjectStatus]] = {}
+        self.concluded = 0  # Routes the last pass concluded again (for tests and metrics)
+
+
+def _conclude_route(
+    route: Resource[RouteSpec], report: Report, given: _RouteGiven, won: bool
+) -> None:
+    assert route.spec is not None
+    tr = given.translation
+    gateways, hosts, refused, shadow, _, ready, edge_applied, parents = given.found
+    if (gateways or hosts) and shadow and not won:
+        report.set(ROUTE, route.meta, "Accepted", "False", "HostnameConflict", shadow[0])
+    if gateways or hosts:
+        msg = "attached"
+        if refused:
+            msg += "; not attached: " + "; ".join(m for _, m in refused)
+        report.set(ROUTE, route.meta, "Accepted", "True", "Accepted", msg)
+    else:
+        reason, message = refused[0] if refused else ("NoMatchingParent", "no parent")
+        report.set(ROUTE, route.meta, "Accepted", "False", reason, message)
+    report.default(ROUTE, route.meta, "ResolvedRefs", "True", "ResolvedRefs", "all refs found")
+    total, ok = tr.backends
+    where = [f"gateway {g} listener {ln}" for g, ln in gateways]
+    where += [f"mesh host {n}.{ns}" for ns, n in hosts]
+    if not (gateways or hosts):
+        report.set(ROUTE, route.meta, "Served", "False", "NotAttached", "no parent accepts it")
+    elif not won and shadow:
+        report.set(ROUTE, route.meta, "Served", "False", "Shadowed", "; ".join(shadow))
+    elif ok and not ready:
+        report.set(
+            ROUTE, route.meta, "Served", "False", "NoReadyEndpoints",
+            "its backends have no ready endpoints; requests get 503",
+        )  # fmt: skip
+    else:
+        report.set(ROUTE, route.meta, "Served", "True", "Served", "served on " + ", ".join(where))
+    if shadow and won:
+        pass  # partial shadowing is reported by the Conflicted condition set while ordering
+    elif not shadow:
+        report.default(ROUTE, route.meta, "Conflicted", "False", "NoConflicts", "no conflicts")
+    applied = sorted(tr.applied | edge_applied)
+    fields = report.fields(ROUTE, route.meta)
+    fields["servedOn"] = {
+        "gateways": [
+            {"group": "meshgate.io", "kind": "Gateway", "namespace": g.split("/")[0],
+             "name": g.split("/")[1]}
+            for g in sorted({g for g, _ in gateways})
+        ],
+        "hosts": [f"{n}.{ns}" for ns, n in hosts],
+    }  # fmt: skip
+    fields["appliedPolicies"] = [
+        {"kind": k, "namespace": ns, "name": n, "source": s, **({"rule": r} if r else {})}
+        for k, ns, n, s, r in applied
+    ]
+    spec = route.spec
+    fields["summary"] = {
+        "hosts": ",".join([*(spec.hostnames or []), *(spec.hosts or [])])[:256],
+        "parents": f"{len({g for g, _ in gateways})}/{parents}",
+        "backends": f"{ok}/{total}",
+    }

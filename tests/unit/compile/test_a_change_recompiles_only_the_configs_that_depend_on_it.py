@@ -101,12 +101,14 @@ def test_a_route_edit_rebuilds_only_the_virtual_hosts_of_its_hostnames() -> None
     routes = [on_host(f"r{n}", f"h{n % 5}.example.com", f"/p{n}") for n in range(20)]
     compiler = Compiler()
     first = build(routes, SERVICES)
-    compiler.compile(first)
+    assert compiler.compile(first).statuses
     assert compiler.stats.virtual_hosts_built == 5
     edited = [on_host("r3", "h3.example.com", "/moved"), *(r for r in routes if r is not routes[3])]
     snap = keep_unchanged(first, build(edited, SERVICES))
     result = compiler.compile(snap)
     assert compiler.stats.virtual_hosts_built == 1
+    assert result.statuses == compile_snapshot(snap).statuses
+    assert compiler._status_memo.concluded == 1  # the edited Route's status only
     assert '"value":"/moved"' in result.gateways[0].config_json
     assert result == compile_snapshot(snap)
     assert result.statuses == compile_snapshot(snap).statuses
