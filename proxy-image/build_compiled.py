@@ -23,6 +23,7 @@ module came from its extension. A listed module must keep to what mypyc compiles
 from __future__ import annotations
 
 import argparse
+import compileall
 import hashlib
 import shutil
 import subprocess
@@ -99,6 +100,11 @@ def build(into: Path) -> Path:
     try:
         shutil.copytree(PACKAGE, work / "meshproxy", ignore=shutil.ignore_patterns("__pycache__"))
         compile_in(work)
+        # Bytecode for the modules left in Python, as `pip install` writes it for the image:
+        # without it (PYTHONDONTWRITEBYTECODE, a read-only tree) every start compiles them again,
+        # which costs start-up time and leaves ~0.5 MiB of the compiler's garbage resident.
+        if not compileall.compile_dir(work / "meshproxy", quiet=1):
+            raise SystemExit("build_compiled: byte-compiling the Python modules failed")
         (work / DONE).write_text("\n".join(COMPILED) + "\n")
         for old in into.iterdir():
             if old != work and old.is_dir():

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from meshproxy import config
+from meshproxy.server.listen import bound_socket
 
 REDACTED = "<redacted>"
 _SECRET_KEYS = frozenset({"sha256"})
@@ -43,7 +44,11 @@ class AdminServer:
         self._server: asyncio.Server | None = None
 
     async def start(self, host: str, port: int) -> None:
-        self._server = await asyncio.start_server(self._serve, host, port)
+        sock = bound_socket(host, port)  # no `idna` import for a numeric address (`listen`)
+        if sock is None:
+            self._server = await asyncio.start_server(self._serve, host, port)
+        else:
+            self._server = await asyncio.start_server(self._serve, sock=sock)
 
     def close(self) -> None:
         if self._server is not None:

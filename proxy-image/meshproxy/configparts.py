@@ -19,11 +19,12 @@ definition. Pure except for `read_config`, which reads the files it is pointed a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from meshproxy.digest import sha256_hex
 
 INDEX_SCHEMA = "meshgate.io/config-index/v1"
 # A config up to this size stays one plain JSON value: readable with kubectl, well under the limit.
@@ -73,7 +74,7 @@ def split(config_json: str, version: str) -> SplitConfig | None:
         "schema": INDEX_SCHEMA,
         "version": version,
         "encoding": "gzip",
-        "sha256": hashlib.sha256(packed).hexdigest(),
+        "sha256": sha256_hex(packed),
         "parts": [name for name, _ in parts],
     }
     # Key order fixed with the schema first: `assemble` recognises an index by its first bytes.
@@ -106,7 +107,7 @@ def assemble(index_raw: bytes, read_part: Callable[[str], bytes]) -> bytes:
                 "the parts of this version are not all mounted yet"
             ) from None
     packed = b"".join(chunks)
-    if hashlib.sha256(packed).hexdigest() != digest:
+    if sha256_hex(packed) != digest:
         raise ConfigPartsError(f"config parts of version {version} do not match the index")
     import gzip  # here, not at the top: a proxy whose config is one file never loads it
 

@@ -16,7 +16,6 @@ close at once), and return when all are closed or the drain timeout has passed.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import time
@@ -27,12 +26,14 @@ import msgspec
 
 from meshproxy import config, configparts, podenv, podlabels
 from meshproxy.delivery.stream import ConfigStream
+from meshproxy.digest import sha256_hex
 from meshproxy.limits import memory
 from meshproxy.limits.guard import ListenerGuard
 from meshproxy.limits.settings import resolve
 from meshproxy.observability.metrics import Registry
 from meshproxy.peermodes import PeerModes
 from meshproxy.reload import ConfigWatcher
+from meshproxy.server.listen import create_server
 from meshproxy.server.negotiate import CodecChoice
 from meshproxy.server.sniffing import SniffingServer
 from meshproxy.server.state import ListenerState
@@ -215,7 +216,7 @@ class Proxy:
                 identity.start()
         self._retry_delay = _RETRY_FIRST
         self._last_raw = raw
-        self.version = cfg.version or hashlib.sha256(raw).hexdigest()[:16]
+        self.version = cfg.version or sha256_hex(raw)[:16]
         self._reload_ok.inc()
         log.info("config %s applied (version %s)", source, self.version)
         for lst in cfg.listeners:
@@ -315,14 +316,13 @@ class Proxy:
             # is inside it, so this listener never needs reopening for a new certificate.
             outer = identity.tls.server_switch(required).outer
             if required:
-                server = await self._loop.create_server(
+                server = await create_server(
+                    self._loop,
                     lambda: CodecChoice(state, identity_of),
                     lst.address,
                     lst.port,
-                    ssl=outer,
+                    ssl_context=outer,
                     ssl_handshake_timeout=cfg.limits.header_timeout,
-                    reuse_address=True,
-                    backlog=1024,
                 )
             else:
                 sniffing = SniffingServer(
@@ -336,13 +336,12 @@ class Proxy:
         if lst.tls is not None:
             edge = ReloadingEdgeCertificate(lst.tls)
             ssl_context = remember_sni(edge.switch.outer, state)
-        server = await self._loop.create_server(
+        server = await create_server(
+            self._loop,
             lambda: CodecChoice(state, identity_of if ssl_context is not None else None),
             lst.address,
             lst.port,
-            ssl=ssl_context,
-            reuse_address=True,
-            backlog=1024,
+            ssl_context=ssl_context,
         )
         listener = _OpenListener(lst, server, state, socket_key)
         if edge is not None:

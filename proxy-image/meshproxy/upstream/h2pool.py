@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 
 from meshproxy import config
 from meshproxy.upstream.errors import UpstreamFailure
-from meshproxy.upstream.h2connection import H2UpstreamConnection
 
 if TYPE_CHECKING:
     from meshproxy.observability.metrics import PoolStats
     from meshproxy.upstream.clienttls import ClientTLS
+    from meshproxy.upstream.h2connection import H2UpstreamConnection
 
 
 class H2Pool:
@@ -115,6 +115,11 @@ class H2Pool:
     async def _connect(self) -> None:
         if self.stats is not None:
             self.stats.opened += 1
+        # Imported at the first connection, not with this module: a sidecar's inbound clusters
+        # have HTTP/2 pools for callers that speak it, and a Pod whose callers never do should not
+        # hold the `h2` library (1.3 MiB). When a caller did, its connection loaded `h2` already.
+        from meshproxy.upstream.h2connection import H2UpstreamConnection
+
         tls = self.tls
         try:
             context = tls.context() if tls is not None else None
