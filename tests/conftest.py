@@ -11,7 +11,10 @@ The fixture names below are stable; integration and e2e tests build on them.
 ``kubeconfig`` (session)
     Absolute path (str) of the cluster's admin kubeconfig (group ``system:masters``).
 ``api_client`` (session)
-    A ``kubernetes.client.ApiClient`` configured from ``kubeconfig``.
+    A ``kubernetes.client.ApiClient`` configured from ``kubeconfig`` (the tests' client; the
+    operator never loads that package).
+``rest`` (session)
+    ``meshgate.kube.rest.Rest``, meshgate's own client, connected with ``kubeconfig``.
 ``namespace`` (function)
     The name of a fresh namespace whose ``default`` ServiceAccount already exists (so Pods are
     admitted); deleted after the test.
@@ -32,6 +35,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from meshgate.kube.rest import Rest, connect
 from meshgate.localcluster.cluster import LocalCluster, cluster_for_kubeconfig
 from meshgate.localcluster.errors import MissingTestBinsError
 from meshgate.localcluster.testbins import ENV as TESTBINS_ENV
@@ -120,6 +124,12 @@ def api_client(kubeconfig: str) -> Iterator[ApiClient]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def rest(kubeconfig: str) -> Rest:
+    """meshgate's own client, connected as the operator would be with this kubeconfig."""
+    return connect(kubeconfig)
 
 
 def _namespace_name(test_name: str) -> str:

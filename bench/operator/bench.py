@@ -33,7 +33,7 @@ from kubernetes import config as k8s_config
 
 from meshgate.compile import compile_snapshot
 from meshgate.kube.listing import read_cluster
-from meshgate.kube.rest import Rest
+from meshgate.kube.rest import connect
 from meshgate.settings import Settings
 from meshproxy.configparts import assemble, is_index
 
@@ -280,7 +280,7 @@ def main() -> int:
         out["setup_seconds"] = round(time.monotonic() - t, 2)
 
         settings = Settings(namespaces=(NS,), operator_namespace=args.operator_namespace)
-        rest = Rest(api)
+        rest = connect(kubeconfig)
         progress("listing and compiling in process")
         t = time.monotonic()
         state = read_cluster(rest, settings)

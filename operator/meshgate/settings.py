@@ -1,6 +1,6 @@
 """Operator configuration, read once from the environment (the Helm chart sets these variables).
 
-`meshgate operator` (`handlers/run.py`) calls `Settings.from_env()` once at start-up and passes
+`meshgate operator` (`handlers/operator.py`) calls `Settings.from_env()` once at start-up and passes
 the result down; nothing else reads the environment for settings. Pure parsing:
 `Settings.from_env(environ)` takes the mapping, so tests pass a dict and nothing here reads the
 process environment on import. Every variable the chart's operator Deployment sets has

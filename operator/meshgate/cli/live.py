@@ -10,13 +10,14 @@ import argparse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from meshgate.compile import MeshSettings, Snapshot
 from meshgate.kube.cluster_state import SNAPSHOT_FIELDS, read_state
+from meshgate.kube.credentials import CredentialsError
 from meshgate.kube.edge_secrets import with_edge_secrets
 from meshgate.kube.listing import listed_store
+from meshgate.kube.rest import KubeError
 from meshgate.settings import Settings
 
 from .kubeaccess import connect
@@ -42,12 +43,10 @@ def cluster_snapshot(args: argparse.Namespace, mesh: MeshSettings) -> tuple[Snap
         store = listed_store(rest, settings)
         state = read_state(store, settings)
         snap = with_edge_secrets(rest, state.snapshot)
-    except (ApiException, HTTPError, OSError) as exc:
+    except CredentialsError as exc:
+        raise LiveError(f"no cluster: {exc}") from None
+    except (KubeError, HTTPError, OSError) as exc:
         raise LiveError(f"cannot read the cluster: {exc}") from None
-    except Exception as exc:  # kubeconfig problems surface as several exception types
-        if type(exc).__name__ == "ConfigException":
-            raise LiveError(f"no cluster: {exc}") from None
-        raise
     bodies = {kind: list(store.items(kind)) for kind in SNAPSHOT_FIELDS}
     return snap, bodies
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from meshgate.compile.paths import ADMIN_PORT, STATS_PORT
@@ -30,20 +29,14 @@ class Answer:
 
 def fetch(rest: Rest, namespace: str, pod: str, port: int, path: str, timeout: float = 10) -> str:
     """The body of a 200 answer from `path` on the Pod's `port`, else `Unreachable`."""
-    api = rest.api
-    method, url, headers, _, _ = api.param_serialize(
-        "GET",
-        f"/api/v1/namespaces/{namespace}/pods/{pod}:{port}/proxy{path}",
-        header_params={"Accept": "*/*"},
-        auth_settings=["BearerToken"],
-    )
     try:
-        resp = api.call_api(method, url, headers, None, _request_timeout=timeout)
-        data: bytes = resp.read()  # type: ignore[no-untyped-call]
-    except (ApiException, HTTPError, OSError) as exc:
+        status, data = rest.fetch(
+            f"/api/v1/namespaces/{namespace}/pods/{pod}:{port}/proxy{path}", timeout=timeout
+        )
+    except (HTTPError, OSError) as exc:
         raise Unreachable(f"pod {namespace}/{pod} port {port}: {type(exc).__name__}") from None
-    if resp.status != 200:
-        raise Unreachable(f"pod {namespace}/{pod} port {port}{path}: HTTP {resp.status}")
+    if status != 200:
+        raise Unreachable(f"pod {namespace}/{pod} port {port}{path}: HTTP {status}")
     return data.decode("utf-8", "replace")
 
 
@@ -67,11 +60,23 @@ def fetch_admin(rest: Rest, namespace: str, pod: str, path: str, timeout: float 
 def _port_forward_get(
     rest: Rest, namespace: str, pod: str, port: int, path: str, timeout: float
 ) -> str:
-    from kubernetes.client import CoreV1Api
+    # The one use of the generated `kubernetes` package left: its websocket port-forward. Only
+    # this CLI path loads it, never the operator's process (docs/architecture.md).
+    from kubernetes import config as k8s_config
+    from kubernetes.client import ApiClient, Configuration, CoreV1Api
     from kubernetes.stream import portforward
 
+    source = rest.credentials  # the same source `rest` was connected with
+    if source.in_cluster:
+        configuration = Configuration()
+        k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        client = ApiClient(configuration)
+    else:
+        client = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=source.kubeconfig, context=source.context
+        )
     forward = portforward(
-        CoreV1Api(rest.api).connect_get_namespaced_pod_portforward,
+        CoreV1Api(client).connect_get_namespaced_pod_portforward,
         pod,
         namespace,
         ports=str(port),

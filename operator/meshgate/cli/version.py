@@ -12,10 +12,10 @@ import sys
 from collections import Counter
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from meshgate import __version__
+from meshgate.kube.credentials import CredentialsError
 from meshgate.kube.rest import DEPLOYMENT, POD, KubeError
 
 from .kubeaccess import add_kube_flags, connect
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         rest = connect(args)
         deployments = rest.list(DEPLOYMENT, args.operator_namespace, labels=OPERATOR_SELECTOR)
         pods = rest.list(POD)
-    except (KubeError, ApiException, HTTPError, OSError) as exc:
+    except (KubeError, CredentialsError, HTTPError, OSError) as exc:
         print(f"meshgate version: cannot read the cluster: {exc}", file=sys.stderr)
         sys.stdout.write(render(data, args.output, text))
         return 1

@@ -62,11 +62,11 @@ def wait_for_cluster(
     """The process's one client, once the API server answers and the operator's namespace
     exists; None (after one line saying why) when there are no credentials at all."""
     try:
-        rest = rest_factory() if rest_factory is not None else Rest(connect())
-    except Exception as exc:  # kubernetes' ConfigException, a broken kubeconfig file
+        rest = rest_factory() if rest_factory is not None else connect()
+    except Exception as exc:  # CredentialsError, an unreadable certificate or key
         log.error(no_credentials(_reason(exc)))
         return None
-    host = str(getattr(getattr(rest.api, "configuration", None), "host", "") or "?")
+    host = str(getattr(rest, "server", "") or "?")
     wait = FIRST_WAIT
     while True:
         try:

@@ -1,31 +1,32 @@
-"""`meshgate operator` / `python -m meshgate.handlers.run`: run kopf against `$KUBECONFIG`.
+"""`meshgate operator` / `python -m meshgate.handlers.run`: the operator's process.
 
-Reads the settings once, builds the served controllers (routing, identity, injection) around one
-Kubernetes client and one runtime, registers every watch and start-up handler, sets JSON logging,
-and leaves every kopf setting to the startup handler. Returns a process exit code; never exits
-the interpreter itself.
+kopf imports the generated `kubernetes` package whenever it is importable (to recognise its model
+objects and to borrow its login), and that package loads every model class of every API group:
+about 33 MiB resident that the operator never uses, since it speaks to the API server through its
+own client (`meshgate.kube.rest`). So before anything imports kopf, this entry marks the package
+as absent in this process; kopf then takes the operator's own login (`handlers.startup`). See
+docs/architecture.md. Nothing here imports kopf: `meshgate.handlers.operator` does, once the
+package is kept out.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
-import secrets
 import sys
-from typing import Any
-
-import kopf
-
-from meshgate.identity.reconcile import IdentityReconciler
-from meshgate.kube.rest import Rest
-from meshgate.runtime import Runtime
-from meshgate.settings import Settings
-
-from . import preflight, startup, watches
-from .reconcile import Reconciler
-from .startup import Served
 
 CONTROLLERS = ("routing", "identity", "injection")
+# What the operator's process must never load (a top-level package name).
+GENERATED_CLIENT = "kubernetes"
+
+
+def keep_generated_client_out() -> bool:
+    """Make `import kubernetes` fail in this process from now on (a `None` entry in
+    `sys.modules` is how Python says "absent"). False when it was imported already, which
+    cannot be undone: only an import before this call does that."""
+    if sys.modules.get(GENERATED_CLIENT) is not None:
+        return False
+    sys.modules[GENERATED_CLIENT] = None  # type: ignore[assignment]
+    return True
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,107 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def configure_logging(settings: Settings, verbose: bool) -> None:
-    """JSON lines (kopf's format: timestamp, severity, message) at the chart's operator.logLevel."""
-    kopf.configure(verbose=verbose, log_format=kopf.LogFormat.JSON)
-    logging.getLogger("meshgate").setLevel(_level(settings.log_level, verbose))
-    if not verbose:
-        # Every watch event runs the one-line marking handler; its success is not news.
-        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
-
-
-def kopf_run_arguments(settings: Settings) -> dict[str, Any]:
-    """What `kopf.run` is given: one active replica among peers, the watched namespaces."""
-    return {
-        "standalone": not settings.peering,
-        "peering_name": settings.peering_name if settings.peering else None,
-        # kopf pauses every peer of the highest priority when there are several; a random
-        # priority per replica makes exactly one of them active and the others standby.
-        "priority": secrets.randbelow(1 << 30) if settings.peering else None,
-        "clusterwide": not settings.namespaces,
-        "namespaces": settings.namespaces,
-    }
-
-
-def served_controllers(settings: Settings, asked: str = ",".join(CONTROLLERS)) -> tuple[str, ...]:
-    """The controllers `--controllers` asks for, less the injector when the chart turns it off."""
-    names = tuple(n.strip() for n in asked.split(",") if n.strip())
-    unknown = sorted(set(names) - set(CONTROLLERS))
-    if unknown:
-        raise ValueError(
-            f"--controllers: unknown {', '.join(unknown)} (known: {', '.join(CONTROLLERS)})"
-        )
-    return tuple(n for n in names if n != "injection" or settings.injection_enabled)
-
-
-def serve(settings: Settings, rest: Rest, controllers: tuple[str, ...]) -> Served:
-    """Build what this process serves; nothing is started (kopf's start-up handlers do that)."""
-    routing = Reconciler(rest=rest, settings=settings) if "routing" in controllers else None
-    identity = (
-        IdentityReconciler(kube=rest, settings=settings, identity=settings.identity)
-        if "identity" in controllers
-        else None
-    )
-    runtime = Runtime(debounce=settings.debounce_seconds, resync=settings.resync_seconds)
-    return Served(settings, rest, runtime, routing, identity, injection="injection" in controllers)
-
-
-def watched(served: Served) -> watches.Watched:
-    """What the watch registry is told about the served controllers."""
-    settings = served.settings
-    return watches.Watched(
-        runtime=served.runtime,
-        routing=served.routing,
-        identity_ca=(
-            (settings.operator_namespace, settings.identity.ca_secret)
-            if served.identity is not None
-            else None
-        ),
-        webhook_config=settings.webhook_config_name if served.injection else None,
-        gateway_api=settings.gateway_api,
-    )
-
-
-def register(served: Served) -> list[str]:
-    """Register every kopf handler for what is served: the watches (one registry) and the
-    start-up handlers. Returns their ids (what `--controllers` and the chart turned on)."""
-    return watches.register(watched(served)) + startup.register(served)
-
-
 def run(args: argparse.Namespace) -> int:
-    try:
-        # The one read of the environment: everything below is given these settings.
-        settings = Settings.from_env()
-        controllers = served_controllers(settings, args.controllers)
-    except ValueError as exc:  # a bad chart value: one line naming the variable, no traceback
-        kopf.configure(log_format=kopf.LogFormat.JSON)
-        logging.getLogger("meshgate").error("%s", exc)
-        return 2
-    configure_logging(settings, args.verbose)
-    rest = preflight.wait_for_cluster(settings)
-    if rest is None:
-        return 1
-    served = serve(settings, rest, controllers)
-    if served.routing is not None:
-        # The config server proxies stream their config from, in every replica: registered
-        # before the controllers' start-up, so a restarted operator serves what the ConfigMaps
-        # hold while the rest starts. Only beside the routing controller, whose configs it
-        # serves: a process running one other controller alone must not hold its port.
-        from meshgate.push import startup as _config_server  # noqa: F401
+    keep_generated_client_out()
+    from .operator import run as operate
 
-    register(served)
-    # Other modules' start-up handlers (registered by importing them) find what is served in
-    # kopf's memo: `memo.settings`, `memo.rest`, `memo.runtime`, `memo.routing` (None when not run).
-    memo = kopf.Memo(settings=settings, rest=rest, runtime=served.runtime, routing=served.routing)
-    kopf.run(**kopf_run_arguments(settings), memo=memo)
-    return 0
-
-
-def _level(name: str, verbose: bool) -> int:
-    if verbose:
-        return logging.DEBUG
-    level = logging.getLevelName(name.upper())
-    return level if isinstance(level, int) else logging.INFO
+    return operate(args)
 
 
 def main(argv: list[str]) -> int:

@@ -1,7 +1,8 @@
-"""Start-up and clean-up of the operator: kopf configured once, the one runtime started with the
-served controllers, the sidecar injector served, the peering objects and the GatewayClass made.
+"""Start-up and clean-up of the operator: kopf configured once (its login from the operator's own
+credentials), the one runtime started with the served controllers, the sidecar injector served,
+the peering objects and the GatewayClass made.
 
-`run.py` builds `Served` from the settings read once and calls `register`, which registers the
+`operator.py` builds `Served` from the settings read once and calls `register`, which registers the
 startup handlers for what is served (and, when injection is on, imports `meshgate.inject.webhook`,
 whose import registers the admission handlers). The settings mappings are pure
 (`inject_settings`, `webhook_settings`); the handlers do the I/O. Nothing here decides what the
@@ -27,6 +28,7 @@ from meshgate.identity.reconcile import IdentityReconciler
 from meshgate.inject.names import NATIVE_SIDECAR_MINOR
 from meshgate.inject.settings import InjectSettings, ProxyResources
 from meshgate.inject.webhook_config import FailurePolicy, WebhookSettings, cluster_role_owner
+from meshgate.kube.credentials import Credentials
 from meshgate.kube.rest import Kind, KubeError, Rest
 from meshgate.ownership import MANAGED_BY
 from meshgate.runtime import Runtime
@@ -188,6 +190,23 @@ def ensure_gateway_class(rest: Rest, settings: Settings) -> str:
     return "created"
 
 
+def connection_info(credentials: Credentials) -> kopf.ConnectionInfo:
+    """kopf's login, from the credentials the operator's own client uses: one source, one
+    order (never kopf's own search, which tries the ServiceAccount before `$KUBECONFIG`)."""
+    return kopf.ConnectionInfo(
+        server=credentials.server,
+        ca_path=credentials.ca_file,
+        ca_data=credentials.ca_pem,
+        insecure=credentials.insecure or None,
+        token=credentials.bearer(),
+        username=credentials.username,
+        password=credentials.password,
+        certificate_data=credentials.cert_pem,
+        private_key_data=credentials.key_pem,
+        default_namespace=credentials.namespace,
+    )
+
+
 @dataclass
 class Served:
     """What this process serves, built once from the settings read at start-up."""
@@ -286,7 +305,7 @@ async def start_admission(
     settings = served.settings
     hook = webhook_settings(settings)
     controller = await configure_admission(
-        kopf_settings, memo, inject_settings(settings), hook, api=served.rest.api
+        kopf_settings, memo, inject_settings(settings), hook, api=served.rest
     )
     if not settings.injection_native_sidecar:
         # configure_admission picks by the cluster's version; the chart's value can only lower it.
@@ -317,6 +336,12 @@ def register(served: Served) -> list[str]:
         wanted.append(("meshgate-admission", start_admission))
     for handler_id, start in wanted:
         kopf.on.startup(id=handler_id)(_bound(start, served))
+
+    @kopf.on.login(id="meshgate-login")
+    async def _login(**_: Any) -> kopf.ConnectionInfo:
+        # Read again at every login (kopf logs in again on a 401): a rotated ServiceAccount
+        # token, a kubeconfig's exec plugin run anew.
+        return connection_info(await asyncio.to_thread(served.rest.credentials.reload))
 
     @kopf.on.cleanup(id="meshgate-runtime-stop")
     async def _stop(**_: Any) -> None:

@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Injector:
     settings: InjectSettings
-    api: Any  # kubernetes.client.ApiClient
+    api: Any  # meshgate.kube.rest.Rest
 
     async def namespace(self, name: str, *, enabled: bool) -> NamespaceInfo:
         """The namespace as the patch sees it. Whether it is enabled is what the API server's

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
 from meshgate.gatewayapi.adapt import API_VERSION, CertificateCopy
 from meshgate.render.objects import gateway_owner, labels
 
-from .rest import SECRET, Rest
+from .rest import SECRET, KubeError, Rest
 from .store import Store
 
 NAME_LABEL = "meshgate-gateway-certificate"
@@ -80,7 +78,7 @@ def sync_certificate_copies(
             }
             del full, data
             store.record("Secret", rest.apply(body))
-        except ApiException as exc:
+        except KubeError as exc:
             errors.append(
                 f"certificate copy {c.gateway.namespace}/{c.name} of {origin}: {exc.status}"
             )
@@ -94,6 +92,6 @@ def sync_certificate_copies(
         try:
             rest.delete(SECRET, *key)
             store.forget("Secret", *key)
-        except ApiException as exc:
+        except KubeError as exc:
             errors.append(f"delete certificate copy {key[0]}/{key[1]}: {exc.status}")
     return errors

@@ -12,8 +12,6 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
 from meshgate.gatewayapi.adapt import DesiredStatus
 from meshgate.gatewayapi.objects import CONTROLLER_NAME
 
@@ -24,6 +22,7 @@ from .rest import (
     HTTP_ROUTE,
     TLS_ROUTE,
     Kind,
+    KubeError,
     Rest,
 )
 from .status import StatusResult, _without_times, now_rfc3339
@@ -129,7 +128,7 @@ def sync_gateway_api_statuses(
                 status=True,
                 kind=kind,
             )
-        except ApiException as exc:
+        except KubeError as exc:
             result.errors.append(f"status of {st.kind} {st.namespace}/{st.name}: {exc.status}")
             continue
         result.written += 1

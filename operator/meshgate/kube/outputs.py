@@ -16,11 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
 from meshgate.ownership import GATEWAY_LABEL, HASH_ANNOTATION
 
-from .rest import BY_KIND, NotFound, Rest
+from .rest import BY_KIND, KubeError, NotFound, Rest
 
 Key = tuple[str, str, str]
 
@@ -84,7 +82,7 @@ def sync_outputs(
             continue
         try:
             written = rest.apply(obj)
-        except ApiException as exc:
+        except KubeError as exc:
             result.errors[owner_of(obj)] = f"applying {key[0]} {key[2]}: {exc.status} {exc.reason}"
             cache.pop(key, None)
             continue
@@ -106,7 +104,7 @@ def sync_outputs(
             continue
         try:
             rest.delete(BY_KIND[key[0]], key[1], key[2])
-        except ApiException as exc:
+        except KubeError as exc:
             result.errors[owner_of(obj)] = f"deleting {key[0]} {key[2]}: {exc.status} {exc.reason}"
             continue
         cache.pop(key, None)

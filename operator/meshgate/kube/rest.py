@@ -1,8 +1,11 @@
-"""A thin, typed REST layer over the Kubernetes client: get, list, server-side apply, delete.
+"""meshgate's Kubernetes client: get, list, watch, server-side apply, patch, delete, over urllib3.
 
 Raw JSON in and out (no client models), so bodies keep the exact shape the compiler's TypedDicts
-describe. Every write uses server-side apply with field manager `meshgate`. Synchronous: callers
-in the event loop run it in a worker thread. This module must never decide *what* to write.
+describe. It is the only client of the operator's process: the generated `kubernetes` package
+(every model class of every API group, ~33 MiB resident) is never imported there (see
+docs/architecture.md). Credentials come from `meshgate.kube.credentials`. Every write uses
+server-side apply with field manager `meshgate`. Synchronous: callers in the event loop run it in
+a worker thread. This module must never decide *what* to write.
 Bodies may hold key material, so an error carries the HTTP status and the Status `reason` word
 only, never the server's message or a body; this module must never log either.
 """
@@ -11,17 +14,24 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import urlencode
 
-from kubernetes import client as k8s
-from kubernetes import config as k8s_config
-from kubernetes.client.exceptions import ApiException
+import urllib3
 
+from meshgate import __version__
 from meshgate.api.v1alpha1.registry import KINDS
 from meshgate.ownership import FIELD_MANAGER
+
+from . import credentials as kube_credentials
+from .credentials import Credentials
+
+# Connections kept per server: worker threads share them (the reconcile, the status lane's
+# writers, the identity and injection controllers, the config server's watch and status writer).
+POOL_SIZE = 16
+TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -85,42 +95,63 @@ class NotFound(Exception):
     pass
 
 
-class KubeError(ApiException):
+class KubeError(Exception):
     """An API call failed; the message names the request, its status and reason word only."""
 
     def __init__(self, status: int, reason: str, what: str) -> None:
-        super().__init__(status=status, reason=reason)
+        super().__init__(status, reason, what)
+        self.status = status
+        self.reason = reason
         self.what = what
 
     def __str__(self) -> str:
         return f"{self.what}: HTTP {self.status} {self.reason}"
 
 
-def connect(kubeconfig: str | None = None, context: str | None = None) -> k8s.ApiClient:
-    """The one way meshgate gets a Kubernetes client (operator, injector and CLI alike).
-
-    A kubeconfig named explicitly (argument or `$KUBECONFIG`) wins, as it does for kubectl: a
-    process given one means it. Otherwise the Pod's ServiceAccount when running in a cluster,
-    else ~/.kube/config. Each client gets its own configuration; none is installed globally.
-    """
-    path = kubeconfig or os.environ.get("KUBECONFIG") or None
-    if path is None and context is None:
-        in_cluster = k8s.Configuration()
-        try:
-            k8s_config.load_incluster_config(client_configuration=in_cluster)  # type: ignore[no-untyped-call]
-        except k8s_config.ConfigException:
-            pass  # not in a Pod: the default kubeconfig below
-        else:
-            return k8s.ApiClient(in_cluster)
-    api: k8s.ApiClient = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
-        config_file=path, context=context
-    )
-    return api
+def connect(kubeconfig: str | None = None, context: str | None = None) -> Rest:
+    """The one way meshgate gets a Kubernetes client (operator, injector and CLI alike): the
+    credentials `meshgate.kube.credentials.load` finds (an explicit kubeconfig, else the Pod's
+    ServiceAccount, else ~/.kube/config)."""
+    return Rest(kube_credentials.load(kubeconfig, context))
 
 
 class Rest:
-    def __init__(self, api: k8s.ApiClient) -> None:
-        self.api = api
+    def __init__(self, credentials: Credentials) -> None:
+        self.credentials = credentials
+        self.server = credentials.server.rstrip("/")
+        secure = self.server.startswith("https:")
+        self._pool = urllib3.PoolManager(
+            num_pools=2,
+            maxsize=POOL_SIZE,
+            ssl_context=credentials.ssl_context() if secure else None,
+        )
+        self._agent = f"meshgate/{__version__}"
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, str]] | None = None,
+        body: bytes | None = None,
+        content_type: str | None = None,
+        accept: str = "application/json",
+        timeout: float = TIMEOUT_SECONDS,
+        stream: bool = False,
+    ) -> urllib3.BaseHTTPResponse:
+        headers = {"Accept": accept, "User-Agent": self._agent, **self.credentials.headers()}
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        url = self.server + path + (f"?{urlencode(query)}" if query else "")
+        return self._pool.request(
+            method,
+            url,
+            body=body,
+            headers=headers,
+            timeout=urllib3.Timeout(total=timeout),
+            preload_content=not stream,
+            redirect=False,
+        )
 
     def _call(
         self,
@@ -131,29 +162,41 @@ class Rest:
         body: Any = None,
         content_type: str = "application/json",
         accept: str = "application/json",
+        timeout: float = TIMEOUT_SECONDS,
     ) -> dict[str, Any]:
-        method, url, headers, _, _ = self.api.param_serialize(
+        payload = None if body is None else json.dumps(body).encode()
+        resp = self._send(
             method,
             path,
-            query_params=query or [],
-            header_params={"Content-Type": content_type, "Accept": accept},
-            auth_settings=["BearerToken"],
+            query=query,
+            body=payload,
+            content_type=content_type if payload is not None else None,
+            accept=accept,
+            timeout=timeout,
         )
-        # The client JSON-encodes bodies of JSON content types itself; other content types
-        # (apply-patch+yaml) are sent as a pre-serialised string, as is.
-        payload = body if body is None or "json" in content_type else json.dumps(body)
-        resp = self.api.call_api(method, url, headers, payload, _request_timeout=30)
-        data = resp.read()  # type: ignore[no-untyped-call]
+        data = resp.data
         if resp.status == 404:
             raise NotFound(path)
         if resp.status >= 400:
             raise KubeError(resp.status, _reason(data), f"{method} {path}")
         return cast(dict[str, Any], json.loads(data)) if data else {}
 
-    def read(self, kind: Kind, namespace: str, name: str) -> dict[str, Any] | None:
+    def fetch(self, path: str, *, accept: str = "*/*", timeout: float = 10) -> tuple[int, bytes]:
+        """GET any path (the Pod proxy subresource, `/version`): the status and the raw body,
+        whatever the status. Bodies are returned, never logged."""
+        resp = self._send("GET", path, accept=accept, timeout=timeout)
+        return resp.status, resp.data
+
+    def server_version(self) -> dict[str, Any]:
+        """The API server's `/version` (major, minor, gitVersion ...)."""
+        return self._call("GET", "/version")
+
+    def read(
+        self, kind: Kind, namespace: str, name: str, *, timeout: float = TIMEOUT_SECONDS
+    ) -> dict[str, Any] | None:
         """The object, or None when it does not exist."""
         try:
-            return self._call("GET", kind.path(namespace, name))
+            return self._call("GET", kind.path(namespace, name), timeout=timeout)
         except NotFound:
             return None
 
@@ -258,16 +301,10 @@ class Rest:
         ]
         if labels:
             query.append(("labelSelector", labels))
-        method, url, headers, _, _ = self.api.param_serialize(
-            "GET",
-            kind.path(namespace),
-            query_params=query,
-            header_params={"Accept": "application/json"},
-            auth_settings=["BearerToken"],
+        # The raw stream: bodies are decoded one event (one line) at a time.
+        resp = self._send(
+            "GET", kind.path(namespace), query=query, timeout=timeout_seconds + 30, stream=True
         )
-        resp = self.api.call_api(
-            method, url, headers, _request_timeout=timeout_seconds + 30
-        ).response  # the raw stream: bodies are decoded one event (one line) at a time
         try:
             if resp.status == 404:
                 raise NotFound(kind.path(namespace))
@@ -285,7 +322,9 @@ class Rest:
             resp.release_conn()
 
     def create(self, kind: Kind, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call("POST", kind.path(namespace), body=body)
+        return self._call(
+            "POST", kind.path(namespace), query=[("fieldManager", FIELD_MANAGER)], body=body
+        )
 
     def replace(self, kind: Kind, body: dict[str, Any]) -> dict[str, Any]:
         """PUT the whole object. With the body's resourceVersion, a write that raced another

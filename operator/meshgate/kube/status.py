@@ -21,11 +21,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
 from meshgate.compile.report import ObjectStatus
 
-from .rest import EVENT, MESHGATE_KINDS, NotFound, Rest
+from .rest import EVENT, MESHGATE_KINDS, KubeError, NotFound, Rest
 
 log = logging.getLogger("meshgate.status")
 
@@ -170,7 +168,7 @@ def _write(
         )
     except NotFound:
         return None
-    except ApiException as exc:
+    except KubeError as exc:
         return f"status of {st.kind} {st.namespace}/{st.name}: {exc.status}", 0
     if on_written is not None and answer:
         on_written(st.kind, answer)
@@ -216,7 +214,7 @@ def _post_events(
         try:
             rest.create(EVENT, st.namespace, copy.deepcopy(event))
             posted += 1
-        except ApiException as exc:
+        except KubeError as exc:
             # An event is a courtesy; the status already says it.
             log.warning("event for %s %s/%s not posted: %s", st.kind, st.namespace, st.name, exc)
     return posted

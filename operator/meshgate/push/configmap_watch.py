@@ -4,9 +4,8 @@ listing and event to the config server.
 Every replica runs this, active or standby: what it serves comes from the ConfigMaps, never from
 its own reconcile, so any replica serves the same configs. List, then watch from the listing's
 resourceVersion; on any error or an expired version, list again. Runs in a daemon thread (the
-Kubernetes client is synchronous) and hands bodies to the event loop with
-`call_soon_threadsafe`. Bodies stay the server's JSON decoded once (through `Rest`, never the
-client's generated API classes, which load and validate pydantic models of every kind).
+client, `Rest`, is synchronous) and hands bodies to the event loop with `call_soon_threadsafe`.
+Bodies stay the server's JSON decoded once.
 This module must never write to the API server.
 """
 
@@ -18,8 +17,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-
-from kubernetes import client as k8s
 
 from meshgate.kube.rest import CONFIG_MAP, Rest
 
@@ -35,13 +32,13 @@ Body = Mapping[str, Any]
 class ConfigMapWatch:
     def __init__(
         self,
-        api: k8s.ApiClient,
+        rest: Rest,
         namespaces: tuple[str, ...],
         loop: asyncio.AbstractEventLoop,
         on_listing: Callable[[str, list[Body]], None],
         on_event: Callable[[str, Body], None],
     ) -> None:
-        self._rest = Rest(api)
+        self._rest = rest
         self._namespaces = namespaces
         self._loop = loop
         self._on_listing = on_listing

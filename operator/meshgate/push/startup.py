@@ -82,9 +82,7 @@ async def start(memo: kopf.Memo, **_: Any) -> None:
     if routing is not None:
         routing.on_written.append(hub.configs_written)
     loop = asyncio.get_running_loop()
-    _Running.watch = ConfigMapWatch(
-        rest.api, settings.namespaces, loop, server.replace, server.observe
-    )
+    _Running.watch = ConfigMapWatch(rest, settings.namespaces, loop, server.replace, server.observe)
     _Running.watch.start()
     ctx = serving.server_context()
     identity = asyncio.create_task(_identity(rest, settings, ctx))
@@ -97,7 +95,7 @@ async def start(memo: kopf.Memo, **_: Any) -> None:
         identity.cancel()
         return
     replica = settings.pod_ip or socket.gethostname()
-    writer = StatusWriter(server, rest.api, settings.operator_namespace, replica)
+    writer = StatusWriter(server, rest, settings.operator_namespace, replica)
     _Running.tasks = [
         identity,
         asyncio.create_task(_keep(runner)),

@@ -13,10 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from kubernetes import client as k8s
-from kubernetes.client.exceptions import ApiException
-
-from meshgate.kube.rest import CONFIG_MAP, MESHGATE_KINDS, NAMESPACE, NotFound, Rest
+from meshgate.kube.rest import CONFIG_MAP, MESHGATE_KINDS, NAMESPACE, KubeError, NotFound, Rest
 from meshproxy.delivery.target import Target
 
 from . import status
@@ -30,13 +27,9 @@ HEARTBEAT = status.FRESH_SECONDS / 3
 
 
 class StatusWriter:
-    def __init__(
-        self, server: ConfigServer, api: k8s.ApiClient, namespace: str, replica: str
-    ) -> None:
+    def __init__(self, server: ConfigServer, rest: Rest, namespace: str, replica: str) -> None:
         self._server = server
-        # Raw JSON through `Rest`: the client's generated API classes would load pydantic
-        # models of every core kind into the operator's memory for these few calls.
-        self._rest = Rest(api)
+        self._rest = rest
         self._namespace = namespace
         self._replica = replica
         self._reported: tuple[Any, float] | None = None
@@ -47,7 +40,7 @@ class StatusWriter:
             await asyncio.sleep(PERIOD)
             try:
                 await asyncio.to_thread(self.once)
-            except (ApiException, OSError) as exc:
+            except (KubeError, OSError) as exc:
                 log.info("proxy status: %s; again in %.0f s", exc, PERIOD)
 
     def once(self) -> None:
@@ -76,7 +69,7 @@ class StatusWriter:
                 self._write(target, count)
             except NotFound:
                 log.info("proxy status of %s not written: 404 NotFound", target)
-            except ApiException as exc:
+            except KubeError as exc:
                 if exc.status not in (403, 409, 422):
                     raise
                 log.info("proxy status of %s not written: %s %s", target, exc.status, exc.reason)
@@ -97,7 +90,7 @@ class StatusWriter:
                 CONFIG_MAP, self._namespace, name, version=str(meta.get("resourceVersion") or "")
             )
             log.info("deleted the abandoned proxy report %s", name)
-        except ApiException as exc:
+        except KubeError as exc:
             if exc.status != 409:
                 raise
 

@@ -17,7 +17,7 @@ from meshgate.inject import kubeio
 
 @pytest.fixture(scope="session")
 def injector(
-    api_client: Any, kubeconfig: str, tmp_path_factory: pytest.TempPathFactory
+    api_client: Any, rest: Any, kubeconfig: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Injector]:
     with operator_namespace(api_client) as ops:
         running = start_injector(
@@ -27,7 +27,7 @@ def injector(
             yield running
         finally:
             running.stop()
-            kubeio.delete_webhook_configuration(api_client, running.config_name)
+            kubeio.delete_webhook_configuration(rest, running.config_name)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ SECRET = "meshgate-webhook-tls"
 
 
 @pytest.fixture
-def replicas(api_client: Any) -> Iterator[list[Injector]]:
+def replicas(api_client: Any, rest: Any) -> Iterator[list[Injector]]:
     """Every injector the test starts; all stopped by PID, their configuration deleted."""
     started: list[Injector] = []
     try:
@@ -32,7 +32,7 @@ def replicas(api_client: Any) -> Iterator[list[Injector]]:
         for injector in started:
             injector.stop()
         if started:
-            kubeio.delete_webhook_configuration(api_client, started[0].config_name)
+            kubeio.delete_webhook_configuration(rest, started[0].config_name)
 
 
 def _ca_bundles(api: Any, config_name: str) -> set[str]:
@@ -61,6 +61,7 @@ def _answered(injector: Injector, namespace: str, pod: str) -> bool:
 
 def test_two_injectors_keep_one_secret_and_one_ca_bundle_and_either_one_injects(
     api_client: Any,
+    rest: Any,
     kubeconfig: str,
     namespace: str,
     injector_namespace: str,
@@ -90,8 +91,8 @@ def test_two_injectors_keep_one_secret_and_one_ca_bundle_and_either_one_injects(
 
     listed: Any = client.CoreV1Api(api_client).list_namespaced_secret(injector_namespace)
     assert [s.metadata.name for s in listed.items] == [SECRET]
-    secret = _secret(api_client, injector_namespace)
-    bundle = _ca_bundles(api_client, config)
+    secret = _secret(rest, injector_namespace)
+    bundle = _ca_bundles(rest, config)
     assert bundle == {secret["data"]["ca.crt"]}
 
     first.stop()
@@ -106,12 +107,13 @@ def test_two_injectors_keep_one_secret_and_one_ca_bundle_and_either_one_injects(
     assert _answered(again, namespace, "restarted-first-answers")
 
     # A restart reads the Secret: neither the caBundle nor the Secret changed.
-    assert _ca_bundles(api_client, config) == bundle
-    assert _secret(api_client, injector_namespace) == secret
+    assert _ca_bundles(rest, config) == bundle
+    assert _secret(rest, injector_namespace) == secret
 
 
 def test_a_deleted_secret_gives_a_new_ca_that_the_configuration_follows(
     api_client: Any,
+    rest: Any,
     kubeconfig: str,
     namespace: str,
     injector_namespace: str,
@@ -128,15 +130,15 @@ def test_a_deleted_secret_gives_a_new_ca_that_the_configuration_follows(
         check_seconds=1.0,
     )
     replicas.append(injector)
-    before = _ca_bundles(api_client, injector.config_name)
+    before = _ca_bundles(rest, injector.config_name)
     client.CoreV1Api(api_client).delete_namespaced_secret(SECRET, injector_namespace)
 
     def new_bundle() -> set[str] | None:
-        now = _ca_bundles(api_client, injector.config_name)
+        now = _ca_bundles(rest, injector.config_name)
         return now if now != before else None
 
     after = wait_for(new_bundle, timeout=30, what="the configuration to carry the new CA")
-    assert after == {_secret(api_client, injector_namespace)["data"]["ca.crt"]}
+    assert after == {_secret(rest, injector_namespace)["data"]["ca.crt"]}
 
     # The served certificate follows too (the server reloads its file within seconds).
     def injected() -> bool:

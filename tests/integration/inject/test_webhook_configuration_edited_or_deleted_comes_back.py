@@ -17,7 +17,7 @@ from meshgate.localcluster.waiting import wait_for
 
 @pytest.fixture
 def own_injector(
-    api_client: Any, kubeconfig: str, injector_namespace: str, tmp_path: Path
+    api_client: Any, rest: Any, kubeconfig: str, injector_namespace: str, tmp_path: Path
 ) -> Iterator[Injector]:
     running = start_injector(
         api_client, kubeconfig, tmp_path, operator_namespace=injector_namespace
@@ -34,7 +34,7 @@ def own_injector(
         yield running
     finally:
         running.stop()
-        kubeio.delete_webhook_configuration(api_client, running.config_name)
+        kubeio.delete_webhook_configuration(rest, running.config_name)
 
 
 _WATCH_DELIVERED = "Handler 'meshgate-mutatingwebhookconfigurations' succeeded"
@@ -45,14 +45,14 @@ def _read(api: Any, name: str) -> Any:
 
 
 def test_deleted_webhook_configuration_comes_back_with_the_same_ca_bundle(
-    api_client: Any, own_injector: Injector
+    api_client: Any, rest: Any, own_injector: Injector
 ) -> None:
     name = own_injector.config_name
-    before = _read(api_client, name)
+    before = _read(rest, name)
     client.AdmissionregistrationV1Api(api_client).delete_mutating_webhook_configuration(name)
 
     def recreated() -> Any:
-        got = _read(api_client, name)
+        got = _read(rest, name)
         return (
             got if got is not None and got["metadata"]["uid"] != before["metadata"]["uid"] else None
         )
@@ -64,7 +64,7 @@ def test_deleted_webhook_configuration_comes_back_with_the_same_ca_bundle(
 
 
 def test_hand_edited_webhook_configuration_is_set_back(
-    api_client: Any, own_injector: Injector
+    api_client: Any, rest: Any, own_injector: Injector
 ) -> None:
     name = own_injector.config_name
     client.AdmissionregistrationV1Api(api_client).patch_mutating_webhook_configuration(
@@ -76,7 +76,7 @@ def test_hand_edited_webhook_configuration_is_set_back(
     )
 
     def set_back() -> bool:
-        hook = _read(api_client, name)["webhooks"][0]
+        hook = _read(rest, name)["webhooks"][0]
         return bool(hook["timeoutSeconds"] == 5 and hook["failurePolicy"] == "Fail")
 
     assert wait_for(set_back, timeout=30, what="the hand edit to be undone")

@@ -17,7 +17,7 @@ from meshgate.inject import kubeio
 
 @pytest.fixture
 def stopped_injector(
-    api_client: Any, kubeconfig: str, tmp_path: Path, injector_namespace: str
+    api_client: Any, rest: Any, kubeconfig: str, tmp_path: Path, injector_namespace: str
 ) -> Iterator[Injector]:
     """An injector that registered its webhooks and then died: the configuration stays."""
     stopped = start_injector(
@@ -27,7 +27,7 @@ def stopped_injector(
     try:
         yield stopped
     finally:
-        kubeio.delete_webhook_configuration(api_client, stopped.config_name)
+        kubeio.delete_webhook_configuration(rest, stopped.config_name)
 
 
 def test_labelled_namespace_refuses_pods_while_the_injector_is_down(

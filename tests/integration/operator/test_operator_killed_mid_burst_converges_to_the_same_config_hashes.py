@@ -11,12 +11,12 @@ from operator_harness import OperatorProcess, apply, eventually, get
 
 from meshgate.compile import compile_snapshot
 from meshgate.kube.listing import read_cluster
-from meshgate.kube.rest import Rest
+from meshgate.kube.rest import connect
 from meshgate.settings import Settings
 
 
 def test_kill_during_burst_then_restart_converges(
-    api_client: ApiClient, namespace: str, running_operator: OperatorProcess
+    api_client: ApiClient, kubeconfig: str, namespace: str, running_operator: OperatorProcess
 ) -> None:
     ns = namespace
     apply(api_client, service("orders"), ns)
@@ -35,7 +35,7 @@ def test_kill_during_burst_then_restart_converges(
     running_operator.start()
 
     settings = Settings(namespaces=(ns,), operator_namespace="meshgate-system")
-    want = compile_snapshot(read_cluster(Rest(api_client), settings).snapshot).gateways[0]
+    want = compile_snapshot(read_cluster(connect(kubeconfig), settings).snapshot).gateways[0]
 
     def converged() -> bool:
         cm = get(api_client, "ConfigMap", "v1", ns, "meshgate-gw-edge")

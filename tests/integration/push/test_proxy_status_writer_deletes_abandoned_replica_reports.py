@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from kubernetes import client
 from kubernetes.client import ApiClient
 
+from meshgate.kube.rest import Rest
 from meshgate.push.server import ConfigServer
 from meshgate.push.status import ABANDONED_SECONDS, report_body, report_name
 from meshgate.push.status_writer import StatusWriter
@@ -20,7 +21,7 @@ def _names(core: client.CoreV1Api, namespace: str) -> set[str]:
 
 
 def test_abandoned_reports_are_deleted_and_late_ones_kept(
-    api_client: ApiClient, namespace: str
+    api_client: ApiClient, rest: Rest, namespace: str
 ) -> None:
     core = client.CoreV1Api(api_client)
     now = datetime.now(UTC)
@@ -29,7 +30,7 @@ def test_abandoned_reports_are_deleted_and_late_ones_kept(
     for body in (gone, late):
         core.create_namespaced_config_map(namespace, body)
 
-    writer = StatusWriter(ConfigServer("cluster.local"), api_client, namespace, "198.18.0.2")
+    writer = StatusWriter(ConfigServer("cluster.local"), rest, namespace, "198.18.0.2")
     writer.once()
 
     assert _names(core, namespace) == {report_name("198.18.0.8"), report_name("198.18.0.2")}

@@ -11,6 +11,7 @@ import copy
 from collections import Counter
 from typing import Any
 
+from meshgate.kube.credentials import Credentials
 from meshgate.kube.rest import MESHGATE_KINDS, Kind, Rest
 
 Key = tuple[str, str, str]
@@ -18,7 +19,7 @@ Key = tuple[str, str, str]
 
 class FakeKubeApi(Rest):
     def __init__(self) -> None:
-        super().__init__(api=None)  # type: ignore[arg-type]
+        super().__init__(Credentials(server="http://fake.invalid"))
         self.objects: dict[Key, dict[str, Any]] = {}
         self.version = 100
         self.calls: Counter[str] = Counter()

@@ -29,7 +29,8 @@ import yaml
 from meshgate.compile import compile_snapshot
 from meshgate.gatewayapi import GROUP, adapt
 from meshgate.gatewayapi.objects import objects_from_bodies
-from meshgate.handlers import health, run, watches
+from meshgate.handlers import health, watches
+from meshgate.handlers import operator as run
 from meshgate.handlers.startup import (
     gateway_class_body,
     inject_settings,

@@ -18,7 +18,7 @@ class _Cluster:
 
     def __init__(self, *answers: Any) -> None:
         self.answers = list(answers)
-        self.api = type("Api", (), {"configuration": type("C", (), {"host": "https://k:6443"})})
+        self.server = "https://k:6443"
 
     def read(self, kind: Any, namespace: str, name: str) -> Any:
         answer = self.answers.pop(0)
