@@ -105,9 +105,15 @@ class _Routing:
 
     def custom(self, kind: str, type: str | None, body: kopf.Body) -> bool:
         """meshgate's kinds and the Gateway API's: relevant when new, deleted or the spec moved.
-        Whether it was (a status written back is not)."""
-        raw = self.observed(kind, type, body)
-        if raw is not None and self.w.relevance.custom(kind, type, raw):
+        Whether it was (a status written back is not).
+
+        Decided from the event, whatever the store says: our own status write records the
+        server's answer, which carries a user's spec change made meanwhile, so the change's own
+        event finds the store already holding it. Gated on the store, that change was never
+        marked and waited for an unrelated event (seconds)."""
+        raw = dict(body)
+        self.routing.store.observe(kind, type, raw)
+        if self.w.relevance.custom(kind, type, raw):
             self.mark(kind, *_meta(body)[:2])
             return True
         return False

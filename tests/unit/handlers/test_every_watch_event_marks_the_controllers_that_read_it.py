@@ -98,6 +98,26 @@ def test_a_status_write_on_a_route_reaches_nobody(served: Watched) -> None:
     assert _marked(served) == before
 
 
+def test_a_spec_change_reaches_routing_even_when_our_status_write_stored_it_first() -> None:
+    # The status write for the previous change answers with the user's newer spec, and the store
+    # records that answer before the spec change's own event arrives.
+    runtime = Runtime(debounce=0.01, resync=3600)
+    waiting: dict[str, int] = {}
+    runtime.add(_Routing(), on_queue=lambda n: waiting.update({"routing": n}))
+    routing = Reconciler(rest=None, settings=Settings())  # type: ignore[arg-type]
+    w = Watched(runtime=runtime, routing=routing)
+    _event(w, "routes", _body("Route", "shop", "r", meta={"generation": 1}))
+    assert waiting == {"routing": 1}
+    answer = _body("Route", "shop", "r", meta={"generation": 2, "resourceVersion": "3"})
+    answer["status"] = {"observedGeneration": 1}
+    routing.store.record("Route", answer)
+    spec = _body("Route", "shop", "r", meta={"generation": 2, "resourceVersion": "2"})
+    _event(w, "routes", spec, "MODIFIED")
+    assert waiting == {"routing": 2}
+    _event(w, "routes", answer, "MODIFIED")  # the status write's own event: nothing new
+    assert waiting == {"routing": 2}
+
+
 def test_a_status_write_on_a_gateway_reaches_neither_routing_nor_identity() -> None:
     # Every Route change rewrites its Gateway's status (the config version it names); an
     # identity pass lists the whole cluster, so it must not follow.
