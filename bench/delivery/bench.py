@@ -42,7 +42,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO / "tests" / "e2e"), str(REPO / "tests" / "e2e" / "delivery")]
 
-from delivery_kit import ROUTE, Asker, ProxyAt, route  # noqa: E402
+from delivery_kit import ROUTE, Asker, ProxyAt, descendants, operator_pid, route  # noqa: E402
 from harness.session import running_agent  # noqa: E402
 from helm_release import Release  # noqa: E402
 from kubernetes import client, config  # noqa: E402
@@ -100,37 +100,6 @@ def patch_route(custom: client.CustomObjectsApi, change: int) -> None:
     )
 
 
-def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
-def operator_pid(agent_pid: int) -> int | None:
-    """The operator container's process: a descendant of our node agent, never anyone else's."""
-    for pid in descendants(agent_pid):
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(a.endswith(b"meshgate") for a in argv) and b"operator" in argv:
-            return pid
-    return None
-
-
 def accepts(address: str, port: int) -> bool:
     try:
         with socket.create_connection((address, port), timeout=0.5):
@@ -148,6 +117,40 @@ def configmaps_hold(core: client.CoreV1Api, change: int) -> bool:
     return True
 
 
+ROLES = (
+    ("proxies", (b"meshproxy",)),
+    ("operator", (b"meshgate", b"operator")),
+    ("kube-apiserver", (b"kube-apiserver",)),
+    ("etcd", (b"etcd",)),
+    ("kube-controller-manager", (b"kube-controller-manager",)),
+    ("node agent", (b"harness",)),
+)
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) so far of this bench and of every process it started, by
+    role: a figure the machine's load barely moves, unlike the wall clock."""
+    out: dict[str, float] = {}
+    for pid in [os.getpid(), *descendants(os.getpid())]:
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes()
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        role = "bench" if pid == os.getpid() else "other"
+        for name, marks in ROLES:
+            if all(m in argv for m in marks):
+                role = name
+                break
+        out[role] = out.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / TICK
+    return out
+
+
+def cpu_per_change(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, float]:
+    return {k: round((after.get(k, 0.0) - before.get(k, 0.0)) / n, 4) for k in sorted(after)}
+
+
 def loadavg() -> list[float]:
     return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
 
@@ -158,6 +161,8 @@ def run_changes(
     all_served: list[float] = []
     per_proxy: list[float] = []
     by_kind: dict[str, list[float]] = {"gateway": [], "sidecar": []}
+
+    cpu_before = cpu_seconds()
 
     async def go() -> None:
         askers = [Asker(p) for p in proxies]
@@ -176,6 +181,7 @@ def run_changes(
 
     asyncio.run(go())
     return {
+        "cpu_seconds_per_change": cpu_per_change(cpu_before, cpu_seconds(), count),
         "every_proxy_serving": summary(all_served),
         "each_proxy": summary(per_proxy),
         "gateway_proxies": summary(by_kind["gateway"]),
