@@ -54,15 +54,21 @@ def part_file(number: int, version: str) -> str:
     return f"part-{number}-{version}.gz"
 
 
-def split(config_json: str, version: str) -> SplitConfig | None:
-    """The parts of a config too large to inline, or None when it fits as it is."""
+def split(
+    config_json: str, version: str, packed_by: Callable[[], bytes] | None = None
+) -> SplitConfig | None:
+    """The parts of a config too large to inline, or None when it fits as it is.
+
+    `packed_by`, when given, returns the config gzip'ed by the caller, perhaps as several gzip
+    members (the operator keeps each virtual host's compressed): `assemble` decompresses every
+    member. It must be deterministic, like the default: the same config, the same bytes."""
     raw = config_json.encode()
     if len(raw) <= INLINE_BYTES:
         return None
     import gzip  # here, not at the top: a proxy whose config is one file never loads it
 
     # mtime=0: the same config always gives the same bytes, so an unchanged config is no write.
-    packed = gzip.compress(raw, compresslevel=6, mtime=0)
+    packed = packed_by() if packed_by else gzip.compress(raw, compresslevel=6, mtime=0)
     chunks = [packed[i : i + PART_BYTES] for i in range(0, len(packed), PART_BYTES)]
     if len(chunks) > MAX_PARTS:
         raise ConfigPartsError(

@@ -21,7 +21,7 @@ resource that cannot be used is reported and left out.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from meshgate.api.v1alpha1.gateway import GatewaySpec
 from meshgate.api.v1alpha1.route import RouteSpec
@@ -31,7 +31,7 @@ from .attach import Attachment, RouteAttachment, attach
 from .changes import Changes, changes
 from .clusters import ClusterBook
 from .edge import EdgeBook
-from .gateway_text import Pieces, versioned_in_pieces
+from .gateway_text import Pieces, gzip_members, versioned_in_pieces
 from .gateways import GatewayMemo, GatewayUse, compile_gateway
 from .index import SYSTEM_NAMESPACES, Index
 from .mesh import MeshUse, compile_namespace
@@ -432,8 +432,16 @@ def _compile_gateway(
     )
     config, text, pieces = versioned_in_pieces(plan.config, kept)
     fate = Notes()
+    members: dict[str, bytes] = {}
+
+    def packed() -> bytes:
+        data, kept_members = gzip_members(pieces.segments, kept.members)
+        members.update(kept_members)
+        return data
+
     try:
-        parts = split(text, config.version)
+        parts = split(text, config.version, packed)
+        pieces = replace(pieces, members=members)
     except ConfigPartsError as exc:
         fate.set("Gateway", gw.meta, "Programmed", "False", "ConfigTooLarge", str(exc))
         return GatewayStage(gw, attachments, runtime, use, fate.freeze(), None, pieces, plan.memo)

@@ -17,6 +17,7 @@ holds a piece it did not check.
 from __future__ import annotations
 
 import copy
+import gzip
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from .result import stamp
 
 # (listener name, listener port, virtual host name): where a piece sits in the config.
 PieceKey = tuple[str, int, str]
+# A stretch of a config's text, and whether it is a kept piece's (worth keeping compressed).
+Segment = tuple[str, bool]
 
 _VHOST_DECODER = msgspec.json.Decoder(pc.VirtualHost)
 # Stands in for one listener's virtual hosts in the dump of the rest; JSON escapes the NUL, so
@@ -60,6 +63,32 @@ class Pieces:
 
     vhosts: Mapping[PieceKey, VhostPiece] = field(default_factory=dict)
     rest: RestPiece | None = None
+    # The stamped text in order (joined, it is the text): what `gzip_members` compresses.
+    segments: tuple[Segment, ...] = ()
+    # A kept segment's text -> its gzip member, for the next compile's `gzip_members`.
+    members: Mapping[str, bytes] = field(default_factory=dict)
+
+
+def gzip_members(
+    segments: tuple[Segment, ...], kept: Mapping[str, bytes]
+) -> tuple[bytes, dict[str, bytes]]:
+    """The text gzip'ed as one member per segment (a gzip stream may hold several members; it
+    decompresses to their texts joined), each kept segment's member reused from `kept`: a change
+    compresses again only the virtual hosts it moved (at 10,000 Routes, compressing all 5.6 MB
+    at every change took ~90 ms). Deterministic: the same segments give the same bytes, whatever
+    was kept. Also returns the members to keep."""
+    out: list[bytes] = []
+    members: dict[str, bytes] = {}
+    for text, keep in segments:
+        if not text:
+            continue
+        member = kept.get(text) if keep else None
+        if member is None:
+            member = gzip.compress(text.encode(), compresslevel=6, mtime=0)
+        if keep:
+            members[text] = member
+        out.append(member)
+    return b"".join(out), members
 
 
 def versioned_in_pieces(config: pc.ProxyConfig, kept: Pieces) -> tuple[pc.ProxyConfig, str, Pieces]:
@@ -81,14 +110,26 @@ def versioned_in_pieces(config: pc.ProxyConfig, kept: Pieces) -> tuple[pc.ProxyC
     rest = kept.rest
     if rest is None or not (rest.built is bare or rest.built == bare):
         rest = _rest(bare)
-    checked_bare, text = rest.checked, rest.text
+    checked_bare, tail = rest.checked, rest.text
+    # The text in segments: glue (fresh each time) and the pieces' own texts (kept objects).
+    segments: list[Segment] = []
     for i, row in enumerate(by_listener):
         marker = json.dumps(_MARKER.format(i))
-        before, found, after = text.partition(marker)
+        before, found, after = tail.partition(marker)
         if not found or marker in after:  # a compiler bug: JSON escapes a string's NUL
             raise RuntimeError(f"virtual-host marker {i} is not in the config dump once")
-        text = f"{before}[{','.join(p.text for p in row)}]{after}"
-    digest, stamped_text = stamp(text)
+        glue = before + "["
+        for k, p in enumerate(row):
+            segments.append((glue if k == 0 else ",", False))
+            segments.append((p.text, True))
+        tail = ("" if row else glue) + "]" + after
+    blank = "".join(text for text, _ in segments) + tail
+    digest, stamped_text = stamp(blank)
+    stamped_tail = stamped_text[len(blank) - len(tail) :]
+    if stamped_text.startswith(blank[: len(blank) - len(tail)]):
+        segments.append((stamped_tail, False))
+    else:  # stamped by serialising again (not this schema): one segment
+        segments = [(stamped_text, False)]
     checked = _assembled(
         checked_bare,
         [
@@ -97,7 +138,7 @@ def versioned_in_pieces(config: pc.ProxyConfig, kept: Pieces) -> tuple[pc.ProxyC
         ],
         digest,
     )
-    return checked, stamped_text, Pieces(pieces, rest)
+    return checked, stamped_text, Pieces(pieces, rest, tuple(segments))
 
 
 def _assembled(bare: pc.ProxyConfig, listeners: list[pc.Listener], version: str) -> pc.ProxyConfig:
