@@ -65,6 +65,11 @@ class ConnectionLimits(Model, frozen=True):
     request_timeout: Seconds = 60.0  # the whole request (head and body) received within this
     send_timeout: Seconds = 30.0  # longest a response may sit unsent to a client not reading
     write_buffer_bytes: Annotated[int, msgspec.Meta(ge=4096)] = 64 * 1024  # high-water mark
+    # Past the high-water mark a response is still read from its upstream into the client's
+    # buffer for up to this many bytes more, so an answer that fits is read whole and its upstream
+    # connection goes back to the pool while a slow client takes it; past it the upstream is
+    # paused. Counted against the memory ceiling. 0: pause at the high-water mark.
+    response_buffer_bytes: Annotated[int, msgspec.Meta(ge=0, le=64 * 1024 * 1024)] = 256 * 1024
     # A request whose body is at most this long (declared, or chunked so far) waits for all of
     # it before an upstream is picked: a slow body holds a client connection, never an upstream.
     body_prebuffer_bytes: Annotated[int, msgspec.Meta(ge=0, le=256 * 1024)] = 64 * 1024

@@ -22,6 +22,11 @@ from pathlib import Path
 SAMPLE_SECONDS = 0.25
 CGROUP_FRACTION = 0.9
 RESUME_FRACTION = 0.95
+# Answers held for slow clients (`http1.sink`) may fill the proxy up to this share of the
+# ceiling: buffering alone never takes it to where it sheds. With no ceiling, at most
+# NO_CEILING_BUFFER_BYTES are held at once.
+BUFFER_SHARE = 0.75
+NO_CEILING_BUFFER_BYTES = 64 * 1024 * 1024
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 # cgroup v2, then v1; the first that names a limit wins.
 CGROUP_LIMIT_FILES = (
@@ -79,18 +84,38 @@ def _malloc_trim() -> None:
 
 
 class MemoryCeiling:
-    __slots__ = ("_handle", "ceiling", "over", "resident", "times_over")
+    __slots__ = ("_fresh", "_handle", "buffered", "ceiling", "over", "resident", "times_over")
 
     def __init__(self, ceiling: int) -> None:
         self.ceiling = ceiling  # 0: off
         self.over = False
         self.resident = 0
         self.times_over = 0  # transitions into `over`, for the metric
+        self.buffered = 0  # bytes of answers held for slow clients now (`take`, `give`)
+        self._fresh = 0  # bytes taken since the last sample, which the sample did not see
         self._handle: asyncio.TimerHandle | None = None
+
+    def take(self, size: int) -> bool:
+        """Count `size` more bytes of answers held for slow clients, or say there is no room
+        (the answer's upstream is then paused instead). Against the ceiling when there is one:
+        the last sample plus what was taken since must stay under its buffering share."""
+        if self.ceiling:
+            if self.over or self.resident + self._fresh + size > self.ceiling * BUFFER_SHARE:
+                return False
+            self._fresh += size
+        elif self.buffered + size > NO_CEILING_BUFFER_BYTES:
+            return False
+        self.buffered += size
+        return True
+
+    def give(self, size: int) -> None:
+        """Held bytes the client has taken (or that went with its connection)."""
+        self.buffered -= size
 
     def observe(self, resident: int) -> None:
         """Decide from one sample; pure apart from the flag."""
         self.resident = resident
+        self._fresh = 0
         if not self.ceiling:
             self.over = False
         elif resident >= self.ceiling:

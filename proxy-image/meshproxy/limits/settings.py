@@ -23,6 +23,7 @@ class ListenerLimits:
     request_timeout: float  # 0: off
     send_timeout: float  # 0: off
     write_buffer_bytes: int
+    response_buffer_bytes: int  # 0: off
     body_prebuffer_bytes: int
     max_connections: int  # 0: off
     max_connections_per_client: int  # 0: off
@@ -54,6 +55,7 @@ def resolve(listener: config.Listener | None, limits: config.Limits) -> Listener
         request_timeout=cl.request_timeout,
         send_timeout=cl.send_timeout,
         write_buffer_bytes=cl.write_buffer_bytes,
+        response_buffer_bytes=cl.response_buffer_bytes,
         body_prebuffer_bytes=cl.body_prebuffer_bytes,
         max_connections=cl.max_connections,
         max_connections_per_client=per_client,

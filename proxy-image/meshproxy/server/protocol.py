@@ -17,7 +17,8 @@ Lifetime and backpressure are explicit:
   slices so one 10,000-request write never becomes 10,000 queued requests;
 - request bodies stream into a `Body` (bounded buffer, pauses reading above its high-water mark);
   response bodies stream from the upstream straight into this transport, and a slow client
-  pauses the upstream read (`http1.sink.BodySink`).
+  pauses the upstream read once the listener's response buffer is full (`http1.sink.BodySink`);
+  the send timeout still bounds what is held after the answer is written, its close included.
 
 What the bytes mean is the HTTP/1 codec's (`meshproxy.http1`); this module drives the parser,
 the connection's lifetime and the order of answers. Anything the parser or the codec's checks
@@ -254,13 +255,20 @@ class HttpServerProtocol(asyncio.Protocol):
 
     def _on_timer(self) -> None:
         self._timer = None
-        if self._phase == _CLOSED or self._transport is None:
+        if self._transport is None:
             return
         now = self._loop.time()
         cl = self._cl
         stalled = self._flow.write_paused and cl.send_timeout
         if stalled and now >= self._stalled_at + cl.send_timeout:
             self._limit_close(limit.SEND_TIMEOUT)  # a client not reading what it asked for
+            return
+        if self._phase == _CLOSED:
+            # Closing after its last answer (or lost: the timer was cancelled then): an answer
+            # still unsent is bounded by the send timeout, or a client that never reads would
+            # hold its connection and what is buffered for it for good.
+            if stalled:
+                self._timer = self._loop.call_at(self._stalled_at + cl.send_timeout, self._on_timer)
             return
         if self._phase == _BUSY:
             overdue = self._receive_overdue(now, cl.body_timeout, cl.request_timeout)
@@ -693,6 +701,8 @@ class HttpServerProtocol(asyncio.Protocol):
                 body,
                 chunked,
                 lambda sent, ok: self._body_sent(exchange, stack, status, sent, ok),
+                self._guard,  # how much of it may be held for a slow client
+                exchange,
             )
         )
 

@@ -40,6 +40,8 @@ for _dir in (E2E / "edge", E2E / "proxy"):
 from compiled_edge import backend, compile_gateway  # noqa: E402 - the path lines above
 from meshproxy_e2e import Proxy, free_port, wait_until  # noqa: E402
 
+from meshproxy.limits.memory import BUFFER_SHARE  # noqa: E402
+
 SLOWHTTPTEST = "/usr/bin/slowhttptest"
 LOAD = REPO / "bench" / "soak" / "load.py"
 PYTHON = str(REPO / ".venv" / "bin" / "python")
@@ -137,9 +139,8 @@ class Backends:
 # --- the gateway ---------------------------------------------------------------------------------
 
 
-# A slow reader holds its upstream connection, and at most one upstream read (uvloop reads up
-# to 256 KiB) beyond the write high-water mark, until the send timeout: the files cluster's
-# pool bounds how many do at once.
+# The files cluster's pool is small: a slow reader whose answer did not fit the proxy's response
+# buffer would hold one of its connections until the send timeout.
 FILES_POOL = 128
 FILES_POLICY = f"""
 ---
@@ -374,4 +375,4 @@ def attack(tmp: Path, port: int, mode: str, *extra: str) -> Any:
         attacker.stop()
 
 
-__all__ = ["Proxy", "wait_until"]
+__all__ = ["BUFFER_SHARE", "Proxy", "wait_until"]

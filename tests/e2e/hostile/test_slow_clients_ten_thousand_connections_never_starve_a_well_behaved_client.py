@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from hostile_kit import (
+    BUFFER_SHARE,
     Backends,
     Proxy,
     Watch,
@@ -66,12 +67,15 @@ def backends() -> Iterator[Backends]:
         pool.close()
 
 
+Gateways = Callable[..., tuple[Proxy, int]]
+
+
 @pytest.fixture
-def gateways(tmp_path: Path, backends: Backends) -> Iterator[Callable[[str], tuple[Proxy, int]]]:
+def gateways(tmp_path: Path, backends: Backends) -> Iterator[Gateways]:
     started: list[Proxy] = []
 
-    def start(limits: str) -> tuple[Proxy, int]:
-        proxy, port = start_gateway(tmp_path, limits, backends)
+    def start(limits: str, proxy_limits: dict[str, object] | None = None) -> tuple[Proxy, int]:
+        proxy, port = start_gateway(tmp_path, limits, backends, proxy_limits)
         started.append(proxy)
         return proxy, port
 
@@ -90,9 +94,11 @@ def _under_attack(
     mode: str,
     *options: str,
     answer_kib: int = 0,
+    meanwhile: Callable[[Proxy, int], dict[str, object]] | None = None,
 ) -> tuple[Proxy, Watch, dict[str, object]]:
-    """Baseline, then the attack: ramp up (bounded), the client's window, and the attack's
-    own limit firing (bounded) before the attacker stops."""
+    """Baseline, then the attack: ramp up (bounded), the client's window, `meanwhile` (still
+    under attack: its figures join the report), and the attack's own limit firing (bounded)
+    before the attacker stops."""
     proxy, port = gateway
     idle_rss = proxy.rss_kib()
     before = paced(port, RATE, BEFORE_SECONDS)
@@ -108,6 +114,7 @@ def _under_attack(
             during = paced(port, RATE, DURING_SECONDS)
         finally:
             watch.stop()
+        extra = meanwhile(proxy, port) if meanwhile is not None else {}
         # The attack's connections are cut by their limit, while it goes on.
         wait_until(lambda: proxy.metric(HITS, limit=limit) > 0, HOLD, f"{limit} to fire")
     attacker_peak = attacker.connected_peak()
@@ -131,6 +138,7 @@ def _under_attack(
         "proxy_cpu_share": watch.cpu_share(),
         "attacker_cpu_share_whole_attack": attacker_cpu,
         f"{limit}_hits": proxy.metric(HITS, limit=limit),
+        **extra,
     }
     report(name, figures)
     for phase in (before, during):
@@ -147,7 +155,7 @@ def _under_attack(
 
 
 def test_slowloris_headers_are_cut_at_the_header_timeout(
-    tmp_path: Path, gateways: Callable[[str], tuple[Proxy, int]], backends: Backends
+    tmp_path: Path, gateways: Gateways, backends: Backends
 ) -> None:
     limits = f"{{{CAPS}, headerTimeout: {HOLD}s}}"
     proxy, _, _ = _under_attack(
@@ -166,7 +174,7 @@ def _logged(proxy: Proxy, limit: str) -> bool:
 
 
 def test_slow_bodies_are_held_off_the_upstream_and_cut_at_the_request_timeout(
-    tmp_path: Path, gateways: Callable[[str], tuple[Proxy, int]], backends: Backends
+    tmp_path: Path, gateways: Gateways, backends: Backends
 ) -> None:
     limits = f"{{{CAPS}, requestTimeout: {HOLD}s}}"
     proxy, _, _ = _under_attack(
@@ -180,20 +188,57 @@ def test_slow_bodies_are_held_off_the_upstream_and_cut_at_the_request_timeout(
     assert backends.counts.get("/api/attack", 0) < 50
 
 
-def test_slow_readers_are_cut_at_the_send_timeout(
-    tmp_path: Path, gateways: Callable[[str], tuple[Proxy, int]], backends: Backends
+# A well-behaved client of the `files` cluster while the slow readers hold their answers.
+BIG_RATE = 5
+BIG_SECONDS = 10
+
+
+def test_slow_readers_are_cut_at_the_send_timeout_and_never_hold_the_upstream_pool(
+    tmp_path: Path, gateways: Gateways, backends: Backends
 ) -> None:
+    # Each slow reader's answer (256 KiB) fits the listener's response buffer (the default,
+    # 256 KiB past the 64 KiB mark): it is read whole and its upstream connection goes back to
+    # the pool at once. What they hold counts against the memory ceiling, set here (as the
+    # chart's proxy settings would) so that every attacker's answer fits its buffering share.
+    ceiling = int((128 * 1024 + ATTACKERS * (64 + 256)) * 1024 / BUFFER_SHARE)
     limits = f"{{{CAPS}, sendTimeout: {HOLD}s}}"
-    proxy, _, _ = _under_attack(
-        "slow-read", tmp_path, gateways(limits), "send_timeout", "-X",
+
+    def big_client(proxy: Proxy, port: int) -> dict[str, object]:
+        return {
+            "big_during": paced(port, BIG_RATE, BIG_SECONDS, path="/big/ok", connections=2),
+            "files_pool_overflows": proxy.metric("meshproxy_upstream_overflow_total"),
+            "responses_buffered": proxy.metric("meshproxy_responses_buffered_total"),
+            "response_buffer_full": proxy.metric("meshproxy_response_buffer_full_total"),
+            "response_buffer_bytes": proxy.metric("meshproxy_response_buffer_bytes"),
+        }
+
+    gateway = gateways(limits, {"memoryCeilingBytes": ceiling})
+    proxy, _, figures = _under_attack(
+        "slow-read", tmp_path, gateway, "send_timeout", "-X",
         "-r", "1000", "-w", "512", "-y", "1024", "-n", "5", "-z", "32", "-k", "3",
-        "-l", str(ATTACK_SECONDS), answer_kib=64 + 256,
+        "-l", str(ATTACK_SECONDS), answer_kib=64 + 256, meanwhile=big_client,
     )  # fmt: skip
     wait_until(lambda: _logged(proxy, "send_timeout"), 10, "the access log line")
+    # The slow readers never held the files cluster's pool: a client of it was served whole
+    # during the attack, nothing was refused for want of a connection, and answers were
+    # buffered (counted, and flagged in the access log).
+    big = figures["big_during"]
+    assert isinstance(big, dict)
+    assert big["ok"] == BIG_RATE * BIG_SECONDS, big
+    assert big["failed"] == 0, big
+    assert big["shed"] == 0, big
+    assert figures["files_pool_overflows"] == 0
+    assert figures["response_buffer_full"] == 0
+    assert float(figures["responses_buffered"]) > 0  # type: ignore[arg-type]
+    wait_until(lambda: _logged_flag(proxy, "buffered"), 10, "a buffered answer's log line")
+
+
+def _logged_flag(proxy: Proxy, flag: str) -> bool:
+    return f'"flags":"{flag}' in (proxy.tmp / "proxy.log").read_text(errors="replace")
 
 
 def test_one_address_holds_at_most_the_per_client_cap_and_others_still_get_in(
-    tmp_path: Path, gateways: Callable[[str], tuple[Proxy, int]], backends: Backends
+    tmp_path: Path, gateways: Gateways, backends: Backends
 ) -> None:
     # The default per-client cap (1024 at the edge); idle connections kept past the test.
     proxy, port = gateways("{headerTimeout: 120s}")

@@ -55,7 +55,39 @@ def test_a_listener_without_limits_in_its_json_gets_every_default() -> None:
     assert got.send_timeout == 30
     assert got.max_connections == 10_000
     assert got.max_pending_requests == 4096
+    assert got.response_buffer_bytes == 256 * 1024
     assert "connectionLimits" not in config.dump_config(cfg)  # unset stays out of the JSON
+
+
+def test_the_response_buffer_is_a_listener_setting_and_zero_turns_it_off() -> None:
+    limits = config.Limits()
+    assert resolve(_listener("edge", response_buffer_bytes=0), limits).response_buffer_bytes == 0
+    got = resolve(_listener("edge", response_buffer_bytes=1 << 20), limits)
+    assert got.response_buffer_bytes == 1 << 20
+    raw = (
+        b'{"schema":"meshproxy/v1","node":{"role":"gateway"},"listeners":[{"name":"w",'
+        b'"port":80,"role":"edge","connectionLimits":{"responseBufferBytes":-1}}]}'
+    )
+    with pytest.raises(config.ConfigError, match="responseBufferBytes"):
+        config.parse_config(raw)
+
+
+def test_answers_held_for_slow_clients_count_against_the_ceiling_share() -> None:
+    ceiling = memory.MemoryCeiling(1000)
+    ceiling.observe(600)  # the share is 750: 150 left
+    assert ceiling.take(100)
+    assert not ceiling.take(100)  # taken since the sample counts until the next one
+    ceiling.give(100)
+    ceiling.observe(600)
+    assert ceiling.take(150)
+    assert ceiling.buffered == 150
+    ceiling.observe(2000)  # over: nothing more is held
+    assert not ceiling.take(1)
+    none = memory.MemoryCeiling(0)
+    assert none.take(memory.NO_CEILING_BUFFER_BYTES)
+    assert not none.take(1)
+    none.give(memory.NO_CEILING_BUFFER_BYTES)
+    assert none.take(1)
 
 
 def test_a_bad_limit_is_refused_saying_where() -> None:

@@ -21,6 +21,7 @@ class FakeTransport:
         self.pause_calls = 0
         self.aborted = False
         self.high_water: int | None = None
+        self.unsent = 0  # what `get_write_buffer_size` reports: set by a test that needs it
 
     def write(self, data: bytes) -> None:
         assert not self.closed, "write after close"
@@ -45,6 +46,9 @@ class FakeTransport:
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         self.high_water = high
+
+    def get_write_buffer_size(self) -> int:
+        return self.unsent
 
     def is_closing(self) -> bool:
         return self.closed

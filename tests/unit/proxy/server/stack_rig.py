@@ -172,8 +172,11 @@ class Rig:
                 self.client_transport.closed = True
                 self.client.connection_lost(None)
             elif kind == "client-full":
+                # Past the high-water mark and every buffering bound: the upstream must pause.
+                self.client_transport.unsent = 1 << 30
                 self.client.pause_writing()
             elif kind == "client-drained":
+                self.client_transport.unsent = 0
                 self.client.resume_writing()
             else:
                 raise ValueError(kind)
