@@ -158,10 +158,12 @@ def adapt(objs: GatewayApiObjects, snap: Snapshot, *, replicas: int = 1) -> Adap
                 f'a meshgate.io Gateway "{gw.meta.key}" exists; rename one of the two (their '
                 "generated Deployment and Service would share a name)",
             )
-        elif gw.addresses:
+        elif not assigned_address_only(gw.addresses):
             state.refused = (
                 "UnsupportedAddress",
-                "spec.addresses is not supported; the address is the generated Service's",
+                "spec.addresses with a value, or of a type other than IPAddress, is not"
+                " supported; the address is the generated Service's (an IPAddress entry"
+                " without a value asks for exactly that)",
             )
         else:
             state.verdicts = judge_listeners(gw, objs.grants, secrets)
@@ -396,6 +398,16 @@ def _class_status(c: GatewayClass) -> DesiredStatus:
             "supportedFeatures": [{"name": f} for f in sorted(SUPPORTED_FEATURES)],
         },
     )
+
+
+def assigned_address_only(addresses: tuple[tuple[str, str], ...]) -> bool:
+    """Whether `spec.addresses` asks for nothing but the address meshgate assigns: none, or one
+    `IPAddress` entry without a value (the spec's "an address will be assigned"), which the
+    generated Service's own address answers. A value, or a Hostname or named address, would need
+    addresses meshgate does not hand out."""
+    if not addresses:
+        return True
+    return len(addresses) == 1 and addresses[0] == ("IPAddress", "")
 
 
 def _gateway_status(

@@ -10,6 +10,7 @@ SUPPORTED_FEATURES: tuple[str, ...] = (
     "GRPCRoute",
     "GRPCRouteNamedRouteRule",
     "Gateway",
+    "GatewayAddressEmpty",
     "GatewayHTTPListenerIsolation",
     "GatewayPort8080",
     "HTTPRoute",

@@ -227,7 +227,7 @@ def gateway_of(body: Mapping[str, Any]) -> Gateway:
         class_name=str(spec.get("gatewayClassName", "")),
         listeners=tuple(listener_of(x) for x in spec.get("listeners") or []),
         addresses=tuple(
-            (str(a.get("type", "IPAddress")), str(a.get("value", "")))
+            (str(a.get("type") or "IPAddress"), str(a.get("value") or ""))
             for a in spec.get("addresses") or []
         ),
     )

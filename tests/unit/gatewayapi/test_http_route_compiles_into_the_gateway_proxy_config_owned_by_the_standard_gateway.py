@@ -4,6 +4,7 @@ and the route report what the Gateway API asks."""
 
 from __future__ import annotations
 
+import pytest
 from gwapi_kit import (
     condition,
     gateway,
@@ -91,11 +92,35 @@ def test_route_parent_entry_names_meshgate_and_echoes_the_parent_ref() -> None:
     assert all(c["observedGeneration"] == 1 for c in entry["conditions"])
 
 
-def test_gateway_asking_for_static_addresses_is_refused_and_not_compiled() -> None:
+@pytest.mark.parametrize(
+    "addresses",
+    [
+        [{"type": "IPAddress", "value": "198.19.0.99"}],
+        [{"type": "Hostname"}],
+        [{"type": "IPAddress"}, {"type": "IPAddress"}],
+    ],
+    ids=["a-value", "a-hostname-to-assign", "two-to-assign"],
+)
+def test_gateway_asking_for_static_addresses_is_refused_and_not_compiled(
+    addresses: list[dict[str, str]],
+) -> None:
     gw = gateway()
-    gw["spec"]["addresses"] = [{"type": "IPAddress", "value": "198.19.0.99"}]
+    gw["spec"]["addresses"] = addresses
     adapted, snap = run([gateway_class(), gw, http_route(), service()])
     body = status(adapted, "Gateway", "edge")
     assert condition(body["conditions"], "Accepted") == ("False", "UnsupportedAddress")
     assert condition(body["conditions"], "Programmed") == ("False", "Invalid")
     assert compile_snapshot(snap).gateways == ()
+
+
+def test_gateway_asking_for_an_ip_address_without_a_value_gets_its_services_address() -> None:
+    gw = gateway()
+    gw["spec"]["addresses"] = [{"type": "IPAddress"}]
+    adapted, snap = run(
+        [gateway_class(), gw, http_route(), service()],
+        addresses={"shop/edge": [("IPAddress", "10.0.0.9")]},
+    )
+    body = status(adapted, "Gateway", "edge")
+    assert condition(body["conditions"], "Accepted") == ("True", "Accepted")
+    assert body["addresses"] == [{"type": "IPAddress", "value": "10.0.0.9"}]
+    assert len(compile_snapshot(snap).gateways) == 1
