@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from meshgate.compile import MeshSettings, Snapshot
@@ -49,14 +50,37 @@ class ClusterState:
     snapshot: Snapshot
     # (kind, namespace, name) -> live object, for every generated object that exists
     outputs: dict[Key, dict[str, Any]]
-    # (kind, namespace, name) -> stored status of every meshgate object
-    statuses: dict[Key, dict[str, Any]]
-    # (kind, namespace, name) -> uid, for the events' `regarding`
-    uids: dict[Key, str]
+    # meshgate kind -> the stored bodies, for `statuses` and `uids`
+    custom_bodies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # The Gateway API objects meshgate serves, adapted (their meshgate models are in `snapshot`)
     adapted: Adapted = field(default_factory=Adapted)
     # (store kind, namespace, name) -> stored status of every Gateway API object
     gateway_api_statuses: dict[Key, dict[str, Any]] = field(default_factory=dict)
+
+    # Made on first use: the status lane reads the store itself, and visiting every meshgate
+    # object per change for tables nobody reads cost a one-Route change O(every object).
+    @cached_property
+    def statuses(self) -> dict[Key, dict[str, Any]]:
+        """(kind, namespace, name) -> stored status of every meshgate object."""
+        return {
+            _key(kind, b): b.get("status") or {}
+            for kind, bodies in self.custom_bodies.items()
+            for b in bodies
+        }
+
+    @cached_property
+    def uids(self) -> dict[Key, str]:
+        """(kind, namespace, name) -> uid, for the events' `regarding`."""
+        return {
+            _key(kind, b): (b.get("metadata") or {}).get("uid", "")
+            for kind, bodies in self.custom_bodies.items()
+            for b in bodies
+        }
+
+
+def _key(kind: str, body: dict[str, Any]) -> Key:
+    meta = body.get("metadata") or {}
+    return (kind, meta.get("namespace", ""), meta.get("name", ""))
 
 
 def read_state(store: Store, settings: Settings, cache: ParseCache | None = None) -> ClusterState:
@@ -69,14 +93,6 @@ def read_state(store: Store, settings: Settings, cache: ParseCache | None = None
             listed[kind] = store.items(kind)
         return listed[kind]
 
-    statuses: dict[Key, dict[str, Any]] = {}
-    uids: dict[Key, str] = {}
-    for kind in CUSTOM_KINDS:
-        for b in bodies(kind):
-            meta = b.get("metadata") or {}
-            key = (kind, meta.get("namespace", ""), meta.get("name", ""))
-            statuses[key] = b.get("status") or {}
-            uids[key] = meta.get("uid", "")
     outputs: dict[Key, dict[str, Any]] = {}
     for kind in OUTPUT_KINDS:
         for obj in store.items(kind):
@@ -104,8 +120,7 @@ def read_state(store: Store, settings: Settings, cache: ParseCache | None = None
     return ClusterState(
         snapshot=snapshot,
         outputs=outputs,
-        statuses=statuses,
-        uids=uids,
+        custom_bodies={kind: bodies(kind) for kind in CUSTOM_KINDS},
         adapted=adapted,
         gateway_api_statuses=gateway_api_statuses,
     )

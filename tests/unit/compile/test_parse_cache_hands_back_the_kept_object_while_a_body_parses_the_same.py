@@ -52,3 +52,41 @@ def test_a_status_write_keeps_the_object_and_a_spec_or_annotation_change_does_no
     )
     assert described is not edited
     assert described.meta.annotations == {"meshgate.io/description": "d"}
+
+
+def _named(name: str, version: str) -> dict[str, Any]:
+    body = _route(version)
+    body["metadata"]["name"] = name
+    return body
+
+
+def _by_key(o: Any) -> tuple[str, str]:
+    return (o.meta.namespace, o.meta.name)
+
+
+def test_the_same_bodies_read_again_give_the_same_sorted_tuple_and_a_replaced_one_is_read() -> None:
+    bodies = [_named(n, "1") for n in ("c", "a", "b")]
+    cache = ParseCache()
+    cache.begin()
+    first = cache.sorted_of("Route", bodies, _parse, _by_key)
+    cache.end()
+    assert [r.meta.name for r in first] == ["a", "b", "c"]
+    cache.begin()
+    assert cache.sorted_of("Route", list(bodies), _parse, _by_key) is first
+    cache.end()
+    assert cache.parsed == 0  # nothing parsed, and nothing forgotten by `end`
+    bodies[1] = _named("a", "2")
+    bodies[1]["spec"]["hostnames"] = ["moved.example.com"]
+    cache.begin()
+    again = cache.sorted_of("Route", bodies, _parse, _by_key)
+    cache.end()
+    assert cache.parsed == 1
+    assert again is not first
+    assert again[1:] == first[1:]
+    assert again[1] is first[1]
+    assert again[0].spec.hostnames == ["moved.example.com"]
+    cache.begin()
+    fewer = cache.sorted_of("Route", bodies[1:], _parse, _by_key)
+    cache.end()
+    assert [r.meta.name for r in fewer] == ["a", "b"]
+    assert cache.parsed == 0
