@@ -7,8 +7,9 @@ snapshot costs one dictionary pass per collection.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import is_not
 from typing import Any
 
 from .same import same
@@ -86,7 +87,23 @@ def changes(old: Snapshot | None, new: Snapshot) -> Changes:
     )
 
 
-def _diff(before: Iterable[Any], after: Iterable[Any]) -> dict[Key, tuple[Any, Any]]:
+def _diff(before: Sequence[Any], after: Sequence[Any]) -> dict[Key, tuple[Any, Any]]:
+    if len(before) == len(after):
+        # Most often one object replaced in place (snapshots are sorted by key): pair by
+        # position, comparing keys only where the objects are not the very same.
+        out: dict[Key, tuple[Any, Any]] = {}
+        for i in [i for i, moved in enumerate(map(is_not, before, after)) if moved]:
+            old, new = before[i], after[i]
+            key = (new.meta.namespace, new.meta.name)
+            if (old.meta.namespace, old.meta.name) != key or key in out:
+                return _diff_by_key(before, after)
+            if not same(old, new):
+                out[key] = (old, new)
+        return out
+    return _diff_by_key(before, after)
+
+
+def _diff_by_key(before: Iterable[Any], after: Iterable[Any]) -> dict[Key, tuple[Any, Any]]:
     # Lists per key: a snapshot built from files (not from an API server) may name one object
     # twice; the copies are paired in order.
     old: dict[Key, list[Any]] = {}
