@@ -149,3 +149,28 @@ def test_consumer_route_to_another_service_across_namespaces_still_needs_a_grant
 
     body = status(adapted, "HTTPRoute", "elsewhere", CONSUMER)
     assert parent_condition(body, "ResolvedRefs") == ("False", "RefNotPermitted")
+
+
+def test_a_backends_header_filter_reaches_the_sidecars_cluster_entry_only() -> None:
+    v1 = backend("echo-v1", port=80)
+    v2 = backend("echo-v2", port=80)
+    v2["filters"] = [
+        {
+            "type": "RequestHeaderModifier",
+            "requestHeaderModifier": {"set": [{"name": "Backend", "value": "echo-v2"}]},
+        }
+    ]
+    route = http_route(
+        "split", namespace=MESH, parents=[service_parent("echo-v1")],
+        rules=[{"backendRefs": [v1, v2]}],
+    )  # fmt: skip
+    configs = meshes([*BASE, route])
+
+    (r,) = vhost(configs[MESH], f"{MESH}/echo-v1:80").routes
+    assert r.forward is not None
+    by_cluster = {c.cluster: c for c in r.forward.clusters}
+    sent_to_v2 = by_cluster["mesh/echo-v2:80"].request_headers
+    assert sent_to_v2 is not None
+    assert sent_to_v2.set == {"Backend": "echo-v2"}
+    assert by_cluster["mesh/echo-v1:80"].request_headers is None
+    assert r.request_headers is None
