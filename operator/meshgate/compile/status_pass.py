@@ -149,21 +149,21 @@ def _conclude_routes(
         gateways = sorted(attachments.accepted.get(key, set()))
         hosts = sorted(mesh.hosts.get(key, set()))
         refused = attachments.refused.get(key, []) + mesh.refused.get(key, [])
-        shadow = claims.shadowed.get(key, [])
+        shadow = list(claims.shadowed.get(key, ()))
         name_key = (route.meta.namespace, route.meta.name)
         status_key = (ROUTE, route.meta.namespace, route.meta.name)
         given = _RouteGiven(
             route,
             tr,
             report.state(status_key),
-            (
-                tuple(gateways),
-                tuple(hosts),
-                tuple(refused),
-                tuple(shadow),
+            (  # lists and sets made for this pass alone, never changed after it
+                gateways,
+                hosts,
+                refused,
+                shadow,
                 key in claims.won,
-                sum(ready(ref) for ref in tr.ready_from),
-                frozenset(edge_applied.get(name_key, ())),
+                sum(map(ready, tr.ready_from)),
+                edge_applied.get(name_key) or _NOTHING,
                 attachments.parents.get(key, 0),
             ),
         )
@@ -178,6 +178,9 @@ def _conclude_routes(
         report.place(status)
         now[key] = (given, status)
     memo.routes, memo.concluded = now, concluded_now
+
+
+_NOTHING: frozenset[Applied] = frozenset()
 
 
 @dataclass(frozen=True)
