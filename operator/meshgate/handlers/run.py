@@ -12,6 +12,9 @@ package is kept out.
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
+import os
 import sys
 
 CONTROLLERS = ("routing", "identity", "injection")
@@ -29,6 +32,25 @@ def keep_generated_client_out() -> bool:
     return True
 
 
+# glibc's M_ARENA_MAX: how many malloc arenas threads may spread over (default 8 per core). The
+# operator's worker threads (the reconcile, the status lane's writers, the watches) each decoding
+# large JSON in an arena of its own left the peak RSS ~9 MiB higher at 1,000 Routes for no speed.
+M_ARENA_MAX = -8
+MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas before any thread starts, unless `MALLOC_ARENA_MAX` is set
+    (an operator's own choice wins). False where the C library is not glibc."""
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):
+        return False
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", action="store_true", help="debug logging, kopf's included")
     parser.add_argument(
@@ -41,6 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     keep_generated_client_out()
+    limit_malloc_arenas()
     from .operator import run as operate
 
     return operate(args)

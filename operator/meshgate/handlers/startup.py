@@ -224,11 +224,20 @@ class Served:
 Start = Callable[[kopf.OperatorSettings, kopf.Memo, Served], Awaitable[None]]
 
 
+LIST_CHUNK = 200
+WORKER_IDLE_SECONDS = 0.5
+
+
 def configure_kopf(kopf_settings: kopf.OperatorSettings, settings: Settings) -> None:
     kopf_settings.posting.enabled = False  # meshgate posts its own events, on outcome changes only
     kopf_settings.watching.server_timeout = 300
     kopf_settings.watching.client_timeout = 330
     kopf_settings.watching.connect_timeout = 10
+    # Memory at a cold start, when kopf lists every watched kind at once: a page at a time
+    # rather than each kind's whole list decoded together, and each object's worker (which
+    # keeps the object's last body while it idles) gone soon after its event instead of 5 s.
+    kopf_settings.watching.chunk_size = LIST_CHUNK
+    kopf_settings.queueing.idle_timeout = WORKER_IDLE_SECONDS
     kopf_settings.peering.standalone = not settings.peering
     kopf_settings.peering.name = settings.peering_name
     kopf_settings.peering.clusterwide = not settings.namespaces
