@@ -37,16 +37,33 @@ def valid_host(value: str) -> bool:
 
 def read_field(name: bytes, value: bytes) -> tuple[str, str] | None:
     """A request header field as (lower-case name, latin-1 value); None when it is refused."""
-    if value.endswith((b" ", b"\t")):
+    if value and value[-1] in _OWS:
         value = value.rstrip(b" \t")  # llhttp keeps trailing whitespace; OWS is not the value
     key = name.decode("latin-1").lower()
     text = value.decode("latin-1")
     if key in _STRICT_ASCII:
         if not value.isascii():
             return None
-        if key == "host" and _VALID_HOST.fullmatch(text.lower()) is None:
+        if key == "host" and not _host_ok(text):
             return None
     return key, text
+
+
+_OWS = (0x20, 0x09)  # SP, HTAB
+# Host values already judged, so the pattern runs once per distinct Host, not per request.
+# Bounded: past `_HOSTS_MAX` distinct values it starts over.
+_HOSTS_MAX = 1024
+_hosts: dict[str, bool] = {}
+
+
+def _host_ok(text: str) -> bool:
+    ok = _hosts.get(text)
+    if ok is None:
+        ok = _VALID_HOST.fullmatch(text.lower()) is not None
+        if len(_hosts) >= _HOSTS_MAX:
+            _hosts.clear()
+        _hosts[text] = ok
+    return ok
 
 
 def check_head(

@@ -18,31 +18,49 @@ from json.encoder import encode_basestring_ascii as _quote
 
 from meshproxy.http.message import Exchange
 
+# Quoted values kept per listener, for the fields that repeat from request to request (method,
+# route, cluster, endpoint, client address): a dict lookup instead of a call to the escaper.
+# Bounded: a listener that sees more distinct values starts over.
+_KEPT_MAX = 1024
+
 
 class AccessLine:
-    __slots__ = ("_prefix",)
+    __slots__ = ("_kept", "_prefix")
 
     def __init__(self, listener: str) -> None:
         self._prefix = '{"listener":' + _quote(listener) + ',"method":'
+        self._kept: dict[str, str] = {}
+
+    def _q(self, value: str) -> str:
+        """`_quote(value)`, from `_kept` when this listener quoted it before."""
+        kept = self._kept
+        quoted = kept.get(value)
+        if quoted is None:
+            quoted = _quote(value)
+            if len(kept) >= _KEPT_MAX:
+                kept.clear()
+            kept[value] = quoted
+        return quoted
 
     def __call__(
         self, exchange: Exchange, status: int, duration: float, sent: int, ok: bool
     ) -> str:
         q = _quote
+        kept = self._q  # values that repeat; the path and the ids are new on every request
         duration_ms = repr(round(duration * 1000, 3))  # a str: see the module docstring
         line = (
-            f"{self._prefix}{q(exchange.request.method)},"
+            f"{self._prefix}{kept(exchange.request.method)},"
             f'"protocol":"HTTP/{exchange.request.version}",'
             f'"path":{q(exchange.request.path)},'
             f'"status":{status},'
             f'"duration_ms":{duration_ms},'
             f'"bytes_sent":{sent},'
-            f'"route":{q(exchange.route)},'
-            f'"cluster":{q(exchange.cluster)},'
-            f'"upstream":{q(exchange.endpoint)},'
+            f'"route":{kept(exchange.route)},'
+            f'"cluster":{kept(exchange.cluster)},'
+            f'"upstream":{kept(exchange.endpoint)},'
             f'"request_id":{q(exchange.request_id)},'
             f'"trace_id":{q(exchange.trace_id)},'
-            f'"client":{q(exchange.client_ip)}'
+            f'"client":{kept(exchange.client_ip)}'
         )
         if exchange.grpc_status:
             line += f',"grpc_status":{q(exchange.grpc_status)}'
