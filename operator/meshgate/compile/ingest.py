@@ -11,7 +11,7 @@ import base64
 import binascii
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from operator import is_
+from operator import is_not
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -212,6 +212,14 @@ CORE_KINDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 Key = tuple[str, str, str]
 
 
+@dataclass(frozen=True)
+class _KindRead:
+    bodies: list[Any]  # as read, in the store's order
+    keys: list[Key]  # of each body
+    out: tuple[Any, ...]  # parsed, sorted
+    pos: list[int]  # where each body's object sits in `out`
+
+
 @dataclass
 class ParseCache:
     """Parsed objects by (kind, namespace, name), valid while the resourceVersion is the same.
@@ -228,10 +236,11 @@ class ParseCache:
     _entries: dict[Key, tuple[str, Any]] = field(default_factory=dict)
     _seen: set[Key] = field(default_factory=set)
     parsed: int = 0  # parses done since `begin`, for tests and logs
-    # kind -> (the bodies of the last read, their keys, the sorted parsed objects): a read that
-    # finds the very same bodies in the same order hands back the same tuple, without visiting
-    # and sorting every object (at 1,000 Routes that was most of reading the store per change).
-    _kinds: dict[str, tuple[list[Any], list[Key], tuple[Any, ...]]] = field(default_factory=dict)
+    # kind -> the last read of it: a read that finds the very same bodies in the same places,
+    # but for a few replaced in place, parses those few and hands back the same sorted tuple
+    # patched, without visiting and sorting every object (at 1,000 Routes that was most of
+    # reading the store per change).
+    _kinds: dict[str, _KindRead] = field(default_factory=dict)
 
     def sorted_of(
         self,
@@ -243,16 +252,40 @@ class ParseCache:
         """Every body of a kind parsed (`get`), sorted by `order`."""
         listed = list(bodies)
         kept = self._kinds.get(kind)
-        if kept is not None and len(kept[0]) == len(listed) and all(map(is_, kept[0], listed)):
-            self._seen.update(kept[1])
-            return kept[2]
+        if kept is not None and len(kept.bodies) == len(listed):
+            out = self._patched(kind, kept, listed, parse)
+            if out is not None:
+                return out
         seen = len(self._seen)
-        out = tuple(sorted((self.get(kind, b, parse) for b in listed), key=order))
+        items = [self.get(kind, b, parse) for b in listed]
+        ranked = sorted(range(len(items)), key=lambda n: order(items[n]))
+        out = tuple(items[n] for n in ranked)
         if len(self._seen) - seen == len(listed):  # one key each (a body named twice: no memo)
-            keys = [_key_of(kind, b) for b in listed]
-            self._kinds[kind] = (listed, keys, out)
+            pos = [0] * len(ranked)
+            for at, n in enumerate(ranked):
+                pos[n] = at
+            self._kinds[kind] = _KindRead(listed, [_key_of(kind, b) for b in listed], out, pos)
         else:
             self._kinds.pop(kind, None)
+        return out
+
+    def _patched(
+        self, kind: str, kept: _KindRead, listed: list[Any], parse: Callable[[Any], Any]
+    ) -> tuple[Any, ...] | None:
+        """The kept read with the bodies replaced in place (same keys, same places) parsed
+        again; None when anything else moved. The very same tuple when nothing parsed moved."""
+        moved = [n for n, other in enumerate(map(is_not, kept.bodies, listed)) if other]
+        if any(_key_of(kind, listed[n]) != kept.keys[n] for n in moved):
+            return None
+        self._seen.update(kept.keys)
+        out = kept.out
+        if moved:
+            items = list(out)
+            for n in moved:
+                items[kept.pos[n]] = self.get(kind, listed[n], parse)
+            if any(a is not b for a, b in zip(items, out, strict=True)):
+                out = tuple(items)
+            self._kinds[kind] = _KindRead(listed, kept.keys, out, kept.pos)
         return out
 
     def get(self, kind: str, body: Mapping[str, Any], parse: Callable[[Any], Any]) -> Any:

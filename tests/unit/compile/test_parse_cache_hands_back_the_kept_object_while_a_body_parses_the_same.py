@@ -90,3 +90,16 @@ def test_the_same_bodies_read_again_give_the_same_sorted_tuple_and_a_replaced_on
     cache.end()
     assert [r.meta.name for r in fewer] == ["a", "b"]
     assert cache.parsed == 0
+
+
+def test_a_body_replaced_in_place_by_a_status_write_gives_the_very_same_tuple() -> None:
+    bodies = [_named(n, "1") for n in ("c", "a", "b")]
+    cache = ParseCache()
+    cache.begin()
+    first = cache.sorted_of("Route", bodies, _parse, _by_key)
+    cache.end()
+    bodies[0] = _named("c", "2")  # another resourceVersion, the same spec
+    cache.begin()
+    assert cache.sorted_of("Route", bodies, _parse, _by_key) is first
+    cache.end()
+    assert cache.parsed == 1  # that body alone
