@@ -6,8 +6,18 @@
 #   bench/hostile/interleave.sh OUT ROUNDS "slowloris slow_readers" /tmp/before /tmp/after
 #
 # Round 1 runs before then after, round 2 after then before, and so on. Each run's figures
-# (bench/out/hostile JSON line), pytest output and GC log go to OUT/<test>-<tree>-<round>.*.
+# (bench/out/hostile JSON line), pytest output and GC log go to OUT/<test>-<tree>-<round>.*;
+# at the end `summarize.py` prints one line per run and the median p99 ratio per test and tree.
 # The proxy of each tree is imported through PYTHONPATH, ahead of the venv's editable install.
+# The tests (this checkout's, for both trees) put the proxy on a core of its own and the
+# attacker, the client and the backends on the others (hostile_kit.pinned; MESHGATE_HOSTILE_PIN=0
+# here turns it off: only on a quiet machine is it fair), and open the client's window only once
+# the attack has stopped opening connections (_ramped).
+#
+# On a quiet 2-core machine, one round of two tests with 10,000 attackers takes about 11 min:
+#   MESHGATE_HOSTILE_ATTACKERS=10000 MESHGATE_HOSTILE_RAMP_SECONDS=30 \
+#     bench/hostile/interleave.sh /tmp/hostile/series 1 "slowloris slow_readers" \
+#     /tmp/hostile/before /tmp/hostile/after
 set -uo pipefail
 [ $# -eq 5 ] || { echo "usage: $0 OUT ROUNDS 'K1 K2' BEFORE_TREE AFTER_TREE" >&2; exit 2; }
 out=$1 rounds=$2 tests=$3
@@ -24,6 +34,7 @@ for r in $(seq 1 "$rounds"); do
       gclog=$(mktemp -d)
       echo "$(date -u +%T) $tag load $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/series.log"
       PYTHONPATH="${tree[$v]}/proxy-image:$here/gcprobe" MESHGATE_GC_LOG="$gclog" \
+        MESHGATE_HOSTILE_PIN="${MESHGATE_HOSTILE_PIN:-1}" \
         MESHGATE_HOSTILE_ATTACKERS="${MESHGATE_HOSTILE_ATTACKERS:-10000}" \
         timeout 900 hack/in-netns.sh .venv/bin/pytest -q -s -p no:cacheprovider \
         tests/e2e/hostile -k "$k" > "$out/$tag.log" 2>&1
@@ -34,3 +45,4 @@ for r in $(seq 1 "$rounds"); do
     done
   done
 done
+.venv/bin/python "$here/summarize.py" "$out" | tee "$out/summary.txt"

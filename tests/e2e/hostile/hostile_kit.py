@@ -40,7 +40,10 @@ for _dir in (E2E / "edge", E2E / "proxy"):
 from compiled_edge import backend, compile_gateway  # noqa: E402 - the path lines above
 from meshproxy_e2e import Proxy, free_port, wait_until  # noqa: E402
 
-from meshproxy.limits.memory import BUFFER_SHARE  # noqa: E402
+try:
+    from meshproxy.limits.memory import BUFFER_SHARE
+except ImportError:  # a proxy tree from before answers were buffered (interleave.sh's "before")
+    BUFFER_SHARE = 0.75
 
 SLOWHTTPTEST = "/usr/bin/slowhttptest"
 LOAD = REPO / "bench" / "soak" / "load.py"
@@ -49,6 +52,70 @@ CLIENT_ADDRESS = "127.0.0.2"  # the well-behaved client; the attacker is 127.0.0
 BIG_BODY = 256 * 1024
 SLOW_SECONDS = 0.05  # how long `/api/slow` takes to answer
 OUT = REPO / "bench" / "out" / "hostile"
+
+
+# --- who runs on which core ---------------------------------------------------------------------
+#
+# The proxy serves every connection from one thread: it gets a core of its own, and everything
+# else the test runs (the attacker, the well-behaved client, the backends in this process) shares
+# the other ones, so the attacker's own CPU (it polls every socket it holds) is never taken from
+# the proxy. An attacker on other machines is what a gateway meets; on one machine this is the
+# closest. Only when asked (MESHGATE_HOSTILE_PIN=1, as bench/hostile/interleave.sh does): on a
+# machine loaded by others a pinned proxy cannot move to the core that is free, and falls seconds
+# behind (a slow-read run here at load 16: the client's p50 15 s, its requests timing out, with
+# the proxy at 6 % of its core); with one CPU there is nothing to pin.
+
+
+def _cpus() -> tuple[set[int], set[int]] | None:
+    allowed = sorted(os.sched_getaffinity(0))
+    if os.environ.get("MESHGATE_HOSTILE_PIN", "0") != "1" or len(allowed) < 2:
+        return None
+    return {allowed[0]}, set(allowed[1:])
+
+
+PINNING = _cpus()
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Every thread of `pid` to `cpus` (threads it starts later inherit it)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(tid), cpus)
+
+
+@contextlib.contextmanager
+def pinned(proxy: Proxy) -> Any:
+    """The proxy on its own core, this process (and what it starts) on the others, for the
+    block; this process's own threads get their CPUs back after it."""
+    if PINNING is None:
+        yield {"pinned": False}
+        return
+    proxy_cpus, other_cpus = PINNING
+    before = os.sched_getaffinity(0)
+    pin(proxy.process.pid, proxy_cpus)
+    pin(os.getpid(), other_cpus)
+    try:
+        yield {"pinned": True, "proxy_cpus": sorted(proxy_cpus), "other_cpus": sorted(other_cpus)}
+    finally:
+        pin(os.getpid(), before)
+
+
+# --- the network namespace's own TCP counters ----------------------------------------------------
+
+TCP_COUNTERS = ("ListenOverflows", "ListenDrops", "TCPSynRetrans", "TCPTimeouts", "RetransSegs")
+
+
+def tcp_counters() -> dict[str, int]:
+    """What this network namespace's TCP stack counted: a full accept queue (ListenOverflows,
+    ListenDrops), a client's SYN sent again (TCPSynRetrans: a second's wait), retransmissions."""
+    found: dict[str, int] = {}
+    for path in ("/proc/net/netstat", "/proc/net/snmp"):
+        lines = Path(path).read_text().splitlines()
+        for names, values in zip(lines[::2], lines[1::2], strict=False):
+            for name, value in zip(names.split()[1:], values.split()[1:], strict=False):
+                if name in TCP_COUNTERS:
+                    found[name] = int(value)
+    return found
 
 
 def raise_open_files_limit() -> int:
@@ -324,19 +391,31 @@ def paced(port: int, rate: float, seconds: float, path: str = "/api/ok", connect
             "--seconds", str(seconds), "--connections", str(connections),
             "--timeout", str(timeout), "--interval", str(seconds + timeout),
             "--source", CLIENT_ADDRESS, "--path", path]  # fmt: skip
+    tcp = tcp_counters()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
     assert out.returncode == 0, out.stderr[-2000:]
     summary: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+    summary["client_cpu_s"] = round(cpu, 2)
+    summary["tcp"] = {k: v - tcp.get(k, 0) for k, v in tcp_counters().items()}
     return summary
 
 
-def logged_durations(proxy: Proxy, status: int) -> dict[str, float]:
-    """The proxy's own view of its answers with `status`: p50/p99/max of the access log's
+def logged_durations(
+    proxy: Proxy, status: int, path: str = "", first: int = 0, count: int | None = None
+) -> dict[str, float]:
+    """The proxy's own view of its answers with `status` (to `path`, when given; the `count`
+    of them from the `first`, in the log's order): p50/p99/max of the access log's
     `duration_ms` (from the request's head parsed to its answer written)."""
     durations = []
     for line in (proxy.tmp / "proxy.log").read_text(errors="replace").splitlines():
         if line.startswith('{"listener"') and f'"status":{status},' in line:
-            durations.append(float(json.loads(line)["duration_ms"]))
+            record = json.loads(line)
+            if not path or record["path"] == path:
+                durations.append(float(record["duration_ms"]))
+    durations = durations[first : None if count is None else first + count]
     durations.sort()
     if len(durations) < 20:
         return {"count": len(durations)}
