@@ -54,7 +54,9 @@ class ConfigBook:
         return self._current.get(target)
 
     def versions(self) -> dict[Target, str]:
-        return {t: e.version for t, e in self._current.items()}
+        # A copy first (one C call): the status writer reads from its thread while the config
+        # server's loop may be refreshing.
+        return {t: e.version for t, e in dict(self._current).items()}
 
     def observe(self, event: str, cm: Body) -> set[Target]:
         """Apply one watch event (ADDED, MODIFIED, DELETED); the targets whose config changed."""

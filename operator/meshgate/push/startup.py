@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -21,6 +22,7 @@ from meshgate.settings import Settings
 
 from . import hub, serving
 from .configmap_watch import ConfigMapWatch
+from .own_loop import OwnLoop
 from .server import ConfigServer, serve
 from .status_writer import StatusWriter
 
@@ -33,6 +35,7 @@ CA_RETRY = timedelta(seconds=5)
 class _Running:
     tasks: ClassVar[list[asyncio.Task[Any]]] = []
     watch: ConfigMapWatch | None = None
+    own: OwnLoop | None = None
 
 
 def _ca(rest: Rest, settings: Settings) -> CaRef:
@@ -81,24 +84,29 @@ async def start(memo: kopf.Memo, **_: Any) -> None:
     routing = getattr(memo, "routing", None)
     if routing is not None:
         routing.on_written.append(hub.configs_written)
-    loop = asyncio.get_running_loop()
-    _Running.watch = ConfigMapWatch(rest, settings.namespaces, loop, server.replace, server.observe)
+    # The server, its watch's hand-overs and its certificate's renewal run on a loop of their
+    # own (`own_loop`): kopf's loop is busy with every watch event of the cluster.
+    own = _Running.own = OwnLoop("meshgate-config-server")
+    own.start()
+    _Running.watch = ConfigMapWatch(
+        rest, settings.namespaces, own.loop, server.replace, server.observe
+    )
     _Running.watch.start()
     ctx = serving.server_context()
-    identity = asyncio.create_task(_identity(rest, settings, ctx))
+    identity = own.submit(_identity(rest, settings, ctx))
     try:
-        runner = await serve(server, ctx, settings.listen_address, settings.push_port)
+        runner = await own.run(serve(server, ctx, settings.listen_address, settings.push_port))
     except OSError as exc:
         # Never fail kopf's start-up (it would hold back every watch and retry a minute later):
         # the controllers run, proxies follow their files, and the log says why.
         log.error("config server: port %d: %s; proxies follow their files", settings.push_port, exc)
         identity.cancel()
+        own.stop()
         return
     replica = settings.pod_ip or socket.gethostname()
     writer = StatusWriter(server, rest, settings.operator_namespace, replica)
     _Running.tasks = [
-        identity,
-        asyncio.create_task(_keep(runner)),
+        asyncio.create_task(_keep(runner, identity, own)),
         asyncio.create_task(writer.run()),
     ]
     log.info(
@@ -110,11 +118,13 @@ async def start(memo: kopf.Memo, **_: Any) -> None:
     )
 
 
-async def _keep(runner: Any) -> None:
+async def _keep(runner: Any, identity: Future[None], own: OwnLoop) -> None:
     try:
         await asyncio.Event().wait()
     finally:
-        await runner.cleanup()
+        identity.cancel()
+        await own.run(runner.cleanup())
+        own.stop()
 
 
 @kopf.on.cleanup(id="meshgate-config-server-stop")
