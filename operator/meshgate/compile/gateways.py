@@ -10,6 +10,7 @@ reason=HostnameConflict`: two certificates would claim every name.
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -19,6 +20,7 @@ import msgspec
 from meshgate.api.v1alpha1.gateway import GatewaySpec, Listener
 from meshgate.api.v1alpha1.route import RouteSpec
 from meshproxy import config as pc
+from meshproxy.config.proxy import reference_problems
 
 from .attach import Attachment
 from .catalog_page import with_catalog
@@ -85,6 +87,49 @@ class GatewayMemo:
 
     contributions: dict[tuple[str, str], Contribution] = field(default_factory=dict)
     hosts: dict[tuple[int, str], HostBuild] = field(default_factory=dict)
+    # (port, host) -> a virtual host whose references were found defined, and the names then
+    checked: dict[tuple[int, str], tuple[pc.VirtualHost, Names]] = field(default_factory=dict)
+
+
+# The names a config defines: clusters, authn, authz and rate-limit policies.
+Names = tuple[frozenset[str], ...]
+
+
+def _give_listeners(
+    config: pc.ProxyConfig,
+    listeners: list[pc.Listener],
+    kept: dict[tuple[int, str], tuple[pc.VirtualHost, Names]],
+    checked: dict[tuple[int, str], tuple[pc.VirtualHost, Names]],
+) -> None:
+    """Set the new config's listeners, raising what `ProxyConfig` raises for a name used and
+    not defined. A virtual host found clean before, the very same object against the same
+    defined names, is clean again: only the others are walked (walking every route of every
+    virtual host was 12-15% of a one-Route change's compile at 10,000 Routes)."""
+    names: Names = (
+        frozenset(c.name for c in config.clusters),
+        frozenset(a.name for a in config.authn),
+        frozenset(a.name for a in config.authz),
+        frozenset(r.name for r in config.rate_limits),
+    )
+    unverified = []
+    for listener in listeners:
+        hosts = []
+        for vhost in listener.virtual_hosts:
+            seen = kept.get((listener.port, vhost.name))
+            if seen is not None and seen[0] is vhost and seen[1] == names:
+                checked[(listener.port, vhost.name)] = seen
+            else:
+                hosts.append(vhost)
+        unverified.append(msgspec.structs.replace(listener, virtual_hosts=hosts))
+    probe = copy.copy(config)
+    msgspec.structs.force_setattr(probe, "listeners", unverified)
+    if reference_problems(probe):  # then the whole config has problems: say all of them
+        msgspec.structs.force_setattr(probe, "listeners", listeners)
+        raise ValueError("; ".join(reference_problems(probe)))
+    for listener in unverified:
+        for vhost in listener.virtual_hosts:
+            checked[(listener.port, vhost.name)] = (vhost, names)
+    msgspec.structs.force_setattr(config, "listeners", listeners)
 
 
 Translate = Callable[[Resource[RouteSpec], float | None], RouteTranslation]
@@ -241,12 +286,13 @@ def compile_gateway(
         identity=_identity(index)
         if any(c.tls.mode == "MESH" for c in clusters.clusters(used))
         else None,
-        listeners=proxy_listeners,
+        listeners=[],  # given below, once their references are checked
         clusters=clusters.clusters(used) + passthrough_clusters,
         authn=[gw_edge.authn[n] for n in sorted(gw_edge.authn)],
         rate_limits=[gw_edge.rate_limits[n] for n in sorted(gw_edge.rate_limits)],
         limits=limits,
     )
+    _give_listeners(config, proxy_listeners, kept.checked, memo.checked)
     if spec.catalog is not None:
         config = with_catalog(config, gw, index)
     report.field(KIND, gw.meta, "listeners", [statuses[n] for n in sorted(statuses)])
