@@ -34,7 +34,6 @@ import sys
 from meshproxy import podenv
 from meshproxy.admin import AdminServer
 from meshproxy.delivery import settings as delivery
-from meshproxy.delivery.stream import ConfigStream
 from meshproxy.limits import collector
 from meshproxy.limits.fds import raise_open_files_limit
 from meshproxy.observability import logformat
@@ -111,7 +110,13 @@ async def _serve(
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    stream = ConfigStream(pushed, proxy.apply_pushed, lambda: proxy.version) if pushed else None
+    stream = None
+    if pushed is not None:
+        # Imported only when the operator streams config: a proxy reading its file alone never
+        # holds the stream client, its wire format and certificate watch.
+        from meshproxy.delivery.stream import ConfigStream
+
+        stream = ConfigStream(pushed, proxy.apply_pushed, lambda: proxy.version)
     await proxy.start(stream)
     collector.settle()  # what start-up built is never walked again; full passes rare
     await stop.wait()

@@ -20,12 +20,11 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
 from meshproxy import config, configparts, podenv, podlabels
-from meshproxy.delivery.stream import ConfigStream
 from meshproxy.digest import sha256_hex
 from meshproxy.limits import memory
 from meshproxy.limits.guard import ListenerGuard
@@ -43,6 +42,9 @@ from meshproxy.tls.errors import TLSFilesError
 from meshproxy.tls.modes import handshake_requires_client_cert, plaintext_only
 from meshproxy.tls.reload import Outcome, ReloadingEdgeCertificate
 from meshproxy.workload_identity import POLL_SECONDS, WorkloadIdentity
+
+if TYPE_CHECKING:
+    from meshproxy.delivery.stream import ConfigStream
 
 log = logging.getLogger("meshproxy")
 
