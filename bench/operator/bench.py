@@ -16,6 +16,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import signal
 import socket
 import statistics
@@ -403,7 +404,8 @@ def main() -> int:
             {
                 line[:300]
                 for line in Path(log.name).read_text(errors="replace").splitlines()
-                if "422" in line or "Invalid" in line
+                # The status after a colon: a version's hex or a duration may hold "422".
+                if re.search(r": 422\b", line) or "Invalid" in line
             }
         )[:5]
         import urllib.request
