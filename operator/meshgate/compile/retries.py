@@ -36,7 +36,7 @@ class RetryBook:
         """The book, with what it found about RetryPolicies in `notes`."""
         book = cls(index=index, notes=Notes())
         report = book.notes
-        routes = {(r.meta.namespace, r.meta.name) for r in index.snapshot.routes}
+        routes: set[tuple[str, str]] | None = None  # made once a policy targets a Route
         ordered = sorted(index.snapshot.retry_policies, key=lambda r: r.meta.age_key)
         for rp in ordered:
             report.track(KIND, rp.meta)
@@ -47,7 +47,9 @@ class RetryBook:
             book.by_name[(rp.meta.namespace, rp.meta.name)] = rp
             for ref in rp.spec.target_refs or []:
                 key = (rp.meta.namespace, ref.name)
-                known = routes if ref.kind == "Route" else set(index.services)
+                if ref.kind == "Route" and routes is None:
+                    routes = {(r.meta.namespace, r.meta.name) for r in index.snapshot.routes}
+                known = routes if routes is not None and ref.kind == "Route" else index.services
                 if key not in known:
                     report.set(
                         KIND,
