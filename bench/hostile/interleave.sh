@@ -2,19 +2,21 @@
 # Interleaved before/after rounds of the hostile e2e tests against two proxy trees, with every
 # cyclic-GC pass of the proxy logged (gcprobe/). What bench/hostile/REPORT.md's medians come from.
 #
-#   git archive <before> proxy-image | tar -x -C /tmp/before    # likewise /tmp/after
+#   git archive <before> proxy-image operator | tar -x -C /tmp/before    # likewise /tmp/after
 #   bench/hostile/interleave.sh OUT ROUNDS "slowloris slow_readers" /tmp/before /tmp/after
 #
 # Round 1 runs before then after, round 2 after then before, and so on. Each run's figures
 # (bench/out/hostile JSON line), pytest output and GC log go to OUT/<test>-<tree>-<round>.*;
 # at the end `summarize.py` prints one line per run and the median p99 ratio per test and tree.
-# The proxy of each tree is imported through PYTHONPATH, ahead of the venv's editable install.
+# The proxy of each tree, and the operator that compiles its config (the two change together),
+# are imported through PYTHONPATH, ahead of the venv's editable install.
 # The tests (this checkout's, for both trees) put the proxy on a core of its own and the
 # attacker, the client and the backends on the others (hostile_kit.pinned; MESHGATE_HOSTILE_PIN=0
 # here turns it off: only on a quiet machine is it fair), and open the client's window only once
 # the attack has stopped opening connections (_ramped).
 #
 # On a quiet 2-core machine, one round of two tests with 10,000 attackers takes about 11 min:
+#   (trees: git archive ab47873 proxy-image operator | tar -x -C /tmp/hostile/before, and main)
 #   MESHGATE_HOSTILE_ATTACKERS=10000 MESHGATE_HOSTILE_RAMP_SECONDS=30 \
 #     bench/hostile/interleave.sh /tmp/hostile/series 1 "slowloris slow_readers" \
 #     /tmp/hostile/before /tmp/hostile/after
@@ -33,7 +35,7 @@ for r in $(seq 1 "$rounds"); do
       tag=$k-$v-$r
       gclog=$(mktemp -d)
       echo "$(date -u +%T) $tag load $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/series.log"
-      PYTHONPATH="${tree[$v]}/proxy-image:$here/gcprobe" MESHGATE_GC_LOG="$gclog" \
+      PYTHONPATH="${tree[$v]}/operator:${tree[$v]}/proxy-image:$here/gcprobe" MESHGATE_GC_LOG="$gclog" \
         MESHGATE_HOSTILE_PIN="${MESHGATE_HOSTILE_PIN:-1}" \
         MESHGATE_HOSTILE_ATTACKERS="${MESHGATE_HOSTILE_ATTACKERS:-10000}" \
         timeout 900 hack/in-netns.sh .venv/bin/pytest -q -s -p no:cacheprovider \

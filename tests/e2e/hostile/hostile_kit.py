@@ -100,6 +100,32 @@ def pinned(proxy: Proxy) -> Any:
         pin(os.getpid(), before)
 
 
+# --- the network namespace's kernel buffers ------------------------------------------------------
+
+WMEM = Path("/proc/sys/net/ipv4/tcp_wmem")
+
+
+@contextlib.contextmanager
+def send_buffers_at_most(size: int) -> Any:
+    """Each socket's kernel send buffer at most `size` in this network namespace (the tests run in
+    their own: hack/in-netns.sh), for the block. On loopback the kernel grows a socket's send
+    buffer to megabytes (its segments are 64 KiB), so a slow reader's answers can sit whole in
+    the kernel and the proxy never sees a write stall: whether the send timeout fired then
+    depended on how many slow readers got in (300: never; 2,000 at load 12: once not; memory
+    pressure on the kernel's TCP buffers shrinks them). Over a real path it is the proxy's."""
+    try:
+        before = WMEM.read_text()
+        low, default, _ = before.split()
+        WMEM.write_text(f"{low} {min(int(default), size)} {size}")
+    except OSError:
+        yield False  # not in a namespace of its own: left as it is
+        return
+    try:
+        yield True
+    finally:
+        WMEM.write_text(before)
+
+
 # --- the network namespace's own TCP counters ----------------------------------------------------
 
 TCP_COUNTERS = ("ListenOverflows", "ListenDrops", "TCPSynRetrans", "TCPTimeouts", "RetransSegs")

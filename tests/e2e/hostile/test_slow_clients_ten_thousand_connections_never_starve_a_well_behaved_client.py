@@ -35,6 +35,7 @@ from hostile_kit import (
     pinned,
     raise_open_files_limit,
     report,
+    send_buffers_at_most,
     start_gateway,
     wait_until,
 )
@@ -243,12 +244,13 @@ def test_slow_readers_are_cut_at_the_send_timeout_and_never_hold_the_upstream_po
             "response_buffer_bytes": proxy.metric("meshproxy_response_buffer_bytes"),
         }
 
-    gateway = gateways(limits, {"memoryCeilingBytes": ceiling})
-    proxy, _, figures = _under_attack(
-        "slow-read", tmp_path, gateway, "send_timeout", "-X",
-        "-r", "1000", "-w", "512", "-y", "1024", "-n", "5", "-z", "32", "-k", "3",
-        "-l", str(ATTACK_SECONDS), answer_kib=64 + 256, meanwhile=big_client,
-    )  # fmt: skip
+    with send_buffers_at_most(64 * 1024):
+        gateway = gateways(limits, {"memoryCeilingBytes": ceiling})
+        proxy, _, figures = _under_attack(
+            "slow-read", tmp_path, gateway, "send_timeout", "-X",
+            "-r", "1000", "-w", "512", "-y", "1024", "-n", "5", "-z", "32", "-k", "3",
+            "-l", str(ATTACK_SECONDS), answer_kib=64 + 256, meanwhile=big_client,
+        )  # fmt: skip
     wait_until(lambda: _logged(proxy, "send_timeout"), 10, "the access log line")
     # The slow readers never held the files cluster's pool: a client of it was served whole
     # during the attack, nothing was refused for want of a connection, and answers were
