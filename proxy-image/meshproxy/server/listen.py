@@ -36,6 +36,12 @@ def bound_socket(address: str, port: int, backlog: int = BACKLOG) -> socket.sock
     family = numeric_family(address)
     if family is None:
         return None
+    return listening_socket(family, address, port, backlog)
+
+
+def listening_socket(family: int, address: str, port: int, backlog: int = BACKLOG) -> socket.socket:
+    """A non-blocking socket of `family` bound to `address` and listening, with what
+    `create_server` would set. Raises OSError as `create_server` would."""
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -17,6 +17,7 @@ import socket
 import ssl
 from collections.abc import Callable
 
+from meshproxy.server.listen import listening_socket, numeric_family
 from meshproxy.tls.sniff import sniff_tls
 
 log = logging.getLogger("meshproxy.server")
@@ -40,16 +41,9 @@ class SniffingServer:
         self._pending: set[asyncio.Task[None]] = set()
 
     async def start(self, address: str, port: int, backlog: int = 1024) -> None:
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((address, port))
-            sock.listen(backlog)
-            sock.setblocking(False)
-        except OSError:
-            sock.close()
-            raise
+        # A host name is bound as IPv4, as before; a numeric address gets its own family.
+        family = numeric_family(address) or socket.AF_INET
+        sock = listening_socket(family, address, port, backlog)
         self._sock = sock
         self._loop = asyncio.get_running_loop()
         # A reader callback, not `sock_accept`: `close` must free the port synchronously, so a
