@@ -8,6 +8,7 @@ Manifests: `edge_api_versions/`, as the edge scenario applies them.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections import Counter
@@ -34,12 +35,17 @@ def test_proxy_status_config_and_stat_read_the_gateway_through_the_api_server(
     user.condition("gateways.meshgate.io", "edge", "Programmed", timeout=60)
     pod = user.gateway_pods("edge")[0]
     address = pod["status"]["podIP"]
-    user.answer_within(
-        lambda: request(address, LISTENER_PORT, "/v1/orders/1", {"host": "shop.example"}),
-        200,
-        15.0,
-        "the gateway serving /v1/orders",
-    )
+    # Both versions answer before the window opens: the traffic below goes to /v2, whose
+    # backend may still be starting when /v1 already answers.
+    for path in ("/v1/orders", "/v2/orders"):
+        user.answer_within(
+            functools.partial(
+                request, address, LISTENER_PORT, f"{path}/1", {"host": "shop.example"}
+            ),
+            200,
+            60.0,
+            f"the gateway serving {path}",
+        )
 
     code, status = run_cli(capsys, kubeconfig, "proxy-status", "-n", user.namespace)
     gateways = [p for p in status["proxies"] if p["role"] == "gateway"]
