@@ -68,8 +68,11 @@ def sync_outputs(
     for obj in desired:
         key = key_of(obj)
         wanted.add(key)
-        digest = content_hash(obj)
-        obj["metadata"].setdefault("annotations", {})[HASH_ANNOTATION] = digest
+        # An object handed again as it was (its output kept) carries the hash given it then.
+        digest = (obj["metadata"].get("annotations") or {}).get(HASH_ANNOTATION)
+        if digest is None:
+            digest = content_hash(obj)
+            obj["metadata"].setdefault("annotations", {})[HASH_ANNOTATION] = digest
         current = live.get(key)
         live_hash = ((current or {}).get("metadata") or {}).get("annotations", {}) or {}
         if (
