@@ -98,7 +98,8 @@ class Report:
 
     def track(self, kind: str, meta: Meta) -> None:
         key = (kind, meta.namespace, meta.name)
-        self._objects.setdefault(key, (meta.generation, {}))
+        if key not in self._objects:
+            self._objects[key] = (meta.generation, {})
 
     def set(
         self, kind: str, meta: Meta, type_: str, status: Status, reason: str, message: str
@@ -147,6 +148,15 @@ class Report:
         generation, conds = self._objects.get(key, (0, {}))
         return generation, dict(conds), dict(self._fields.get(key, {}))
 
+    def says(self, key: tuple[str, str, str], state: ObjectState) -> bool:
+        """Whether what has been said about the object so far is `state` (copies nothing)."""
+        generation, conds = self._objects.get(key, (0, _NO_CONDITIONS))
+        return (
+            generation == state[0]
+            and conds == state[1]
+            and self._fields.get(key, _NO_FIELDS) == state[2]
+        )
+
     def made(self, key: tuple[str, str, str]) -> ObjectStatus:
         """The object's status as `freeze` would make it now."""
         generation, conds = self._objects[key]
@@ -160,17 +170,22 @@ class Report:
         )
 
     def place(self, status: ObjectStatus) -> None:
-        """The object's status, concluded (made by `made` once): `freeze` hands back this very
-        `status`, and the report holds what it says."""
-        key = status.key
-        self._objects[key] = (status.generation, {c.type: c for c in status.conditions})
-        self._fields[key] = dict(status.fields)
-        self._made[key] = status
+        """The object's status, concluded (made by `made` once, now or in an earlier pass):
+        `freeze` hands back this very `status`. Final: nothing more is said about the object."""
+        self.track_key(status.key, status.generation)
+        self._made[status.key] = status
+
+    def track_key(self, key: tuple[str, str, str], generation: int) -> None:
+        if key not in self._objects:
+            self._objects[key] = (generation, {})
 
     def freeze(self) -> tuple[ObjectStatus, ...]:
         made = self._made
         return tuple(made.get(key) or self.made(key) for key in sorted(self._objects))
 
+
+_NO_CONDITIONS: dict[str, Condition] = {}
+_NO_FIELDS: dict[str, Any] = {}
 
 # (generation, conditions by type, fields) of one object in a `Report`.
 ObjectState = tuple[int, dict[str, Condition], dict[str, Any]]

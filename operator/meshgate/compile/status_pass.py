@@ -128,7 +128,15 @@ def _conclude_routes(
     claims: Claims,
     memo: StatusMemo,
 ) -> None:
+    """Every Route concluded, or its kept status placed when everything it was concluded from
+    holds. The check of a kept status builds nothing (identity first, then the few findings
+    compared in place): at 10,000 Routes a one-Route change keeps 9,999 of them, and building
+    and copying each one's inputs to compare them was most of the pass."""
     attachments, mesh = books.attachments, books.mesh
+    accepted_of, refused_of = attachments.accepted, attachments.refused
+    parents_of = attachments.parents
+    hosts_of, mesh_refused_of = mesh.hosts, mesh.refused
+    shadowed_of, won = claims.shadowed, claims.won
     kept, now, concluded_now = memo.routes, {}, 0
     counted: dict[ClusterRef, int] = {}
 
@@ -139,40 +147,44 @@ def _conclude_routes(
         return n
 
     for route in snap.routes:
-        report.track(ROUTE, route.meta)
+        meta = route.meta
+        status_key = (ROUTE, meta.namespace, meta.name)
+        report.track(ROUTE, meta)
         if route.spec is None:
-            report.set(ROUTE, route.meta, "Accepted", "False", "Invalid", route.error or "")
+            report.set(ROUTE, meta, "Accepted", "False", "Invalid", route.error or "")
             continue
-        key = route.meta.key
+        key = meta.key
         tr = translations[key]
         report.replay(tr.notes)
-        gateways = sorted(attachments.accepted.get(key, set()))
-        hosts = sorted(mesh.hosts.get(key, set()))
-        refused = attachments.refused.get(key, []) + mesh.refused.get(key, [])
-        shadow = list(claims.shadowed.get(key, ()))
-        name_key = (route.meta.namespace, route.meta.name)
-        status_key = (ROUTE, route.meta.namespace, route.meta.name)
-        given = _RouteGiven(
-            route,
-            tr,
-            report.state(status_key),
-            (  # lists and sets made for this pass alone, never changed after it
-                gateways,
-                hosts,
-                refused,
-                shadow,
-                key in claims.won,
-                sum(map(ready, tr.ready_from)),
-                edge_applied.get(name_key) or _NOTHING,
-                attachments.parents.get(key, 0),
-            ),
+        accepted = accepted_of.get(key)
+        hosts = hosts_of.get(key)
+        refused = refused_of.get(key, _NONE)
+        mesh_refused = mesh_refused_of.get(key)
+        if mesh_refused:
+            refused = (*refused, *mesh_refused)
+        found = (
+            _sorted(accepted),
+            _sorted(hosts),
+            tuple(refused),
+            tuple(shadowed_of.get(key, _NONE)),
+            key in won,
+            sum(map(ready, tr.ready_from)) if tr.ready_from else 0,
+            edge_applied.get((meta.namespace, meta.name)) or _NOTHING,
+            parents_of.get(key, 0),
         )
-        found = kept.get(key)
-        if found is not None and found[0].holds(given):
-            report.place(found[1])
-            now[key] = found
+        prev = kept.get(key)
+        if (
+            prev is not None
+            and prev[0].route is route
+            and prev[0].translation is tr
+            and prev[0].found == found
+            and report.says(status_key, prev[0].before)
+        ):
+            report.place(prev[1])
+            now[key] = prev
             continue
-        _conclude_route(route, report, given, key in claims.won)
+        given = _RouteGiven(route, tr, report.state(status_key), found)
+        _conclude_route(route, report, given, key in won)
         concluded_now += 1
         status = report.made(status_key)
         report.place(status)
@@ -181,6 +193,13 @@ def _conclude_routes(
 
 
 _NOTHING: frozenset[Applied] = frozenset()
+_NONE: tuple[Any, ...] = ()
+
+
+def _sorted(items: set[Any] | None) -> tuple[Any, ...]:
+    if not items:
+        return _NONE
+    return tuple(items) if len(items) == 1 else tuple(sorted(items))
 
 
 @dataclass(frozen=True)
@@ -190,15 +209,9 @@ class _RouteGiven:
     route: Resource[RouteSpec]
     translation: RouteTranslation
     before: ObjectState  # what earlier stages said about it
-    found: tuple[Any, ...]  # parents, hosts, refusals, shadowing, endpoints, policies
-
-    def holds(self, now: _RouteGiven) -> bool:
-        return (
-            self.route is now.route
-            and self.translation is now.translation
-            and self.found == now.found
-            and self.before == now.before
-        )
+    # parents, hosts, refusals, shadowing, won, endpoints, policies, parentRefs: tuples and
+    # frozensets made for this pass alone
+    found: tuple[Any, ...]
 
 
 class StatusMemo:
