@@ -389,6 +389,8 @@ def main() -> int:
                 "p90_seconds": round(percentile(latencies, 0.90), 3),
                 "p99_seconds": round(percentile(latencies, 0.99), 3),
                 "max_seconds": round(max(latencies), 3),
+                # Each change in order: where in the run the slow ones fell (a resync, ...).
+                "each_seconds": [round(x, 3) for x in latencies],
                 # The operator's CPU over the whole changes phase, per change.
                 "operator_cpu_seconds_per_change": round(
                     (cpu_seconds(op.pid) - cpu_before) / len(latencies), 4

@@ -6,6 +6,7 @@ full collection, so cycles that died frozen are still freed, and bounded."""
 from __future__ import annotations
 
 import gc
+import sys
 import weakref
 from typing import Any
 
@@ -58,10 +59,13 @@ def test_cycles_that_died_frozen_are_freed_by_the_resync_once_the_heap_grew_by_a
     rec = _reconciler(_cluster())
     rec.run(force=True)
     try:
-        dead = [_Cyclic() for _ in range(gc.get_freeze_count() // 2)]
+        probe_cycle = _Cyclic()
+        dead: list[list[Any]] = [[] for _ in range(sys.getallocatedblocks() // 4)]
+        for cycle in dead:
+            cycle.append(cycle)  # two allocated blocks each: the heap grows by half
         gc.freeze()  # as the end of a reconcile freezes what was alive then
-        probe = weakref.ref(dead[0])
-        del dead  # now reachable only through their own cycles, and frozen
+        probe = weakref.ref(probe_cycle)
+        del dead, cycle, probe_cycle  # reachable only through their own cycles, and frozen
         assert probe() is not None
         assert 2 in _resync(rec)
         assert probe() is None
