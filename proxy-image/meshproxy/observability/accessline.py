@@ -19,9 +19,27 @@ from json.encoder import encode_basestring_ascii as _quote
 from meshproxy.http.message import Exchange
 
 # Quoted values kept per listener, for the fields that repeat from request to request (method,
-# route, cluster, endpoint, client address): a dict lookup instead of a call to the escaper.
+# route, cluster, endpoint, client address, peer identity): a dict lookup instead of a call to
+# the escaper.
 # Bounded: a listener that sees more distinct values starts over.
 _KEPT_MAX = 1024
+
+
+# The digits after the point of a whole number of microseconds written in milliseconds, as
+# `repr` of the float writes them ("5", "25", "125", "0"): an index instead of `round` and
+# `repr` of a float (7,800 instructions per request, measured).
+_FRACTION = tuple((f"{n:03d}".rstrip("0") or "0") for n in range(1000))
+# Past this many microseconds (about 31 years) `repr` switches to an exponent.
+_PLAIN_MAX = 10**15
+
+
+def milliseconds(seconds: float) -> str:
+    """A duration in milliseconds rounded to the microsecond, as JSON writes the float
+    `round(seconds * 1e6) / 1000` (e.g. "0.5", "12.345", "3.0")."""
+    micros = int(seconds * 1_000_000 + 0.5) if seconds > 0 else 0
+    if micros >= _PLAIN_MAX:
+        return repr(micros / 1000)
+    return str(micros // 1000) + "." + _FRACTION[micros % 1000]
 
 
 class AccessLine:
@@ -47,7 +65,7 @@ class AccessLine:
     ) -> str:
         q = _quote
         kept = self._q  # values that repeat; the path and the ids are new on every request
-        duration_ms = repr(round(duration * 1000, 3))  # a str: see the module docstring
+        duration_ms = milliseconds(duration)  # a str: see the module docstring
         line = (
             f"{self._prefix}{kept(exchange.request.method)},"
             f'"protocol":"HTTP/{exchange.request.version}",'
@@ -66,7 +84,7 @@ class AccessLine:
             line += f',"grpc_status":{q(exchange.grpc_status)}'
         if exchange.identity or exchange.attempts or exchange.flags or not ok:
             if exchange.identity:
-                line += f',"peer_identity":{q(exchange.identity)}'
+                line += f',"peer_identity":{kept(exchange.identity)}'
             if exchange.attempts:
                 line += f',"retries":{exchange.attempts}'
             if exchange.flags:

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from meshproxy.http.message import Exchange, Request
-from meshproxy.observability.accessline import AccessLine
+from meshproxy.observability.accessline import AccessLine, milliseconds
 
 _text = st.text(st.characters(min_codepoint=0, max_codepoint=0x2FF), max_size=40)
 
@@ -25,7 +25,7 @@ def _record(
         "protocol": "HTTP/" + request.request.version,
         "path": request.request.path,
         "status": status,
-        "duration_ms": round(duration * 1000, 3),
+        "duration_ms": int(duration * 1_000_000 + 0.5) / 1000,  # rounded to the microsecond
         "bytes_sent": sent,
         "route": request.route,
         "cluster": request.cluster,
@@ -96,3 +96,19 @@ def test_line_equals_json_dumps_of_the_record(
 
     assert line == _record(listener, request, status, duration, sent, ok)
     assert "\n" not in line
+
+
+@given(seconds=st.floats(0, 1e12, allow_nan=False))
+def test_duration_is_json_of_the_milliseconds_rounded_to_the_microsecond(seconds: float) -> None:
+    assert milliseconds(seconds) == json.dumps(int(seconds * 1_000_000 + 0.5) / 1000)
+
+
+def test_duration_examples() -> None:
+    assert [milliseconds(s) for s in (0.0, 0.0000004, 0.0000005, 0.0015, 0.012345, 3.0)] == [
+        "0.0",
+        "0.0",
+        "0.001",
+        "1.5",
+        "12.345",
+        "3000.0",
+    ]
