@@ -138,15 +138,21 @@ class _Translations:
         self.made = 0
 
     def get(self, route: Resource[RouteSpec], default_timeout: float | None) -> RouteTranslation:
+        # Called once per attached Route per compile: the common case (a kept translation of
+        # the very same Route while every lookup holds) is checked inline.
         key = (route.meta.key, default_timeout)
         tr = self.now.get(key)
         if tr is not None:
             return tr
         tr = self.kept.get(key)
-        if tr is None or not self.holds(tr, route):
+        if tr is None or not (
+            (self.lookups_held and tr.route is route) or tr.still_valid(route, self.lookups)
+        ):
             tr = translate(route, default_timeout, self.lookups)
             self.made += 1
-        self._add(key, tr)
+        self.now[key] = tr
+        if key[0] not in self.by_route:
+            self.by_route[key[0]] = tr
         return tr
 
     def holds(self, tr: RouteTranslation, route: Resource[RouteSpec]) -> bool:
@@ -331,8 +337,11 @@ class Compiler:
         books = Books(index, clusters, retries, edge, attachments, routes_in_mesh)
         # Every valid Route's translation, now: the status pass may run in another thread later
         # and must find them all made (translating mutates this compile's cache).
+        made = translations.by_route
         route_facts = {
-            r.meta.key: translations.any_of(r) for r in snap.routes if r.spec is not None
+            r.meta.key: made.get(r.meta.key) or translations.any_of(r)
+            for r in snap.routes
+            if r.spec is not None
         }
         gateway_log = gateway_notes.freeze()
         gateway_uses = [(s.use, s.fate) for s in stages.values()]

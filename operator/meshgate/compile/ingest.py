@@ -310,6 +310,8 @@ class ParseCache:
 
     def end(self) -> None:
         """Forget what this read did not see: deleted objects must not be kept alive."""
+        if self._entries.keys() <= self._seen:
+            return  # every entry was seen: no Python loop over them all
         for key in [k for k in self._entries if k not in self._seen]:
             del self._entries[key]
 

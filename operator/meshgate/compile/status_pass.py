@@ -11,6 +11,7 @@ kept from an earlier one.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +73,8 @@ def statuses(
         report.replay(fate)
         claims.merge(use.claims)
         for key, items in use.applied.items():
-            applied.setdefault(key, set()).update(items)
+            if items:
+                applied.setdefault(key, set()).update(items)
     report.replay(policy_notes)
     retry_uses: dict[tuple[str, str], set[tuple[str, str, str]]] = {}
     for mesh in meshes:
@@ -196,7 +198,7 @@ _NOTHING: frozenset[Applied] = frozenset()
 _NONE: tuple[Any, ...] = ()
 
 
-def _sorted(items: set[Any] | None) -> tuple[Any, ...]:
+def _sorted(items: AbstractSet[Any] | None) -> tuple[Any, ...]:
     if not items:
         return _NONE
     return tuple(items) if len(items) == 1 else tuple(sorted(items))
