@@ -124,6 +124,22 @@ class ListenerGuard:
                 lambda: [((), float(ledger.buffered))],
             )
 
+    def lane_counters(self) -> tuple[Child | None, Child | None]:
+        """This listener's slow-lane counters (`slow_lane.SlowLane`): connections held, reads."""
+        if self._registry is None:
+            return None, None
+        held = self._registry.counter(
+            "meshproxy_slow_lane_held_total",
+            "Client connections whose request was still incomplete a second after a read, read "
+            "from then on by the listener's slow lane (a bounded slice per loop turn), "
+            "by listener.",
+        ).child(listener=self.name)
+        reads = self._registry.counter(
+            "meshproxy_slow_lane_reads_total",
+            "Reads of held client connections by the listener's slow lane, by listener.",
+        ).child(listener=self.name)
+        return held, reads
+
     def configure(self, limits: ListenerLimits, write_line: LineWriter | None) -> None:
         """A reload's limits: open connections keep theirs, new ones get these."""
         self.limits = limits

@@ -12,6 +12,8 @@ import msgspec
 
 from meshproxy import config
 
+from .slow_lane import SLOW_AFTER
+
 EDGE_MAX_CONNECTIONS_PER_CLIENT = 1024
 
 
@@ -30,6 +32,8 @@ class ListenerLimits:
     max_pending_requests: int  # 0: off
     # How often an HTTP/2 connection with streams or a header block in progress sweeps them.
     http2_tick: float
+    # A request still incomplete this long after a read is held (limits/slow_lane.py).
+    slow_after: float = SLOW_AFTER
 
     @property
     def tick(self) -> float:

@@ -18,7 +18,11 @@ Lifetime and backpressure are explicit:
 - request bodies stream into a `Body` (bounded buffer, pauses reading above its high-water mark);
   response bodies stream from the upstream straight into this transport, and a slow client
   pauses the upstream read once the listener's response buffer is full (`http1.sink.BodySink`);
-  the send timeout still bounds what is held after the answer is written, its close included.
+  the send timeout still bounds what is held after the answer is written, its close included;
+- a request still incomplete a second after a read (a slow head, or a short body it waits for) is
+  held: uvloop stops reading it and the listener's slow lane reads it, a bounded slice of held
+  connections per loop turn (`limits/slow_lane.py`), so an attacker's burst of header lines over
+  thousands of connections is read between everyone else's reads, not in one queue before them.
 
 What the bytes mean is the HTTP/1 codec's (`meshproxy.http1`); this module drives the parser,
 the connection's lifetime and the order of answers. Anything the parser or the codec's checks
@@ -55,6 +59,10 @@ log = logging.getLogger("meshproxy.server")
 # Connection phases for the lazy timer.
 _IDLE, _HEADERS, _BUSY, _CLOSED = 0, 1, 2, 3
 
+# Where a connection is in the slow lane (`limits/slow_lane.py`): a read left its request
+# incomplete (watched, until `slow_after`), or held (the kernel keeps its bytes for the lane).
+_FAST, _WATCHED, _HELD = 0, 1, 2
+
 # Parse large reads in slices so the pipelining bound is checked between them.
 _SLICE = 16 * 1024
 
@@ -82,6 +90,7 @@ class HttpServerProtocol(asyncio.Protocol):
         "_client_ip",
         "_closing",
         "_deadline",
+        "_fd",
         "_flow",
         "_guard",
         "_head_bytes",
@@ -90,6 +99,8 @@ class HttpServerProtocol(asyncio.Protocol):
         "_host",
         "_identity",
         "_in_head",
+        "_lane",
+        "_lane_at",
         "_limits",
         "_listener",
         "_loop",
@@ -145,6 +156,9 @@ class HttpServerProtocol(asyncio.Protocol):
         self._body_seen = -1  # body bytes received at the last tick, and when they last grew
         self._progress_at = 0.0
         self._timer: asyncio.TimerHandle | None = None
+        self._lane = _FAST
+        self._lane_at = 0.0  # when a watched request is held if still incomplete
+        self._fd = -1  # the socket the slow lane reads while it holds this connection
 
     # --- connection lifetime --------------------------------------------------------------------
 
@@ -185,6 +199,9 @@ class HttpServerProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._phase = _CLOSED
+        if self._lane == _HELD:
+            self._lane = _FAST
+            self._listener.lane.release(self, self._fd)
         self._drop_cycles()
         if not self._admitted:
             return
@@ -276,7 +293,10 @@ class HttpServerProtocol(asyncio.Protocol):
                 self._limit_close(overdue)
                 return
             # Requests in flight are bounded by route timeouts; look again later.
-            self._timer = self._loop.call_at(now + cl.tick, self._on_timer)
+            when = now + cl.tick
+            if self._lane == _WATCHED:
+                when = min(when, self._hold_if_slow(now))
+            self._timer = self._loop.call_at(when, self._on_timer)
         elif now >= self._deadline:
             # Slow header read or idle keep-alive: close, with nothing owed to the client.
             if self._phase == _HEADERS:
@@ -286,7 +306,65 @@ class HttpServerProtocol(asyncio.Protocol):
                 self._phase = _CLOSED
                 self._transport.close()
         else:
-            self._timer = self._loop.call_at(self._deadline, self._on_timer)
+            when = self._deadline
+            if self._lane == _WATCHED:
+                when = min(when, self._hold_if_slow(now))
+            self._timer = self._loop.call_at(when, self._on_timer)
+
+    def _hold_if_slow(self, now: float) -> float:
+        """A request watched since a read left it incomplete: still incomplete `slow_after`
+        later, the listener's slow lane reads it from now on (`limits/slow_lane.py`). When to
+        look again."""
+        if now < self._lane_at:
+            return self._lane_at
+        self._lane = _FAST
+        transport = self._transport
+        if transport is None or self._flow.read_paused:
+            return float("inf")  # paused for another reason: what resumes it reads it
+        if transport.get_extra_info("ssl_object") is not None:
+            return float("inf")  # TLS bytes must go through its transport
+        sock = transport.get_extra_info("socket")
+        if sock is None:
+            return float("inf")
+        transport.pause_reading()  # not through the flow control: the lane reads it instead
+        self._lane = _HELD
+        self._fd = fd = sock.fileno()
+        self._listener.lane.hold(self, fd)
+        return float("inf")
+
+    @property
+    def lane_held(self) -> bool:
+        """The slow lane's to read: held, open, and not paused for another reason."""
+        transport = self._transport
+        return (
+            self._lane == _HELD
+            and self._phase != _CLOSED
+            and transport is not None
+            and not transport.is_closing()  # the socket may be closed before connection_lost
+            and not self._flow.read_paused
+        )
+
+    def lane_left(self) -> None:
+        """The slow lane let this connection go: uvloop reads it again, unless something else
+        keeps it paused (that one resumes it)."""
+        self._lane = _FAST
+        transport = self._transport
+        if transport is not None and not transport.is_closing() and not self._flow.read_paused:
+            transport.resume_reading()
+
+    def _slow_read(self) -> None:
+        """A read left the request incomplete: watch it, unless the slow lane holds it."""
+        if self._lane == _FAST:
+            self._lane = _WATCHED
+            self._lane_at = when = self._loop.time() + self._cl.slow_after
+            self._arm(when)
+
+    def _fast_again(self) -> None:
+        """The request is complete: the connection's next bytes are read as they come."""
+        if self._lane == _HELD:
+            self._listener.lane.release(self, self._fd)
+            self.lane_left()
+        self._lane = _FAST
 
     def _receive_overdue(
         self, now: float, body_timeout: float, request_timeout: float
@@ -359,6 +437,10 @@ class HttpServerProtocol(asyncio.Protocol):
                     break
         if self._active is None and self._queue:
             self._next()
+        if self._in_head or self._parked is not None:
+            self._slow_read()  # a well-behaved client's read rarely ends mid-request
+        elif self._lane:
+            self._fast_again()
 
     def _feed(self, data: bytes) -> None:
         was_in_head = self._in_head

@@ -13,6 +13,7 @@ from meshproxy import config
 from meshproxy.http.message import Exchange, Response
 from meshproxy.limits.guard import ListenerGuard
 from meshproxy.limits.settings import resolve
+from meshproxy.limits.slow_lane import SlowLane
 
 if TYPE_CHECKING:
     from meshproxy.passthrough.table import PassthroughTable
@@ -64,7 +65,16 @@ class Closable(Protocol):
 class ListenerState:
     """Shared by all connections of one listener."""
 
-    __slots__ = ("connections", "draining", "guard", "passthrough", "scheme", "sni_names", "stack")
+    __slots__ = (
+        "connections",
+        "draining",
+        "guard",
+        "lane",
+        "passthrough",
+        "scheme",
+        "sni_names",
+        "stack",
+    )
 
     def __init__(self, stack: Stack, scheme: str, guard: ListenerGuard | None = None) -> None:
         self.stack = stack
@@ -73,6 +83,8 @@ class ListenerState:
         # that sets none, with the stack's proxy-wide timeouts.
         self.guard = guard or ListenerGuard(resolve(None, stack.limits))
         self.connections: set[Closable] = set()
+        # Connections sending their requests slowly, read on the proxy's schedule.
+        self.lane = SlowLane(*self.guard.lane_counters())
         self.draining = False
         # SSL objects to the SNI name their client sent (filled by the context's sni_callback).
         self.sni_names: dict[int, str] = {}

@@ -148,6 +148,9 @@ def _under_attack(
         "proxy_cpu_share": watch.cpu_share(),
         "attacker_cpu_share_whole_attack": attacker_cpu,
         f"{limit}_hits": proxy.metric(HITS, limit=limit),
+        # Attacking connections read by the slow lane instead of uvloop (0: a tree without it).
+        "slow_lane_held": proxy.metric("meshproxy_slow_lane_held_total"),
+        "slow_lane_reads": proxy.metric("meshproxy_slow_lane_reads_total"),
         **extra,
     }
     report(name, figures)
