@@ -21,6 +21,7 @@ import ssl
 from collections.abc import Sequence
 
 from meshproxy.config import Identity, ServerTLS, UpstreamTLS
+from meshproxy.tls.direct import direct
 from meshproxy.tls.errors import TLSFilesError
 from meshproxy.tls.resumption import ResumingContext
 
@@ -109,7 +110,7 @@ def upstream_client_context(tls: UpstreamTLS, alpn: Sequence[str] = ALPN) -> ssl
 def _new(
     protocol: ssl._SSLMethod, alpn: Sequence[str], kind: type[ssl.SSLContext] = ssl.SSLContext
 ) -> ssl.SSLContext:
-    ctx = kind(protocol)
+    ctx = direct(kind(protocol))
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.set_alpn_protocols(list(alpn))
     # Tickets are on by default (OP_NO_TICKET unset); say so by leaving them alone. Compression
