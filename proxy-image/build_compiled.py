@@ -47,6 +47,7 @@ COMPILED = (
     "http1/response.py",
     "http1/sink.py",
     "layers/chain.py",
+    "layers/inbound.py",
     "layers/route.py",
     "layers/tracing.py",
     "layers/upstream.py",
