@@ -189,11 +189,12 @@ class Compiler:
         self._meshes: dict[str, MeshStage] = {}
         self._edge_route_targets: frozenset[tuple[str, str]] = frozenset()
         self._clusters: ClusterBook | None = None
+        self._index: Index | None = None
         self.stats = CompileStats()
 
     def compile(self, snap: Snapshot) -> CompileResult:
         moved = changes(self._snapshot, snap)
-        index = Index.build(snap)
+        index = Index.build(snap, self._index)
         clusters_held = not (
             moved.everything or moved.settings or moved.namespaces or moved.any(*CLUSTER_SOURCES)
         )
@@ -379,6 +380,7 @@ class Compiler:
         self._meshes = meshes
         self._edge_route_targets = edge_route_targets
         self._clusters = clusters
+        self._index = index
         return result
 
 

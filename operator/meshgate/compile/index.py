@@ -20,18 +20,31 @@ class Index:
     namespaces: dict[str, Namespace]
 
     @classmethod
-    def build(cls, snap: Snapshot) -> Index:
-        slices: dict[tuple[str, str], list[EndpointSlice]] = defaultdict(list)
-        for s in snap.endpoint_slices:
-            if s.service:
-                slices[(s.meta.namespace, s.service)].append(s)
+    def build(cls, snap: Snapshot, previous: Index | None = None) -> Index:
+        """`previous`: the index of an earlier snapshot; each table whose collection is the
+        very same tuple there is taken as it is (tables are never changed once built)."""
+        old = previous.snapshot if previous is not None else None
+
+        def held(name: str) -> bool:
+            return old is not None and getattr(old, name) is getattr(snap, name)
+
         return cls(
             snapshot=snap,
-            services={(s.meta.namespace, s.meta.name): s for s in snap.services},
-            slices={k: tuple(v) for k, v in slices.items()},
-            pods={(p.meta.namespace, p.meta.name): p for p in snap.pods},
-            secrets={(s.meta.namespace, s.meta.name): s for s in snap.secrets},
-            namespaces={n.name: n for n in snap.namespaces},
+            services=previous.services
+            if previous is not None and held("services")
+            else {(s.meta.namespace, s.meta.name): s for s in snap.services},
+            slices=previous.slices
+            if previous is not None and held("endpoint_slices")
+            else _slices(snap.endpoint_slices),
+            pods=previous.pods
+            if previous is not None and held("pods")
+            else {(p.meta.namespace, p.meta.name): p for p in snap.pods},
+            secrets=previous.secrets
+            if previous is not None and held("secrets")
+            else {(s.meta.namespace, s.meta.name): s for s in snap.secrets},
+            namespaces=previous.namespaces
+            if previous is not None and held("namespaces")
+            else {n.name: n for n in snap.namespaces},
         )
 
     def meshed(self, namespace: str) -> bool:
@@ -51,3 +64,11 @@ class Index:
         else:
             return None
         return key if key in self.services else None
+
+
+def _slices(items: tuple[EndpointSlice, ...]) -> dict[tuple[str, str], tuple[EndpointSlice, ...]]:
+    by_service: dict[tuple[str, str], list[EndpointSlice]] = defaultdict(list)
+    for s in items:
+        if s.service:
+            by_service[(s.meta.namespace, s.service)].append(s)
+    return {k: tuple(v) for k, v in by_service.items()}

@@ -56,10 +56,10 @@ def split_port(host: str) -> tuple[str, int | None]:
 def mesh_routes(index: Index) -> MeshRoutes:
     out = MeshRoutes()
     for route in index.snapshot.routes:
-        if route.spec is None:
-            continue
+        if route.spec is None or not route.spec.hosts:
+            continue  # most Routes name no mesh host: nothing is made for them
         whole: set[ServiceKey] = set()
-        for host in route.spec.hosts or []:
+        for host in route.spec.hosts:
             name, port = split_port(host)
             target = index.resolve_host(name, route.meta.namespace)
             if target is None:

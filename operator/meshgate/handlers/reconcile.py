@@ -277,10 +277,11 @@ class Reconciler:
         # What this run keeps (the compiler's stages, new bodies in the store) joins the frozen
         # heap too: left young, the collector walked the kept stages again at every full
         # collection of the next compile (in process at 10,000 Routes, a one-Route change: 0.79 s
-        # CPU left young, 0.45 s frozen). The young generations are collected first, so a cycle
-        # that just died is freed, not frozen; a full collection here cost 60 ms a run at 1,000
-        # Routes under the benchmark (py-spy), and what it would add lives one resync at most.
-        gc.collect(1)
+        # CPU left young, 0.45 s frozen). The youngest generation is collected first, so a cycle
+        # that just died there is freed, not frozen. Collecting the middle one too was 7-12% of
+        # the reconcile thread at 1,000 Routes (py-spy), and a full collection 60 ms a run; the
+        # cycles that die frozen instead are bounded by `_FrozenHeap`'s growth rule.
+        gc.collect(0)
         gc.freeze()
         return summary
 

@@ -1,5 +1,5 @@
 """What a reconcile keeps between runs (the compiler's stages, the store's bodies) is frozen out
-of the cyclic collector once the run ends, after a collection of the young generations: else
+of the cyclic collector once the run ends, after a collection of the youngest generation: else
 every full collection during the next compile walks all of it again."""
 
 from __future__ import annotations
