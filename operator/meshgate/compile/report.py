@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from .notes import NoteLog, Status
@@ -41,8 +42,10 @@ class ObjectStatus:
     conditions: tuple[Condition, ...]
     fields: Mapping[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def key(self) -> tuple[str, str, str]:
+        # Made once: the status lane and the status pass ask for it several times per object
+        # per change (600,000 tuples per 10 changes at 10,000 Routes).
         return (self.kind, self.namespace, self.name)
 
     def condition(self, type_: str) -> Condition | None:
@@ -172,8 +175,9 @@ class Report:
     def place(self, status: ObjectStatus) -> None:
         """The object's status, concluded (made by `made` once, now or in an earlier pass):
         `freeze` hands back this very `status`. Final: nothing more is said about the object."""
-        self.track_key(status.key, status.generation)
-        self._made[status.key] = status
+        key = status.key
+        self.track_key(key, status.generation)
+        self._made[key] = status
 
     def track_key(self, key: tuple[str, str, str], generation: int) -> None:
         if key not in self._objects:

@@ -33,7 +33,7 @@ from meshgate.api.v1alpha1.route import (
 from meshproxy import config as pc
 
 from .durations import seconds
-from .names import ClusterRef
+from .names import ClusterRef, cluster_ref
 from .notes import NoteLog, Notes
 from .precedence import match_claim, precedence_key
 from .report import q
@@ -261,7 +261,7 @@ class _Translator:
                 continue
             resolved += 1
             first_service = first_service or service
-            cluster = ClusterRef(service.meta.namespace, service.meta.name, port.port, ref.subset)
+            cluster = cluster_ref(service.meta.namespace, service.meta.name, port.port, ref.subset)
             self.clusters[cluster] = None
             self.ready_from.append(cluster)
             self._note_destination_rule(service)
@@ -286,7 +286,7 @@ class _Translator:
             target = self._backend(mirror_cfg.backend_ref)
             if target is not None:
                 service, port = target
-                cluster = ClusterRef(service.meta.namespace, service.meta.name, port.port)
+                cluster = cluster_ref(service.meta.namespace, service.meta.name, port.port)
                 self.clusters[cluster] = None
                 mirrors.append(pc.Mirror(cluster=cluster.name, percent=mirror_cfg.percent))
         rewrite = None

@@ -140,12 +140,13 @@ def _conclude_routes(
     hosts_of, mesh_refused_of = mesh.hosts, mesh.refused
     shadowed_of, won = claims.shadowed, claims.won
     kept, now, concluded_now = memo.routes, {}, 0
-    counted: dict[ClusterRef, int] = {}
+    # By identity: refs are one object per value (`cluster_ref`) and live through the pass.
+    counted: dict[int, int] = {}
 
     def ready(ref: ClusterRef) -> int:
-        n = counted.get(ref)
+        n = counted.get(id(ref))
         if n is None:
-            n = counted[ref] = books.clusters.ready_endpoints(ref)
+            n = counted[id(ref)] = books.clusters.ready_endpoints(ref)
         return n
 
     for route in snap.routes:
