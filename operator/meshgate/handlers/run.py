@@ -51,6 +51,22 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
         return False
 
 
+# asyncio gives every TLS connection a read buffer of 256 KiB, filled with zeros when the
+# connection opens, so all of it is resident: kopf's watches (one connection per watched kind)
+# and every proxy streaming its config from the config server each hold one. 64 KiB still takes
+# the largest TLS record (16 KiB) four at a time.
+TLS_READ_BUFFER = 64 * 1024
+
+
+def shrink_tls_read_buffers(size: int = TLS_READ_BUFFER) -> None:
+    """Give the asyncio TLS connections this process opens from now on a `size` read buffer.
+    `SSLProtocol.max_size` is where asyncio reads it from (every connection sizes its buffer,
+    and each read, by it); there is no public setting."""
+    from asyncio import sslproto
+
+    sslproto.SSLProtocol.max_size = size
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", action="store_true", help="debug logging, kopf's included")
     parser.add_argument(
@@ -64,6 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     keep_generated_client_out()
     limit_malloc_arenas()
+    shrink_tls_read_buffers()
     from .operator import run as operate
 
     return operate(args)

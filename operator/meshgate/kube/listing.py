@@ -9,6 +9,7 @@ the store keeps their key names, never their values.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from meshgate.gatewayapi.objects import BUNDLE_ANNOTATION, store_kind
 from meshgate.ownership import MANAGED_SELECTOR
@@ -86,13 +87,14 @@ def relist(rest: Rest, settings: Settings, store: Store) -> int:
                     labels=item.labels,
                     fields=item.fields,
                     metadata_only=item.metadata_only,
+                    each=partial(store.kept_or_slim, item.stored_as),
                 )
             except NotFound:
                 if not item.optional:
                     raise
                 items, version = [], ""
             calls += 1
-            store.replace(item.stored_as, ns, items, version)
+            store.replace(item.stored_as, ns, items, version, slimmed=True)
     if settings.gateway_api:
         calls += 1
         store.replace(CRD.kind, "", _bundle_of(rest), "")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlencode
@@ -208,8 +208,13 @@ class Rest:
         labels: str | None = None,
         fields: str | None = None,
         metadata_only: bool = False,
+        each: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> tuple[list[dict[str, Any]], str]:
-        """`list`, and the resourceVersion the listing is consistent at (of its first page)."""
+        """`list`, and the resourceVersion the listing is consistent at (of its first page).
+
+        `each` is applied to every item as its page arrives, so a caller that keeps a reduced
+        form (the operator's store) never holds more than one page of whole bodies: a kind's
+        full listing decoded at once was the operator's peak memory at 10,000 Routes."""
         query: list[tuple[str, str]] = [("limit", "500")]
         if labels:
             query.append(("labelSelector", labels))
@@ -230,10 +235,12 @@ class Rest:
                 query=query + ([("continue", token)] if token else []),
                 accept=accept,
             )
-            items += page.get("items") or []
+            found = page.get("items") or []
+            items += found if each is None else map(each, found)
             meta = page.get("metadata") or {}
             version = version or str(meta.get("resourceVersion") or "")
             token = meta.get("continue") or ""
+            del page, found  # not alive while the next page is read and decoded
             if not token:
                 return items, version
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from meshgate.compile.ingest import PEM_MARK, TLS_KEYS, looks_pem
 
@@ -146,11 +146,32 @@ class Store:
                 del k.versions[(namespace, name)]
                 self._generation += 1
 
+    def kept_or_slim(self, kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """What the store would keep of a listed body, made as its page arrives: the object held
+        already when it is at the same resourceVersion (a resync then copies nothing that did
+        not change), else the body slimmed. For `replace(..., slimmed=True)`."""
+        key, version = key_of(body), version_of(body)
+        if version is not None:
+            with self._lock:
+                k = self._kinds.get(kind)
+                if k is not None and k.versions.get(key) == version and key in k.items:
+                    return k.items[key]
+        return slim(kind, body)
+
     def replace(
-        self, kind: str, namespace: str, items: Iterable[Mapping[str, Any]], list_version: str
+        self,
+        kind: str,
+        namespace: str,
+        items: Iterable[Mapping[str, Any]],
+        list_version: str,
+        *,
+        slimmed: bool = False,
     ) -> None:
         """Take a listing of `kind` in `namespace` ("" = every namespace) at `list_version` as
-        the truth, keeping only what watch events brought that is newer than the listing."""
+        the truth, keeping only what watch events brought that is newer than the listing.
+        `slimmed`: the items are what `kept_or_slim` made of them. An object listed at the
+        version already held keeps the held body (one copy, and the same identity the
+        parse cache and the compiler's memos know)."""
         floor = _int(list_version)
 
         def in_scope(key: Key) -> bool:
@@ -164,10 +185,15 @@ class Store:
                 key, version = key_of(body), version_of(body)
                 if key in k.tombstones and _gt(k.tombstones[key], version):
                     continue  # deleted after the listing was taken
-                if key in k.items and _gt(k.versions[key], version):
-                    fresh[key], versions[key] = k.items[key], k.versions[key]
+                held = k.items.get(key)
+                if held is not None and (
+                    _gt(k.versions[key], version)
+                    or (version is not None and k.versions[key] == version)
+                ):
+                    fresh[key], versions[key] = held, k.versions[key]
                 else:
-                    fresh[key], versions[key] = slim(kind, body), version
+                    fresh[key] = cast(dict[str, Any], body) if slimmed else slim(kind, body)
+                    versions[key] = version
             for key, body in k.items.items():
                 if key not in fresh and in_scope(key) and _gt(k.versions[key], floor):
                     fresh[key], versions[key] = body, k.versions[key]  # created after the list

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from meshgate.kube.credentials import Credentials
@@ -63,6 +64,7 @@ class FakeKubeApi(Rest):
         labels: str | None = None,
         fields: str | None = None,
         metadata_only: bool = False,
+        each: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> tuple[list[dict[str, Any]], str]:
         self.calls["list"] += 1
         items = []
@@ -74,7 +76,8 @@ class FakeKubeApi(Rest):
                 continue
             if fields and f"type={body.get('type', '')}" != fields:
                 continue
-            items.append(copy.deepcopy(body))
+            item = copy.deepcopy(body)
+            items.append(item if each is None else each(item))
         return items, str(self.version)
 
     def apply(self, obj: dict[str, Any], *, status: bool = False) -> dict[str, Any]:
