@@ -51,6 +51,27 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
         return False
 
 
+# glibc's M_MMAP_THRESHOLD: allocations from this size on get pages of their own, returned to the
+# system when freed. glibc raises the threshold to the size of every such block freed (up to 32
+# MiB), so after the first large answer, API pages, config texts, gzip output and request bodies
+# were all carved out of the heap, where each left a hole that only raised the high-water mark.
+# Fixed here, glibc no longer moves it.
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 128 * 1024
+
+
+def fix_mmap_threshold(size: int = MMAP_THRESHOLD) -> bool:
+    """Keep glibc's mmap threshold at `size` for good, unless `MALLOC_MMAP_THRESHOLD_` is set.
+    False where the C library is not glibc."""
+    if os.environ.get("MALLOC_MMAP_THRESHOLD_"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, size))
+    except (OSError, AttributeError):
+        return False
+
+
 # asyncio gives every TLS connection a read buffer of 256 KiB, filled with zeros when the
 # connection opens, so all of it is resident: kopf's watches (one connection per watched kind)
 # and every proxy streaming its config from the config server each hold one. 64 KiB still takes
@@ -80,6 +101,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     keep_generated_client_out()
     limit_malloc_arenas()
+    fix_mmap_threshold()
     shrink_tls_read_buffers()
     from .operator import run as operate
 
