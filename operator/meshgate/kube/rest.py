@@ -32,6 +32,9 @@ from .credentials import Credentials
 # writers, the identity and injection controllers, the config server's watch and status writer).
 POOL_SIZE = 16
 TIMEOUT_SECONDS = 30.0
+# Objects per page of a listing: one page of whole bodies is what a listing holds at once (a
+# page of 200 Routes decodes to ~1.4 MB), as kopf's own pages (`handlers.startup.LIST_CHUNK`).
+LIST_PAGE = 200
 
 
 @dataclass(frozen=True)
@@ -215,7 +218,7 @@ class Rest:
         `each` is applied to every item as its page arrives, so a caller that keeps a reduced
         form (the operator's store) never holds more than one page of whole bodies: a kind's
         full listing decoded at once was the operator's peak memory at 10,000 Routes."""
-        query: list[tuple[str, str]] = [("limit", "500")]
+        query: list[tuple[str, str]] = [("limit", str(LIST_PAGE))]
         if labels:
             query.append(("labelSelector", labels))
         if fields:

@@ -56,10 +56,12 @@ class _Pages(Rest):
         super().__init__(Credentials(server="http://fake.invalid"))
         self.routes = routes
         self.log: list[str] = []
+        self.limits: list[int] = []
 
     def _call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         query = dict(kw.get("query") or [])
         start = int(query.get("continue") or 0)
+        self.limits.append(int(query["limit"]))
         self.log.append(f"page {start // 2}")
         page = self.routes[start : start + 2]
         more = start + 2 < len(self.routes)
@@ -80,6 +82,8 @@ def test_each_page_is_reduced_before_the_next_is_asked_for() -> None:
         Kind("meshgate.io", "v1alpha1", "routes", "Route"), each=each
     )
     assert version == "30"
+    assert rest.limits
+    assert all(0 < n <= 200 for n in rest.limits)
     assert items == [{"name": f"r{i}"} for i in range(5)]
     assert rest.log == [
         "page 0", "reduce r0", "reduce r1",
