@@ -20,7 +20,7 @@ resource that cannot be used is reported and left out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from meshgate.api.v1alpha1.gateway import GatewaySpec
@@ -190,6 +190,9 @@ class Compiler:
         self._edge_route_targets: frozenset[tuple[str, str]] = frozenset()
         self._clusters: ClusterBook | None = None
         self._index: Index | None = None
+        # Called by the status passes between Routes; the caller may wait there while
+        # something more urgent runs (the operator: a reconcile writing configs).
+        self.pause_statuses: Callable[[], None] | None = None
         self.stats = CompileStats()
 
     def compile(self, snap: Snapshot) -> CompileResult:
@@ -361,6 +364,7 @@ class Compiler:
                 mesh_uses,
                 route_facts,
                 self._status_memo,
+                self.pause_statuses,
             ),
         )
         self.stats = CompileStats(

@@ -10,7 +10,7 @@ kept from an earlier one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
@@ -55,11 +55,13 @@ def statuses(
     meshes: Sequence[MeshUse],
     translations: Mapping[str, RouteTranslation],
     memo: StatusMemo | None = None,
+    pause: Callable[[], None] | None = None,
 ) -> tuple[ObjectStatus, ...]:
     """`gateways` in key order, each with the notes of its config's fate (Programmed);
     `meshes` in namespace order; `translations` holds each valid Route's translation by key
     (any default timeout: what it found does not depend on it). `memo`: kept by the caller
-    from pass to pass, so a Route whose inputs all held is not concluded again."""
+    from pass to pass, so a Route whose inputs all held is not concluded again. `pause` is
+    called every `PAUSE_EVERY` Routes: the caller may wait there (`Compiler.pause_statuses`)."""
     report = Report()
     report.replay(books.clusters.notes.freeze())
     report.replay(books.retries.notes.freeze())
@@ -89,7 +91,9 @@ def statuses(
             meta = tr.route.meta
             retry_uses.setdefault(policy, set()).add(("Route", meta.namespace, meta.name))
     report.replay(books.retries.attached_to(retry_uses).freeze())
-    _conclude_routes(snap, books, report, translations, applied, claims, memo or StatusMemo())
+    _conclude_routes(
+        snap, books, report, translations, applied, claims, memo or StatusMemo(), pause
+    )
     return report.freeze()
 
 
@@ -129,6 +133,7 @@ def _conclude_routes(
     edge_applied: dict[tuple[str, str], set[Applied]],
     claims: Claims,
     memo: StatusMemo,
+    pause: Callable[[], None] | None = None,
 ) -> None:
     """Every Route concluded, or its kept status placed when everything it was concluded from
     holds. The check of a kept status builds nothing (identity first, then the few findings
@@ -149,7 +154,9 @@ def _conclude_routes(
             n = counted[id(ref)] = books.clusters.ready_endpoints(ref)
         return n
 
-    for route in snap.routes:
+    for n, route in enumerate(snap.routes):
+        if pause is not None and not n % PAUSE_EVERY:
+            pause()
         meta = route.meta
         status_key = (ROUTE, meta.namespace, meta.name)
         report.track(ROUTE, meta)
@@ -194,6 +201,9 @@ def _conclude_routes(
         now[key] = (given, status)
     memo.routes, memo.concluded = now, concluded_now
 
+
+# How many Routes the pass concludes between two calls of its `pause`: a few milliseconds.
+PAUSE_EVERY = 256
 
 _NOTHING: frozenset[Applied] = frozenset()
 _NONE: tuple[Any, ...] = ()
