@@ -1,6 +1,8 @@
 """The proxy's CPU per slowloris header line with N connections held, from /proc.
 
     .venv/bin/python bench/hostile/header_line_cost.py 10000 [ROUNDS] [--floor] [--profile OUT]
+    .venv/bin/python bench/hostile/header_line_cost.py 10000 --probe SECONDS
+    .venv/bin/python bench/hostile/header_line_cost.py 10000 --queued ROUNDS
 
 Starts the hostile tests' gateway (tests/e2e/hostile/hostile_kit.py) on loopback, opens N
 connections that each send an unfinished request head, measures the proxy's CPU while they are
@@ -9,6 +11,17 @@ prints the proxy's CPU per line (idle share subtracted), user and system apart. 
 wall time: load barely moves it. `--floor` measures a bare uvloop server instead (a protocol whose
 `data_received` does nothing): what any server on this event loop pays per read, the kernel's
 epoll and read included. `--profile OUT` records the lines with py-spy (`--native`, raw samples).
+
+`--probe SECONDS`: the well-behaved client of the hostile tests (100 requests/s, from another
+address) for SECONDS with the N connections held and silent, then for SECONDS while every one of
+them gets its next line at once every second (slowhttptest's bursts, made by this process): its
+p50/p99/max in each phase, and the p99 ratio. Wall-clock: compare trees in the same conditions.
+
+`--queued ROUNDS`: the worst case of a burst, made exact. The proxy is stopped (SIGSTOP), every
+held connection gets its next line and then a well-behaved request is sent on a kept-alive
+connection, and the proxy is let go (SIGCONT): how much CPU the proxy spent before that request's
+answer reached the client (its own on-CPU nanoseconds, /proc/PID/schedstat, so the machine's load
+barely moves it), and the wall time. Every attacking line is read before the request, or not.
 """
 
 from __future__ import annotations
@@ -17,10 +30,13 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,7 +110,86 @@ def _lane(proxy: Any) -> dict[str, float]:
     return {name: proxy.metric(f"meshproxy_slow_lane_{name}_total") for name in ("held", "reads")}
 
 
-def main(held: int, rounds: int, floor: bool, profile: str | None) -> None:
+def _probe(port: int, socks: list[socket.socket], seconds: int, proxy: Any) -> None:
+    """The well-behaved client's latency with the connections silent, then under bursts."""
+    quiet = kit.paced(port, 100, seconds)
+    done = threading.Event()
+
+    def bursts() -> None:
+        r = 0
+        while not done.is_set():
+            for sock in socks:
+                sock.sendall(b"X-b: %d\r\n" % r)
+            r += 1
+            done.wait(1.0)
+
+    sender = threading.Thread(target=bursts)
+    sender.start()
+    try:
+        under = kit.paced(port, 100, seconds)
+    finally:
+        done.set()
+        sender.join()
+    keys = ("ok", "failed", "p50_ms", "p99_ms", "max_ms")
+    print(json.dumps({"connections": len(socks), "seconds": seconds,
+                      "silent": {k: quiet[k] for k in keys},
+                      "bursts_every_1s": {k: under[k] for k in keys},
+                      "p99_ratio": round(under["p99_ms"] / quiet["p99_ms"], 2),
+                      "load1": os.getloadavg()[0], **_lane(proxy)}))  # fmt: skip
+
+
+def _on_cpu_ns(pid: int) -> int:
+    """Nanoseconds the process's main thread has run (schedstat's first field)."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+
+
+def _queued(pid: int, port: int, socks: list[socket.socket], rounds: int, proxy: Any) -> None:
+    """The proxy's CPU before a well-behaved request's answer, with a burst queued ahead of it."""
+    client = socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.2", 0))
+    request = b"GET /api/ok HTTP/1.1\r\nHost: a\r\n\r\n"
+
+    def answer() -> None:
+        got = b""
+        while b"\r\n\r\n" not in got:
+            chunk = client.recv(65536)
+            assert chunk, got
+            got += chunk
+        head, _, body = got.partition(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        while len(body) < length:
+            body += client.recv(65536)
+
+    client.sendall(request)
+    answer()  # the upstream connection is open before the first round
+    time.sleep(2)  # past the slow lane's second: every attacking connection held, if held at all
+    cpu_us: list[float] = []
+    wall_ms: list[float] = []
+    for r in range(rounds):
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            for sock in socks:
+                sock.sendall(b"X-q: %d\r\n" % r)
+            client.sendall(request)
+            began_ns = _on_cpu_ns(pid)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        began = time.monotonic()
+        answer()
+        wall_ms.append((time.monotonic() - began) * 1e3)
+        cpu_us.append((_on_cpu_ns(pid) - began_ns) / 1e3)
+        time.sleep(1.5)  # the rest of the burst read before the next round
+    client.close()
+    print(json.dumps({"connections": len(socks), "rounds": rounds,
+                      "proxy_cpu_us_before_answer": [round(c) for c in cpu_us],
+                      "median_cpu_us": round(statistics.median(cpu_us)),
+                      "wall_ms": [round(w, 1) for w in wall_ms],
+                      "median_wall_ms": round(statistics.median(wall_ms), 1),
+                      "load1": os.getloadavg()[0], **_lane(proxy)}))  # fmt: skip
+
+
+def main(
+    held: int, rounds: int, floor: bool, profile: str | None, probe: int = 0, queued: int = 0
+) -> None:
     kit.raise_open_files_limit()
     socks: list[socket.socket] = []
     with _server(floor) as (pid, port, proxy):
@@ -104,6 +199,12 @@ def main(held: int, rounds: int, floor: bool, profile: str | None) -> None:
                 sock.sendall(b"GET /api/x HTTP/1.1\r\nHost: a\r\n")
                 socks.append(sock)
             time.sleep(3)  # every connection accepted and its first read done
+            if probe:
+                _probe(port, socks, probe, proxy)
+                return
+            if queued:
+                _queued(pid, port, socks, queued, proxy)
+                return
             (user, system), began = cpu(pid), time.monotonic()
             time.sleep(5)
             idle = sum(cpu(pid)) - user - system
@@ -146,10 +247,20 @@ if __name__ == "__main__":
         _bare_server()
         sys.exit(0)
     profile_to = None
+    probe_seconds = queued_rounds = 0
+    if "--queued" in args:
+        at = args.index("--queued")
+        queued_rounds = int(args[at + 1])
+        del args[at : at + 2]
+    if "--probe" in args:
+        at = args.index("--probe")
+        probe_seconds = int(args[at + 1])
+        del args[at : at + 2]
     if "--profile" in args:
         at = args.index("--profile")
         profile_to = args[at + 1]
         del args[at : at + 2]
     bare = "--floor" in args
     numbers = [int(a) for a in args if a != "--floor"]
-    main(numbers[0], numbers[1] if len(numbers) > 1 else 3, bare, profile_to)
+    rounds = numbers[1] if len(numbers) > 1 else 3
+    main(numbers[0], rounds, bare, profile_to, probe_seconds, queued_rounds)

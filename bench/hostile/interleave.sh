@@ -15,11 +15,9 @@
 # here turns it off: only on a quiet machine is it fair), and open the client's window only once
 # the attack has stopped opening connections (_ramped).
 #
-# On a quiet 2-core machine, one round of two tests with 10,000 attackers takes about 11 min:
-#   (trees: git archive ab47873 proxy-image operator | tar -x -C /tmp/hostile/before, and main)
-#   MESHGATE_HOSTILE_ATTACKERS=10000 MESHGATE_HOSTILE_RAMP_SECONDS=30 \
-#     bench/hostile/interleave.sh /tmp/hostile/series 1 "slowloris slow_readers" \
-#     /tmp/hostile/before /tmp/hostile/after
+# On a quiet 2-core machine, one round of two tests with 10,000 attackers takes about 11 min.
+# From an export of the repository (git archive | tar -x) it needs a .venv: a symlink to a
+# checkout's is enough (bench/hostile/REPORT.md has the whole command).
 set -uo pipefail
 [ $# -eq 5 ] || { echo "usage: $0 OUT ROUNDS 'K1 K2' BEFORE_TREE AFTER_TREE" >&2; exit 2; }
 out=$1 rounds=$2 tests=$3

@@ -6,7 +6,9 @@ Per run: the well-behaved client's p99 before and during the attack and their ra
 during < 1.5x before), the proxy's own view of the same requests (access log, head parsed to
 answer written), the connections held, the proxy's and the attacker's CPU, the load average, and
 what the TCP stack of the test's network namespace counted during the window (a SYN sent again
-costs the client a second). Then the median ratio per test and tree.
+costs the client a second), the peak RSS and its share per connection held, how many attacking
+connections the slow lane held (0: a tree without it), and the client's failed requests.
+Then the median ratio per test and tree.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ def _row(path: Path) -> dict[str, object] | None:
         "syn_retrans": tcp.get("TCPSynRetrans"),
         "listen_overflows": tcp.get("ListenOverflows"),
         "pool_overflows": fig.get("files_pool_overflows"),
+        "rss_peak_kib": fig.get("rss_peak_kib"),
+        "kib_per_connection": fig.get("kib_per_connection"),
+        "slow_lane_held": fig.get("slow_lane_held"),
+        "failed": before.get("failed", 0) + during.get("failed", 0),
     }
 
 
