@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import re
 
-from meshproxy.http.heads import HOP_BY_HOP, PROXY_OWNED, connection_tokens, safe_head
+from meshproxy.http.heads import (
+    HOP_BY_HOP,
+    PLAIN_CONNECTION,
+    PROXY_OWNED,
+    connection_tokens,
+    safe_head,
+)
 from meshproxy.http.message import Exchange
 from meshproxy.policy.paths import normalize_path
 
@@ -134,7 +140,7 @@ def upstream_head(exchange: Exchange, extra: str, set_proto: bool) -> bytes | No
                 forwarded_for = value
             elif name == "x-forwarded-proto":
                 proto = value
-            elif name == "connection":
+            elif name == "connection" and value not in PLAIN_CONNECTION:
                 skip = skip | connection_tokens(value)
             continue
         parts.append(f"{name}: {value}\r\n")

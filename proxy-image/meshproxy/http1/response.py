@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from meshproxy.http import canned
 from meshproxy.http.body import Body
-from meshproxy.http.heads import HOP_BY_HOP, connection_tokens, safe_head
+from meshproxy.http.heads import HOP_BY_HOP, PLAIN_CONNECTION, connection_tokens, safe_head
 from meshproxy.http.message import Request, Response
 
 NO_BODY_STATUS = frozenset({204, 304})
@@ -40,6 +40,8 @@ def read_head(status: int, raw: list[tuple[str, str]]) -> ResponseFields | None:
             elif key == "transfer-encoding":
                 chunked = True
             elif key == "connection":
+                if value in PLAIN_CONNECTION:
+                    continue
                 tokens = connection_tokens(value)
                 if tokens <= drop:
                     continue  # `keep-alive`, `close`: nothing more to drop
