@@ -122,7 +122,10 @@ class Store:
         self._generation = 0  # bumped on every change, so readers can tell nothing moved
 
     def _kind(self, kind: str) -> _Kind:
-        return self._kinds.setdefault(kind, _Kind())
+        found = self._kinds.get(kind)  # not setdefault: that builds a `_Kind` on every call
+        if found is None:
+            found = self._kinds[kind] = _Kind()
+        return found
 
     @property
     def generation(self) -> int:

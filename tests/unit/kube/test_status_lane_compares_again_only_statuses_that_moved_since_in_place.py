@@ -83,3 +83,36 @@ def test_an_unchanged_pass_compares_nothing_and_a_foreign_write_is_put_back() ->
         assert server.objects[("Route", "shop", "b")]["status"]["observedGeneration"] == 1
     finally:
         lane.close()
+
+
+def _with_message(message: str) -> tuple[ObjectStatus, ...]:
+    accepted = Condition("Accepted", "True", "Accepted", message)
+    return tuple(ObjectStatus("Route", "shop", name, 1, (accepted,)) for name in ("a", "b", "c"))
+
+
+class _SubmitsDuringTheFirstWrite(_Server):
+    """While the lane writes its first status, a newer set of desired statuses is submitted."""
+
+    lane: StatusLane | None = None
+
+    def apply(self, obj: dict[str, Any], *, status: bool = False) -> dict[str, Any]:
+        if self.lane is not None and not self.writes:
+            self.lane.submit(lambda: _with_message("newer"), {})
+        answer = super().apply(obj, status=status)
+        self.writes[-1] += "=" + obj["status"]["conditions"][0]["message"]
+        return answer
+
+
+def test_a_newer_submit_stops_the_pass_before_its_next_write() -> None:
+    server = _SubmitsDuringTheFirstWrite()
+    for st in _with_message("older"):
+        server.put(st.key, {})
+    lane = StatusLane(cast(Rest, server), server.stored_of, rate=0)
+    server.lane = lane
+    try:
+        lane.submit(lambda: _with_message("older"), {})
+        assert lane.idle(timeout=10)
+        # The older pass wrote its first status only; the newer one wrote all three.
+        assert server.writes == ["a=older", "a=newer", "b=newer", "c=newer"]
+    finally:
+        lane.close()
