@@ -9,7 +9,7 @@ import ssl
 from pathlib import Path
 
 import pytest
-from tls_harness import Mesh, identity_from
+from tls_harness import Mesh, handshake_in_memory, identity_from
 
 from meshproxy.tls.contexts import mesh_client_context, server_context
 
@@ -18,23 +18,7 @@ def _handshake(
     client_ctx: ssl.SSLContext, server_ctx: ssl.SSLContext, session: ssl.SSLSession | None
 ) -> ssl.SSLObject:
     """Run one handshake to completion; return the client's end with its ticket read."""
-    c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
-    client = client_ctx.wrap_bio(c_in, c_out, session=session)
-    server = server_ctx.wrap_bio(s_in, s_out, server_side=True)
-    done = {client: False, server: False}
-    for _ in range(10):
-        for end in (client, server):
-            if not done[end]:
-                try:
-                    end.do_handshake()
-                    done[end] = True
-                except ssl.SSLWantReadError:
-                    pass
-        s_in.write(c_out.read())
-        c_in.write(s_out.read())
-        if all(done.values()):
-            break
-    assert all(done.values())
+    client = handshake_in_memory(client_ctx, server_ctx, session).client
     # TLS 1.3 tickets arrive after the handshake; a read processes them.
     with pytest.raises(ssl.SSLWantReadError):
         client.read(1)

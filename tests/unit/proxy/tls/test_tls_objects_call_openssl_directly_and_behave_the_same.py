@@ -11,7 +11,7 @@ import ssl
 from pathlib import Path
 
 import pytest
-from tls_harness import Mesh, identity_from
+from tls_harness import Mesh, handshake_in_memory, identity_from
 
 from meshproxy.tls.contexts import mesh_client_context, server_context
 
@@ -19,23 +19,8 @@ from meshproxy.tls.contexts import mesh_client_context, server_context
 def _pair(mesh: Mesh, tmp_path: Path) -> tuple[ssl.SSLObject, ssl.SSLObject, list[ssl.MemoryBIO]]:
     server_ctx = server_context(identity_from(tmp_path / "srv", mesh.issue(sa="backend")), True)
     client_ctx = mesh_client_context(identity_from(tmp_path / "cli", mesh.issue()))
-    bios = [ssl.MemoryBIO() for _ in range(4)]
-    c_in, c_out, s_in, s_out = bios
-    client = client_ctx.wrap_bio(c_in, c_out)
-    server = server_ctx.wrap_bio(s_in, s_out, server_side=True)
-    done = {client: False, server: False}
-    for _ in range(10):
-        for end in (client, server):
-            if not done[end]:
-                try:
-                    end.do_handshake()
-                    done[end] = True
-                except ssl.SSLWantReadError:
-                    pass
-        s_in.write(c_out.read())
-        c_in.write(s_out.read())
-    assert all(done.values())
-    return client, server, bios
+    tls = handshake_in_memory(client_ctx, server_ctx)
+    return tls.client, tls.server, list(tls.bios)
 
 
 def test_record_calls_are_the_c_objects_methods(mesh: Mesh, tmp_path: Path) -> None:

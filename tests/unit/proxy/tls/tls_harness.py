@@ -257,3 +257,39 @@ async def _ask(port: int, context: ssl.SSLContext | None, message: str) -> str:
         writer.close()
         with contextlib.suppress(OSError):
             await writer.wait_closed()
+
+
+@dataclass
+class MemoryTLS:
+    """Both ends of a TLS connection over memory BIOs, handshake done: no sockets, no loop.
+    `bios` are the client's in and out, then the server's in and out: records move by hand."""
+
+    client: ssl.SSLObject
+    server: ssl.SSLObject
+    bios: tuple[ssl.MemoryBIO, ssl.MemoryBIO, ssl.MemoryBIO, ssl.MemoryBIO]
+
+
+def handshake_in_memory(
+    client_ctx: ssl.SSLContext,
+    server_ctx: ssl.SSLContext,
+    session: ssl.SSLSession | None = None,
+) -> MemoryTLS:
+    """Run one handshake between the two contexts to completion, records moved by hand."""
+    c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
+    client = client_ctx.wrap_bio(c_in, c_out, session=session)
+    server = server_ctx.wrap_bio(s_in, s_out, server_side=True)
+    done = {client: False, server: False}
+    for _ in range(10):
+        for end in (client, server):
+            if not done[end]:
+                try:
+                    end.do_handshake()
+                    done[end] = True
+                except ssl.SSLWantReadError:
+                    pass
+        s_in.write(c_out.read())
+        c_in.write(s_out.read())
+        if all(done.values()):
+            break
+    assert all(done.values()), "the in-memory handshake did not complete in 10 rounds"
+    return MemoryTLS(client, server, (c_in, c_out, s_in, s_out))
