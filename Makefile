@@ -160,7 +160,7 @@ conformance: venv testbins sysdeps conformance-bins ## the Gateway API conforman
 	echo "==> [conformance] wall time $$(( $$(date +%s) - start ))s, exit code $$rc"; exit $$rc
 
 .PHONY: test-scale
-test-scale: venv testbins sysdeps ## the scale e2e test: one Gateway with 10,000 Routes (tens of minutes)
+test-scale: venv testbins sysdeps ## the scale e2e test: one Gateway with 10,000 Routes (minutes; most of it creating the Routes)
 	@MESHGATE_TESTBINS="$$(cat $(TESTBINS_STAMP))" MESHGATE_SCALE_TESTS=1 hack/in-netns.sh \
 	  $(VENV)/bin/pytest -q -s -ra -p no:cacheprovider \
 	  tests/e2e/scenarios/test_gateway_with_10000_routes_serves_the_last_and_an_edit.py
