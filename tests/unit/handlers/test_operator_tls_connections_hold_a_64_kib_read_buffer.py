@@ -14,11 +14,9 @@ from asyncio import sslproto
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from meshgate.certs.ca import create_root_ca
+from meshgate.certs.serving import issue_serving_certificate
 from meshgate.handlers.run import TLS_READ_BUFFER, shrink_tls_read_buffers
 
 REPORT = (
@@ -46,31 +44,17 @@ def test_the_operator_entry_shrinks_the_buffer_before_it_serves(tmp_path: Path) 
     assert TLS_READ_BUFFER < 256 * 1024  # asyncio's own
 
 
-def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+def _serving_files(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A serving certificate for `localhost` from the operator's own CA: (cert, key, CA)."""
     now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .sign(key, hashes.SHA256())
+    ca = create_root_ca("cluster.local", now)
+    served = issue_serving_certificate(
+        ca, service="config", namespace="meshgate-system", now=now, extra_dns_names=("localhost",)
     )
-    cert_path, key_path = tmp_path / "tls.crt", tmp_path / "tls.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
+    paths = tmp_path / "tls.crt", tmp_path / "tls.key", tmp_path / "ca.crt"
+    for path, pem in zip(paths, (served.cert_pem, served.key_pem, served.ca_pem), strict=True):
+        path.write_text(pem)
+    return paths
 
 
 async def test_a_connection_with_the_small_buffer_carries_a_megabyte_each_way(
@@ -78,10 +62,10 @@ async def test_a_connection_with_the_small_buffer_carries_a_megabyte_each_way(
 ) -> None:
     monkeypatch.setattr(sslproto.SSLProtocol, "max_size", sslproto.SSLProtocol.max_size)
     shrink_tls_read_buffers()
-    cert, key = _self_signed(tmp_path)
+    cert, key, ca = _serving_files(tmp_path)
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_ctx.load_cert_chain(cert, key)
-    client_ctx = ssl.create_default_context(cafile=str(cert))
+    client_ctx = ssl.create_default_context(cafile=str(ca))
     payload = os.urandom(1 << 20)
 
     async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
