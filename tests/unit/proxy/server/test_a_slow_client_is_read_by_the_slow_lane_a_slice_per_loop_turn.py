@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 import uvloop
+from awaiting import until
 from meshproxy_fakes import FakeStack
 
 from meshproxy.limits import slow_lane
@@ -58,14 +59,6 @@ class Gateway:
         return sock
 
 
-async def _until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
 async def _answer(sock: socket.socket) -> bytes:
     loop = asyncio.get_running_loop()
     got = b""
@@ -93,10 +86,10 @@ def test_a_head_still_incomplete_is_held_read_by_the_lane_and_given_back_when_co
     async def body(gateway: Gateway) -> None:
         loop = asyncio.get_running_loop()
         sock = await gateway.client(HEAD)
-        await _until(lambda: len(gateway.state.lane) == 1)
+        await until(lambda: len(gateway.state.lane) == 1)
         assert gateway.counter("held") == 1
         await loop.sock_sendall(sock, b"X-One: 1\r\n")
-        await _until(lambda: gateway.counter("reads") == 1)
+        await until(lambda: gateway.counter("reads") == 1)
         await loop.sock_sendall(sock, b"\r\n")
         assert b"HTTP/1.1 200" in await _answer(sock)
         assert gateway.counter("reads") == 2
@@ -132,7 +125,7 @@ def test_a_burst_over_held_connections_is_read_a_bounded_slice_per_loop_turn(
     async def body(gateway: Gateway) -> None:
         loop = asyncio.get_running_loop()
         socks = [await gateway.client(HEAD) for _ in range(clients)]
-        await _until(lambda: len(gateway.state.lane) == clients)
+        await until(lambda: len(gateway.state.lane) == clients)
         # Every loop turn runs this once: the lane's reads per turn, while the burst is read.
         per_turn: list[float] = []
         last = gateway.counter("reads")
@@ -148,7 +141,7 @@ def test_a_burst_over_held_connections_is_read_a_bounded_slice_per_loop_turn(
         for sock in socks:
             sock.send(b"X-Line: 1\r\n")  # the burst: every held connection's next line at once
         loop.call_soon(turn)
-        await _until(lambda: gateway.counter("reads") == clients)
+        await until(lambda: gateway.counter("reads") == clients)
         assert max(per_turn) <= 8
         assert sum(per_turn) == clients
         for sock in socks:
@@ -160,10 +153,10 @@ def test_a_burst_over_held_connections_is_read_a_bounded_slice_per_loop_turn(
 def test_a_held_connection_the_client_closes_is_closed_and_leaves_the_lane() -> None:
     async def body(gateway: Gateway) -> None:
         sock = await gateway.client(HEAD)
-        await _until(lambda: len(gateway.state.lane) == 1)
+        await until(lambda: len(gateway.state.lane) == 1)
         assert len(gateway.state.connections) == 1
         sock.close()
-        await _until(lambda: not gateway.state.connections)
+        await until(lambda: not gateway.state.connections)
         assert len(gateway.state.lane) == 0
 
     _run(body)

@@ -9,13 +9,13 @@ transports); the client's transport keeps every byte unsent, as a client that re
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from awaiting import until
 from meshproxy_fakes import FakeTransport, settle
 from stack_rig import Rig, config_dict
 
@@ -106,13 +106,6 @@ def _idle(rig: Rig) -> int:
     return rig.pool.idle_connections
 
 
-async def _until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
 async def test_an_answer_that_fits_is_read_whole_and_its_upstream_goes_back_to_the_pool(
     rig: Rig,
 ) -> None:
@@ -190,7 +183,7 @@ async def test_a_buffered_answer_closed_after_it_is_written_is_still_cut_at_the_
     assert _idle(rig) == 1  # the upstream is back in the pool
     assert slow.transport.closed  # closing once its answer is written, with all of it unsent
     assert not slow.transport.aborted
-    await _until(lambda: slow.transport.aborted)
+    await until(lambda: slow.transport.aborted)
     assert slow.guard.hits == {limit.SEND_TIMEOUT: 1}
     slow.client.connection_lost(None)
     assert slow.guard.ledger.buffered == 0
@@ -202,5 +195,5 @@ async def test_a_buffered_answer_on_a_kept_alive_connection_is_cut_at_the_send_t
     slow = Slow(rig, send_timeout=0.05)
     await slow.answer(200 * KIB)
     assert _idle(rig) == 1
-    await _until(lambda: slow.transport.aborted)
+    await until(lambda: slow.transport.aborted)
     assert slow.guard.hits == {limit.SEND_TIMEOUT: 1}

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Callable
 
+from awaiting import until
 from meshproxy_fakes import FakeStack, FakeTransport, settle
 
 from meshproxy.http.body import Body
@@ -39,15 +39,6 @@ class Listener:
 
     def logged(self) -> list[dict[str, object]]:
         return [json.loads(line) for line in self.lines]
-
-
-async def _until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    """Wait for `condition`, bounded: what a test awaits instead of a guessed sleep."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 def _post(path: str, length: int, body: bytes = b"") -> bytes:
@@ -232,7 +223,7 @@ async def test_a_client_that_stops_reading_its_answer_is_cut_after_the_send_time
     await settle()
     protocol.pause_writing()  # the write buffer went over its high-water mark
     assert not transport.closed
-    await _until(lambda: transport.closed)
+    await until(lambda: transport.closed)
     assert transport.aborted
     assert listener.guard.hits == {limit.SEND_TIMEOUT: 1}
 
@@ -245,7 +236,7 @@ async def test_a_client_that_reads_in_time_is_not_cut() -> None:
     protocol.pause_writing()
     protocol.resume_writing()  # it read its buffer below the low mark before the deadline
     deadline = asyncio.get_running_loop().time() + 0.05
-    await _until(lambda: asyncio.get_running_loop().time() > deadline + 0.05)
+    await until(lambda: asyncio.get_running_loop().time() > deadline + 0.05)
     assert not transport.closed
     assert listener.guard.hits == {}
 
