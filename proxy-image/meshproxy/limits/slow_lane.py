@@ -101,10 +101,12 @@ class SlowLane:
         held = self._held
         for fd, _ in epoll.poll(0, PER_TURN):
             conn = held.get(fd)
-            if conn is None or not conn.lane_held:
-                self.release(conn, fd) if conn is not None else _forget(epoll, fd)
-                if conn is not None:
-                    conn.lane_left()
+            if conn is None:  # released meanwhile: only the registration is left
+                _forget(epoll, fd)
+                continue
+            if not conn.lane_held:
+                self.release(conn, fd)
+                conn.lane_left()
                 continue
             try:
                 data = os.read(fd, READ_BYTES)
