@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and benchmarks start as real peers: redis-server (global
-# rate limits), nginx, HAProxy and wrk (bench/), iproute2 and util-linux (hack/in-netns.sh), nftables
+# rate limits), nginx, HAProxy and wrk (bench/), iproute2 and util-linux (hack/in-netns.sh; chrt), nftables
 # (the e2e node agent forwards Service addresses to Pods with it), Chromium (the API catalog page
 # is opened headless by a test), h2load (HTTP/2 load, nghttp2-client) and slowhttptest (slow-client
 # attacks against the edge), and a C compiler (gcc: mypyc builds meshproxy's compiled modules).
@@ -23,5 +23,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 command -v apt-get >/dev/null || { echo "install-system-packages: needs apt-get (Debian); install ${missing[*]} by hand" >&2; exit 1; }
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >/dev/null
-apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+# Another apt (a second checkout's `make`, the machine's own updates) may hold dpkg's lock: wait
+# for it rather than fail.
+lock=(-o DPkg::Lock::Timeout=600)
+apt-get "${lock[@]}" update -q >/dev/null
+apt-get "${lock[@]}" install -y -q --no-install-recommends "${missing[@]}" >/dev/null
