@@ -4,10 +4,12 @@
 
 Per run: the well-behaved client's p99 before and during the attack and their ratio (criterion:
 during < 1.5x before), the proxy's own view of the same requests (access log, head parsed to
-answer written), the connections held, the proxy's and the attacker's CPU, the load average, and
-what the TCP stack of the test's network namespace counted during the window (a SYN sent again
-costs the client a second), the peak RSS and its share per connection held, how many attacking
-connections the slow lane held (0: a tree without it), and the client's failed requests.
+answer written), the connections held, the proxy's and the attacker's CPU (and the attacker's
+scheduling), how long the proxy's loop and the backends waited for a CPU in each window, the
+load average, what the TCP stack of the test's network namespace counted during the window (a
+SYN sent again costs the client a second), the peak RSS and its share per connection held, how
+many attacking connections the slow lane held (0: a tree without it), and the client's failed
+requests.
 Then the median ratio per test and tree.
 """
 
@@ -38,6 +40,9 @@ def _row(path: Path) -> dict[str, object] | None:
         "proxy_p99_during": view.get("during", {}).get("p99_ms"),
         "proxy_cpu": fig.get("proxy_cpu_share"),
         "attacker_cpu": fig.get("attacker_cpu_share_whole_attack"),
+        "attacker_priority": fig.get("attacker_priority", "nice 19"),
+        # Time the proxy's loop and the backends' thread waited for a CPU, before / during.
+        "waited_for_cpu_ms": [before.get("waited_for_cpu_ms"), during.get("waited_for_cpu_ms")],
         "syn_retrans": tcp.get("TCPSynRetrans"),
         "listen_overflows": tcp.get("ListenOverflows"),
         "pool_overflows": fig.get("files_pool_overflows"),

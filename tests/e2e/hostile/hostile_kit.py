@@ -208,6 +208,7 @@ class Backends:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
+        self.thread_id = self.thread.native_id
 
         async def serve() -> list[asyncio.AbstractServer]:
             return [
@@ -312,6 +313,25 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process, from /proc/PID/stat."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_delay_ms(pid: int, tid: int | None = None) -> float:
+    """How long a thread (the process's main one by default) has waited, runnable, for a CPU:
+    the second field of /proc/PID/task/TID/schedstat (ns)."""
+    stat = Path(f"/proc/{pid}/task/{tid or pid}/schedstat").read_text().split()
+    return int(stat[1]) / 1e6
+
+
+def waits(proxy: Proxy, backends: Backends) -> dict[str, float]:
+    """The proxy's event-loop thread and the backends' thread: time waited for a CPU so far."""
+    return {
+        "proxy": run_delay_ms(proxy.process.pid),
+        "backends": run_delay_ms(os.getpid(), backends.thread_id),
+    }
+
+
+def waited(since: dict[str, float], now: dict[str, float]) -> dict[str, float]:
+    return {k: round(now[k] - since[k], 1) for k in now}
 
 
 @dataclass

@@ -38,6 +38,8 @@ from hostile_kit import (
     send_buffers_at_most,
     start_gateway,
     wait_until,
+    waited,
+    waits,
 )
 
 pytestmark = pytest.mark.e2e
@@ -98,6 +100,7 @@ def _under_attack(
     limit: str,
     mode: str,
     *options: str,
+    backends: Backends,
     answer_kib: int = 0,
     meanwhile: Callable[[Proxy, int], dict[str, object]] | None = None,
 ) -> tuple[Proxy, Watch, dict[str, object]]:
@@ -107,14 +110,18 @@ def _under_attack(
     proxy, port = gateway
     idle_rss = proxy.rss_kib()
     with pinned(proxy) as cores:
+        began = waits(proxy, backends)
         before = paced(port, RATE, BEFORE_SECONDS)
+        before["waited_for_cpu_ms"] = waited(began, waits(proxy, backends))
         with attack(tmp_path, port, mode, "-c", str(ATTACKERS), *options) as attacker:
             ramp = _ramped(proxy)
             watch = Watch(proxy)
+            began = waits(proxy, backends)
             try:
                 during = paced(port, RATE, DURING_SECONDS)
             finally:
                 watch.stop()
+            during["waited_for_cpu_ms"] = waited(began, waits(proxy, backends))
             extra = meanwhile(proxy, port) if meanwhile is not None else {}
             # The attack's connections are cut by their limit, while it goes on.
             wait_until(lambda: proxy.metric(HITS, limit=limit) > 0, HOLD, f"{limit} to fire")
@@ -198,6 +205,7 @@ def test_slowloris_headers_are_cut_at_the_header_timeout(
     proxy, _, _ = _under_attack(
         "slowloris", tmp_path, gateways(limits), "header_timeout", "-H",
         "-r", "1000", "-i", "5", "-x", "24", "-l", str(ATTACK_SECONDS),
+        backends=backends,
     )  # fmt: skip
     wait_until(lambda: _logged(proxy, "header_timeout"), 10, "the access log line")
     # No attacking head was ever complete: the backend saw the client's requests and, on
@@ -217,6 +225,7 @@ def test_slow_bodies_are_held_off_the_upstream_and_cut_at_the_request_timeout(
     proxy, _, _ = _under_attack(
         "slow-body", tmp_path, gateways(limits), "request_timeout", "-B",
         "-r", "1000", "-i", "5", "-s", "8192", "-x", "10", "-l", str(ATTACK_SECONDS),
+        backends=backends,
     )  # fmt: skip
     wait_until(lambda: _logged(proxy, "request_timeout"), 10, "the access log line")
     # A body still arriving is read whole before an upstream is picked: no attacking body
@@ -254,7 +263,8 @@ def test_slow_readers_are_cut_at_the_send_timeout_and_never_hold_the_upstream_po
         proxy, _, figures = _under_attack(
             "slow-read", tmp_path, gateway, "send_timeout", "-X",
             "-r", "1000", "-w", "512", "-y", "1024", "-n", "5", "-z", "32", "-k", "3",
-            "-l", str(ATTACK_SECONDS), answer_kib=64 + 256, meanwhile=big_client,
+            "-l", str(ATTACK_SECONDS), backends=backends, answer_kib=64 + 256,
+            meanwhile=big_client,
         )  # fmt: skip
     wait_until(lambda: _logged(proxy, "send_timeout"), 10, "the access log line")
     # The slow readers never held the files cluster's pool: a client of it was served whole
