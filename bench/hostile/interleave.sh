@@ -10,10 +10,11 @@
 # at the end `summarize.py` prints one line per run and the median p99 ratio per test and tree.
 # The proxy of each tree, and the operator that compiles its config (the two change together),
 # are imported through PYTHONPATH, ahead of the venv's editable install.
-# The tests (this checkout's, for both trees) put the proxy on a core of its own and the
-# attacker, the client and the backends on the others (hostile_kit.pinned; MESHGATE_HOSTILE_PIN=0
-# here turns it off: only on a quiet machine is it fair), and open the client's window only once
-# the attack has stopped opening connections (_ramped).
+# The tests (this checkout's, for both trees) put the attacker on a core of its own and the proxy,
+# the client and the backends on the other, the proxy at nice 5 there (hostile_kit.pinned;
+# MESHGATE_HOSTILE_PIN=proxy is the older layout, 0 turns it off: only on a quiet machine is it
+# fair), and open the client's window only once the attack has stopped opening connections
+# (_ramped).
 #
 # On a quiet 2-core machine, one round of two tests with 10,000 attackers takes about 11 min.
 # From an export of the repository (git archive | tar -x) it needs a .venv: a symlink to a
@@ -34,7 +35,7 @@ for r in $(seq 1 "$rounds"); do
       gclog=$(mktemp -d)
       echo "$(date -u +%T) $tag load $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/series.log"
       PYTHONPATH="${tree[$v]}/operator:${tree[$v]}/proxy-image:$here/gcprobe" MESHGATE_GC_LOG="$gclog" \
-        MESHGATE_HOSTILE_PIN="${MESHGATE_HOSTILE_PIN:-1}" \
+        MESHGATE_HOSTILE_PIN="${MESHGATE_HOSTILE_PIN:-attacker}" \
         MESHGATE_HOSTILE_ATTACKERS="${MESHGATE_HOSTILE_ATTACKERS:-10000}" \
         timeout 900 hack/in-netns.sh .venv/bin/pytest -q -s -p no:cacheprovider \
         tests/e2e/hostile -k "$k" > "$out/$tag.log" 2>&1

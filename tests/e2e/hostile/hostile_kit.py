@@ -56,46 +56,68 @@ OUT = REPO / "bench" / "out" / "hostile"
 
 # --- who runs on which core ---------------------------------------------------------------------
 #
-# The proxy serves every connection from one thread: it gets a core of its own, and everything
-# else the test runs (the attacker, the well-behaved client, the backends in this process) shares
-# the other ones, so the attacker's own CPU (it polls every socket it holds) is never taken from
-# the proxy. An attacker on other machines is what a gateway meets; on one machine this is the
-# closest. Only when asked (MESHGATE_HOSTILE_PIN=1, as bench/hostile/interleave.sh does): on a
-# machine loaded by others a pinned proxy cannot move to the core that is free, and falls seconds
-# behind (a slow-read run here at load 16: the client's p50 15 s, its requests timing out, with
-# the proxy at 6 % of its core); with one CPU there is nothing to pin.
+# A gateway meets attackers on other machines: their CPU is not the gateway's, nor its backends',
+# nor its well-behaved clients'. On one machine the closest is to keep the attacker off the cores
+# the rest of the test runs on (MESHGATE_HOSTILE_PIN, only when asked; bench/hostile/interleave.sh
+# asks for `attacker`):
+#
+# - `attacker`: slowhttptest on a core of its own; the proxy, the well-behaved client and the
+#   backends (this process) on the other. slowhttptest polls every socket it holds (0.7 of a core
+#   with 10,000), and this kernel does not preempt a task inside a system call: a backend or a
+#   client woken on the attacker's core waited for its poll over 10,000 sockets to return,
+#   whatever the attacker's priority (nice 19 or SCHED_IDLE; bench/hostile/REPORT.md).
+#   The client and the backends stand for other machines too: sharing the proxy's core, they
+#   must not wait for the proxy to use up its time slice when they wake, so the proxy runs at
+#   nice PROXY_NICE (5) there and the scheduler hands the core to them first. What the proxy
+#   does in its loop before it answers a request is still all in that request's latency.
+# - `proxy` (or `1`): the proxy on a core of its own, everything else on the other (the layout of
+#   the runs before 4 December).
+#
+# On a machine loaded by others a pinned process cannot move to the core that is free, and falls
+# seconds behind (a slow-read run here at load 16: the client's p50 15 s, its requests timing
+# out, with the proxy at 6 % of its core); with one CPU there is nothing to pin.
+LAYOUT = os.environ.get("MESHGATE_HOSTILE_PIN", "0")
+PROXY_NICE = int(os.environ.get("MESHGATE_HOSTILE_PROXY_NICE", "5"))
 
 
-def _cpus() -> tuple[set[int], set[int]] | None:
+def _cpus() -> dict[str, set[int]] | None:
     allowed = sorted(os.sched_getaffinity(0))
-    if os.environ.get("MESHGATE_HOSTILE_PIN", "0") != "1" or len(allowed) < 2:
+    if LAYOUT in ("", "0") or len(allowed) < 2:
         return None
-    return {allowed[0]}, set(allowed[1:])
+    one, rest = {allowed[0]}, set(allowed[1:])
+    if LAYOUT == "attacker":
+        return {"proxy": one, "others": one, "attacker": rest}
+    return {"proxy": one, "others": rest, "attacker": rest}
 
 
 PINNING = _cpus()
 
 
-def pin(pid: int, cpus: set[int]) -> None:
-    """Every thread of `pid` to `cpus` (threads it starts later inherit it)."""
+def pin(pid: int, cpus: set[int], nice: int | None = None) -> None:
+    """Every thread of `pid` to `cpus` (threads it starts later inherit it), at `nice`."""
     for tid in os.listdir(f"/proc/{pid}/task"):
         with contextlib.suppress(ProcessLookupError):
             os.sched_setaffinity(int(tid), cpus)
+            if nice is not None:
+                os.setpriority(os.PRIO_PROCESS, int(tid), nice)
 
 
 @contextlib.contextmanager
 def pinned(proxy: Proxy) -> Any:
-    """The proxy on its own core, this process (and what it starts) on the others, for the
-    block; this process's own threads get their CPUs back after it."""
+    """The proxy and this process (and what it starts) on their cores for the block (the
+    attacker is put on its own as it starts: `SlowHttpTest`); this process's own threads get
+    their CPUs back after it."""
     if PINNING is None:
         yield {"pinned": False}
         return
-    proxy_cpus, other_cpus = PINNING
     before = os.sched_getaffinity(0)
-    pin(proxy.process.pid, proxy_cpus)
-    pin(os.getpid(), other_cpus)
+    shared = PINNING["proxy"] == PINNING["others"]
+    nice = PROXY_NICE if shared else None
+    pin(proxy.process.pid, PINNING["proxy"], nice)
+    pin(os.getpid(), PINNING["others"])
     try:
-        yield {"pinned": True, "proxy_cpus": sorted(proxy_cpus), "other_cpus": sorted(other_cpus)}
+        cpus = {f"{k}_cpus": sorted(v) for k, v in PINNING.items()}
+        yield {"pinned": LAYOUT, **cpus, "proxy_nice": nice or 0}
     finally:
         pin(os.getpid(), before)
 
@@ -406,7 +428,8 @@ class SlowHttpTest:
     def __init__(self, tmp: Path, port: int, mode: str, *extra: str) -> None:
         self.prefix = tmp / f"slowhttptest-{mode.strip('-')}"
         path = "/big/attack" if mode == "-X" else "/api/attack"
-        argv = [*ATTACKER_PRIORITY, SLOWHTTPTEST, mode, "-g", "-o", str(self.prefix), *extra,
+        cpus = ["taskset", "-c", ",".join(map(str, sorted(PINNING["attacker"])))] if PINNING else []
+        argv = [*cpus, *ATTACKER_PRIORITY, SLOWHTTPTEST, mode, "-g", "-o", str(self.prefix), *extra,
                 "-u", f"http://127.0.0.1:{port}{path}"]  # fmt: skip
         self.priority = "idle" if ATTACKER_PRIORITY[0] == "chrt" else "nice 19"
         self.log = open(tmp / f"slowhttptest{mode}.log", "wb")  # noqa: SIM115 - closed in stop()
