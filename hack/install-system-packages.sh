@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and benchmarks start as real peers: redis-server (global
-# rate limits), nginx, HAProxy and wrk (bench/), iproute2 and util-linux (hack/in-netns.sh; chrt), nftables
-# (the e2e node agent forwards Service addresses to Pods with it), Chromium (the API catalog page
-# is opened headless by a test), h2load (HTTP/2 load, nghttp2-client) and slowhttptest (slow-client
-# attacks against the edge), and a C compiler (gcc: mypyc builds meshproxy's compiled modules).
+# rate limits), nginx, HAProxy and wrk (bench/), iproute2 and util-linux (hack/in-netns.sh; chrt
+# and taskset for the hostile tests), nftables (the e2e node agent forwards Service addresses to
+# Pods with it), Chromium (the API catalog page is opened headless by a test), h2load (HTTP/2
+# load, nghttp2-client) and slowhttptest (slow-client attacks against the edge), and a C compiler
+# (gcc: mypyc builds meshproxy's compiled modules).
 # Installs only what is missing; safe to rerun.
 set -euo pipefail
 declare -A need=(

@@ -409,12 +409,10 @@ class Watch:
 # --- the attacker and the well-behaved client ----------------------------------------------------
 
 
-# The attacker stands for clients on other machines: its own CPU (slowhttptest polls every socket
-# it holds, 0.7 of a core with 10,000) must not be taken from the proxy, the backends or the
-# well-behaved client on this two-core machine. `idle` (the default) runs it under SCHED_IDLE:
-# it gets a CPU only when nothing else of the test wants one, and any of them that wakes takes
-# the CPU from it at once. At `nice 19` it still ran out its time slice (up to a few ms) before
-# a woken backend or client got the core it shared with them. `nice` keeps the older way (A/B).
+# The attacker at the lowest priority: `idle` (the default) runs it under SCHED_IDLE, `nice` at
+# nice 19 (the older way). Sharing a core with the backends and the client, neither kept them from
+# waiting for it (bench/hostile/REPORT.md, table A: this kernel does not preempt slowhttptest
+# inside its poll over every socket it holds); what does is a core of its own (`attacker` above).
 ATTACKER_SCHED = os.environ.get("MESHGATE_HOSTILE_ATTACKER_SCHED", "idle")
 ATTACKER_PRIORITY = (
     ["chrt", "--idle", "0"] if ATTACKER_SCHED == "idle" and shutil.which("chrt")
