@@ -6,7 +6,7 @@ reads, so nothing on the request path looks up a default or an Optional.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import msgspec
 
@@ -34,13 +34,14 @@ class ListenerLimits:
     http2_tick: float
     # A request still incomplete this long after a read is held (limits/slow_lane.py).
     slow_after: float = SLOW_AFTER
+    # How often a connection with a request still arriving looks at its receive deadlines:
+    # derived from the timeouts when built, not on each timer.
+    tick: float = field(init=False)
 
-    @property
-    def tick(self) -> float:
-        """How often a busy connection looks at its receive and send deadlines: often enough
-        that a deadline fires within half of itself late."""
-        spans = [t for t in (self.body_timeout, self.request_timeout, self.send_timeout) if t]
-        return max(min(spans) / 2, 0.01) if spans else self.header_timeout
+    def __post_init__(self) -> None:
+        ticks = busy_tick(self.header_timeout, self.body_timeout, self.request_timeout,
+                          self.send_timeout)  # fmt: skip
+        object.__setattr__(self, "tick", ticks)
 
 
 def resolve(listener: config.Listener | None, limits: config.Limits) -> ListenerLimits:
@@ -72,6 +73,13 @@ def resolve(listener: config.Listener | None, limits: config.Limits) -> Listener
             limits.http2.stall_timeout,
         ),
     )
+
+
+def busy_tick(header_timeout: float, *receive_and_send: float) -> float:
+    """How often a busy HTTP/1 connection looks at its receive and send deadlines: often enough
+    that a deadline fires within half of itself late."""
+    spans = [t for t in receive_and_send if t]
+    return max(min(spans) / 2, 0.01) if spans else header_timeout
 
 
 def http2_tick(*timeouts: float) -> float:

@@ -7,9 +7,10 @@ Lifetime and backpressure are explicit:
 - a single timer per connection enforces the header-read timeout (from the first byte of a
   request to its last header) and the idle keep-alive timeout (re-armed after each response); the
   timer is lazy: phase changes only move a deadline, the timer re-arms itself when it fires early.
-  While a request is in progress it ticks (`ListenerLimits.tick`) to look at the body gap, the
-  whole-request receive deadline and how long a response has been stuck unsent; these are read
-  from counters at the tick, so no chunk or write reads the clock;
+  While a request is still arriving it ticks (`ListenerLimits.tick`) to look at the body gap and
+  the whole-request receive deadline, read from counters at the tick, so no chunk reads the
+  clock; an answer stuck unsent wakes it at its send deadline, and nothing else does while a
+  request is in flight;
 - a request whose body is short (`bodyPrebufferBytes`) and still arriving waits for all of it
   before it enters the stack, so a slow body holds this connection and never an upstream one;
 - pipelined requests queue and are answered strictly in order, one at a time; above
@@ -58,6 +59,7 @@ log = logging.getLogger("meshproxy.server")
 
 # Connection phases for the lazy timer.
 _IDLE, _HEADERS, _BUSY, _CLOSED = 0, 1, 2, 3
+_NEVER = float("inf")  # a deadline that is not set
 
 # Where a connection is in the slow lane (`limits/slow_lane.py`): a read left its request
 # incomplete (watched, until `slow_after`), or held (the kernel keeps its bytes for the lane).
@@ -292,11 +294,20 @@ class HttpServerProtocol(asyncio.Protocol):
             if overdue is not None:
                 self._limit_close(overdue)
                 return
-            # Requests in flight are bounded by route timeouts; look again later.
-            when = now + cl.tick
+            # A request still arriving is looked at every tick. One all in is bounded by its
+            # route's timeouts, and its answer, if stalled, by the send timeout: nothing to look
+            # at before then (a request beginning behind it arms the tick: `on_message_begin`),
+            # so thousands of slow readers cost no timer per tick.
+            if self._in_head or self._parsing is not None:
+                when = now + cl.tick
+            elif stalled:
+                when = self._stalled_at + cl.send_timeout
+            else:
+                when = _NEVER
             if self._lane == _WATCHED:
                 when = min(when, self._hold_if_slow(now))
-            self._timer = self._loop.call_at(when, self._on_timer)
+            if when != _NEVER:
+                self._timer = self._loop.call_at(when, self._on_timer)
         elif now >= self._deadline:
             # Slow header read or idle keep-alive: close, with nothing owed to the client.
             if self._phase == _HEADERS:
@@ -320,17 +331,17 @@ class HttpServerProtocol(asyncio.Protocol):
         self._lane = _FAST
         transport = self._transport
         if transport is None or self._flow.read_paused:
-            return float("inf")  # paused for another reason: what resumes it reads it
+            return _NEVER  # paused for another reason: what resumes it reads it
         if transport.get_extra_info("ssl_object") is not None:
-            return float("inf")  # TLS bytes must go through its transport
+            return _NEVER  # TLS bytes must go through its transport
         sock = transport.get_extra_info("socket")
         if sock is None:
-            return float("inf")
+            return _NEVER
         transport.pause_reading()  # not through the flow control: the lane reads it instead
         self._lane = _HELD
         self._fd = fd = sock.fileno()
         self._listener.lane.hold(self, fd)
-        return float("inf")
+        return _NEVER
 
     @property
     def lane_held(self) -> bool:
@@ -488,6 +499,10 @@ class HttpServerProtocol(asyncio.Protocol):
         if self._phase == _IDLE:
             self._phase = _HEADERS
             self._set_deadline(self._loop.time() + self._cl.header_timeout)
+        elif self._phase == _BUSY:
+            # Behind a request in flight, whose timer may be off (`_on_timer`): this one's
+            # receive deadlines need the tick.
+            self._arm(self._loop.time() + self._cl.tick)
 
     def on_url(self, url: bytes) -> None:
         self._url += url
