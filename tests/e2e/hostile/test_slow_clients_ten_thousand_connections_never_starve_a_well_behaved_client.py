@@ -110,8 +110,14 @@ def _under_attack(
     proxy, port = gateway
     idle_rss = proxy.rss_kib()
     with pinned(proxy) as cores:
+        # The baseline is watched as the attack is (RSS, /ready and /metrics every half second),
+        # so that the two windows differ only by the attack.
+        calm = Watch(proxy)
         began = waits(proxy, backends)
-        before = paced(port, RATE, BEFORE_SECONDS)
+        try:
+            before = paced(port, RATE, BEFORE_SECONDS)
+        finally:
+            calm.stop()
         before["waited_for_cpu_ms"] = waited(began, waits(proxy, backends))
         with attack(tmp_path, port, mode, "-c", str(ATTACKERS), *options) as attacker:
             ramp = _ramped(proxy)
@@ -153,6 +159,7 @@ def _under_attack(
         "admin_answers": watch.admin_answers,
         "admin_failures": watch.admin_failures,
         "admin_slowest_s": round(watch.admin_slowest, 3),
+        "proxy_cpu_share_before": calm.cpu_share(),
         "proxy_cpu_share": watch.cpu_share(),
         "attacker_cpu_share_whole_attack": attacker_cpu,
         "attacker_priority": attacker.priority,
@@ -167,6 +174,7 @@ def _under_attack(
         assert phase["failed"] == 0, phase
         assert phase["shed"] == 0, phase
         assert phase["ok"] == RATE * (BEFORE_SECONDS if phase is before else DURING_SECONDS)
+    assert calm.admin_failures == 0
     assert watch.admin_failures == 0
     # Each connection, and each answer a slow reader has not read: at most the write high-water
     # mark and one upstream read beyond it (bench/hostile/REPORT.md).
