@@ -241,23 +241,29 @@ async def test_a_client_that_reads_in_time_is_not_cut() -> None:
     assert listener.guard.hits == {}
 
 
-def _answers_when(answer: asyncio.Event) -> FakeStack:
+async def _in_flight(
+    answer: asyncio.Event, body_timeout: float
+) -> tuple[Listener, HttpServerProtocol, FakeTransport]:
+    """A connection whose one request is all in and waits for `answer`, its header deadline
+    past (a short header timeout)."""
+
     async def waits(request: Request) -> Response:
         await answer.wait()
         return Response(200, [], b"ok")
 
-    return FakeStack(waits)
+    listener = Listener(
+        FakeStack(waits), header_timeout=0.02, body_timeout=body_timeout, request_timeout=0
+    )
+    protocol, transport = listener.connect()
+    protocol.data_received(b"GET /in-flight HTTP/1.1\r\nHost: a\r\n\r\n")
+    await until(lambda: protocol._timer is None)  # the header deadline fired once, then none
+    return listener, protocol, transport
 
 
 async def test_a_request_in_flight_with_nothing_left_to_arrive_keeps_no_timer() -> None:
     # Thousands of slow readers, their requests all in: none of them wakes the loop per tick.
     answer = asyncio.Event()
-    listener = Listener(
-        _answers_when(answer), header_timeout=0.02, body_timeout=0.02, request_timeout=0
-    )
-    protocol, transport = listener.connect()
-    protocol.data_received(b"GET /in-flight HTTP/1.1\r\nHost: a\r\n\r\n")
-    await until(lambda: protocol._timer is None)  # the header deadline fired once, then none
+    _, protocol, transport = await _in_flight(answer, body_timeout=0.02)
     await asyncio.sleep(0.1)  # five ticks' worth
     assert protocol._timer is None
     answer.set()
@@ -266,13 +272,7 @@ async def test_a_request_in_flight_with_nothing_left_to_arrive_keeps_no_timer() 
 
 
 async def test_a_body_behind_a_request_in_flight_is_still_cut_at_the_body_timeout() -> None:
-    answer = asyncio.Event()
-    listener = Listener(
-        _answers_when(answer), header_timeout=0.02, body_timeout=0.05, request_timeout=0
-    )
-    protocol, transport = listener.connect()
-    protocol.data_received(b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n")
-    await until(lambda: protocol._timer is None)
+    listener, protocol, transport = await _in_flight(asyncio.Event(), body_timeout=0.05)
     protocol.data_received(_post("/second", 100, b"a"))  # and no more of its body
     await until(lambda: transport.closed)
     assert listener.guard.hits == {limit.BODY_TIMEOUT: 1}
