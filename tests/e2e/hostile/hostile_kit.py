@@ -466,13 +466,16 @@ def paced(port: int, rate: float, seconds: float, path: str = "/api/ok", connect
           timeout: float = 5.0) -> dict[str, Any]:  # fmt: skip
     """The well-behaved client: `rate` requests/s for `seconds` from CLIENT_ADDRESS; its
     summary (ok, shed, failed, latency p50/p99/max in ms)."""
+    # One report, at the end: nothing in the client's process computes quantiles mid-window.
+    # It then waits that interval again before its summary (load.py): the run takes twice it.
+    interval = seconds + timeout
     argv = [PYTHON, str(LOAD), "--port", str(port), "--rate", str(rate),
             "--seconds", str(seconds), "--connections", str(connections),
-            "--timeout", str(timeout), "--interval", str(seconds + timeout),
+            "--timeout", str(timeout), "--interval", str(interval),
             "--source", CLIENT_ADDRESS, "--path", path]  # fmt: skip
     tcp = tcp_counters()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + interval + 60)
     assert out.returncode == 0, out.stderr[-2000:]
     summary: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
