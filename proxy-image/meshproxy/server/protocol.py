@@ -273,7 +273,7 @@ class HttpServerProtocol(asyncio.Protocol):
             self._timer = self._loop.call_at(when, self._on_timer)
 
     def _on_timer(self) -> None:
-        self._timer = None
+        fired, self._timer = self._timer, None
         if self._transport is None:
             return
         now = self._loop.time()
@@ -299,7 +299,13 @@ class HttpServerProtocol(asyncio.Protocol):
             # at before then (a request beginning behind it arms the tick: `on_message_begin`),
             # so thousands of slow readers cost no timer per tick.
             if self._in_head or self._parsing is not None:
-                when = now + cl.tick
+                # From when this tick was due, not from now: every timer firing in one loop turn
+                # reads the same `now`, and re-armed from it they would tick in step from then
+                # on, each turn that joined them adding more: thousands of slow bodies looked at
+                # in one turn, a stall of milliseconds for everyone else.
+                when = (fired.when() if fired is not None else now) + cl.tick
+                if when <= now:
+                    when = now + cl.tick
             elif stalled:
                 when = self._stalled_at + cl.send_timeout
             else:

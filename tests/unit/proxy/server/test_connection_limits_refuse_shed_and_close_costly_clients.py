@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import time
 
+import pytest
 from awaiting import until
 from meshproxy_fakes import FakeStack, FakeTransport, settle
 
@@ -276,6 +278,22 @@ async def test_a_body_behind_a_request_in_flight_is_still_cut_at_the_body_timeou
     protocol.data_received(_post("/second", 100, b"a"))  # and no more of its body
     await until(lambda: transport.closed)
     assert listener.guard.hits == {limit.BODY_TIMEOUT: 1}
+
+
+async def test_bodies_whose_ticks_fire_in_one_loop_turn_keep_ticking_apart() -> None:
+    # Ticks re-armed from the turn's shared clock would stay in step for good: thousands of slow
+    # bodies would then be looked at in one turn.
+    listener = Listener(FakeStack(), body_timeout=0.2, request_timeout=0)  # a tick: 0.1 s
+    first, _ = listener.connect("198.18.0.1")
+    first.data_received(_post("/first", 100, b"a"))
+    await asyncio.sleep(0.02)
+    second, _ = listener.connect("198.18.0.2")
+    second.data_received(_post("/second", 100, b"a"))
+    apart = second._timer.when() - first._timer.when()
+    assert apart >= 0.02
+    time.sleep(0.15)  # noqa: ASYNC251 - the loop stalls past both ticks: one turn fires them
+    await settle()
+    assert second._timer.when() - first._timer.when() == pytest.approx(apart)
 
 
 async def test_slow_headers_are_counted_and_logged_as_the_header_timeout() -> None:
