@@ -76,14 +76,17 @@ def resolve(listener: config.Listener | None, limits: config.Limits) -> Listener
 
 
 def busy_tick(header_timeout: float, *receive_and_send: float) -> float:
-    """How often a busy HTTP/1 connection looks at its receive and send deadlines: often enough
-    that a deadline fires within half of itself late."""
-    spans = [t for t in receive_and_send if t]
-    return max(min(spans) / 2, 0.01) if spans else header_timeout
+    """How often a busy HTTP/1 connection looks at its receive and send deadlines."""
+    return _half_shortest(receive_and_send, header_timeout)
 
 
 def http2_tick(*timeouts: float) -> float:
     """One sweep looks at every deadline of an HTTP/2 connection's streams (header block, body
-    gap, whole request, send, stall): often enough that each fires within half of itself late."""
+    gap, whole request, send, stall)."""
+    return _half_shortest(timeouts, 1.0)
+
+
+def _half_shortest(timeouts: tuple[float, ...], otherwise: float) -> float:
+    """Often enough that each deadline (0: off) fires within half of itself late."""
     spans = [t for t in timeouts if t]
-    return max(min(spans) / 2, 0.01) if spans else 1.0
+    return max(min(spans) / 2, 0.01) if spans else otherwise
