@@ -55,6 +55,7 @@ from meshproxy.limits import guard as limit
 from meshproxy.limits.receiving import ReceiveClock, receive_overdue, stream_limits
 from meshproxy.limits.settings import ListenerLimits
 from meshproxy.server.state import ListenerState, Stack
+from meshproxy.server.timers import fires_at, next_tick
 from meshproxy.upstream.errors import UpstreamFailure
 
 log = logging.getLogger("meshproxy.server")
@@ -215,7 +216,7 @@ class H2ServerConnection(asyncio.Protocol):
     def _arm(self, when: float) -> None:
         """Make the timer fire by `when`; it only moves later by itself (`_tick`)."""
         timer = self._timer
-        if timer is None or timer.when() > when:
+        if timer is None or fires_at(timer) > when:
             if timer is not None:
                 timer.cancel()
             self._timer = self._loop.call_at(when, self._tick)
@@ -225,7 +226,7 @@ class H2ServerConnection(asyncio.Protocol):
         self._arm(self.now() + self._cl.http2_tick)
 
     def _tick(self) -> None:
-        self._timer = None
+        fired, self._timer = self._timer, None
         if self._closed or self._discarding or self.transport is None:
             return
         now = self.now()
@@ -242,7 +243,8 @@ class H2ServerConnection(asyncio.Protocol):
             if self._closed or self._discarding:
                 return
         if self._streams or self._block_seen >= 0:
-            self._timer = self._loop.call_at(now + cl.http2_tick, self._tick)
+            due = fires_at(fired) if fired is not None else None
+            self._timer = self._loop.call_at(next_tick(due, now, cl.http2_tick), self._tick)
             return
         self._sweeping = False
         if now >= self._idle_deadline:

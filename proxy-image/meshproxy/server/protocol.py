@@ -53,6 +53,7 @@ from meshproxy.http1.response import response_head, upgrade_head
 from meshproxy.http1.sink import BodySink
 from meshproxy.limits import guard as limit
 from meshproxy.server.state import ListenerState, Stack
+from meshproxy.server.timers import fires_at, next_tick
 from meshproxy.upstream.errors import UpstreamFailure
 
 log = logging.getLogger("meshproxy.server")
@@ -265,7 +266,7 @@ class HttpServerProtocol(asyncio.Protocol):
 
     def _arm(self, when: float) -> None:
         timer = self._timer
-        if timer is None or timer.when() > when:
+        if timer is None or fires_at(timer) > when:
             # The lazy timer only moves later by itself; an earlier deadline re-arms it. In
             # steady keep-alive traffic it is already due earlier, so this rarely costs a timer.
             if timer is not None:
@@ -299,13 +300,7 @@ class HttpServerProtocol(asyncio.Protocol):
             # at before then (a request beginning behind it arms the tick: `on_message_begin`),
             # so thousands of slow readers cost no timer per tick.
             if self._in_head or self._parsing is not None:
-                # From when this tick was due, not from now: every timer firing in one loop turn
-                # reads the same `now`, and re-armed from it they would tick in step from then
-                # on, each turn that joined them adding more: thousands of slow bodies looked at
-                # in one turn, a stall of milliseconds for everyone else.
-                when = (fired.when() if fired is not None else now) + cl.tick
-                if when <= now:
-                    when = now + cl.tick
+                when = next_tick(fires_at(fired) if fired is not None else None, now, cl.tick)
             elif stalled:
                 when = self._stalled_at + cl.send_timeout
             else:
