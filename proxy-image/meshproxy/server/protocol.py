@@ -295,18 +295,20 @@ class HttpServerProtocol(asyncio.Protocol):
             if overdue is not None:
                 self._limit_close(overdue)
                 return
-            # A request still arriving is looked at every tick. One all in is bounded by its
-            # route's timeouts, and its answer, if stalled, by the send timeout: nothing to look
-            # at before then (a request beginning behind it arms the tick: `on_message_begin`),
-            # so thousands of slow readers cost no timer per tick.
-            if self._in_head or self._parsing is not None:
+            lane_when = self._hold_if_slow(now) if self._lane == _WATCHED else _NEVER
+            # A request still arriving is looked at every tick: by this timer, or by the slow
+            # lane's sweep while the lane holds it (`lane_tick`), so thousands of slow bodies
+            # cost no timer each. One all in is bounded by its route's timeouts, and its
+            # answer, if stalled, by the send timeout: nothing to look at before then (a
+            # request beginning behind it arms the tick: `on_message_begin`), so thousands of
+            # slow readers cost no timer per tick either.
+            if (self._in_head or self._parsing is not None) and self._lane != _HELD:
                 when = next_tick(fires_at(fired) if fired is not None else None, now, cl.tick)
             elif stalled:
                 when = self._stalled_at + cl.send_timeout
             else:
                 when = _NEVER
-            if self._lane == _WATCHED:
-                when = min(when, self._hold_if_slow(now))
+            when = min(when, lane_when)
             if when != _NEVER:
                 self._timer = self._loop.call_at(when, self._on_timer)
         elif now >= self._deadline:
@@ -358,11 +360,26 @@ class HttpServerProtocol(asyncio.Protocol):
 
     def lane_left(self) -> None:
         """The slow lane let this connection go: uvloop reads it again, unless something else
-        keeps it paused (that one resumes it)."""
+        keeps it paused (that one resumes it); a request still arriving is ticked by its own
+        timer again."""
         self._lane = _FAST
         transport = self._transport
-        if transport is not None and not transport.is_closing() and not self._flow.read_paused:
+        if transport is None or transport.is_closing():
+            return
+        if not self._flow.read_paused:
             transport.resume_reading()
+        if self._phase == _BUSY and (self._in_head or self._parsing is not None):
+            self._arm(self._loop.time() + self._cl.tick)
+
+    def lane_tick(self, now: float) -> None:
+        """The slow lane's sweep, every tick, while it holds this connection: the receive
+        deadlines of a request still arriving (the header deadline has its own timer)."""
+        if self._phase != _BUSY or self._transport is None:
+            return
+        cl = self._cl
+        overdue = self._receive_overdue(now, cl.body_timeout, cl.request_timeout)
+        if overdue is not None:
+            self._limit_close(overdue)
 
     def _slow_read(self) -> None:
         """A read left the request incomplete: watch it, unless the slow lane holds it."""

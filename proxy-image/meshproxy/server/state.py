@@ -84,10 +84,15 @@ class ListenerState:
         self.guard = guard or ListenerGuard(resolve(None, stack.limits))
         self.connections: set[Closable] = set()
         # Connections sending their requests slowly, read on the proxy's schedule.
-        self.lane = SlowLane(*self.guard.lane_counters())
+        self.lane = SlowLane(*self.guard.lane_counters(), every=self._tick)
         self.draining = False
         # SSL objects to the SNI name their client sent (filled by the context's sni_callback).
         self.sni_names: dict[int, str] = {}
         # Set on a TCP/TLS passthrough listener (swapped by a reload as `stack` is): its
         # connections never reach a codec.
         self.passthrough: PassthroughTable | None = None
+
+    def _tick(self) -> float:
+        """How often the receive deadlines of requests still arriving are looked at (the
+        listener's limits, as a reload left them)."""
+        return self.guard.limits.tick

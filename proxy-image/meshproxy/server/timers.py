@@ -4,11 +4,11 @@ uvloop's `call_at` hands a delay under half a millisecond (its clock's resolutio
 `call_soon` and returns a plain Handle, which has no `when()`: a lazy timer re-armed just
 before its deadline is one. Whatever reads when a timer fires goes through `fires_at`.
 
-uvloop gives every callback of one loop turn the same `loop.time()`. A tick re-armed from it
-(`now + tick`) stays in step with every other tick that fired in that turn, for good, and each
-turn that fires several joins them: thousands of slow clients end up looked at in one turn, a
-stall of milliseconds for everyone else (bench/hostile/REPORT.md). Re-armed from when it was
-due (`next_tick`), each keeps the phase its connection's traffic gave it.
+Ticks that fire in one loop turn, the loop running late, read the same `loop.time()` to within
+microseconds. Re-armed from it (`now + tick`) they stay in step for good, and each late turn
+that fires several joins them: thousands of slow clients end up looked at in one turn, a stall
+of milliseconds for everyone else (bench/hostile/REPORT.md). Re-armed from when it was due
+(`next_tick`), each keeps the phase its connection's traffic gave it.
 """
 
 from __future__ import annotations

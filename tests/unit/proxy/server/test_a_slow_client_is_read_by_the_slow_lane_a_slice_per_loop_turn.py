@@ -1,7 +1,8 @@
 """A client whose request stays incomplete is read by its listener's slow lane, on uvloop's real
 transports: held once a read left its head incomplete for `slow_after`, read at most `PER_TURN`
 held connections per loop turn (so a burst of slowloris lines never queues a well-behaved
-request behind all of them), and handed back to uvloop once its request is complete."""
+request behind all of them), and handed back to uvloop once its request is complete. A held
+body keeps no timer of its own: the lane's sweep looks at its receive deadlines every tick."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import uvloop
 from awaiting import until
 from meshproxy_fakes import FakeStack
 
+from meshproxy.limits import guard as limit
 from meshproxy.limits import slow_lane
 from meshproxy.limits.guard import ListenerGuard
 from meshproxy.limits.settings import resolve
@@ -29,9 +31,10 @@ HEAD = b"GET /held HTTP/1.1\r\nHost: a\r\n"
 class Gateway:
     """A real listener with a short `slow_after`, its lane's counters, and raw clients."""
 
-    def __init__(self, stack: FakeStack) -> None:
+    def __init__(self, stack: FakeStack, **limits_: object) -> None:
         self.registry = Registry()
-        limits = dataclasses.replace(resolve(None, stack.limits), slow_after=SLOW_AFTER)
+        defaults = resolve(None, stack.limits)
+        limits = dataclasses.replace(defaults, slow_after=SLOW_AFTER, **limits_)  # type: ignore[arg-type]
         guard = ListenerGuard(limits, "web", registry=self.registry)
         self.state = ListenerState(stack, "http", guard)  # type: ignore[arg-type]
         self.port = 0
@@ -69,9 +72,9 @@ async def _answer(sock: socket.socket) -> bytes:
     return got
 
 
-def _run(body: Callable[[Gateway], Awaitable[None]]) -> None:
+def _run(body: Callable[[Gateway], Awaitable[None]], **limits: object) -> None:
     async def main() -> None:
-        gateway = Gateway(FakeStack())
+        gateway = Gateway(FakeStack(), **limits)
         server = await gateway.open()
         try:
             await body(gateway)
@@ -160,3 +163,65 @@ def test_a_held_connection_the_client_closes_is_closed_and_leaves_the_lane() -> 
         assert len(gateway.state.lane) == 0
 
     _run(body)
+
+
+def _short_body(path: str) -> bytes:
+    """A POST whose short body (read whole before the stack) has only begun."""
+    return f"POST {path} HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nx".encode()
+
+
+def test_a_held_body_keeps_no_timer_and_the_lanes_sweep_cuts_it_at_the_body_timeout() -> None:
+    async def body(gateway: Gateway) -> None:
+        sock = await gateway.client(_short_body("/held-body"))
+        await until(lambda: len(gateway.state.lane) == 1)
+        (conn,) = gateway.state.connections
+        assert isinstance(conn, HttpServerProtocol)
+        assert conn._timer is None  # no tick of its own: the lane's sweep looks at it
+        await until(lambda: not gateway.state.connections)
+        assert gateway.state.guard.hits == {limit.BODY_TIMEOUT: 1}
+        assert len(gateway.state.lane) == 0
+        sock.close()
+
+    _run(body, body_timeout=0.3, request_timeout=0)
+
+
+def test_every_held_body_is_swept_a_bounded_slice_per_loop_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(slow_lane, "SWEEP_PER_TURN", 4)
+    looked = 0
+    lane_tick = HttpServerProtocol.lane_tick
+
+    def counted(self: HttpServerProtocol, now: float) -> None:
+        nonlocal looked
+        looked += 1
+        lane_tick(self, now)
+
+    monkeypatch.setattr(HttpServerProtocol, "lane_tick", counted)
+    clients = 30
+
+    async def body(gateway: Gateway) -> None:
+        loop = asyncio.get_running_loop()
+        socks = [await gateway.client(_short_body(f"/b{n}")) for n in range(clients)]
+        await until(lambda: len(gateway.state.lane) == clients)
+        # Every loop turn runs this once: the connections the sweep looked at per turn.
+        per_turn: list[int] = []
+        last = looked
+
+        def turn() -> None:
+            nonlocal last
+            per_turn.append(looked - last)
+            last = looked
+            if gateway.state.connections:
+                loop.call_soon(turn)
+
+        loop.call_soon(turn)
+        # Nothing more arrives: the request timeout cuts every one of them, seen by the sweep.
+        await until(lambda: not gateway.state.connections)
+        assert gateway.state.guard.hits == {limit.REQUEST_TIMEOUT: clients}
+        assert max(per_turn) <= 4
+        assert sum(per_turn) >= clients
+        for sock in socks:
+            sock.close()
+
+    _run(body, body_timeout=0, request_timeout=0.4)
