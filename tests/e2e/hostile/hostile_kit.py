@@ -19,6 +19,7 @@ import os
 import resource
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -529,11 +530,70 @@ def report(name: str, figures: dict[str, Any]) -> None:
 
 @contextlib.contextmanager
 def attack(tmp: Path, port: int, mode: str, *extra: str) -> Any:
-    attacker = SlowHttpTest(tmp, port, mode, *extra)
+    """slowhttptest against the proxy on `port`, or, in a control run (CONTROL), against a sink
+    on the attacker's core."""
+    sink = Sink() if CONTROL else None
+    attacker = SlowHttpTest(tmp, sink.port if sink is not None else port, mode, *extra)
     try:
         yield attacker
     finally:
         attacker.stop()
+        if sink is not None:
+            sink.stop()
+
+
+# A control run (MESHGATE_HOSTILE_TARGET=sink): the same attack, on the same core, against a
+# server that reads and drops everything (bench/hostile/sink.py) instead of the proxy. What the
+# client's p99 does then is what an attacker merely being on this machine costs it: the floor
+# under every ratio the real runs give (bench/hostile/REPORT.md).
+CONTROL = os.environ.get("MESHGATE_HOSTILE_TARGET", "proxy") == "sink"
+
+
+class Sink:
+    """bench/hostile/sink.py on a free port, on the attacker's cores; stopped by its PID."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        cpus = ["taskset", "-c", ",".join(map(str, sorted(PINNING["attacker"])))] if PINNING else []
+        argv = [*cpus, PYTHON, str(REPO / "bench" / "hostile" / "sink.py"), str(self.port)]
+        self.process = subprocess.Popen(argv)
+        wait_until(self._accepts, 10, "the sink to listen")
+
+    def _accepts(self) -> bool:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1):
+            return True
+        return False
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+
+def cpu_times() -> dict[str, tuple[int, int]]:
+    """Per CPU, jiffies busy (user, nice, system, irq, softirq) and stolen by the host, from
+    /proc/stat."""
+    found = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *fields = line.split()
+        if name.startswith("cpu") and name != "cpu":
+            n = [int(f) for f in fields]
+            found[name] = (n[0] + n[1] + n[2] + n[5] + n[6], n[7])
+    return found
+
+
+def cpu_spent(since: dict[str, tuple[int, int]]) -> dict[str, dict[str, float]]:
+    """Per CPU since `since`: seconds busy and milliseconds the host stole (a VM's vCPU not
+    running at all: a stall for whatever was on it)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    now = cpu_times()
+    return {
+        cpu: {
+            "busy_s": round((now[cpu][0] - since[cpu][0]) / tick, 2),
+            "steal_ms": round((now[cpu][1] - since[cpu][1]) * 1000 / tick, 1),
+        }
+        for cpu in now
+        if cpu in since
+    }
 
 
 __all__ = ["BUFFER_SHARE", "Proxy", "wait_until"]

@@ -26,10 +26,13 @@ from pathlib import Path
 import pytest
 from hostile_kit import (
     BUFFER_SHARE,
+    CONTROL,
     Backends,
     Proxy,
     Watch,
     attack,
+    cpu_spent,
+    cpu_times,
     logged_durations,
     paced,
     pinned,
@@ -116,24 +119,27 @@ def _under_attack(
         # The baseline is watched as the attack is (RSS, /ready and /metrics every half second),
         # so that the two windows differ only by the attack.
         calm = Watch(proxy)
-        began = waits(proxy, backends)
+        began, spent = waits(proxy, backends), cpu_times()
         try:
             before = paced(port, RATE, BEFORE_SECONDS)
         finally:
             calm.stop()
         before["waited_for_cpu_ms"] = waited(began, waits(proxy, backends))
+        before["cpus"] = cpu_spent(spent)
         with attack(tmp_path, port, mode, "-c", str(ATTACKERS), *options) as attacker:
             ramp = _ramped(proxy)
             watch = Watch(proxy)
-            began = waits(proxy, backends)
+            began, spent = waits(proxy, backends), cpu_times()
             try:
                 during = paced(port, RATE, DURING_SECONDS)
             finally:
                 watch.stop()
             during["waited_for_cpu_ms"] = waited(began, waits(proxy, backends))
+            during["cpus"] = cpu_spent(spent)
             extra = meanwhile(proxy, port) if meanwhile is not None else {}
             # The attack's connections are cut by their limit, while it goes on.
-            wait_until(lambda: proxy.metric(HITS, limit=limit) > 0, HOLD, f"{limit} to fire")
+            if not CONTROL:
+                wait_until(lambda: proxy.metric(HITS, limit=limit) > 0, HOLD, f"{limit} to fire")
     # The proxy's own view of the client's requests (head parsed to answer written), beside
     # the client's: what the client waited for outside the proxy's handling is the difference.
     asked = RATE * BEFORE_SECONDS
@@ -166,6 +172,7 @@ def _under_attack(
         "proxy_cpu_share": watch.cpu_share(),
         "attacker_cpu_share_whole_attack": attacker_cpu,
         "attacker_priority": attacker.priority,
+        "target": "sink" if CONTROL else "proxy",
         f"{limit}_hits": proxy.metric(HITS, limit=limit),
         # Attacking connections read by the slow lane instead of uvloop (0: a tree without it).
         "slow_lane_held": proxy.metric("meshproxy_slow_lane_held_total"),
@@ -173,6 +180,8 @@ def _under_attack(
         **extra,
     }
     report(name, figures)
+    if CONTROL:
+        pytest.skip("a control run: the attack went to a sink, its figures are reported")
     for phase in (before, during):
         assert phase["failed"] == 0, phase
         assert phase["shed"] == 0, phase
