@@ -97,7 +97,9 @@ class SlowLane:
         self._reads_total = reads_total
         self._every = every  # the tick, read at each sweep (a reload may change it); None: none
         self._sweep_timer: asyncio.TimerHandle | None = None
-        self._due: list[tuple[int, Held]] = []  # what the sweep under way has still to look at
+        # The descriptors the sweep under way has still to look at: ints, so the collector has
+        # nothing to walk while a sweep of thousands spans loop turns.
+        self._due: list[int] = []
 
     def __len__(self) -> int:
         return len(self._held)
@@ -162,7 +164,7 @@ class SlowLane:
     def _sweep(self) -> None:
         self._sweep_timer = None
         if self._held:  # else the next connection held arms it again
-            self._due = list(self._held.items())
+            self._due = list(self._held)
             self._sweep_slice()
 
     def _sweep_slice(self) -> None:
@@ -172,8 +174,9 @@ class SlowLane:
         loop = asyncio.get_running_loop()
         now = loop.time()
         held = self._held
-        for fd, conn in batch:
-            if held.get(fd) is conn:  # still held (released ones tick on their own again)
+        for fd in batch:
+            conn = held.get(fd)
+            if conn is not None:  # still held (released ones tick on their own again)
                 conn.lane_tick(now)
         if due:
             loop.call_soon(self._sweep_slice)  # the rest on later turns, between other work
